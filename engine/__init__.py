@@ -1,0 +1,1 @@
+"""casework engine: workflow specs, rules, runtime and history. Imports neither web nor SQL."""

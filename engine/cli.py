@@ -1,0 +1,333 @@
+"""`casework ...`: the command line for operators, scripts and the project's own checks.
+
+Exit codes: 0 done; 1 definitions or history not valid, or another error; 2 refused or invalid
+input (the reason on stderr); 3 conflict (someone else changed the case first).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import (
+    CaseworkError,
+    Conflict,
+    DefinitionError,
+    InvalidInput,
+    NotFound,
+    TransitionRefused,
+)
+from engine.history import iso
+from engine.loading import load_workflow_file
+from engine.records import CaseRecord
+from engine.registry import workflow_files
+from engine.runtime import Actor
+from engine.settings import Settings, settings_for
+from engine.specs import ROLES
+from engine.wiring import Casework, open_casework
+from engine.yamlsource import parse
+
+F = TypeVar("F", bound=Callable[..., Any])
+out = Console(highlight=False)
+
+
+def common(func: F) -> F:
+    """--home and --now, which every command takes."""
+    func = click.option(
+        "--home", type=click.Path(file_okay=False, path_type=Path),
+        help="Folder with workflows/ and rules/ [env CASEWORK_HOME; default: .]",
+    )(func)
+    func = click.option("--now", "now_text", metavar="ISO-8601",
+                        help="Act as if it were this instant [env CASEWORK_NOW]")(func)
+    return func
+
+
+def settings_of(home: Path | None, now_text: str | None) -> Settings:
+    return settings_for(home, now_text)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"casework: {message}", err=True)
+    sys.exit(code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn the engine's errors into a message on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Conflict as exc:
+            fail(str(exc), 3)
+        except (TransitionRefused, InvalidInput, NotFound) as exc:
+            fail(str(exc), 2)
+        except DefinitionError as exc:
+            fail(f"definitions not valid:\n{exc}", 1)
+        except CaseworkError as exc:
+            fail(str(exc), 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def opened(home: Path | None, now_text: str | None, migrate: bool = False) -> Iterator[Casework]:
+    casework = open_casework(settings_of(home, now_text), migrate=migrate)
+    try:
+        yield casework
+    finally:
+        casework.close()
+
+
+def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
+    fields = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--field")
+        fields[name.strip()] = value
+    return fields
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="casework")
+def main() -> None:
+    """casework: rules-driven workflow and case management for customer management."""
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+@main.command()
+@common
+def check(home: Path | None, now_text: str | None) -> None:
+    """Validate every workflow and rule file; print every problem; exit 1 if there is one."""
+    settings = settings_of(home, now_text)
+    problems: list[str] = []
+    files = workflow_files(settings.home)
+    for path in files:
+        try:
+            load_workflow_file(path)
+        except DefinitionError as exc:
+            problems.extend(str(p) for p in exc.problems)
+    rules = sorted((settings.home / "rules").glob("*.y*ml")) \
+        if (settings.home / "rules").is_dir() else []
+    for path in rules:  # decision tables get their full checks from the table loader
+        try:
+            _, found = parse(path.read_text(encoding="utf-8"), str(path))
+            problems.extend(str(p) for p in found)
+        except DefinitionError as exc:
+            problems.extend(str(p) for p in exc.problems)
+    for line in problems:
+        click.echo(line)
+    total = len(files) + len(rules)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {total} file(s) under {settings.home}", 1)
+    click.echo(f"ok: {len(files)} workflow(s), {len(rules)} rule file(s) under {settings.home}")
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@common
+@handles_errors
+def db_upgrade(home: Path | None, now_text: str | None) -> None:
+    """Bring the database schema to the newest migration."""
+    with opened(home, now_text, migrate=True) as casework:
+        click.echo(f"database schema is current ({casework.database.dialect})")
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+@main.group()
+def cases() -> None:
+    """Start cases, fire triggers, read cases and their history."""
+
+
+def actor_options(func: F) -> F:
+    func = click.option("--role", required=True, type=click.Choice(sorted(ROLES)),
+                        help="The role the actor acts in")(func)
+    func = click.option("--actor", required=True, help="Who acts (a user name)")(func)
+    return func
+
+
+@cases.command("start")
+@click.argument("workflow")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A case field")
+@click.option("--customer", help="The customer the case is about")
+@actor_options
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_start(workflow: str, fields: tuple[str, ...], customer: str | None, actor: str,
+                role: str, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Open a case of WORKFLOW (loading the home's workflow files first)."""
+    with opened(home, now_text) as casework:
+        now = casework.settings.clock()
+        casework.registry.deploy_home(casework.settings.home, now)
+        case = casework.runtime.start(workflow, parse_fields(fields), Actor(actor, role), now,
+                                      customer=customer)
+        show_case(casework, case, as_json)
+
+
+@cases.command("fire")
+@click.argument("case_id", type=int)
+@click.argument("trigger")
+@actor_options
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="A field the transition needs or accepts")
+@click.option("--if-version", type=int, help="Refuse (exit 3) unless the case is at this version")
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_fire(case_id: int, trigger: str, actor: str, role: str, fields: tuple[str, ...],
+               if_version: int | None, as_json: bool, home: Path | None,
+               now_text: str | None) -> None:
+    """Fire TRIGGER on case CASE_ID."""
+    with opened(home, now_text) as casework:
+        case = casework.runtime.fire(case_id, trigger, Actor(actor, role),
+                                     casework.settings.clock(), parse_fields(fields),
+                                     expected_version=if_version)
+        show_case(casework, case, as_json)
+
+
+@cases.command("show")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_show(case_id: int, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Show a case: its state, queue, assignee and fields."""
+    with opened(home, now_text) as casework:
+        show_case(casework, casework.store.get_case(case_id), as_json)
+
+
+@cases.command("history")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the events as one JSON list")
+@common
+@handles_errors
+def cases_history(case_id: int, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Show a case's history, oldest first."""
+    with opened(home, now_text) as casework:
+        casework.store.get_case(case_id)
+        events = casework.store.case_events(case_id)
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in events], ensure_ascii=False))
+        return
+    table = Table("#", "when", "event", "who", "from -> to", "details")
+    for e in events:
+        move = f"{e.from_state or ''} -> {e.to_state}" if e.to_state else ""
+        table.add_row(str(e.seq), iso(e.at), e.name, f"{e.actor} ({e.role})", move, e.payload)
+    out.print(table)
+
+
+def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(case.to_json(), ensure_ascii=False))
+        return
+    deployed = casework.registry.get(case.definition_id)
+    table = Table(title=f"case {case.id}: {deployed.spec.title} (v{case.version})",
+                  show_header=False)
+    for label, value in [("state", case.state), ("queue", case.queue or "-"),
+                         ("assignee", case.assignee or "-"), ("customer", case.customer or "-"),
+                         ("version", str(case.lock_version)), ("updated", iso(case.updated_at))]:
+        table.add_row(label, value)
+    for name, value in case.fields.items():
+        table.add_row(f"  {name}", str(value))
+    out.print(table)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Check and export the tamper-evident history."""
+
+
+@audit.command("verify")
+@common
+@handles_errors
+def audit_verify(home: Path | None, now_text: str | None) -> None:
+    """Check every case's hash chain; exit 1 naming the first broken event of each damaged case."""
+    with opened(home, now_text) as casework:
+        checked, breaks = casework.verify_history()
+    for found in breaks:
+        click.echo(f"BROKEN {found}")
+    if breaks:
+        fail(f"{len(breaks)} of {checked} case histories are damaged", 1)
+    click.echo(f"ok: {checked} case histories intact")
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """People who work cases."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--display-name")
+@common
+@handles_errors
+def users_add(name: str, roles: tuple[str, ...], display_name: str | None, home: Path | None,
+              now_text: str | None) -> None:
+    """Add a user holding one or more roles."""
+    with opened(home, now_text) as casework:
+        if casework.store.user_roles(name) is not None:
+            fail(f"user '{name}' exists already", 2)
+        casework.store.add_user(name, roles, casework.settings.clock(), display_name)
+    click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
+
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+DEMO_STEPS = [
+    ("triage", {"category": "technical", "severity": "high"}),
+    ("ask_customer", {"question": "Which router model do you have?"}),
+    ("customer_replied", {"answer": "The X100, bought in March"}),
+    ("resolve", {"resolution": "Sent a replacement router"}),
+]
+
+
+@main.command()
+@common
+@handles_errors
+def demo(home: Path | None, now_text: str | None) -> None:
+    """Migrate, load the shipped workflows, work a demo complaint, show it and its history."""
+    with opened(home, now_text, migrate=True) as casework:
+        now = casework.settings.clock()
+        deployed = casework.registry.deploy_home(casework.settings.home, now)
+        click.echo(f"loaded {len(deployed)} workflow(s) into {casework.database.dialect}")
+        agent = Actor("alice", "agent")
+        case = casework.runtime.start("complaint", {
+            "channel": "phone", "summary": "Router drops the connection every evening",
+        }, agent, now, customer="CDNOW-00001")
+        for trigger, fields in DEMO_STEPS:
+            case = casework.runtime.fire(case.id, trigger, agent, now, fields)
+        show_case(casework, case, as_json=False)
+        checked, breaks = casework.verify_history()
+    click.echo(f"history of {checked} case(s) verified: {breaks if breaks else 'intact'}")
+    click.echo(f"next: casework cases history {case.id}   |   "
+               f"casework cases fire {case.id} close --actor alice --role agent --field csat=5")

@@ -1,0 +1,70 @@
+"""The casework error hierarchy: every error says what, where, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CaseworkError(Exception):
+    """Base of every error casework raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding in a definition file: where it is and what is wrong."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class DefinitionError(CaseworkError):
+    """A workflow or rule file that does not load; carries every problem found, not just one."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.path, p.line))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFound(CaseworkError):
+    """A case, workflow or definition that does not exist."""
+
+
+class InvalidInput(CaseworkError):
+    """A field value that does not fit its declared type; names the field and the value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"field '{field}': {message}")
+
+
+class TransitionRefused(CaseworkError):
+    """A fire that was not allowed: says whether a role, guard, field or the state refused it."""
+
+    def __init__(self, trigger: str, reason: str, detail: str) -> None:
+        self.trigger = trigger
+        self.reason = reason  # one of: trigger, state, role, guard, field
+        self.detail = detail
+        super().__init__(f"'{trigger}' refused ({reason}): {detail}")
+
+
+class Conflict(CaseworkError):
+    """Somebody else changed the case first; reload it and try again."""
+
+    def __init__(self, case_id: int, expected: int, actual: int | None) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+        now = "deleted" if actual is None else f"now at version {actual}"
+        super().__init__(
+            f"case {case_id} was changed by someone else (expected version {expected}, {now}); "
+            "reload the case and try again"
+        )
+
+
+class ExpressionError(CaseworkError):
+    """A CEL expression failed while being evaluated (its source is part of the message)."""

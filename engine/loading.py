@@ -1,0 +1,436 @@
+"""Workflow YAML -> WorkflowSpec, checked completely at load time.
+
+Every problem found is reported with file:line and, where a name is misspelt, the closest known
+name. Loading never stops at the first problem: a manager fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import deque
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DefinitionError, InvalidInput, Problem
+from engine.expressions import Expression, ExpressionProblem, Scope, compile_expression
+from engine.fields import TYPES, FieldSpec, coerce
+from engine.specs import (
+    ACTOR_ATTRIBUTES,
+    ASSIGN_STRATEGIES,
+    CASE_ATTRIBUTES,
+    ROLES,
+    Action,
+    AssignAction,
+    SetAction,
+    StateSpec,
+    TransitionSpec,
+    WorkflowSpec,
+)
+from engine.yamlsource import Node, NodeList, known_list, parse, suggest
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
+                 "transitions"}
+FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
+              "description"}
+STATE_KEYS = {"initial", "final", "queue", "title", "description"}
+TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "accepts", "when", "do", "title",
+                   "description"}
+ASSIGN_KEYS = {"strategy", "among"}
+# Names the `transitions` library puts on a case model; a trigger may not shadow them.
+RESERVED_TRIGGERS = {"trigger", "state", "machine"}
+RESERVED_TRIGGER_PREFIXES = ("to_", "may_", "is_")
+
+
+def content_hash(document: Any) -> str:
+    """The identity of a definition's content: comments and formatting do not change it."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_workflow_file(path: Path) -> WorkflowSpec:
+    return load_workflow_text(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_workflow_text(text: str, path: str) -> WorkflowSpec:
+    """Parse and check a workflow; raise DefinitionError listing every problem found."""
+    document, problems = parse(text, path)
+    loader = _WorkflowLoader(path, problems)
+    spec = loader.load(document)
+    if loader.problems or spec is None:
+        raise DefinitionError(loader.problems)
+    return spec
+
+
+class _WorkflowLoader:
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def keys(self, node: Node, allowed: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.problem(node.line_of(key), f"unknown key '{key}' in {what}"
+                             f"{suggest(key, allowed)} (allowed: {known_list(allowed)})")
+
+    def load(self, document: Any) -> WorkflowSpec | None:
+        if not isinstance(document, Node):
+            self.problem(getattr(document, "line", 1), "a workflow file must be a mapping with "
+                         "'workflow', 'version', 'fields', 'states' and 'transitions'")
+            return None
+        self.keys(document, WORKFLOW_KEYS, "workflow")
+        name = self.identifier(document, "workflow", "the workflow name")
+        version = document.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            self.problem(document.line_of("version"),
+                         f"'version' must be a whole number >= 1, not {version!r}")
+        subject = document.get("subject")
+        if subject not in (None, "customer"):
+            self.problem(document.line_of("subject"),
+                         f"'subject' must be 'customer' or left out, not {subject!r}")
+        fields = self.fields(document.get("fields", Node()), document.line_of("fields"))
+        states = self.states(document.get("states"), document.line_of("states"))
+        scope: Scope = {
+            "case": frozenset(fields) | CASE_ATTRIBUTES,
+            "actor": ACTOR_ATTRIBUTES,
+            "now": frozenset(),
+            **({"customer": None} if subject else {}),
+        }
+        transitions = self.transitions(document.get("transitions"),
+                                       document.line_of("transitions"), states, fields, scope)
+        self.graph(states, transitions)
+        if self.problems or name is None or not isinstance(version, int):
+            return None
+        return WorkflowSpec(
+            name=name, version=version, title=str(document.get("title") or name),
+            subject=subject, fields=fields, states=states, transitions=tuple(transitions),
+            content_hash=content_hash(document), path=self.path,
+        )
+
+    def identifier(self, node: Node, key: str, what: str) -> str | None:
+        value = node.get(key)
+        if not isinstance(value, str) or not IDENTIFIER.match(value):
+            self.problem(node.line_of(key), f"{what} ('{key}') must be a lower-case identifier "
+                         f"such as 'complaint', not {value!r}")
+            return None
+        return value
+
+    def mapping(self, value: Any, line: int, what: str) -> Node | None:
+        if not isinstance(value, Node):
+            self.problem(getattr(value, "line", line), f"{what} must be a mapping")
+            return None
+        return value
+
+    # --- fields ---------------------------------------------------------------------------
+
+    def fields(self, value: Any, line: int) -> dict[str, FieldSpec]:
+        node = self.mapping(value, line, "'fields'")
+        result: dict[str, FieldSpec] = {}
+        for name, body in (node or {}).items():
+            assert node is not None
+            where = node.line_of(name)
+            if not IDENTIFIER.match(name):
+                self.problem(where, f"field name '{name}' must be a lower-case identifier")
+            elif name in CASE_ATTRIBUTES:
+                self.problem(where, f"field name '{name}' is taken by the case itself "
+                             f"({known_list(CASE_ATTRIBUTES)}); choose another")
+            spec = self.field(name, body, where)
+            if spec is not None:
+                result[name] = spec
+        return result
+
+    def field(self, name: str, body: Any, line: int) -> FieldSpec | None:
+        node = self.mapping(body, line, f"field '{name}'")
+        if node is None:
+            return None
+        self.keys(node, FIELD_KEYS, f"field '{name}'")
+        ftype = node.get("type")
+        if ftype not in TYPES:
+            self.problem(node.line_of("type"), f"field '{name}' has unknown type {ftype!r}"
+                         f"{suggest(str(ftype), TYPES)} (types: {known_list(TYPES)})")
+            return None
+        values = self.enum_values(name, node) if ftype == "enum" else ()
+        if ftype != "enum" and "values" in node:
+            self.problem(node.line_of("values"), f"field '{name}': 'values' is only for enum")
+        item = None
+        if ftype == "list":
+            item = self.field(f"{name}[]", node.get("of"), node.line_of("of")) \
+                if isinstance(node.get("of"), Node) else self.list_item(name, node)
+            if item is None:
+                return None
+        spec = FieldSpec(
+            name=name, type=ftype, required=self.flag(node, "required"), values=values,
+            min=self.bound(name, node, "min", ftype), max=self.bound(name, node, "max", ftype),
+            max_length=self.max_length(name, node, ftype), of=item, line=line,
+        )
+        if "default" in node:
+            try:
+                spec = FieldSpec(**{**spec.__dict__, "default": coerce(spec, node["default"])})
+            except InvalidInput as exc:
+                self.problem(node.line_of("default"), f"default of {exc}")
+        return spec
+
+    def list_item(self, name: str, node: Node) -> FieldSpec | None:
+        of = node.get("of")
+        if of not in TYPES - {"list", "enum"}:
+            self.problem(node.line_of("of"), f"list field '{name}' needs 'of:' naming its item "
+                         f"type, e.g. 'of: text', not {of!r}")
+            return None
+        return FieldSpec(name=f"{name}[]", type=of)
+
+    def enum_values(self, name: str, node: Node) -> tuple[str, ...]:
+        values = node.get("values")
+        if not isinstance(values, list) or not values or \
+                not all(isinstance(v, str) for v in values):
+            self.problem(node.line_of("values") if "values" in node else node.line,
+                         f"enum field '{name}' needs 'values:', a list of names")
+            return ()
+        if len(set(values)) != len(values):
+            self.problem(node.line_of("values"), f"enum field '{name}' lists a value twice")
+        return tuple(values)
+
+    def flag(self, node: Node, key: str) -> bool:
+        value = node.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(node.line_of(key), f"'{key}' must be true or false, not {value!r}")
+            return False
+        return value
+
+    def bound(self, name: str, node: Node, key: str, ftype: str) -> Decimal | None:
+        if key not in node:
+            return None
+        value = node[key]
+        if ftype not in ("int", "decimal"):
+            self.problem(node.line_of(key), f"field '{name}': '{key}' is only for int and decimal")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            return Decimal(str(value))
+        else:
+            self.problem(node.line_of(key), f"field '{name}': '{key}' must be a number")
+        return None
+
+    def max_length(self, name: str, node: Node, ftype: str) -> int | None:
+        value = node.get("max_length")
+        if value is None:
+            return None
+        if ftype != "text" or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            self.problem(node.line_of("max_length"),
+                         f"field '{name}': 'max_length' is a whole number >= 1, only for text")
+            return None
+        return value
+
+    # --- states ---------------------------------------------------------------------------
+
+    def states(self, value: Any, line: int) -> dict[str, StateSpec]:
+        node = self.mapping(value, line, "'states'")
+        if node is None or not node:
+            if node is not None:
+                self.problem(line, "'states' is empty; a workflow needs at least one state")
+            return {}
+        result = {}
+        for name, body in node.items():
+            where = node.line_of(name)
+            if not IDENTIFIER.match(name):
+                self.problem(where, f"state name '{name}' must be a lower-case identifier")
+            state = Node() if body is None else body
+            if not isinstance(state, Node):
+                self.problem(where, f"state '{name}' must be a mapping (or {{}})")
+                continue
+            if body is None:
+                state.line, state.key_lines = where, {}
+            self.keys(state, STATE_KEYS, f"state '{name}'")
+            queue = state.get("queue")
+            if queue is not None and not (isinstance(queue, str) and IDENTIFIER.match(queue)):
+                self.problem(state.line_of("queue"), f"state '{name}': queue must be an identifier")
+            result[name] = StateSpec(name, self.flag(state, "initial"), self.flag(state, "final"),
+                                     queue, state.get("title"), where)
+        initial = [s for s in result.values() if s.initial]
+        if len(initial) != 1:
+            found = ", ".join(s.name for s in initial) or "none"
+            self.problem(node.line, f"exactly one state must be 'initial: true' (found: {found})")
+        return result
+
+    # --- transitions ----------------------------------------------------------------------
+
+    def transitions(self, value: Any, line: int, states: dict[str, StateSpec],
+                    fields: dict[str, FieldSpec], scope: Scope) -> list[TransitionSpec]:
+        if not isinstance(value, NodeList):
+            self.problem(getattr(value, "line", line), "'transitions' must be a list")
+            return []
+        result: list[TransitionSpec] = []
+        seen: dict[tuple[str, str], int] = {}
+        for index, body in enumerate(value):
+            where = value.line_of(index)
+            if not isinstance(body, Node):
+                self.problem(where, "each transition must be a mapping with trigger, from and to")
+                continue
+            spec = self.transition(body, states, fields, scope)
+            if spec is None:
+                continue
+            for source in spec.sources:
+                first = seen.setdefault((spec.trigger, source), spec.line)
+                if first != spec.line:
+                    self.problem(spec.line, f"trigger '{spec.trigger}' is defined twice from "
+                                 f"state '{source}' (first at line {first}); merge them")
+            result.append(spec)
+        return result
+
+    def transition(self, node: Node, states: dict[str, StateSpec],
+                   fields: dict[str, FieldSpec], scope: Scope) -> TransitionSpec | None:
+        self.keys(node, TRANSITION_KEYS, "a transition")
+        trigger = self.identifier(node, "trigger", "the trigger name")
+        if trigger and (trigger in RESERVED_TRIGGERS
+                        or trigger.startswith(RESERVED_TRIGGER_PREFIXES)):
+            self.problem(node.line_of("trigger"), f"trigger '{trigger}' is a reserved name; "
+                         "choose another (names may not be 'trigger', 'state', 'machine' or "
+                         "start with to_, may_, is_)")
+            trigger = None
+        what = f"transition '{trigger or '?'}'"
+        sources = self.state_refs(node, "from", states, what, allow_any=True)
+        dest = self.state_refs(node, "to", states, what, allow_any=False)
+        roles = self.names(node, "roles", ROLES, what, "role")
+        needs = self.names(node, "needs", set(fields), what, "field")
+        accepts = self.names(node, "accepts", set(fields), what, "field")
+        when = self.expression(node, "when", scope, what)
+        actions = self.actions(node.get("do"), node.line_of("do"), fields, scope, what)
+        if trigger is None or not sources or len(dest) != 1:
+            return None
+        return TransitionSpec(trigger, tuple(sources), dest[0], frozenset(roles), tuple(needs),
+                              tuple(accepts), when, tuple(actions), node.get("title"), node.line)
+
+    def state_refs(self, node: Node, key: str, states: dict[str, StateSpec], what: str,
+                   allow_any: bool) -> list[str]:
+        value = node.get(key)
+        if allow_any and value == "*":
+            return list(states)
+        raw: list[Any] = value if isinstance(value, list) and allow_any else [value]
+        names = [n for n in raw if isinstance(n, str)]
+        if value is None or not names or len(names) != len(raw):
+            form = "a state name, a list of them, or '*'" if allow_any else "one state name"
+            self.problem(node.line_of(key), f"{what}: '{key}' must be {form}, not {value!r}")
+            return []
+        bad = [n for n in names if n not in states]
+        for name in bad:
+            self.problem(node.line_of(key), f"{what} {'starts from' if allow_any else 'targets'} "
+                         f"unknown state '{name}'{suggest(name, states)}")
+        return [] if bad else list(names)
+
+    def names(self, node: Node, key: str, known: set[str] | frozenset[str], what: str,
+              kind: str) -> list[str]:
+        value = node.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(node.line_of(key), f"{what}: '{key}' must be a list of {kind} names")
+            return []
+        for name in value:
+            if name not in known:
+                self.problem(node.line_of(key), f"{what} names unknown {kind} '{name}'"
+                             f"{suggest(name, known)} ({kind}s: {known_list(known)})")
+        return [v for v in value if v in known]
+
+    def expression(self, node: Node, key: str, scope: Scope, what: str) -> Expression | None:
+        if key not in node:
+            return None
+        return self.compile(node[key], node.line_of(key), scope, f"{what}: '{key}'")
+
+    def compile(self, source: Any, line: int, scope: Scope, what: str) -> Expression | None:
+        try:
+            return compile_expression(source, scope)
+        except ExpressionProblem as exc:
+            self.problem(line, f"{what} {exc}")
+            return None
+
+    def actions(self, value: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
+                what: str) -> list[Action]:
+        if value is None:
+            return []
+        if not isinstance(value, NodeList):
+            self.problem(line, f"{what}: 'do' must be a list of actions")
+            return []
+        result: list[Action] = []
+        for index, item in enumerate(value):
+            where = value.line_of(index)
+            if not isinstance(item, Node) or len(item) != 1:
+                self.problem(where, f"{what}: each action is a mapping with one key: "
+                             "set or assign")
+                continue
+            kind, body = next(iter(item.items()))
+            if kind == "set":
+                result.extend(self.set_action(body, where, fields, scope, what))
+            elif kind == "assign":
+                action = self.assign_action(body, where, scope, what)
+                if action is not None:
+                    result.append(action)
+            else:
+                self.problem(where, f"{what}: unknown action '{kind}'"
+                             f"{suggest(kind, ['set', 'assign'])} (actions: assign, set)")
+        return result
+
+    def set_action(self, body: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
+                   what: str) -> list[SetAction]:
+        if not isinstance(body, Node) or not body:
+            self.problem(line, f"{what}: 'set' takes a mapping of field: CEL expression")
+            return []
+        result = []
+        for name in body:
+            if name not in fields:
+                self.problem(body.line_of(name), f"{what} sets unknown field '{name}'"
+                             f"{suggest(name, fields)}")
+                continue
+            expression = self.expression(body, name, scope, f"{what} set {name}")
+            if expression is not None:
+                result.append(SetAction(name, expression, body.line_of(name)))
+        return result
+
+    def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
+        if isinstance(body, str) and body in ASSIGN_STRATEGIES:
+            return AssignAction(body, line=line)
+        if isinstance(body, str):
+            expression = self.compile(body, line, scope, f"{what}: 'assign'")
+            return None if expression is None else AssignAction("expression", expression, line=line)
+        if not isinstance(body, Node):
+            self.problem(line, f"{what}: 'assign' takes a strategy "
+                         f"({known_list(ASSIGN_STRATEGIES)}), a CEL expression naming a user, or "
+                         "{strategy: least_loaded, among: [roles]}")
+            return None
+        self.keys(body, ASSIGN_KEYS, "assign")
+        strategy = body.get("strategy")
+        if not isinstance(strategy, str) or strategy not in ASSIGN_STRATEGIES - {"nobody"}:
+            self.problem(body.line_of("strategy"), f"{what}: unknown assign strategy "
+                         f"{strategy!r}{suggest(str(strategy), ASSIGN_STRATEGIES)}")
+            return None
+        among = self.names(body, "among", ROLES, what, "role") or ["agent"]
+        return AssignAction(str(strategy), among=tuple(among), line=line)
+
+    # --- the graph as a whole ---------------------------------------------------------------
+
+    def graph(self, states: dict[str, StateSpec], transitions: list[TransitionSpec]) -> None:
+        initial = [s.name for s in states.values() if s.initial]
+        if len(initial) != 1 or (not transitions and len(states) > 1):
+            if len(initial) == 1:
+                self.problem(next(iter(states.values())).line,
+                             "the workflow has states but no transitions between them")
+            return
+        outgoing: dict[str, set[str]] = {name: set() for name in states}
+        for t in transitions:
+            for source in t.sources:
+                outgoing[source].add(t.dest)
+        reached = {initial[0]}
+        queue = deque(reached)
+        while queue:
+            for dest in outgoing[queue.popleft()] - reached:
+                reached.add(dest)
+                queue.append(dest)
+        for state in states.values():
+            if state.name not in reached:
+                self.problem(state.line, f"state '{state.name}' cannot be reached from the "
+                             f"initial state '{initial[0]}'; add a transition into it or remove it")
+            elif not state.final and not (outgoing[state.name] - {state.name}):
+                self.problem(state.line, f"state '{state.name}' has no way out; add a transition "
+                             "from it or mark it 'final: true'")

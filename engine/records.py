@@ -1,0 +1,84 @@
+"""What the runtime reads and writes, and the small interface a store offers it.
+
+The runtime never sees SQL: it asks a `Store` for a transaction and works through these
+methods. engine/store implements them with SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from engine.history import Event
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as stored: fields in their JSON form, plus the head of its history chain."""
+
+    id: int
+    definition_id: int
+    workflow: str
+    version: int
+    state: str
+    queue: str | None
+    assignee: str | None
+    customer: str | None
+    fields: dict[str, Any]
+    lock_version: int
+    history_seq: int
+    history_head: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+    def evolve(self, **changes: Any) -> CaseRecord:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        from engine.history import iso
+
+        return {
+            "id": self.id, "workflow": self.workflow, "version": self.version,
+            "state": self.state, "queue": self.queue, "assignee": self.assignee,
+            "customer": self.customer, "fields": self.fields, "lock_version": self.lock_version,
+            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+            "closed_at": iso(self.closed_at) if self.closed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class DefinitionRecord:
+    """One stored version of a workflow or table, with the exact source it was loaded from."""
+
+    id: int
+    kind: str
+    name: str
+    version: int
+    content_hash: str
+    source: str
+    source_path: str
+    loaded_at: datetime
+
+
+class Transaction(Protocol):
+    def get_case(self, case_id: int) -> CaseRecord: ...
+    def insert_case(self, record: CaseRecord) -> int: ...
+    def update_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
+    def append_events(self, events: Sequence[Event]) -> None: ...
+    def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def get_case(self, case_id: int) -> CaseRecord: ...
+    def case_events(self, case_id: int) -> list[Event]: ...
+    def definition(self, kind: str, name: str, version: int | None = None) -> DefinitionRecord: ...
+    def definition_by_id(self, definition_id: int) -> DefinitionRecord: ...
+    def add_definition(self, kind: str, name: str, version: int, content_hash: str, source: str,
+                       source_path: str, at: datetime) -> DefinitionRecord: ...
+    def definitions(self, kind: str) -> list[DefinitionRecord]: ...
+    def chains(self) -> Iterator[tuple[int, int, str, Iterable[Event]]]: ...

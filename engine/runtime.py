@@ -1,0 +1,255 @@
+"""Starting cases and firing triggers: each one a single transaction, all or nothing.
+
+fire = load the case -> role -> fields given -> guard -> needed fields -> state change (on the
+version's `transitions` machine) -> actions -> history -> write, inside one store transaction.
+A refusal raises before anything is written, so a refused fire changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
+from engine.expressions import Expression
+from engine.fields import coerce, to_cel, to_json
+from engine.history import GENESIS, EventDraft, chain
+from engine.machine import MachineError
+from engine.records import CaseRecord, Store, Transaction
+from engine.registry import Deployed, Registry
+from engine.specs import AssignAction, SetAction, TransitionSpec, WorkflowSpec
+from engine.yamlsource import known_list, suggest
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires: a user name and the role they act in."""
+
+    name: str
+    role: str
+
+
+class Runtime:
+    """Runs cases of the workflows in a registry against a store."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self.store = store
+        self.registry = registry
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self, workflow: str, fields: Mapping[str, Any], actor: Actor, now: datetime,
+              customer: str | None = None) -> CaseRecord:
+        """Open a case on the newest version of `workflow`."""
+        deployed = self.registry.active(workflow)
+        spec = deployed.spec
+        if spec.subject == "customer" and not customer:
+            raise InvalidInput("customer", f"a {spec.name} case is about a customer; "
+                               "say which one (--customer ID)")
+        values = {name: f.default for name, f in spec.fields.items() if f.default is not None}
+        values.update(_coerce_all(spec, fields, allowed=spec.fields))
+        _check_required(spec, values)
+        state = spec.initial
+        record = CaseRecord(
+            id=0, definition_id=deployed.definition_id, workflow=spec.name, version=spec.version,
+            state=state.name, queue=state.queue, assignee=None, customer=customer,
+            fields=_json_fields(spec, values), lock_version=1, history_seq=0,
+            history_head=GENESIS, created_at=now, updated_at=now,
+            closed_at=now if state.final else None,
+        )
+        created = EventDraft("case.created", {
+            "workflow": spec.name, "version": spec.version, "content_hash": spec.content_hash,
+            "customer": customer, "fields": record.fields, "queue": state.queue,
+        }, None, state.name)
+        with self.store.transaction() as tx:
+            record = record.evolve(id=tx.insert_case(record))
+            return self._write(tx, record, [created], actor, now, bump=False)
+
+    # --- fire -----------------------------------------------------------------------------
+
+    def fire(self, case_id: int, trigger: str, actor: Actor, now: datetime,
+             inputs: Mapping[str, Any] | None = None,
+             expected_version: int | None = None) -> CaseRecord:
+        """Fire `trigger` on a case; raise TransitionRefused, InvalidInput or Conflict."""
+        with self.store.transaction() as tx:
+            case = tx.get_case(case_id)
+            if expected_version is not None and expected_version != case.lock_version:
+                raise Conflict(case_id, expected_version, case.lock_version)
+            deployed = self.registry.get(case.definition_id)
+            spec = deployed.spec
+            transition = self._transition(spec, case, trigger, actor)
+            given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
+            values = {**_canonical_fields(spec, case.fields), **given}
+            self._check_guard(transition, spec, case, values, actor, now)
+            missing = [f for f in transition.needs if values.get(f) in (None, "", [])]
+            if missing:
+                raise TransitionRefused(trigger, "field", f"needs {', '.join(missing)}: give "
+                                        + " ".join(f"--field {f}=..." for f in missing))
+            dest = self._move(deployed, case.state, trigger)
+            assignee = case.assignee
+            moved = case.evolve(state=dest)
+            for action in transition.actions:
+                if isinstance(action, SetAction):
+                    values[action.field] = self._set(spec, action, moved, values, actor, now)
+                else:
+                    assignee = self._assign(tx, spec, action, moved, values, actor, now)
+            _check_required(spec, values)
+            return self._commit(tx, spec, case, transition, dest, values, assignee, actor, now)
+
+    def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
+        """The transitions this actor's role may fire from the case's state now (for buttons)."""
+        deployed = self.registry.get(case.definition_id)
+        return [
+            t for name in deployed.machine.triggers(case.state)
+            if (t := deployed.spec.transition(name, case.state)) is not None
+            and (not t.roles or actor.role in t.roles)
+        ]
+
+    # --- the steps ------------------------------------------------------------------------
+
+    @staticmethod
+    def _transition(spec: WorkflowSpec, case: CaseRecord, trigger: str,
+                    actor: Actor) -> TransitionSpec:
+        transition = spec.transition(trigger, case.state)
+        if transition is None:
+            if trigger not in spec.triggers:
+                raise TransitionRefused(trigger, "trigger", f"workflow '{spec.name}' has no "
+                                        f"trigger '{trigger}'{suggest(trigger, spec.triggers)} "
+                                        f"(triggers: {known_list(spec.triggers)})")
+            here = [t.trigger for t in spec.transitions_from(case.state)]
+            raise TransitionRefused(trigger, "state", f"case {case.id} is in state "
+                                    f"'{case.state}', where '{trigger}' does not apply (from "
+                                    f"here: {', '.join(here) or 'nothing'})")
+        if transition.roles and actor.role not in transition.roles:
+            raise TransitionRefused(trigger, "role", f"role '{actor.role}' may not fire it "
+                                    f"(allowed: {', '.join(sorted(transition.roles))})")
+        return transition
+
+    def _check_guard(self, transition: TransitionSpec, spec: WorkflowSpec, case: CaseRecord,
+                     values: dict[str, Any], actor: Actor, now: datetime) -> None:
+        if transition.when is None:
+            return
+        try:
+            allowed = transition.when.evaluate(_context(transition.when, spec, case, values,
+                                                        actor, now))
+        except ExpressionError as exc:
+            raise TransitionRefused(transition.trigger, "guard", str(exc)) from None
+        if allowed is not True:
+            raise TransitionRefused(transition.trigger, "guard",
+                                    f"condition not met: {transition.when.source}")
+
+    @staticmethod
+    def _move(deployed: Deployed, state: str, trigger: str) -> str:
+        try:
+            return deployed.machine.move(state, trigger)
+        except MachineError as exc:  # the spec and the machine disagree: a bug, say so plainly
+            raise TransitionRefused(trigger, "state", str(exc)) from None
+
+    @staticmethod
+    def _set(spec: WorkflowSpec, action: SetAction, case: CaseRecord, values: dict[str, Any],
+             actor: Actor, now: datetime) -> Any:
+        result = action.expression.evaluate(_context(action.expression, spec, case, values,
+                                                     actor, now))
+        try:
+            return coerce(spec.fields[action.field], result)
+        except InvalidInput as exc:
+            raise InvalidInput(action.field, f"set by '{action.expression.source}' (line "
+                               f"{action.line}): {exc.detail}") from None
+
+    @staticmethod
+    def _assign(tx: Transaction, spec: WorkflowSpec, action: AssignAction, case: CaseRecord,
+                values: dict[str, Any], actor: Actor, now: datetime) -> str | None:
+        if action.strategy == "nobody":
+            return None
+        if action.expression is not None:
+            user = action.expression.evaluate(_context(action.expression, spec, case, values,
+                                                       actor, now))
+            if user is not None and not isinstance(user, str):
+                raise ExpressionError(f"assign '{action.expression.source}' gave {user!r}, "
+                                      "not a user name")
+            return user
+        return tx.pick_assignee(action.strategy, action.among,
+                                f"{spec.name}:{','.join(action.among)}")
+
+    def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
+                transition: TransitionSpec, dest: str, values: dict[str, Any],
+                assignee: str | None, actor: Actor, now: datetime) -> CaseRecord:
+        new_fields = _json_fields(spec, values)
+        drafts = [EventDraft("case.transitioned", {"trigger": transition.trigger},
+                             case.state, dest)]
+        drafts += [
+            EventDraft("case.field_changed", {"field": name, "old": case.fields.get(name),
+                                              "new": new_fields.get(name)})
+            for name in spec.fields if case.fields.get(name) != new_fields.get(name)
+        ]
+        if assignee != case.assignee:
+            drafts.append(EventDraft("case.assigned", {"from": case.assignee, "to": assignee}))
+        state = spec.states[dest]
+        closed_at = (case.closed_at or now) if state.final else None
+        updated = case.evolve(state=dest, queue=state.queue, assignee=assignee,
+                              fields=new_fields, updated_at=now, closed_at=closed_at)
+        return self._write(tx, updated, drafts, actor, now, bump=True)
+
+    @staticmethod
+    def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
+               now: datetime, bump: bool) -> CaseRecord:
+        """Chain the events onto the case's history and write both; `bump` the row version."""
+        events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
+                       actor.role, now)
+        version = case.lock_version + 1 if bump else case.lock_version
+        updated = case.evolve(history_seq=events[-1].seq, history_head=events[-1].hash,
+                              lock_version=version)
+        tx.update_case(updated, case.lock_version)
+        tx.append_events(events)
+        return updated
+
+
+def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
+                trigger: str | None = None) -> dict[str, Any]:
+    result = {}
+    for name, value in raw.items():
+        if name not in spec.fields:
+            raise InvalidInput(name, f"workflow '{spec.name}' has no such field"
+                               f"{suggest(name, spec.fields)} (fields: {known_list(spec.fields)})")
+        if name not in allowed:
+            raise TransitionRefused(str(trigger), "field", f"'{trigger}' does not take field "
+                                    f"'{name}' (it takes: {', '.join(allowed) or 'no fields'})")
+        result[name] = coerce(spec.fields[name], value)
+    return result
+
+
+def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:
+    for name, field in spec.fields.items():
+        if field.required and values.get(name) in (None, "", []):
+            raise InvalidInput(name, "is required and has no value")
+
+
+def _canonical_fields(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
+    return {name: coerce(spec.fields[name], value) for name, value in stored.items()
+            if name in spec.fields}
+
+
+def _json_fields(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_json(spec.fields[name], value) for name, value in values.items()
+            if value is not None}
+
+
+def _context(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
+             values: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
+    """Only what the expression reads: CEL is much faster with small inputs."""
+    context: dict[str, Any] = {}
+    for root, members in expression.members.items():
+        if root == "case":
+            context["case"] = {
+                m: to_cel(spec.fields[m], values.get(m)) if m in spec.fields
+                else getattr(case, m) for m in members
+            }
+        elif root == "actor":
+            context["actor"] = {"name": actor.name, "role": actor.role}
+        elif root == "now":
+            context["now"] = now
+        elif root == "customer":
+            context["customer"] = {"id": case.customer}
+    return context

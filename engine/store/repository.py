@@ -1,0 +1,208 @@
+"""The store: cases, history, definitions and users through SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from engine.errors import Conflict, NotFound
+from engine.history import Event
+from engine.records import CaseRecord, DefinitionRecord
+from engine.store.db import Database
+from engine.store.schema import assignment_cursors, cases, definitions, events, users
+
+_CASE_COLUMNS = [c for c in cases.c if c.name != "id"]
+
+
+def _case(row: Row[Any]) -> CaseRecord:
+    return CaseRecord(**row._mapping)
+
+
+def _event(row: Row[Any]) -> Event:
+    m = row._mapping
+    return Event(m["case_id"], m["seq"], m["name"], m["actor"], m["role"], m["at"],
+                 m["from_state"], m["to_state"], m["payload"], m["prev_hash"], m["hash"])
+
+
+def _definition(row: Row[Any]) -> DefinitionRecord:
+    return DefinitionRecord(**row._mapping)
+
+
+class SqlTransaction:
+    """The runtime's view of one database transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def get_case(self, case_id: int) -> CaseRecord:
+        row = self.connection.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+        if row is None:
+            raise NotFound(f"case {case_id} does not exist")
+        return _case(row)
+
+    def insert_case(self, record: CaseRecord) -> int:
+        values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
+        result = self.connection.execute(sa.insert(cases).values(values).returning(cases.c.id))
+        return int(result.scalar_one())
+
+    def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
+        values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
+        result = self.connection.execute(
+            sa.update(cases)
+            .where(cases.c.id == record.id, cases.c.lock_version == expected_lock_version)
+            .values(values)
+        )
+        if result.rowcount != 1:
+            actual = self.connection.execute(
+                sa.select(cases.c.lock_version).where(cases.c.id == record.id)
+            ).scalar()
+            raise Conflict(record.id, expected_lock_version, actual)
+
+    def append_events(self, new_events: Sequence[Event]) -> None:
+        if new_events:
+            self.connection.execute(sa.insert(events), [e.__dict__ for e in new_events])
+
+    def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None:
+        candidates: list[str] = sorted(
+            str(name) for name, user_roles in self.connection.execute(
+                sa.select(users.c.name, users.c.roles).where(users.c.active.is_(True))
+            ) if set(user_roles) & set(roles)
+        )
+        if not candidates:
+            return None
+        if strategy == "least_loaded":
+            load: dict[str, int] = {
+                name: count for name, count in self.connection.execute(
+                    sa.select(cases.c.assignee, sa.func.count())
+                    .where(cases.c.closed_at.is_(None), cases.c.assignee.in_(candidates))
+                    .group_by(cases.c.assignee)
+                )
+            }
+            return min(candidates, key=lambda name: (load.get(name, 0), name))
+        return self._next_in_turn(candidates, pool)
+
+    def _next_in_turn(self, candidates: list[str], pool: str) -> str:
+        last: str | None = self.connection.execute(
+            sa.select(assignment_cursors.c.last_user).where(assignment_cursors.c.pool == pool)
+        ).scalar()
+        chosen = next((name for name in candidates if last is None or name > last), candidates[0])
+        if last is None:
+            self.connection.execute(sa.insert(assignment_cursors).values(pool=pool,
+                                                                         last_user=chosen))
+        else:
+            self.connection.execute(sa.update(assignment_cursors)
+                                    .where(assignment_cursors.c.pool == pool)
+                                    .values(last_user=chosen))
+        return chosen
+
+
+class SqlStore:
+    """Cases, history, definitions and users in one SQL database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self.database.writing() as connection:
+            yield SqlTransaction(connection)
+
+    def get_case(self, case_id: int) -> CaseRecord:
+        with self.database.reading() as connection:
+            return SqlTransaction(connection).get_case(case_id)
+
+    def case_events(self, case_id: int) -> list[Event]:
+        with self.database.reading() as connection:
+            rows = connection.execute(
+                sa.select(events).where(events.c.case_id == case_id).order_by(events.c.seq)
+            )
+            return [_event(row) for row in rows]
+
+    def chains(self) -> Iterator[tuple[int, int, str, Iterable[Event]]]:
+        """Every case's (id, recorded event count, head hash, stored events in order)."""
+        with self.database.reading() as connection:
+            heads = connection.execute(
+                sa.select(cases.c.id, cases.c.history_seq, cases.c.history_head)
+                .order_by(cases.c.id)
+            ).all()
+            stream = connection.execution_options(yield_per=2000).execute(
+                sa.select(events).order_by(events.c.case_id, events.c.seq)
+            )
+            grouped = itertools.groupby((_event(row) for row in stream), key=lambda e: e.case_id)
+            pending = next(grouped, None)
+            for case_id, head_seq, head_hash in heads:
+                mine: list[Event] = []
+                while pending is not None and pending[0] <= case_id:
+                    if pending[0] == case_id:
+                        mine = list(pending[1])
+                    pending = next(grouped, None)
+                yield case_id, head_seq, head_hash, mine
+
+    # --- definitions ----------------------------------------------------------------------
+
+    def definition(self, kind: str, name: str, version: int | None = None) -> DefinitionRecord:
+        query = sa.select(definitions).where(definitions.c.kind == kind,
+                                             definitions.c.name == name)
+        if version is not None:
+            query = query.where(definitions.c.version == version)
+        with self.database.reading() as connection:
+            row = connection.execute(query.order_by(definitions.c.version.desc())).first()
+        if row is None:
+            which = f" version {version}" if version is not None else ""
+            raise NotFound(f"{kind} '{name}'{which} is not loaded")
+        return _definition(row)
+
+    def definition_by_id(self, definition_id: int) -> DefinitionRecord:
+        with self.database.reading() as connection:
+            row = connection.execute(
+                sa.select(definitions).where(definitions.c.id == definition_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"definition {definition_id} does not exist")
+        return _definition(row)
+
+    def definitions(self, kind: str) -> list[DefinitionRecord]:
+        with self.database.reading() as connection:
+            rows = connection.execute(
+                sa.select(definitions).where(definitions.c.kind == kind)
+                .order_by(definitions.c.name, definitions.c.version)
+            )
+            return [_definition(row) for row in rows]
+
+    def add_definition(self, kind: str, name: str, version: int, content_hash: str, source: str,
+                       source_path: str, at: datetime) -> DefinitionRecord:
+        """Store a definition version; if it is already stored, return the stored one."""
+        record = DefinitionRecord(0, kind, name, version, content_hash, source, source_path, at)
+        values = {k: v for k, v in record.__dict__.items() if k != "id"}
+        try:
+            with self.database.writing() as connection:
+                new_id = connection.execute(
+                    sa.insert(definitions).values(values).returning(definitions.c.id)
+                ).scalar_one()
+            return replace(record, id=new_id)
+        except sa.exc.IntegrityError:  # stored meanwhile by another process
+            return self.definition(kind, name, version)
+
+    # --- users ----------------------------------------------------------------------------
+
+    def add_user(self, name: str, roles: Sequence[str], at: datetime,
+                 display_name: str | None = None) -> None:
+        with self.database.writing() as connection:
+            connection.execute(sa.insert(users).values(
+                name=name, roles=sorted(set(roles)), display_name=display_name, active=True,
+                created_at=at,
+            ))
+
+    def user_roles(self, name: str) -> list[str] | None:
+        with self.database.reading() as connection:
+            roles = connection.execute(
+                sa.select(users.c.roles).where(users.c.name == name)
+            ).scalar()
+        return None if roles is None else list(roles)

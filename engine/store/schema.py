@@ -1,0 +1,112 @@
+"""The tables. Alembic migrations (migrations/versions) create them; this module describes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+JSONDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back time-zone aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; every instant must be aware")
+        moment = value.astimezone(UTC)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+definitions = sa.Table(
+    "definitions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # workflow | table
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_path", sa.String(500), nullable=False),
+    sa.Column("loaded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("kind", "name", "version"),
+)
+
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("definition_id", sa.ForeignKey("definitions.id"), nullable=False),
+    sa.Column("workflow", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(100), nullable=False),
+    sa.Column("queue", sa.String(100)),
+    sa.Column("assignee", sa.String(100)),
+    sa.Column("customer", sa.String(100)),
+    sa.Column("fields", JSONDoc, nullable=False),
+    sa.Column("lock_version", sa.Integer, nullable=False),
+    sa.Column("history_seq", sa.Integer, nullable=False),
+    sa.Column("history_head", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Index(None, "queue", "state"),
+    sa.Index(None, "assignee"),
+    sa.Index(None, "customer"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(32)),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("from_state", sa.String(100)),
+    sa.Column("to_state", sa.String(100)),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, byte for byte as hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("case_id", "seq"),
+    sa.Index(None, "name", "at"),
+    sa.Index(None, "actor", "at"),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200)),
+    sa.Column("roles", JSONDoc, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Where each round-robin pool last handed out a case, so the next one goes to the next user.
+assignment_cursors = sa.Table(
+    "assignment_cursors", metadata,
+    sa.Column("pool", sa.String(200), primary_key=True),
+    sa.Column("last_user", sa.String(100), nullable=False),
+)

@@ -1,0 +1,57 @@
+"""Put a running casework together from settings: database, store, registry, runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import CaseworkError
+from engine.history import Break, verify
+from engine.registry import Registry
+from engine.runtime import Runtime
+from engine.settings import Settings
+from engine.store import Database, SqlStore
+from engine.store.migrate import is_current, upgrade
+
+
+@dataclass
+class Casework:
+    settings: Settings
+    database: Database
+    store: SqlStore
+    registry: Registry
+    runtime: Runtime
+
+    def verify_history(self) -> tuple[int, list[Break]]:
+        """Check every case's chain; return how many cases were checked and every break."""
+        checked, breaks = 0, []
+        for case_id, head_seq, head_hash, events in self.store.chains():
+            checked += 1
+            found = verify(case_id, events, head_seq, head_hash)
+            if found is not None:
+                breaks.append(found)
+        return checked, breaks
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+def open_casework(settings: Settings, migrate: bool = False) -> Casework:
+    """Connect to the configured database; migrate it first if asked, else insist it is current."""
+    database = Database(settings.database_url)
+    if migrate:
+        upgrade(database)
+    elif not is_current(database):
+        database.dispose()
+        raise CaseworkError(f"the database at {_safe(settings.database_url)} is not at the newest "
+                            "schema; run `casework db upgrade` first")
+    store = SqlStore(database)
+    registry = Registry(store)
+    return Casework(settings, database, store, registry, Runtime(store, registry))
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,105 @@
+"""YAML that remembers where everything came from, so that every error can name file:line.
+
+Mappings load as `Node` (a dict that knows the line of each key), sequences as `NodeList`
+(a list that knows the line of each item). Duplicate keys are errors, not silent overwrites.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, SequenceNode
+
+from engine.errors import DefinitionError, Problem
+
+
+class Node(dict[str, Any]):
+    """A YAML mapping with the line (1-based) of the mapping and of each of its keys."""
+
+    line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class NodeList(list[Any]):
+    """A YAML sequence with the line of the sequence and of each item."""
+
+    line: int
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        return self.item_lines[index] if index < len(self.item_lines) else self.line
+
+
+class _LineLoader(yaml.SafeLoader):
+    problems: list[Problem]
+    path: str
+
+
+def _construct_mapping(loader: _LineLoader, node: MappingNode) -> Node:
+    loader.flatten_mapping(node)
+    result = Node()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str):
+            key = str(key)
+        if key in result:
+            loader.problems.append(
+                Problem(loader.path, line, f"duplicate key '{key}' (first at line "
+                        f"{result.key_lines[key]}); remove one of them")
+            )
+            continue
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: SequenceNode) -> NodeList:
+    result = NodeList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
+    """Parse YAML text; return the document and the problems found while reading it.
+
+    A document that is not YAML at all raises DefinitionError naming the line.
+    """
+    loader = _LineLoader(text)
+    loader.problems = []
+    loader.path = path
+    try:
+        document = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or "malformed YAML"
+        raise DefinitionError([Problem(path, line, f"not valid YAML: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise DefinitionError([Problem(path, 1, f"not valid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    return document, loader.problems
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """Return "; did you mean 'x'?" for the closest known name, or "" when nothing is close."""
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean '{matches[0]}'?" if matches else ""
+
+
+def known_list(known: Iterable[str]) -> str:
+    return ", ".join(sorted(known)) or "(none)"

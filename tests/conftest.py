@@ -1,0 +1,107 @@
+"""Fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+PostgreSQL: CASEWORK_TEST_POSTGRES_URL (an admin URL) if set, else a server this session starts
+from the installed binaries. When neither is possible the PostgreSQL runs are skipped, except
+under CI, where that is an error: CI must test both databases.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.settings import Settings
+from engine.store import Database
+from engine.store.migrate import upgrade
+from engine.wiring import Casework, open_casework
+from tests.pgserver import start_server
+
+ROOT = Path(__file__).resolve().parent.parent
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """An admin URL of a PostgreSQL server with a migrated template database."""
+    url = os.environ.get("CASEWORK_TEST_POSTGRES_URL")
+    server = None
+    if not url:
+        try:
+            server = start_server()
+        except (FileNotFoundError, RuntimeError) as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must test PostgreSQL, but no server could be started: {exc}")
+            pytest.skip(f"no PostgreSQL server: {exc}")
+        url = server.url
+    _create_database(url, "casework_template", template=None)
+    template = Database(_with_database(url, "casework_template"))
+    upgrade(template)
+    template.dispose()
+    try:
+        yield url
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _with_database(url: str, name: str) -> str:
+    return str(sa.make_url(url).set(database=name))
+
+
+def _create_database(admin_url: str, name: str, template: str | None) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        clause = f' TEMPLATE "{template}"' if template else ""
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"{clause}')
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'casework.db'}"
+        database = Database(url)
+        upgrade(database)
+        database.dispose()
+        return url
+    return str(request.getfixturevalue("postgres_database_url"))
+
+
+@pytest.fixture
+def casework(database_url: str) -> Iterator[Casework]:
+    """casework on the shipped workflows, over a fresh database of each kind."""
+    yield from _casework(database_url)
+
+
+@pytest.fixture
+def postgres_database_url(postgres_admin_url: str) -> str:
+    name = f"casework_test_{os.getpid()}_{next(_counter)}"
+    _create_database(postgres_admin_url, name, template="casework_template")
+    return _with_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def postgres_casework(postgres_database_url: str) -> Iterator[Casework]:
+    """casework over a fresh PostgreSQL database only, for what only PostgreSQL can show."""
+    yield from _casework(postgres_database_url)
+
+
+def _casework(database_url: str) -> Iterator[Casework]:
+    settings = Settings(home=ROOT, database_url=database_url)
+    app = open_casework(settings)
+    app.registry.deploy_home(ROOT, T0)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
