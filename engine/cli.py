@@ -231,11 +231,13 @@ def cases_history(case_id: int, as_json: bool, home: Path | None, now_text: str 
     if as_json:
         click.echo(json.dumps([e.to_json() for e in events], ensure_ascii=False))
         return
-    table = Table("#", "when", "event", "who", "from -> to", "details")
     for e in events:
-        move = f"{e.from_state or ''} -> {e.to_state}" if e.to_state else ""
-        table.add_row(str(e.seq), iso(e.at), e.name, f"{e.actor} ({e.role})", move, e.payload)
-    out.print(table)
+        move = f"  {e.from_state or '(new)'} -> {e.to_state}" if e.to_state else ""
+        details = json.loads(e.payload)
+        if e.name == "case.created":
+            details = details["fields"]
+        shown = "  ".join(f"{k}={v}" for k, v in details.items())
+        click.echo(f"{e.seq:>4}  {iso(e.at)}  {e.name:<19} {e.actor} ({e.role}){move}  {shown}")
 
 
 def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:

@@ -18,7 +18,7 @@ from engine.errors import (
 from engine.loading import load_workflow_text
 from engine.runtime import Actor
 from engine.wiring import Casework
-from tests.conftest import T0
+from tests.fixtures import T0
 
 AGENT = Actor("ann", "agent")
 SUPERVISOR = Actor("sam", "supervisor")

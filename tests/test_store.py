@@ -10,7 +10,7 @@ from engine.store import Database
 from engine.store.migrate import is_current
 from engine.store.schema import metadata
 from engine.wiring import Casework
-from tests.conftest import T0
+from tests.fixtures import T0
 
 
 def test_migrations_make_exactly_the_described_schema(database_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+"""Fixtures for tests/ and features/ (loaded as a plugin: see pyproject), on both databases.
 
 PostgreSQL: CASEWORK_TEST_POSTGRES_URL (an admin URL) if set, else a server this session starts
 from the installed binaries. When neither is possible the PostgreSQL runs are skipped, except

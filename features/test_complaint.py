@@ -1,0 +1,245 @@
+"""Steps for complaint.feature. Every step opens casework afresh on the same database, so a
+case that only worked because something stayed in memory would fail here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from engine.errors import TransitionRefused
+from engine.runtime import Actor
+from engine.settings import Settings
+from engine.wiring import Casework, open_casework
+
+ROOT = Path(__file__).resolve().parent.parent
+scenarios("complaint.feature")
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+
+@dataclass
+class Desk:
+    """The service desk's view: a database, a clock and who plays which role."""
+
+    database_url: str
+    clock: Clock
+    roles: dict[str, str]
+
+    def open(self) -> Casework:
+        return open_casework(Settings(home=ROOT, database_url=self.database_url))
+
+    def fire(self, case_id: int, who: str, trigger: str, **fields: Any) -> None:
+        casework = self.open()
+        try:
+            casework.runtime.fire(case_id, trigger, Actor(who, self.roles[who]), self.clock.now,
+                                  fields)
+        finally:
+            casework.close()
+
+
+@pytest.fixture(autouse=True)
+def desk_database(database_url: str) -> Iterator[str]:
+    """Every scenario runs once on SQLite and once on PostgreSQL (autouse: collected params)."""
+    casework = open_casework(Settings(home=ROOT, database_url=database_url))
+    casework.registry.deploy_home(ROOT, datetime(2026, 1, 1, tzinfo=UTC))
+    casework.close()
+    yield database_url
+
+
+@given(parsers.parse("it is Monday 2 March 2026, 09:00 UTC"), target_fixture="clock")
+def clock() -> Clock:
+    return Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@given(parsers.parse('agent "{agent}" and supervisor "{supervisor}" work the service desk'),
+       target_fixture="desk")
+def desk(desk_database: str, clock: Clock, agent: str, supervisor: str) -> Desk:
+    return Desk(desk_database, clock, {agent: "agent", supervisor: "supervisor"})
+
+
+@when(parsers.parse('customer "{customer}" complains by {channel}: "{summary}"'),
+      target_fixture="complaint")
+@given(parsers.parse('customer "{customer}" has complained by {channel}: "{summary}"'),
+       target_fixture="complaint")
+def complains(desk: Desk, customer: str, channel: str, summary: str) -> int:
+    casework = desk.open()
+    try:
+        return casework.runtime.start("complaint", {"channel": channel, "summary": summary},
+                                      Actor("ann", "agent"), desk.clock.now, customer=customer).id
+    finally:
+        casework.close()
+
+
+@when(parsers.parse('"{who}" triages it as a "{category}" complaint of "{severity}" severity'))
+@given(parsers.parse('"{who}" has triaged it as a "{category}" complaint of "{severity}" '
+                     "severity"))
+def triages(desk: Desk, complaint: int, who: str, category: str, severity: str) -> None:
+    desk.fire(complaint, who, "triage", category=category, severity=severity)
+
+
+@when(parsers.parse('"{who}" asks the customer: "{question}"'))
+def asks(desk: Desk, complaint: int, who: str, question: str) -> None:
+    desk.fire(complaint, who, "ask_customer", question=question)
+
+
+@when(parsers.parse('"{who}" records the customer\'s answer: "{answer}"'))
+def answer(desk: Desk, complaint: int, who: str, answer: str) -> None:
+    desk.fire(complaint, who, "customer_replied", answer=answer)
+
+
+@when(parsers.parse('"{who}" resolves it: "{resolution}"'))
+@given(parsers.parse('"{who}" has resolved it: "{resolution}"'))
+def resolves(desk: Desk, complaint: int, who: str, resolution: str) -> None:
+    desk.fire(complaint, who, "resolve", resolution=resolution)
+
+
+@when(parsers.parse('"{who}" closes it with a satisfaction of {csat:d}'))
+@given(parsers.parse('"{who}" has closed it with a satisfaction of {csat:d}'))
+def closes(desk: Desk, complaint: int, who: str, csat: int) -> None:
+    desk.fire(complaint, who, "close", csat=csat)
+
+
+@when(parsers.parse('"{who}" reopens it'))
+def reopens(desk: Desk, complaint: int, who: str) -> None:
+    desk.fire(complaint, who, "reopen")
+
+
+@when(parsers.parse("{amount:d} {unit} pass"))
+def time_passes(clock: Clock, amount: int, unit: str) -> None:
+    clock.now += timedelta(**{unit: amount})
+
+
+def attempt(desk: Desk, complaint: int, who: str, trigger: str, **fields: Any) -> TransitionRefused:
+    with pytest.raises(TransitionRefused) as refused:
+        desk.fire(complaint, who, trigger, **fields)
+    return refused.value
+
+
+@when(parsers.parse('"{who}" tries to triage it as a "{category}" complaint of "{severity}" '
+                    "severity"), target_fixture="refusal")
+def tries_to_triage(desk: Desk, complaint: int, who: str, category: str,
+                    severity: str) -> TransitionRefused:
+    return attempt(desk, complaint, who, "triage", category=category, severity=severity)
+
+
+@when(parsers.parse('"{who}" tries to resolve it without a resolution'), target_fixture="refusal")
+def tries_to_resolve(desk: Desk, complaint: int, who: str) -> TransitionRefused:
+    return attempt(desk, complaint, who, "resolve")
+
+
+@when(parsers.parse('"{who}" tries to close it with a satisfaction of {csat:d}'),
+      target_fixture="refusal")
+def tries_to_close(desk: Desk, complaint: int, who: str, csat: int) -> TransitionRefused:
+    return attempt(desk, complaint, who, "close", csat=csat)
+
+
+@when(parsers.parse('"{who}" tries to reopen it'), target_fixture="refusal")
+def tries_to_reopen(desk: Desk, complaint: int, who: str) -> TransitionRefused:
+    return attempt(desk, complaint, who, "reopen")
+
+
+@then(parsers.parse("it is refused by the guard {guard}"))
+def refused_by_guard(refusal: TransitionRefused, guard: str) -> None:
+    assert refusal.reason == "guard"
+    assert refusal.detail == f"condition not met: {guard[1:-1]}"
+
+
+@then(parsers.parse('it is refused because it needs the field "{field}"'))
+def refused_for_field(refusal: TransitionRefused, field: str) -> None:
+    assert refusal.reason == "field"
+    assert refusal.detail.startswith(f"needs {field}")
+
+
+def current(desk: Desk, complaint: int) -> Any:
+    casework = desk.open()
+    try:
+        return casework.store.get_case(complaint)
+    finally:
+        casework.close()
+
+
+@then(parsers.parse('the complaint is "{state}" in the "{queue}" queue'))
+def in_queue(desk: Desk, complaint: int, state: str, queue: str) -> None:
+    case = current(desk, complaint)
+    assert (case.state, case.queue) == (state, queue)
+
+
+@then(parsers.parse('the complaint is "{state}" and in no queue'))
+def in_no_queue(desk: Desk, complaint: int, state: str) -> None:
+    case = current(desk, complaint)
+    assert (case.state, case.queue) == (state, None)
+    assert case.closed_at is not None
+
+
+@then(parsers.parse('it is assigned to "{who}"'))
+def assigned_to(desk: Desk, complaint: int, who: str) -> None:
+    assert current(desk, complaint).assignee == who
+
+
+@then(parsers.parse('its field "{name}" is "{value}"'))
+def field_is(desk: Desk, complaint: int, name: str, value: str) -> None:
+    assert str(current(desk, complaint).fields[name]) == value
+
+
+@then("the history reads")
+def history_reads(desk: Desk, complaint: int, datatable: list[list[str]]) -> None:
+    casework = desk.open()
+    try:
+        events = casework.store.case_events(complaint)
+    finally:
+        casework.close()
+    header, *rows = datatable
+    moves = [e for e in events if e.to_state is not None]
+    seen = [[e.name, e.actor, e.from_state or "", e.to_state or ""] for e in moves]
+    assert header == ["event", "who", "from", "to"]
+    assert seen == rows
+
+
+@then("an auditor finds every history intact")
+def history_intact(desk: Desk) -> None:
+    casework = desk.open()
+    try:
+        checked, breaks = casework.verify_history()
+    finally:
+        casework.close()
+    assert checked >= 1
+    assert breaks == []
+
+
+@when(parsers.parse("someone changes event {seq:d} of the complaint's history in the database"))
+def tamper(desk: Desk, complaint: int, seq: int) -> None:
+    """What a person with database access could do: switch the guard off and edit a row."""
+    casework = desk.open()
+    try:
+        with casework.database.writing() as connection:
+            if casework.database.dialect == "sqlite":
+                connection.exec_driver_sql("DROP TRIGGER events_no_update")
+            else:
+                connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER "
+                                           "events_append_only")
+            connection.exec_driver_sql(
+                "UPDATE events SET to_state = 'closed' WHERE case_id = :case AND seq = :seq"
+                .replace(":case", str(complaint)).replace(":seq", str(seq))
+            )
+    finally:
+        casework.close()
+
+
+@then(parsers.parse("the audit reports event {seq:d} of the complaint as altered"))
+def audit_reports(desk: Desk, complaint: int, seq: int) -> None:
+    casework = desk.open()
+    try:
+        _, breaks = casework.verify_history()
+    finally:
+        casework.close()
+    assert [(b.case_id, b.seq) for b in breaks] == [(complaint, seq)]
+    assert "altered" in breaks[0].reason

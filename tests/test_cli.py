@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from engine.cli import main
+from tests.fixtures import ROOT
+
+AGENT = ["--actor", "ann", "--role", "agent"]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
+    (tmp_path / "rules").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def run(home: Path, database_url: str) -> Any:
+    def invoke(*args: str) -> Result:
+        env = {"CASEWORK_DATABASE_URL": database_url, "CASEWORK_NOW": "2026-03-02T09:00:00Z"}
+        return CliRunner().invoke(main, [*args, "--home", str(home)], env=env)
+
+    return invoke
+
+
+def started(run: Any) -> int:
+    result = run("cases", "start", "complaint", "--field", "channel=phone",
+                 "--field", "summary=Invoice wrong", "--customer", "C1", *AGENT, "--json")
+    assert result.exit_code == 0, result.output
+    return int(json.loads(result.stdout)["id"])
+
+
+def case_and_history(run: Any, case_id: int) -> tuple[dict[str, Any], list[Any]]:
+    shown = run("cases", "show", str(case_id), "--json")
+    history = run("cases", "history", str(case_id), "--json")
+    return json.loads(shown.stdout), json.loads(history.stdout)
+
+
+def test_start_fire_show_and_history_as_json(run: Any) -> None:
+    case_id = started(run)
+    fired = run("cases", "fire", str(case_id), "triage", *AGENT, "--field", "category=billing",
+                "--json")
+    assert fired.exit_code == 0, fired.output
+    case = json.loads(fired.stdout)
+    assert {k: case[k] for k in ("id", "workflow", "version", "state")} == \
+        {"id": case_id, "workflow": "complaint", "version": 1, "state": "in_progress"}
+    assert case["fields"]["category"] == "billing"
+    shown, history = case_and_history(run, case_id)
+    assert shown == case
+    assert [e["name"] for e in history] == ["case.created", "case.transitioned",
+                                            "case.field_changed", "case.assigned"]
+    assert history[1]["at"] == "2026-03-02T09:00:00Z"
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (["triage", "--actor", "zoe", "--role", "auditor"], 2, "role 'auditor' may not fire it"),
+    (["triag", *AGENT], 2, "did you mean 'triage'?"),
+    (["resolve", *AGENT, "--field", "resolution=x"], 2, "is in state 'received'"),
+    (["triage", *AGENT, "--field", "severity=urgent"], 2, "'urgent' is not one of"),
+    (["triage", *AGENT, "--field", "category=billing", "--if-version", "7"], 3,
+     "expected version 7, now at version 1"),
+])
+def test_refusals_exit_non_zero_and_change_nothing(run: Any, args: list[str], code: int,
+                                                   says: str) -> None:
+    case_id = started(run)
+    before = case_and_history(run, case_id)
+    result = run("cases", "fire", str(case_id), *args)
+    assert result.exit_code == code
+    assert says in result.stderr
+    assert case_and_history(run, case_id) == before
+
+
+def test_an_unknown_case_is_a_clear_error(run: Any) -> None:
+    result = run("cases", "show", "404")
+    assert result.exit_code == 2
+    assert "case 404 does not exist" in result.stderr
+
+
+def test_check_accepts_the_shipped_definitions(run: Any) -> None:
+    result = run("check")
+    assert result.exit_code == 0
+    assert "ok: 1 workflow(s)" in result.stdout
+
+
+def test_check_lists_every_problem_with_file_and_line(run: Any, home: Path) -> None:
+    text = (home / "workflows" / "complaint.yaml").read_text()
+    text = text.replace("to: resolved\n", "to: resolvd\n").replace("roles: [agent, supervisor]\n"
+                                                                  "    needs: [question]",
+                                                                  "roles: [agnt]\n"
+                                                                  "    needs: [question]")
+    (home / "workflows" / "complaint.yaml").write_text(text)
+    (home / "rules" / "broken.yaml").write_text("table: x\nrules: [\n")
+    result = run("check")
+    assert result.exit_code == 1
+    path = home / "workflows" / "complaint.yaml"
+    lines = text.splitlines()
+    resolvd = next(i for i, line in enumerate(lines, 1) if "resolvd" in line)
+    agnt = next(i for i, line in enumerate(lines, 1) if "agnt" in line)
+    assert f"{path}:{resolvd}: transition 'resolve' targets unknown state 'resolvd'; " \
+           "did you mean 'resolved'?" in result.stdout
+    assert f"{path}:{agnt}: transition 'ask_customer' names unknown role 'agnt'; " \
+           "did you mean 'agent'?" in result.stdout
+    assert f"{home / 'rules' / 'broken.yaml'}:3: not valid YAML" in result.stdout
+
+
+def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path) -> None:
+    started(run)
+    path = home / "workflows" / "complaint.yaml"
+    path.write_text(path.read_text().replace("title: Customer complaint", "title: Complaint"))
+    result = run("cases", "start", "complaint", "--field", "channel=web", "--field",
+                 "summary=s", "--customer", "C1", *AGENT)
+    assert result.exit_code == 1
+    assert "set 'version: 2' to publish the change" in result.stderr
+    path.write_text(path.read_text().replace("version: 1", "version: 2"))
+    assert started(run) == 2
+
+
+def edit_history(database_url: str, statement: str) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_update")
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_delete")
+        else:
+            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER events_append_only")
+        connection.exec_driver_sql(statement)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("statement", "says"), [
+    ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 2",
+     "case 1: event 2: 'case.transitioned' was altered"),
+    ("DELETE FROM events WHERE case_id = 1 AND seq = 2", "case 1: event 2: event 2 is missing"),
+    ("DELETE FROM events WHERE case_id = 1 AND seq = 4", "case 1: event 4: the case records 4"),
+    # a swap of events 2 and 3, through free numbers because (case, seq) is unique
+    ("UPDATE events SET seq = seq + 100 WHERE case_id = 1 AND seq IN (2, 3); "
+     "UPDATE events SET seq = 105 - seq WHERE case_id = 1 AND seq IN (102, 103)",
+     "case 1: event 2: does not link"),
+])
+def test_audit_verify_finds_an_edited_history(run: Any, database_url: str, statement: str,
+                                              says: str) -> None:
+    first, second = started(run), started(run)
+    for case_id in (first, second):
+        assert run("cases", "fire", str(case_id), "triage", *AGENT, "--field",
+                   "category=billing").exit_code == 0
+    intact = run("audit", "verify")
+    assert (intact.exit_code, intact.stdout.strip()) == (0, "ok: 2 case histories intact")
+    for part in statement.split("; "):
+        edit_history(database_url, part)
+    broken = run("audit", "verify")
+    assert broken.exit_code == 1
+    assert says in broken.stdout
+    assert "case 2" not in broken.stdout
+    assert "1 of 2 case histories are damaged" in broken.stderr
+
+
+def test_commands_refuse_a_database_that_is_not_migrated(home: Path, tmp_path: Path) -> None:
+    env = {"CASEWORK_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = CliRunner().invoke(main, ["cases", "show", "1", "--home", str(home)], env=env)
+    assert result.exit_code == 1
+    assert "run `casework db upgrade` first" in result.stderr
+    upgraded = CliRunner().invoke(main, ["db", "upgrade", "--home", str(home)], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+
+
+def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
+    """The real console script in a fresh folder, on the embedded SQLite default."""
+    script = Path(sys.executable).parent / "casework"
+    env = {"PATH": str(script.parent), "HOME": str(home)}
+    demo = subprocess.run([str(script), "demo"], cwd=home, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert demo.returncode == 0, demo.stderr
+    assert "history of 1 case(s) verified: intact" in demo.stdout
+    assert (home / "casework.db").exists()
+    closed = subprocess.run([str(script), "cases", "fire", "1", "close", "--actor", "alice",
+                             "--role", "agent", "--field", "csat=5", "--json"], cwd=home,
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert closed.returncode == 0, closed.stderr
+    assert json.loads(closed.stdout)["state"] == "closed"
