@@ -19,6 +19,19 @@ from engine.store.db import Database
 from engine.store.schema import assignment_cursors, cases, definitions, events, users
 
 _CASE_COLUMNS = [c for c in cases.c if c.name != "id"]
+# What a fire may change; the rest of a case row is fixed when the case starts.
+_CHANGING = ["state", "queue", "assignee", "fields", "lock_version", "history_seq",
+             "history_head", "updated_at", "closed_at"]
+
+# The statements of the hot path, built once: building them per call cost more than running them.
+_GET_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+_UPDATE_CASE = (
+    sa.update(cases)
+    .where(cases.c.id == sa.bindparam("case_id"),
+           cases.c.lock_version == sa.bindparam("expected"))
+    .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
+)
+_INSERT_EVENTS = sa.insert(events)
 
 
 def _case(row: Row[Any]) -> CaseRecord:
@@ -42,7 +55,7 @@ class SqlTransaction:
         self.connection = connection
 
     def get_case(self, case_id: int) -> CaseRecord:
-        row = self.connection.execute(sa.select(cases).where(cases.c.id == case_id)).first()
+        row = self.connection.execute(_GET_CASE, {"case_id": case_id}).first()
         if row is None:
             raise NotFound(f"case {case_id} does not exist")
         return _case(row)
@@ -53,11 +66,9 @@ class SqlTransaction:
         return int(result.scalar_one())
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
-        values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
+        values = {f"new_{name}": getattr(record, name) for name in _CHANGING}
         result = self.connection.execute(
-            sa.update(cases)
-            .where(cases.c.id == record.id, cases.c.lock_version == expected_lock_version)
-            .values(values)
+            _UPDATE_CASE, {"case_id": record.id, "expected": expected_lock_version, **values}
         )
         if result.rowcount != 1:
             actual = self.connection.execute(
@@ -67,7 +78,7 @@ class SqlTransaction:
 
     def append_events(self, new_events: Sequence[Event]) -> None:
         if new_events:
-            self.connection.execute(sa.insert(events), [e.__dict__ for e in new_events])
+            self.connection.execute(_INSERT_EVENTS, [e.__dict__ for e in new_events])
 
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None:
         candidates: list[str] = sorted(
