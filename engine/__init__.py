@@ -1,1 +1,1 @@
-"""casework engine: workflow specs, rules, runtime and history. Imports neither web nor SQL."""
+"""casework engine: workflow specs, runtime and history. Only engine/store knows SQL; no HTTP."""

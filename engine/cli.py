@@ -27,9 +27,8 @@ from engine.errors import (
     TransitionRefused,
 )
 from engine.history import iso
-from engine.loading import load_workflow_file
 from engine.records import CaseRecord
-from engine.registry import workflow_files
+from engine.registry import load_workflows, workflow_files
 from engine.runtime import Actor
 from engine.settings import Settings, settings_for
 from engine.specs import ROLES
@@ -109,16 +108,18 @@ def main() -> None:
 
 @main.command()
 @common
+@handles_errors
 def check(home: Path | None, now_text: str | None) -> None:
     """Validate every workflow and rule file; print every problem; exit 1 if there is one."""
     settings = settings_of(home, now_text)
+    if not settings.home.is_dir():
+        fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
     problems: list[str] = []
     files = workflow_files(settings.home)
-    for path in files:
-        try:
-            load_workflow_file(path)
-        except DefinitionError as exc:
-            problems.extend(str(p) for p in exc.problems)
+    try:
+        load_workflows(settings.home)
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
     rules = sorted((settings.home / "rules").glob("*.y*ml")) \
         if (settings.home / "rules").is_dir() else []
     for path in rules:  # decision tables get their full checks from the table loader
@@ -249,7 +250,7 @@ def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
                   show_header=False)
     for label, value in [("state", case.state), ("queue", case.queue or "-"),
                          ("assignee", case.assignee or "-"), ("customer", case.customer or "-"),
-                         ("version", str(case.lock_version)), ("updated", iso(case.updated_at))]:
+                         ("revision", str(case.lock_version)), ("updated", iso(case.updated_at))]:
         table.add_row(label, value)
     for name, value in case.fields.items():
         table.add_row(f"  {name}", str(value))
@@ -261,7 +262,7 @@ def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
 
 @main.group()
 def audit() -> None:
-    """Check and export the tamper-evident history."""
+    """Check the tamper-evident history."""
 
 
 @audit.command("verify")

@@ -21,7 +21,9 @@ from engine.yamlsource import known_list, suggest
 
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _TOKEN = re.compile(
-    r"""(?P<string>[rRbB]{0,2}('''.*?'''|\"\"\".*?\"\"\"|'(\\.|[^'\\])*'|"(\\.|[^"\\])*"))"""
+    # raw strings (r"..") have no escapes, so a backslash before their closing quote is literal
+    r"""(?P<string>(?:[bB]?[rR]|[rR][bB])('''.*?'''|\"\"\".*?\"\"\"|'[^']*'|"[^"]*")"""
+    r"""|[bB]?('''.*?'''|\"\"\".*?\"\"\"|'(\\.|[^'\\])*'|"(\\.|[^"\\])*"))"""
     r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<number>\d+(\.\d*)?([eE][+-]?\d+)?[uU]?)"
     r"|(?P<punct>\S)",
@@ -44,7 +46,7 @@ class Expression:
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
         try:
             return self.program.execute(dict(variables))
-        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
+        except Exception as exc:  # the CEL runtime raises many types; all mean "this failed"
             raise ExpressionError(f"expression '{self.source}' failed: {_reason(exc)}") from None
 
     def reads(self, root: str) -> bool:

@@ -8,6 +8,7 @@ case row and in history. Money is Decimal, never float.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,7 @@ SCALAR_TYPES = frozenset(
     {"text", "int", "decimal", "bool", "date", "datetime", "duration", "enum", "user", "customer"}
 )
 TYPES = SCALAR_TYPES | {"list"}
+_SECONDS = re.compile(r"^-?\d+(\.\d+)?$")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
@@ -39,6 +41,7 @@ class FieldSpec:
     max: Decimal | None = None
     max_length: int | None = None
     of: FieldSpec | None = None  # item type of a list
+    title: str | None = None
     line: int = 0
 
 
@@ -64,8 +67,9 @@ def to_json(spec: FieldSpec, value: Any) -> Any:
         return str(value)
     if spec.type in ("date", "datetime"):
         return _iso(value)
-    if spec.type == "duration":
-        return value.total_seconds()
+    if spec.type == "duration":  # seconds: whole ones exact, else to the microsecond
+        return value.days * 86400 + value.seconds if not value.microseconds \
+            else value.total_seconds()
     return value
 
 
@@ -130,8 +134,10 @@ def _int(spec: FieldSpec, raw: Any) -> int:
 def _decimal(spec: FieldSpec, raw: Any) -> Decimal:
     if isinstance(raw, bool):
         raise _fail(spec, raw, "a decimal number")
+    if isinstance(raw, float):  # from CEL arithmetic: keep the 15 digits a double holds exactly
+        raw = format(raw, ".15g")
     try:
-        value = Decimal(str(raw).strip()) if isinstance(raw, str | int | float | Decimal) else None
+        value = Decimal(str(raw).strip()) if isinstance(raw, str | int | Decimal) else None
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():
@@ -171,7 +177,10 @@ def _datetime(spec: FieldSpec, raw: Any) -> datetime:
         raise _fail(spec, raw, "a date and time (ISO 8601, e.g. 2026-03-01T09:30:00Z)")
     if value.tzinfo is None:
         raise InvalidInput(spec.name, f"{describe(raw)} has no time zone; add Z or +HH:MM")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise _fail(spec, raw, "a date and time that can be expressed in UTC") from None
 
 
 def _duration(spec: FieldSpec, raw: Any) -> timedelta:
@@ -179,6 +188,8 @@ def _duration(spec: FieldSpec, raw: Any) -> timedelta:
         return raw
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return timedelta(seconds=raw)
+    if isinstance(raw, str) and _SECONDS.match(raw.strip()):
+        return timedelta(seconds=float(raw))
     if isinstance(raw, str):
         try:
             value = cel.evaluate("duration(text)", {"text": raw.strip()})

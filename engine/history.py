@@ -97,24 +97,41 @@ class Break:
 
 def verify(case_id: int, events: Iterable[Event], head_seq: int, head_hash: str) -> Break | None:
     """Check one case's events (in stored order) against each other and against the head."""
-    expected_seq, prev = 0, GENESIS
+    count, prev = 0, GENESIS
     for event in events:
-        expected_seq += 1
-        if event.seq != expected_seq:
-            what = "missing" if event.seq > expected_seq else "out of order or duplicated"
-            return Break(case_id, expected_seq, f"event {expected_seq} is {what} "
-                         f"(found {event.seq} in its place)")
-        if event.prev_hash != prev:
-            return Break(case_id, event.seq, "does not link to the event before it "
-                         "(an event before it was changed, removed or inserted)")
-        recomputed = event_hash(case_id, event.seq, event.name, event.actor, event.role, event.at,
-                                event.from_state, event.to_state, event.payload, event.prev_hash)
-        if recomputed != event.hash:
-            return Break(case_id, event.seq, f"'{event.name}' was altered after it was written "
-                         "(its content no longer matches its hash)")
+        count += 1
+        found = _check_link(case_id, event, count, prev)
+        if found is not None:
+            return found
         prev = event.hash
-    if expected_seq != head_seq or prev != (head_hash if head_seq else GENESIS):
-        return Break(case_id, expected_seq + 1 if expected_seq < head_seq else head_seq,
-                     f"the case records {head_seq} events but {expected_seq} are stored, or the "
-                     "newest stored event is not the one the case points to (events were removed)")
+    return _check_head(case_id, count, prev, head_seq, head_hash)
+
+
+def _check_link(case_id: int, event: Event, expected_seq: int, prev: str) -> Break | None:
+    if event.seq != expected_seq:
+        what = "missing" if event.seq > expected_seq else "out of order or duplicated"
+        return Break(case_id, expected_seq, f"event {expected_seq} is {what} "
+                     f"(found {event.seq} in its place)")
+    if event.prev_hash != prev:
+        return Break(case_id, event.seq, "does not link to the event before it "
+                     "(an event before it was changed, removed or inserted)")
+    recomputed = event_hash(case_id, event.seq, event.name, event.actor, event.role, event.at,
+                            event.from_state, event.to_state, event.payload, event.prev_hash)
+    if recomputed != event.hash:
+        return Break(case_id, event.seq, f"'{event.name}' was altered after it was written "
+                     "(its content no longer matches its hash)")
+    return None
+
+
+def _check_head(case_id: int, expected_seq: int, prev: str, head_seq: int,
+                head_hash: str) -> Break | None:
+    if expected_seq > head_seq:
+        return Break(case_id, head_seq + 1, f"event {head_seq + 1} and later were added after "
+                     f"the newest event the case records ({head_seq})")
+    if expected_seq < head_seq:
+        return Break(case_id, expected_seq + 1, f"the case records {head_seq} events but "
+                     f"{expected_seq} are stored (events from {expected_seq + 1} on were removed)")
+    if prev != (head_hash if head_seq else GENESIS):
+        return Break(case_id, head_seq, "the newest stored event is not the one the case points "
+                     "to (the chain was rewritten, or the case row was edited)")
     return None

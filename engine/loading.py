@@ -21,6 +21,8 @@ from engine.specs import (
     ACTOR_ATTRIBUTES,
     ASSIGN_STRATEGIES,
     CASE_ATTRIBUTES,
+    CUSTOMER_ATTRIBUTES,
+    READ_ONLY_ROLES,
     ROLES,
     Action,
     AssignAction,
@@ -100,7 +102,7 @@ class _WorkflowLoader:
             "case": frozenset(fields) | CASE_ATTRIBUTES,
             "actor": ACTOR_ATTRIBUTES,
             "now": frozenset(),
-            **({"customer": None} if subject else {}),
+            **({"customer": CUSTOMER_ATTRIBUTES} if subject else {}),
         }
         transitions = self.transitions(document.get("transitions"),
                                        document.line_of("transitions"), states, fields, scope)
@@ -164,10 +166,14 @@ class _WorkflowLoader:
                 if isinstance(node.get("of"), Node) else self.list_item(name, node)
             if item is None:
                 return None
+        low, high = self.bound(name, node, "min", ftype), self.bound(name, node, "max", ftype)
+        if low is not None and high is not None and low > high:
+            self.problem(node.line_of("min"), f"field '{name}': min {low} is above max {high}")
         spec = FieldSpec(
             name=name, type=ftype, required=self.flag(node, "required"), values=values,
-            min=self.bound(name, node, "min", ftype), max=self.bound(name, node, "max", ftype),
+            min=low, max=high,
             max_length=self.max_length(name, node, ftype), of=item, line=line,
+            title=node.get("title") if isinstance(node.get("title"), str) else None,
         )
         if "default" in node:
             try:
@@ -263,7 +269,7 @@ class _WorkflowLoader:
             self.problem(getattr(value, "line", line), "'transitions' must be a list")
             return []
         result: list[TransitionSpec] = []
-        seen: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], TransitionSpec] = {}
         for index, body in enumerate(value):
             where = value.line_of(index)
             if not isinstance(body, Node):
@@ -272,12 +278,13 @@ class _WorkflowLoader:
             spec = self.transition(body, states, fields, scope)
             if spec is None:
                 continue
-            for source in spec.sources:
-                first = seen.setdefault((spec.trigger, source), spec.line)
-                if first != spec.line:
-                    self.problem(spec.line, f"trigger '{spec.trigger}' is defined twice from "
-                                 f"state '{source}' (first at line {first}); merge them")
-            result.append(spec)
+            clashes = [s for s in spec.sources if (spec.trigger, s) in seen]
+            for source in clashes:
+                self.problem(spec.line, f"trigger '{spec.trigger}' is defined twice from "
+                             f"state '{source}' (first at line "
+                             f"{seen[(spec.trigger, source)].line}); merge them")
+            seen.update({(spec.trigger, s): spec for s in spec.sources})
+            result.append(spec)  # kept for the graph checks; a clash already fails the load
         return result
 
     def transition(self, node: Node, states: dict[str, StateSpec],
@@ -294,6 +301,9 @@ class _WorkflowLoader:
         sources = self.state_refs(node, "from", states, what, allow_any=True)
         dest = self.state_refs(node, "to", states, what, allow_any=False)
         roles = self.names(node, "roles", ROLES, what, "role")
+        for role in set(roles) & READ_ONLY_ROLES:
+            self.problem(node.line_of("roles"), f"{what} names role '{role}', which is "
+                         "read-only and may not fire transitions")
         needs = self.names(node, "needs", set(fields), what, "field")
         accepts = self.names(node, "accepts", set(fields), what, "field")
         when = self.expression(node, "when", scope, what)
@@ -383,7 +393,8 @@ class _WorkflowLoader:
                 self.problem(body.line_of(name), f"{what} sets unknown field '{name}'"
                              f"{suggest(name, fields)}")
                 continue
-            expression = self.expression(body, name, scope, f"{what} set {name}")
+            expression = self.compile(body[name], body.line_of(name), scope,
+                                      f"{what}: set {name}:")
             if expression is not None:
                 result.append(SetAction(name, expression, body.line_of(name)))
         return result
@@ -401,7 +412,7 @@ class _WorkflowLoader:
             return None
         self.keys(body, ASSIGN_KEYS, "assign")
         strategy = body.get("strategy")
-        if not isinstance(strategy, str) or strategy not in ASSIGN_STRATEGIES - {"nobody"}:
+        if not isinstance(strategy, str) or strategy not in ASSIGN_STRATEGIES:
             self.problem(body.line_of("strategy"), f"{what}: unknown assign strategy "
                          f"{strategy!r}{suggest(str(strategy), ASSIGN_STRATEGIES)}")
             return None

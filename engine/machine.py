@@ -39,6 +39,9 @@ class WorkflowMachine:
 
     def move(self, state: str, trigger: str) -> str:
         """The state a case in `state` reaches by `trigger`; MachineError if it cannot."""
+        if state not in self.spec.states or trigger not in self.spec.triggers:
+            raise MachineError(f"cannot fire '{trigger}' from state '{state}': "
+                               "no such trigger or state")
         model = _CaseModel()
         self._machine.add_model(model, initial=state)
         try:

@@ -19,7 +19,7 @@ from engine.history import GENESIS, EventDraft, chain
 from engine.machine import MachineError
 from engine.records import CaseRecord, Store, Transaction
 from engine.registry import Deployed, Registry
-from engine.specs import AssignAction, SetAction, TransitionSpec, WorkflowSpec
+from engine.specs import READ_ONLY_ROLES, AssignAction, SetAction, TransitionSpec, WorkflowSpec
 from engine.yamlsource import known_list, suggest
 
 
@@ -82,21 +82,21 @@ class Runtime:
             transition = self._transition(spec, case, trigger, actor)
             given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
             values = {**_canonical_fields(spec, case.fields), **given}
+            filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
+            _check_needs(transition, values, skip=filled_by_actions)
             self._check_guard(transition, spec, case, values, actor, now)
-            missing = [f for f in transition.needs if values.get(f) in (None, "", [])]
-            if missing:
-                raise TransitionRefused(trigger, "field", f"needs {', '.join(missing)}: give "
-                                        + " ".join(f"--field {f}=..." for f in missing))
             dest = self._move(deployed, case.state, trigger)
-            assignee = case.assignee
-            moved = case.evolve(state=dest)
+            moved = case.evolve(state=dest, queue=spec.states[dest].queue)
             for action in transition.actions:
                 if isinstance(action, SetAction):
                     values[action.field] = self._set(spec, action, moved, values, actor, now)
                 else:
-                    assignee = self._assign(tx, spec, action, moved, values, actor, now)
+                    moved = moved.evolve(
+                        assignee=self._assign(tx, spec, action, moved, values, actor, now))
+            _check_needs(transition, values, skip=set())
             _check_required(spec, values)
-            return self._commit(tx, spec, case, transition, dest, values, assignee, actor, now)
+            return self._commit(tx, spec, case, transition, dest, values, moved.assignee, actor,
+                                now)
 
     def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
         """The transitions this actor's role may fire from the case's state now (for buttons)."""
@@ -104,7 +104,7 @@ class Runtime:
         return [
             t for name in deployed.machine.triggers(case.state)
             if (t := deployed.spec.transition(name, case.state)) is not None
-            and (not t.roles or actor.role in t.roles)
+            and actor.role not in READ_ONLY_ROLES and (not t.roles or actor.role in t.roles)
         ]
 
     # --- the steps ------------------------------------------------------------------------
@@ -122,6 +122,8 @@ class Runtime:
             raise TransitionRefused(trigger, "state", f"case {case.id} is in state "
                                     f"'{case.state}', where '{trigger}' does not apply (from "
                                     f"here: {', '.join(here) or 'nothing'})")
+        if actor.role in READ_ONLY_ROLES:
+            raise TransitionRefused(trigger, "role", f"role '{actor.role}' is read-only")
         if transition.roles and actor.role not in transition.roles:
             raise TransitionRefused(trigger, "role", f"role '{actor.role}' may not fire it "
                                     f"(allowed: {', '.join(sorted(transition.roles))})")
@@ -220,6 +222,13 @@ def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
     return result
 
 
+def _check_needs(transition: TransitionSpec, values: dict[str, Any], skip: set[str]) -> None:
+    missing = [f for f in transition.needs if f not in skip and values.get(f) in (None, "", [])]
+    if missing:
+        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
+                                + " ".join(f"--field {f}=..." for f in missing))
+
+
 def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:
     for name, field in spec.fields.items():
         if field.required and values.get(name) in (None, "", []):
@@ -241,10 +250,10 @@ def _context(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
     """Only what the expression reads: CEL is much faster with small inputs."""
     context: dict[str, Any] = {}
     for root, members in expression.members.items():
-        if root == "case":
+        if root == "case":  # unset fields are left out, so that has(case.x) means "is set"
             context["case"] = {
-                m: to_cel(spec.fields[m], values.get(m)) if m in spec.fields
-                else getattr(case, m) for m in members
+                m: to_cel(spec.fields[m], values[m]) if m in spec.fields else getattr(case, m)
+                for m in members if m not in spec.fields or values.get(m) is not None
             }
         elif root == "actor":
             context["actor"] = {"name": actor.name, "role": actor.role}

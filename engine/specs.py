@@ -15,8 +15,12 @@ ROLES = frozenset({"agent", "supervisor", "account_manager", "manager", "auditor
 # What `case.<name>` means besides the declared fields; a field may not reuse these names.
 CASE_ATTRIBUTES = frozenset(
     {"id", "state", "workflow", "version", "queue", "assignee", "customer", "created_at",
-     "updated_at"}
+     "updated_at", "closed_at"}
 )
+# What `customer.<name>` offers; customer records grow with the customer work.
+CUSTOMER_ATTRIBUTES = frozenset({"id"})
+# Roles that may read but never fire a transition.
+READ_ONLY_ROLES = frozenset({"auditor"})
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
 ASSIGN_STRATEGIES = frozenset({"least_loaded", "round_robin", "nobody"})
 

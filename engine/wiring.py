@@ -37,6 +37,9 @@ class Casework:
 
 def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     """Connect to the configured database; migrate it first if asked, else insist it is current."""
+    if not migrate and Database.missing_file(settings.database_url):
+        raise CaseworkError(f"there is no database at {settings.database_url}; run "
+                            "`casework db upgrade` first")
     database = Database(settings.database_url)
     if migrate:
         upgrade(database)

@@ -40,17 +40,33 @@ class _LineLoader(yaml.SafeLoader):
     problems: list[Problem]
     path: str
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. `!!int default`
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this {node.tag.rsplit(':', 1)[-1]} value: {exc}",
+                node.start_mark) from None
+
 
 def _construct_mapping(loader: _LineLoader, node: MappingNode) -> Node:
+    own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged = len(node.value) - own  # flatten puts merged pairs first; explicit keys win
+    from_merge: set[str] = set()
     result = Node()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
-    for key_node, value_node in node.value:
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
         if not isinstance(key, str):
             key = str(key)
+        if key in from_merge:
+            del result[key]  # an explicit key overrides one that came from a merge
+            from_merge.discard(key)
+        elif index < merged and key in result:
+            continue  # of two merged mappings, the first one named wins
         if key in result:
             loader.problems.append(
                 Problem(loader.path, line, f"duplicate key '{key}' (first at line "
@@ -59,6 +75,8 @@ def _construct_mapping(loader: _LineLoader, node: MappingNode) -> Node:
             continue
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
+        if index < merged:
+            from_merge.add(key)
     return result
 
 
@@ -78,7 +96,12 @@ def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
 
     A document that is not YAML at all raises DefinitionError naming the line.
     """
-    loader = _LineLoader(text)
+    try:
+        loader = _LineLoader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, found up front
+        line = text.count("\n", 0, exc.position) + 1
+        raise DefinitionError([Problem(path, line, f"not valid YAML: character "
+                                       f"{chr(exc.character)!r} is not allowed here")]) from None
     loader.problems = []
     loader.path = path
     try:

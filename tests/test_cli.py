@@ -63,7 +63,8 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
-    (["triage", "--actor", "zoe", "--role", "auditor"], 2, "role 'auditor' may not fire it"),
+    (["triage", "--actor", "max", "--role", "manager"], 2, "role 'manager' may not fire it"),
+    (["triage", "--actor", "zoe", "--role", "auditor"], 2, "role 'auditor' is read-only"),
     (["triag", *AGENT], 2, "did you mean 'triage'?"),
     (["resolve", *AGENT, "--field", "resolution=x"], 2, "is in state 'received'"),
     (["triage", *AGENT, "--field", "severity=urgent"], 2, "'urgent' is not one of"),

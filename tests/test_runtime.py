@@ -180,7 +180,7 @@ def test_a_failing_action_rolls_the_whole_fire_back(casework: Casework) -> None:
     case_id = casework.runtime.start("ledger", {"amount": "10.00"}, AGENT, T0).id
     before = snapshot(casework, case_id)
     with pytest.raises(InvalidInput, match=r"set by 'case.amount / double\(case.parts\)' "
-                       r"\(line 17\): inf is not a decimal number"):
+                       r"\(line 17\): 'inf' is not a decimal number"):
         casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 0})
     assert snapshot(casework, case_id) == before
     no_amount = casework.runtime.start("ledger", {}, AGENT, T0).id
@@ -224,6 +224,43 @@ def test_a_stored_version_never_changes_and_running_cases_stay_on_theirs(
     # the old case still runs version 1, whose split assigns the least loaded agent
     assert casework.runtime.fire(old_case, "split", AGENT, T0, {"parts": 1}).assignee == "bea"
     assert casework.runtime.fire(new_case, "split", AGENT, T0, {"parts": 1}).assignee is None
+
+
+def test_auditors_may_fire_nothing_not_even_a_transition_open_to_every_role(
+    casework: Casework,
+) -> None:
+    deploy(casework)
+    case_id = casework.runtime.start("ledger", {"amount": "1"}, AGENT, T0).id
+    casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 1})
+    with pytest.raises(TransitionRefused, match="role 'auditor' is read-only"):
+        casework.runtime.fire(case_id, "finish", Actor("zoe", "auditor"), T0)
+    assert casework.runtime.fire(case_id, "finish", Actor("max", "manager"), T0).state == "done"
+
+
+def test_money_set_by_an_expression_has_no_float_artefacts(casework: Casework) -> None:
+    deploy(casework)
+    case_id = casework.runtime.start("ledger", {"amount": "3.3"}, AGENT, T0).id
+    assert casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 3}).fields["amount"] \
+        == "1.1"
+
+
+def test_a_guard_can_ask_whether_a_field_is_set(casework: Casework) -> None:
+    text = WORKFLOW.format(version=1, assign="nobody").replace(
+        "    to: done\n", "    to: done\n    when: 'has(case.owner)'\n")
+    assert "has(case.owner)" in text
+    casework.registry.deploy(load_workflow_text(text, "ledger.yaml"), text, T0)
+    case_id = casework.runtime.start("ledger", {"amount": "1"}, AGENT, T0).id
+    casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 1})
+    with pytest.raises(TransitionRefused, match="condition not met: has"):
+        casework.runtime.fire(case_id, "finish", AGENT, T0)
+
+
+def test_a_missing_needed_field_is_named_before_the_guard_runs(casework: Casework) -> None:
+    case_id = start(casework)
+    casework.runtime.fire(case_id, "triage", AGENT, T0, {"category": "billing"})
+    casework.runtime.fire(case_id, "resolve", AGENT, T0, {"resolution": "done"})
+    with pytest.raises(TransitionRefused, match="needs csat"):
+        casework.runtime.fire(case_id, "close", AGENT, T0)
 
 
 def test_buttons_show_what_this_role_may_fire_now(casework: Casework) -> None:

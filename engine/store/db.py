@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +59,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    @staticmethod
+    def missing_file(url: str) -> bool:
+        """True for a SQLite URL whose file does not exist (connecting would create it)."""
+        parsed = sa.make_url(url)
+        name = parsed.database or ""
+        return parsed.get_backend_name() == "sqlite" and name not in ("", ":memory:") \
+            and not Path(name).exists()
 
 
 def create_engine(url: str) -> Engine:
