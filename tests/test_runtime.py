@@ -267,3 +267,28 @@ def test_buttons_show_what_this_role_may_fire_now(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert [t.trigger for t in casework.runtime.triggers_for(case, AGENT)] == ["triage"]
     assert casework.runtime.triggers_for(case, Actor("zoe", "auditor")) == []
+
+
+@pytest.mark.postgres
+def test_round_robin_hands_out_turns_exactly_once_under_concurrent_fires(
+    postgres_casework: Casework,
+) -> None:
+    casework = postgres_casework
+    deploy(casework, assign="round_robin")
+    for name in ("bea", "cid", "dee", "eli"):
+        casework.store.add_user(name, ["agent"], T0)
+    cases = [casework.runtime.start("ledger", {"amount": "1"}, AGENT, T0).id for _ in range(8)]
+    barrier = threading.Barrier(8)
+    assigned: list[str | None] = []
+
+    def split(case_id: int) -> None:
+        barrier.wait()
+        assigned.append(casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 1}).assignee)
+
+    threads = [threading.Thread(target=split, args=(case_id,)) for case_id in cases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(str(a) for a in assigned) == ["bea", "bea", "cid", "cid", "dee", "dee",
+                                                "eli", "eli"]

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from engine.errors import Conflict, NotFound
@@ -32,6 +34,7 @@ _UPDATE_CASE = (
     .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
 )
 _INSERT_EVENTS = sa.insert(events)
+_UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def _case(row: Row[Any]) -> CaseRecord:
@@ -100,17 +103,19 @@ class SqlTransaction:
         return self._next_in_turn(candidates, pool)
 
     def _next_in_turn(self, candidates: list[str], pool: str) -> str:
-        last: str | None = self.connection.execute(
-            sa.select(assignment_cursors.c.last_user).where(assignment_cursors.c.pool == pool)
-        ).scalar()
-        chosen = next((name for name in candidates if last is None or name > last), candidates[0])
-        if last is None:
-            self.connection.execute(sa.insert(assignment_cursors).values(pool=pool,
-                                                                         last_user=chosen))
-        else:
-            self.connection.execute(sa.update(assignment_cursors)
-                                    .where(assignment_cursors.c.pool == pool)
-                                    .values(last_user=chosen))
+        # Lock the pool's cursor row first (creating it if need be), so that two fires taking a
+        # turn at once on PostgreSQL queue up instead of handing out the same user.
+        upsert = _UPSERT[self.connection.dialect.name](assignment_cursors)
+        self.connection.execute(upsert.values(pool=pool, last_user="")
+                                .on_conflict_do_nothing(index_elements=["pool"]))
+        last: str = self.connection.execute(
+            sa.select(assignment_cursors.c.last_user)
+            .where(assignment_cursors.c.pool == pool).with_for_update()
+        ).scalar_one()
+        chosen = next((name for name in candidates if name > last), candidates[0])
+        self.connection.execute(sa.update(assignment_cursors)
+                                .where(assignment_cursors.c.pool == pool)
+                                .values(last_user=chosen))
         return chosen
 
 
