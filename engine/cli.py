@@ -6,95 +6,36 @@ input (the reason on stderr); 3 conflict (someone else changed the case first).
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from engine.errors import (
-    CaseworkError,
-    Conflict,
-    DefinitionError,
-    InvalidInput,
-    NotFound,
-    TransitionRefused,
+from engine.cli_rules import rules
+from engine.cli_support import (
+    F,
+    common,
+    fail,
+    handles_errors,
+    opened,
+    out,
+    parse_fields,
+    settings_of,
 )
+from engine.errors import DefinitionError
 from engine.history import iso
 from engine.records import CaseRecord
-from engine.registry import load_workflows, workflow_files
+from engine.registry import (
+    check_tables,
+    load_tables,
+    load_workflows,
+    table_files,
+    workflow_files,
+)
 from engine.runtime import Actor
-from engine.settings import Settings, settings_for
 from engine.specs import ROLES
-from engine.wiring import Casework, open_casework
-from engine.yamlsource import parse
-
-F = TypeVar("F", bound=Callable[..., Any])
-out = Console(highlight=False)
-
-
-def common(func: F) -> F:
-    """--home and --now, which every command takes."""
-    func = click.option(
-        "--home", type=click.Path(file_okay=False, path_type=Path),
-        help="Folder with workflows/ and rules/ [env CASEWORK_HOME; default: .]",
-    )(func)
-    func = click.option("--now", "now_text", metavar="ISO-8601",
-                        help="Act as if it were this instant [env CASEWORK_NOW]")(func)
-    return func
-
-
-def settings_of(home: Path | None, now_text: str | None) -> Settings:
-    return settings_for(home, now_text)
-
-
-def fail(message: str, code: int) -> None:
-    click.echo(f"casework: {message}", err=True)
-    sys.exit(code)
-
-
-def handles_errors(func: F) -> F:
-    """Turn the engine's errors into a message on stderr and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except Conflict as exc:
-            fail(str(exc), 3)
-        except (TransitionRefused, InvalidInput, NotFound) as exc:
-            fail(str(exc), 2)
-        except DefinitionError as exc:
-            fail(f"definitions not valid:\n{exc}", 1)
-        except CaseworkError as exc:
-            fail(str(exc), 1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@contextmanager
-def opened(home: Path | None, now_text: str | None, migrate: bool = False) -> Iterator[Casework]:
-    casework = open_casework(settings_of(home, now_text), migrate=migrate)
-    try:
-        yield casework
-    finally:
-        casework.close()
-
-
-def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
-    fields = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--field")
-        fields[name.strip()] = value
-    return fields
+from engine.wiring import Casework
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -114,26 +55,20 @@ def check(home: Path | None, now_text: str | None) -> None:
     settings = settings_of(home, now_text)
     if not settings.home.is_dir():
         fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
-    problems: list[str] = []
-    files = workflow_files(settings.home)
-    try:
-        load_workflows(settings.home)
+    tables, found = check_tables(settings.home)
+    problems = [str(p) for p in found]
+    try:  # with the tables that loaded, so that `decide` references are checked too
+        load_workflows(settings.home, tables)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
-    rules = sorted((settings.home / "rules").glob("*.y*ml")) \
-        if (settings.home / "rules").is_dir() else []
-    for path in rules:  # decision tables get their full checks from the table loader
-        try:
-            _, found = parse(path.read_text(encoding="utf-8"), str(path))
-            problems.extend(str(p) for p in found)
-        except DefinitionError as exc:
-            problems.extend(str(p) for p in exc.problems)
     for line in problems:
         click.echo(line)
-    total = len(files) + len(rules)
+    files, rule_files = workflow_files(settings.home), table_files(settings.home)
     if problems:
-        fail(f"{len(problems)} problem(s) in {total} file(s) under {settings.home}", 1)
-    click.echo(f"ok: {len(files)} workflow(s), {len(rules)} rule file(s) under {settings.home}")
+        fail(f"{len(problems)} problem(s) in {len(files) + len(rule_files)} file(s) under "
+             f"{settings.home}", 1)
+    click.echo(f"ok: {len(files)} workflow(s), {len(rule_files)} decision table(s) under "
+               f"{settings.home}")
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -237,8 +172,17 @@ def cases_history(case_id: int, as_json: bool, home: Path | None, now_text: str 
         details = json.loads(e.payload)
         if e.name == "case.created":
             details = details["fields"]
-        shown = "  ".join(f"{k}={v}" for k, v in details.items())
+        if e.name == "rule.decided":
+            shown = (f"{details['table']} v{details['version']}: {_pairs(details['outputs'])} "
+                     f"<- {_pairs(details['inputs'])}  "
+                     f"(row {', '.join(details['matched']) or '-'})")
+        else:
+            shown = "  ".join(f"{k}={v}" for k, v in details.items())
         click.echo(f"{e.seq:>4}  {iso(e.at)}  {e.name:<19} {e.actor} ({e.role}){move}  {shown}")
+
+
+def _pairs(values: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
 def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
@@ -321,8 +265,12 @@ def demo(home: Path | None, now_text: str | None) -> None:
     """Migrate, load the shipped workflows, work a demo complaint, show it and its history."""
     with opened(home, now_text, migrate=True) as casework:
         now = casework.settings.clock()
+        for spec, text in load_tables(casework.settings.home):  # first run: publish them
+            if not casework.store.publications("table", spec.name):
+                casework.registry.publish_table(spec, text, now)
         deployed = casework.registry.deploy_home(casework.settings.home, now)
-        click.echo(f"loaded {len(deployed)} workflow(s) into {casework.database.dialect}")
+        click.echo(f"published the decision tables and loaded {len(deployed)} workflow(s) into "
+                   f"{casework.database.dialect}")
         agent = Actor("alice", "agent")
         case = casework.runtime.start("complaint", {
             "channel": "phone", "summary": "Router drops the connection every evening",
@@ -334,3 +282,6 @@ def demo(home: Path | None, now_text: str | None) -> None:
     click.echo(f"history of {checked} case(s) verified: {breaks if breaks else 'intact'}")
     click.echo(f"next: casework cases history {case.id}   |   "
                f"casework cases fire {case.id} close --actor alice --role agent --field csat=5")
+
+
+main.add_command(rules)

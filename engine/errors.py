@@ -29,6 +29,10 @@ class DefinitionError(CaseworkError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class RuleError(CaseworkError):
+    """A decision table that cannot decide for these inputs: names the table, input or rows."""
+
+
 class NotFound(CaseworkError):
     """A case, workflow or definition that does not exist."""
 

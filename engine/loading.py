@@ -10,27 +10,26 @@ import hashlib
 import json
 import re
 from collections import deque
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.action_loading import ActionLoader
 from engine.errors import DefinitionError, InvalidInput, Problem
-from engine.expressions import Expression, ExpressionProblem, Scope, compile_expression
+from engine.expressions import Scope
 from engine.fields import TYPES, FieldSpec, coerce
 from engine.specs import (
     ACTOR_ATTRIBUTES,
-    ASSIGN_STRATEGIES,
     CASE_ATTRIBUTES,
     CUSTOMER_ATTRIBUTES,
     READ_ONLY_ROLES,
     ROLES,
-    Action,
-    AssignAction,
-    SetAction,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,
 )
+from engine.tables import TableSpec
 from engine.yamlsource import Node, NodeList, known_list, parse, suggest
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -41,7 +40,6 @@ FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "accepts", "when", "do", "title",
                    "description"}
-ASSIGN_KEYS = {"strategy", "among"}
 # Names the `transitions` library puts on a case model; a trigger may not shadow them.
 RESERVED_TRIGGERS = {"trigger", "state", "machine"}
 RESERVED_TRIGGER_PREFIXES = ("to_", "may_", "is_")
@@ -53,33 +51,33 @@ def content_hash(document: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_workflow_file(path: Path) -> WorkflowSpec:
-    return load_workflow_text(path.read_text(encoding="utf-8"), str(path))
+def load_workflow_file(path: Path,
+                       tables: Mapping[str, TableSpec | None] | None = None) -> WorkflowSpec:
+    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables)
 
 
-def load_workflow_text(text: str, path: str) -> WorkflowSpec:
-    """Parse and check a workflow; raise DefinitionError listing every problem found."""
+def load_workflow_text(text: str, path: str,
+                       tables: Mapping[str, TableSpec | None] | None = None) -> WorkflowSpec:
+    """Parse and check a workflow; raise DefinitionError listing every problem found.
+
+    `tables` are the decision tables `decide` actions may name; None skips those checks (for a
+    stored version, which was checked when it was first loaded).
+    """
     document, problems = parse(text, path)
-    loader = _WorkflowLoader(path, problems)
+    loader = _WorkflowLoader(path, problems, tables)
     spec = loader.load(document)
     if loader.problems or spec is None:
         raise DefinitionError(loader.problems)
     return spec
 
 
-class _WorkflowLoader:
-    def __init__(self, path: str, problems: list[Problem]) -> None:
+class _WorkflowLoader(ActionLoader):
+    def __init__(self, path: str, problems: list[Problem],
+                 tables: Mapping[str, TableSpec | None] | None) -> None:
         self.path = path
         self.problems = problems
+        self.tables = tables
 
-    def problem(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
-
-    def keys(self, node: Node, allowed: set[str], what: str) -> None:
-        for key in node:
-            if key not in allowed:
-                self.problem(node.line_of(key), f"unknown key '{key}' in {what}"
-                             f"{suggest(key, allowed)} (allowed: {known_list(allowed)})")
 
     def load(self, document: Any) -> WorkflowSpec | None:
         if not isinstance(document, Node):
@@ -330,94 +328,6 @@ class _WorkflowLoader:
                          f"unknown state '{name}'{suggest(name, states)}")
         return [] if bad else list(names)
 
-    def names(self, node: Node, key: str, known: set[str] | frozenset[str], what: str,
-              kind: str) -> list[str]:
-        value = node.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(node.line_of(key), f"{what}: '{key}' must be a list of {kind} names")
-            return []
-        for name in value:
-            if name not in known:
-                self.problem(node.line_of(key), f"{what} names unknown {kind} '{name}'"
-                             f"{suggest(name, known)} ({kind}s: {known_list(known)})")
-        return [v for v in value if v in known]
-
-    def expression(self, node: Node, key: str, scope: Scope, what: str) -> Expression | None:
-        if key not in node:
-            return None
-        return self.compile(node[key], node.line_of(key), scope, f"{what}: '{key}'")
-
-    def compile(self, source: Any, line: int, scope: Scope, what: str) -> Expression | None:
-        try:
-            return compile_expression(source, scope)
-        except ExpressionProblem as exc:
-            self.problem(line, f"{what} {exc}")
-            return None
-
-    def actions(self, value: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
-                what: str) -> list[Action]:
-        if value is None:
-            return []
-        if not isinstance(value, NodeList):
-            self.problem(line, f"{what}: 'do' must be a list of actions")
-            return []
-        result: list[Action] = []
-        for index, item in enumerate(value):
-            where = value.line_of(index)
-            if not isinstance(item, Node) or len(item) != 1:
-                self.problem(where, f"{what}: each action is a mapping with one key: "
-                             "set or assign")
-                continue
-            kind, body = next(iter(item.items()))
-            if kind == "set":
-                result.extend(self.set_action(body, where, fields, scope, what))
-            elif kind == "assign":
-                action = self.assign_action(body, where, scope, what)
-                if action is not None:
-                    result.append(action)
-            else:
-                self.problem(where, f"{what}: unknown action '{kind}'"
-                             f"{suggest(kind, ['set', 'assign'])} (actions: assign, set)")
-        return result
-
-    def set_action(self, body: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
-                   what: str) -> list[SetAction]:
-        if not isinstance(body, Node) or not body:
-            self.problem(line, f"{what}: 'set' takes a mapping of field: CEL expression")
-            return []
-        result = []
-        for name in body:
-            if name not in fields:
-                self.problem(body.line_of(name), f"{what} sets unknown field '{name}'"
-                             f"{suggest(name, fields)}")
-                continue
-            expression = self.compile(body[name], body.line_of(name), scope,
-                                      f"{what}: set {name}:")
-            if expression is not None:
-                result.append(SetAction(name, expression, body.line_of(name)))
-        return result
-
-    def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
-        if isinstance(body, str) and body in ASSIGN_STRATEGIES:
-            return AssignAction(body, line=line)
-        if isinstance(body, str):
-            expression = self.compile(body, line, scope, f"{what}: 'assign'")
-            return None if expression is None else AssignAction("expression", expression, line=line)
-        if not isinstance(body, Node):
-            self.problem(line, f"{what}: 'assign' takes a strategy "
-                         f"({known_list(ASSIGN_STRATEGIES)}), a CEL expression naming a user, or "
-                         "{strategy: least_loaded, among: [roles]}")
-            return None
-        self.keys(body, ASSIGN_KEYS, "assign")
-        strategy = body.get("strategy")
-        if not isinstance(strategy, str) or strategy not in ASSIGN_STRATEGIES:
-            self.problem(body.line_of("strategy"), f"{what}: unknown assign strategy "
-                         f"{strategy!r}{suggest(str(strategy), ASSIGN_STRATEGIES)}")
-            return None
-        among = self.names(body, "among", ROLES, what, "role") or ["agent"]
-        return AssignAction(str(strategy), among=tuple(among), line=line)
 
     # --- the graph as a whole ---------------------------------------------------------------
 

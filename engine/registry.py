@@ -8,15 +8,21 @@ stored source of their own version, so editing a file never changes a running ca
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.loading import load_workflow_text
 from engine.machine import WorkflowMachine
 from engine.records import DefinitionRecord, Store
 from engine.specs import WorkflowSpec
+from engine.table_loading import load_table_file, load_table_text
+from engine.tables import TableSpec, in_force, run_tests
+
+S = TypeVar("S")
 
 _VERSION_LINE = re.compile(r"^version\s*:", re.MULTILINE)
 
@@ -35,22 +41,58 @@ def workflow_files(home: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
 
 
-def load_workflows(home: Path) -> list[tuple[WorkflowSpec, str]]:
+def table_files(home: Path) -> list[Path]:
+    folder = home / "rules"
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+
+
+def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
+                   ) -> list[tuple[WorkflowSpec, str]]:
     """Load every workflow file under home/workflows; raise one error listing all problems."""
+    return _load_all(workflow_files(home), "workflow",
+                     lambda text, path: load_workflow_text(text, path, tables))
+
+
+def load_tables(home: Path) -> list[tuple[TableSpec, str]]:
+    """Load every decision table under home/rules; raise one error listing all problems."""
+    return _load_all(table_files(home), "table", load_table_text)
+
+
+def check_tables(home: Path) -> tuple[dict[str, TableSpec | None], list[Problem]]:
+    """Every table under home/rules by name (None for one that does not load), and the problems;
+    for checking workflows against the tables that do load."""
+    tables: dict[str, TableSpec | None] = {}
+    problems: list[Problem] = []
+    for path in table_files(home):
+        try:
+            spec = load_table_file(path)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            tables.setdefault(path.stem, None)
+            continue
+        if tables.get(spec.name) is not None:
+            problems.append(Problem(str(path), 1, f"table '{spec.name}' is also defined in "
+                                    "another file; each table lives in one file"))
+        tables[spec.name] = spec
+    return tables, problems
+
+
+def _load_all(paths: list[Path], kind: str, load: Callable[[str, str], S]) -> list[tuple[S, str]]:
     loaded, problems = [], []
     names: dict[str, str] = {}
-    for path in workflow_files(home):
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         try:
-            spec = load_workflow_text(text, str(path))
+            spec = load(text, str(path))
         except DefinitionError as exc:
             problems.extend(exc.problems)
             continue
-        if spec.name in names:
-            problems.append(Problem(str(path), 1, f"workflow '{spec.name}' is also defined in "
-                                    f"{names[spec.name]}; each workflow lives in one file"))
+        name = spec.name  # type: ignore[attr-defined]
+        if name in names:
+            problems.append(Problem(str(path), 1, f"{kind} '{name}' is also defined in "
+                                    f"{names[name]}; each {kind} lives in one file"))
             continue
-        names[spec.name] = str(path)
+        names[name] = str(path)
         loaded.append((spec, text))
     if problems:
         raise DefinitionError(problems)
@@ -63,28 +105,67 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._deployed: dict[int, Deployed] = {}
+        self._tables: dict[int, TableSpec] = {}
 
-    def deploy(self, spec: WorkflowSpec, source: str, at: datetime) -> Deployed:
-        """Store this version if it is new; refuse changed content under a stored version."""
+    def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
+               path: str, at: datetime) -> DefinitionRecord:
+        """Store a version if it is new; refuse changed content under a stored version."""
         try:
-            record = self.store.definition("workflow", spec.name, spec.version)
+            record = self.store.definition(kind, name, version)
         except NotFound:
-            record = self.store.add_definition("workflow", spec.name, spec.version,
-                                               spec.content_hash, source, spec.path, at)
-        if record.content_hash != spec.content_hash:
-            newest = self.store.definition("workflow", spec.name).version
+            record = self.store.add_definition(kind, name, version, content_hash, source, path, at)
+        if record.content_hash != content_hash:
+            newest = self.store.definition(kind, name).version
             match = _VERSION_LINE.search(source)
             line = source.count("\n", 0, match.start()) + 1 if match else 1
             raise DefinitionError([Problem(
-                spec.path, line,
-                f"workflow '{spec.name}' version {spec.version} is already stored with other "
+                path, line,
+                f"{kind} '{name}' version {version} is already stored with other "
                 f"content (loaded {record.loaded_at:%Y-%m-%d %H:%M} from {record.source_path}); "
-                f"running cases depend on it, so set 'version: {newest + 1}' to publish the change",
+                f"what was decided with it depends on it, so set 'version: {newest + 1}' to "
+                "publish the change",
             )])
+        return record
+
+    def deploy(self, spec: WorkflowSpec, source: str, at: datetime) -> Deployed:
+        """Store a workflow version (new cases start on the newest one)."""
+        record = self._store("workflow", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
         return self._remember(record, spec)
 
     def deploy_home(self, home: Path, at: datetime) -> list[Deployed]:
-        return [self.deploy(spec, text, at) for spec, text in load_workflows(home)]
+        tables = {spec.name: spec for spec, _ in load_tables(home)}
+        return [self.deploy(spec, text, at) for spec, text in load_workflows(home, tables)]
+
+    def publish_table(self, spec: TableSpec, source: str, at: datetime,
+                      by: str = "operator") -> DefinitionRecord:
+        """Make a table version the active one, once it loads and all its tests pass."""
+        failures = [Problem(spec.path, r.test.line, f"test failed: {r.failure}; not published")
+                    for r in run_tests(spec) if r.failure]
+        if failures:
+            raise DefinitionError(failures)
+        record = self._store("table", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
+        self.store.publish(record, at, by)
+        self._tables[record.id] = spec
+        return record
+
+    def active_table(self, name: str, at: datetime) -> TableSpec:
+        """The table version in force at `at`: the newest publication whose effective dates
+        contain that day (a publish elsewhere is seen at once)."""
+        published = self.store.publications("table", name)
+        if not published:
+            raise NotFound(f"decision table '{name}' has no published version; run `casework "
+                           f"rules publish rules/{name}.yaml`")
+        for record in published:
+            spec = self._tables.get(record.id)
+            if spec is None:
+                spec = load_table_text(record.source, record.source_path)
+                self._tables[record.id] = spec
+            if in_force(spec, at.date()):
+                return spec
+        raise NotFound(f"no published version of decision table '{name}' is in force on "
+                       f"{at.date()} (see their 'effective' dates)")
 
     def get(self, definition_id: int) -> Deployed:
         """A stored version by row id, rebuilt from its stored source on first use."""

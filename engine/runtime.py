@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.deciding import run_decision
 from engine.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
 from engine.expressions import Expression
 from engine.fields import coerce, to_cel, to_json
@@ -19,7 +20,14 @@ from engine.history import GENESIS, EventDraft, chain
 from engine.machine import MachineError
 from engine.records import CaseRecord, Store, Transaction
 from engine.registry import Deployed, Registry
-from engine.specs import READ_ONLY_ROLES, AssignAction, SetAction, TransitionSpec, WorkflowSpec
+from engine.specs import (
+    READ_ONLY_ROLES,
+    AssignAction,
+    DecideAction,
+    SetAction,
+    TransitionSpec,
+    WorkflowSpec,
+)
 from engine.yamlsource import known_list, suggest
 
 
@@ -86,17 +94,20 @@ class Runtime:
             _check_needs(transition, values, skip=filled_by_actions)
             self._check_guard(transition, spec, case, values, actor, now)
             dest = self._move(deployed, case.state, trigger)
-            moved = case.evolve(state=dest, queue=spec.states[dest].queue)
+            moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
+            decided: list[EventDraft] = []
             for action in transition.actions:
                 if isinstance(action, SetAction):
                     values[action.field] = self._set(spec, action, moved, values, actor, now)
+                elif isinstance(action, DecideAction):
+                    moved, event = self._decide(spec, action, moved, values, actor, now)
+                    decided.append(event)
                 else:
                     moved = moved.evolve(
                         assignee=self._assign(tx, spec, action, moved, values, actor, now))
             _check_needs(transition, values, skip=set())
             _check_required(spec, values)
-            return self._commit(tx, spec, case, transition, dest, values, moved.assignee, actor,
-                                now)
+            return self._commit(tx, spec, case, moved, transition, values, decided, actor, now)
 
     def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
         """The transitions this actor's role may fire from the case's state now (for buttons)."""
@@ -160,6 +171,13 @@ class Runtime:
             raise InvalidInput(action.field, f"set by '{action.expression.source}' (line "
                                f"{action.line}): {exc.detail}") from None
 
+    def _decide(self, spec: WorkflowSpec, action: DecideAction, case: CaseRecord,
+                values: dict[str, Any], actor: Actor,
+                now: datetime) -> tuple[CaseRecord, EventDraft]:
+        table = self.registry.active_table(action.table, now)
+        return run_decision(table, action, spec, case, values,
+                            lambda e: _context(e, spec, case, values, actor, now))
+
     @staticmethod
     def _assign(tx: Transaction, spec: WorkflowSpec, action: AssignAction, case: CaseRecord,
                 values: dict[str, Any], actor: Actor, now: datetime) -> str | None:
@@ -175,23 +193,22 @@ class Runtime:
         return tx.pick_assignee(action.strategy, action.among,
                                 f"{spec.name}:{','.join(action.among)}")
 
-    def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
-                transition: TransitionSpec, dest: str, values: dict[str, Any],
-                assignee: str | None, actor: Actor, now: datetime) -> CaseRecord:
+    def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
+                transition: TransitionSpec, values: dict[str, Any], decided: list[EventDraft],
+                actor: Actor, now: datetime) -> CaseRecord:
         new_fields = _json_fields(spec, values)
         drafts = [EventDraft("case.transitioned", {"trigger": transition.trigger},
-                             case.state, dest)]
+                             case.state, moved.state), *decided]
         drafts += [
             EventDraft("case.field_changed", {"field": name, "old": case.fields.get(name),
                                               "new": new_fields.get(name)})
             for name in spec.fields if case.fields.get(name) != new_fields.get(name)
         ]
-        if assignee != case.assignee:
-            drafts.append(EventDraft("case.assigned", {"from": case.assignee, "to": assignee}))
-        state = spec.states[dest]
-        closed_at = (case.closed_at or now) if state.final else None
-        updated = case.evolve(state=dest, queue=state.queue, assignee=assignee,
-                              fields=new_fields, updated_at=now, closed_at=closed_at)
+        if moved.assignee != case.assignee:
+            drafts.append(EventDraft("case.assigned", {"from": case.assignee,
+                                                       "to": moved.assignee}))
+        closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
+        updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
         return self._write(tx, updated, drafts, actor, now, bump=True)
 
     @staticmethod
@@ -220,6 +237,12 @@ def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
                                     f"'{name}' (it takes: {', '.join(allowed) or 'no fields'})")
         result[name] = coerce(spec.fields[name], value)
     return result
+
+
+def _queue(spec: WorkflowSpec, state: str, current: str | None) -> str | None:
+    """A state's own queue; else the queue the case is in; none once the case is final."""
+    target = spec.states[state]
+    return target.queue or (None if target.final else current)
 
 
 def _check_needs(transition: TransitionSpec, values: dict[str, Any], skip: set[str]) -> None:

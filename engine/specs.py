@@ -54,7 +54,16 @@ class AssignAction:
     line: int = 0
 
 
-Action = SetAction | AssignAction
+@dataclass(frozen=True)
+class DecideAction:
+    """`decide: TABLE`: run a decision table; its outputs set case fields (or the queue)."""
+
+    table: str
+    bindings: Mapping[str, Expression] = field(default_factory=dict)  # input -> CEL (`with:`)
+    line: int = 0
+
+
+Action = SetAction | AssignAction | DecideAction
 
 
 @dataclass(frozen=True)

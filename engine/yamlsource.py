@@ -126,3 +126,19 @@ def suggest(name: str, known: Iterable[str]) -> str:
 
 def known_list(known: Iterable[str]) -> str:
     return ", ".join(sorted(known)) or "(none)"
+
+
+class Checker:
+    """Collects the problems of one definition file."""
+
+    path: str
+    problems: list[Problem]
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def keys(self, node: Node, allowed: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.problem(node.line_of(key), f"unknown key '{key}' in {what}"
+                             f"{suggest(key, allowed)} (allowed: {known_list(allowed)})")

@@ -11,14 +11,15 @@ Feature: The service desk works a customer complaint
     When customer "C-1001" complains by email: "The March invoice charges us twice"
     Then the complaint is "received" in the "intake" queue
     When "ann" triages it as a "billing" complaint of "high" severity
-    Then the complaint is "in_progress" in the "service_desk" queue
+    Then the complaint is "in_progress" in the "billing" queue
     And it is assigned to "ann"
+    And its first response is due within 8 hours and its resolution within 40 business hours
     When "ann" asks the customer: "Which invoice number do you mean?"
-    Then the complaint is "waiting_customer" in the "service_desk" queue
+    Then the complaint is "waiting_customer" in the "billing" queue
     When "ann" records the customer's answer: "INV-2026-0311"
     And 2 hours pass
     And "ann" resolves it: "Credited the duplicate charge"
-    Then the complaint is "resolved" in the "follow_up" queue
+    Then the complaint is "resolved" in the "billing" queue
     When "ann" closes it with a satisfaction of 5
     Then the complaint is "closed" and in no queue
     And the history reads
@@ -37,7 +38,7 @@ Feature: The service desk works a customer complaint
     Then it is refused by the guard 'case.severity != "critical" || actor.role == "supervisor"'
     And the complaint is "received" in the "intake" queue
     When "sam" triages it as a "technical" complaint of "critical" severity
-    Then the complaint is "in_progress" in the "service_desk" queue
+    Then the complaint is "in_progress" in the "technical_support" queue
     And it is assigned to "sam"
 
   Scenario: A complaint cannot be resolved without saying how
@@ -45,7 +46,7 @@ Feature: The service desk works a customer complaint
     And "ann" has triaged it as a "technical" complaint of "medium" severity
     When "ann" tries to resolve it without a resolution
     Then it is refused because it needs the field "resolution"
-    And the complaint is "in_progress" in the "service_desk" queue
+    And the complaint is "in_progress" in the "technical_support" queue
 
   Scenario: An unhappy customer's complaint is reopened, not closed
     Given customer "C-4004" has complained by visit: "The replacement part is wrong"
@@ -55,7 +56,7 @@ Feature: The service desk works a customer complaint
     Then it is refused by the guard "case.csat >= 3"
     When 3 days pass
     And "ann" reopens it
-    Then the complaint is "in_progress" in the "service_desk" queue
+    Then the complaint is "in_progress" in the "after_sales" queue
     And its field "reopen_count" is "1"
 
   Scenario: A complaint closed more than 30 days ago stays closed

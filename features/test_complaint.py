@@ -16,6 +16,7 @@ from engine.errors import TransitionRefused
 from engine.runtime import Actor
 from engine.settings import Settings
 from engine.wiring import Casework, open_casework
+from tests.fixtures import publish_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 scenarios("complaint.feature")
@@ -50,7 +51,7 @@ class Desk:
 def desk_database(database_url: str) -> Iterator[str]:
     """Every scenario runs once on SQLite and once on PostgreSQL (autouse: collected params)."""
     casework = open_casework(Settings(home=ROOT, database_url=database_url))
-    casework.registry.deploy_home(ROOT, datetime(2026, 1, 1, tzinfo=UTC))
+    publish_shipped(casework, datetime(2026, 1, 1, tzinfo=UTC))
     casework.close()
     yield database_url
 
@@ -183,6 +184,15 @@ def in_no_queue(desk: Desk, complaint: int, state: str) -> None:
 @then(parsers.parse('it is assigned to "{who}"'))
 def assigned_to(desk: Desk, complaint: int, who: str) -> None:
     assert current(desk, complaint).assignee == who
+
+
+@then(parsers.parse("its first response is due within {first:d} hours and its resolution "
+                    "within {resolution:d} business hours"))
+def sla_targets(desk: Desk, complaint: int, first: int, resolution: int) -> None:
+    fields = current(desk, complaint).fields
+    assert (fields["first_response_hours"], fields["resolution_hours"]) == \
+        (str(first), str(resolution))
+    assert fields["business_time"] is True
 
 
 @then(parsers.parse('its field "{name}" is "{value}"'))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.registry import load_tables
 from engine.settings import Settings
 from engine.store import Database
 from engine.store.migrate import upgrade
@@ -97,7 +98,7 @@ def postgres_casework(postgres_database_url: str) -> Iterator[Casework]:
 def _casework(database_url: str) -> Iterator[Casework]:
     settings = Settings(home=ROOT, database_url=database_url)
     app = open_casework(settings)
-    app.registry.deploy_home(ROOT, T0)
+    publish_shipped(app)
     try:
         yield app
     finally:
@@ -105,3 +106,10 @@ def _casework(database_url: str) -> Iterator[Casework]:
 
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+
+
+def publish_shipped(app: Casework, at: datetime = T0) -> None:
+    """What an operator does first: publish the shipped tables, load the shipped workflows."""
+    for spec, text in load_tables(ROOT):
+        app.registry.publish_table(spec, text, at)
+    app.registry.deploy_home(ROOT, at)

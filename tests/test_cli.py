@@ -20,7 +20,7 @@ AGENT = ["--actor", "ann", "--role", "agent"]
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
-    (tmp_path / "rules").mkdir()
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
     return tmp_path
 
 
@@ -30,6 +30,9 @@ def run(home: Path, database_url: str) -> Any:
         env = {"CASEWORK_DATABASE_URL": database_url, "CASEWORK_NOW": "2026-03-02T09:00:00Z"}
         return CliRunner().invoke(main, [*args, "--home", str(home)], env=env)
 
+    for table in sorted((home / "rules").glob("*.yaml")):
+        published = invoke("rules", "publish", str(table))
+        assert published.exit_code == 0, published.output
     return invoke
 
 
@@ -53,12 +56,14 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
     assert fired.exit_code == 0, fired.output
     case = json.loads(fired.stdout)
     assert {k: case[k] for k in ("id", "workflow", "version", "state")} == \
-        {"id": case_id, "workflow": "complaint", "version": 1, "state": "in_progress"}
-    assert case["fields"]["category"] == "billing"
+        {"id": case_id, "workflow": "complaint", "version": 2, "state": "in_progress"}
+    assert (case["fields"]["category"], case["queue"]) == ("billing", "billing")
     shown, history = case_and_history(run, case_id)
     assert shown == case
-    assert [e["name"] for e in history] == ["case.created", "case.transitioned",
-                                            "case.field_changed", "case.assigned"]
+    assert [e["name"] for e in history] == ["case.created", "case.transitioned", "rule.decided",
+                                            "rule.decided", *["case.field_changed"] * 4,
+                                            "case.assigned"]
+    assert [e["payload"]["table"] for e in history[2:4]] == ["complaint_routing", "complaint_sla"]
     assert history[1]["at"] == "2026-03-02T09:00:00Z"
 
 
@@ -121,9 +126,10 @@ def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path)
     result = run("cases", "start", "complaint", "--field", "channel=web", "--field",
                  "summary=s", "--customer", "C1", *AGENT)
     assert result.exit_code == 1
-    assert "set 'version: 2' to publish the change" in result.stderr
-    path.write_text(path.read_text().replace("version: 1", "version: 2"))
+    assert "set 'version: 3' to publish the change" in result.stderr
+    path.write_text(path.read_text().replace("version: 2", "version: 3"))
     assert started(run) == 2
+    assert run("cases", "show", "2", "--json").stdout.count('"version": 3') == 1
 
 
 def edit_history(database_url: str, statement: str) -> None:
@@ -142,7 +148,8 @@ def edit_history(database_url: str, statement: str) -> None:
     ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 2",
      "case 1: event 2: 'case.transitioned' was altered"),
     ("DELETE FROM events WHERE case_id = 1 AND seq = 2", "case 1: event 2: event 2 is missing"),
-    ("DELETE FROM events WHERE case_id = 1 AND seq = 4", "case 1: event 4: the case records 4"),
+    ("DELETE FROM events WHERE case_id = 1 AND seq = 9",
+     "case 1: event 9: the case records 9 events but 8 are stored"),
     # a swap of events 2 and 3, through free numbers because (case, seq) is unique
     ("UPDATE events SET seq = seq + 100 WHERE case_id = 1 AND seq IN (2, 3); "
      "UPDATE events SET seq = 105 - seq WHERE case_id = 1 AND seq IN (102, 103)",

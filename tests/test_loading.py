@@ -480,9 +480,9 @@ def test_unknown_roles_and_fields(tmp_path: Path, key: str, value: str, message:
         pytest.param("{set: {}}", "transition 'approve': 'set' takes a mapping of field: CEL "
                      "expression", id="set-empty"),
         pytest.param("{sett: {amount: '1'}}", "transition 'approve': unknown action 'sett'; "
-                     "did you mean 'set'? (actions: assign, set)", id="unknown-action"),
+                     "did you mean 'set'? (actions: set, assign, decide)", id="unknown-action"),
         pytest.param("{set: {amount: '1'}, assign: nobody}", "each action is a mapping with "
-                     "one key: set or assign", id="two-keys"),
+                     "one key: set, assign or decide", id="two-keys"),
         pytest.param("{assign: {strategy: least_lodaed}}", "transition 'approve': unknown "
                      "assign strategy 'least_lodaed'; did you mean 'least_loaded'?",
                      id="assign-strategy"),
@@ -843,7 +843,7 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 1, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 2, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]

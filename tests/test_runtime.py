@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import textwrap
 import threading
 from datetime import timedelta
@@ -36,8 +37,8 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 1, "received", "intake")
-    assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0}
+        ("complaint", 2, "received", "intake")
+    assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary"}
     assert [e.name for e in casework.store.case_events(case.id)] == ["case.created"]
 
 
@@ -46,13 +47,23 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
     case = casework.runtime.fire(case_id, "triage", AGENT, T0,
                                  {"category": "billing", "severity": "high"})
     assert (case.state, case.queue, case.assignee, case.lock_version) == \
-        ("in_progress", "service_desk", "ann", 2)
+        ("in_progress", "billing", "ann", 2)
+    assert (case.fields["first_response_hours"], case.fields["resolution_hours"],
+            case.fields["business_time"]) == ("8", "40", True)  # ordinary tier, high severity
     events = casework.store.case_events(case_id)
-    assert [e.name for e in events] == ["case.created", "case.transitioned",
-                                        "case.field_changed", "case.field_changed",
+    assert [e.name for e in events] == ["case.created", "case.transitioned", "rule.decided",
+                                        "rule.decided", *["case.field_changed"] * 5,
                                         "case.assigned"]
     assert (events[1].from_state, events[1].to_state, events[1].actor, events[1].role) == \
         ("received", "in_progress", "ann", "agent")
+    routing = json.loads(events[2].payload)
+    assert {k: routing[k] for k in ("table", "version", "inputs", "outputs", "matched")} == {
+        "table": "complaint_routing", "version": 1,
+        "inputs": {"category": "billing", "channel": "email"},
+        "outputs": {"queue": "billing"}, "matched": ["billing"]}
+    assert routing["content_hash"] == casework.registry.active_table("complaint_routing", T0) \
+        .content_hash
+    assert json.loads(events[3].payload)["matched"] == ["ordinary-high"]
     resolved = casework.runtime.fire(case_id, "resolve", AGENT, T0 + timedelta(hours=2),
                                      {"resolution": "Credit note sent"})
     assert resolved.fields["resolved_at"] == "2026-03-02T11:00:00Z"

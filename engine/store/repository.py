@@ -18,7 +18,14 @@ from engine.errors import Conflict, NotFound
 from engine.history import Event
 from engine.records import CaseRecord, DefinitionRecord
 from engine.store.db import Database
-from engine.store.schema import assignment_cursors, cases, definitions, events, users
+from engine.store.schema import (
+    assignment_cursors,
+    cases,
+    definitions,
+    events,
+    publications,
+    users,
+)
 
 _CASE_COLUMNS = [c for c in cases.c if c.name != "id"]
 # What a fire may change; the rest of a case row is fixed when the case starts.
@@ -183,6 +190,23 @@ class SqlStore:
         if row is None:
             raise NotFound(f"definition {definition_id} does not exist")
         return _definition(row)
+
+    def publications(self, kind: str, name: str) -> list[DefinitionRecord]:
+        """The versions published, newest publication first (a version may appear again)."""
+        with self.database.reading() as connection:
+            rows = connection.execute(
+                sa.select(definitions)
+                .join(publications, publications.c.definition_id == definitions.c.id)
+                .where(publications.c.kind == kind, publications.c.name == name)
+                .order_by(publications.c.id.desc())
+            )
+            return [_definition(row) for row in rows]
+
+    def publish(self, record: DefinitionRecord, at: datetime, by: str) -> None:
+        with self.database.writing() as connection:
+            connection.execute(sa.insert(publications).values(
+                definition_id=record.id, kind=record.kind, name=record.name, published_at=at,
+                published_by=by))
 
     def definitions(self, kind: str) -> list[DefinitionRecord]:
         with self.database.reading() as connection:

@@ -53,6 +53,18 @@ definitions = sa.Table(
     sa.UniqueConstraint("kind", "name", "version"),
 )
 
+# Every activation of a decision-table version, newest last (append-only).
+publications = sa.Table(
+    "publications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("definition_id", sa.ForeignKey("definitions.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("published_at", UTCDateTime, nullable=False),
+    sa.Column("published_by", sa.String(100), nullable=False),
+    sa.Index(None, "kind", "name"),
+)
+
 cases = sa.Table(
     "cases", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
