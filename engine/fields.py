@@ -187,9 +187,12 @@ def _duration(spec: FieldSpec, raw: Any) -> timedelta:
     if isinstance(raw, timedelta):
         return raw
     if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return timedelta(seconds=raw)
+        try:
+            return timedelta(seconds=raw)
+        except (OverflowError, ValueError):
+            raise _fail(spec, raw, "a duration that fits in 999999999 days") from None
     if isinstance(raw, str) and _SECONDS.match(raw.strip()):
-        return timedelta(seconds=float(raw))
+        return _duration(spec, float(raw))
     if isinstance(raw, str):
         try:
             value = cel.evaluate("duration(text)", {"text": raw.strip()})

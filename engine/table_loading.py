@@ -51,6 +51,8 @@ class _TableLoader(Checker):
     def __init__(self, path: str, problems: list[Problem]) -> None:
         self.path = path
         self.problems = problems
+        self.broken_rows: set[int] = set()  # lines of rows with a cell that did not load
+        self.row_nodes: dict[int, Node] = {}
 
     def load(self, doc: Any) -> TableSpec | None:
         if not isinstance(doc, Node):
@@ -196,6 +198,7 @@ class _TableLoader(Checker):
             if not isinstance(body, Node):
                 self.problem(where, "each rule is a mapping with id, when (or if) and then")
                 continue
+            self.row_nodes[body.line] = body
             row = self.row(body, inputs, outputs)
             if row is None:
                 continue
@@ -235,11 +238,13 @@ class _TableLoader(Checker):
             if name not in inputs:
                 self.problem(when.line_of(name), f"{what} tests undeclared input '{name}'"
                              f"{suggest(name, inputs)} (inputs: {known_list(inputs)})")
+                self.broken_rows.add(node.line)
                 continue
             try:
                 test = compile_cell(cell, name, inputs[name])
             except CellError as exc:
                 self.problem(when.line_of(name), f"{what} cell {name}: {exc}")
+                self.broken_rows.add(node.line)
                 continue
             if not test.any:
                 cells.append((name, test))
@@ -287,7 +292,9 @@ class _TableLoader(Checker):
             return None
 
     def default_row(self, doc: Node, hit: str, rows: list[RowSpec]) -> None:
-        defaults = [i for i, r in enumerate(rows) if not r.cells and r.condition is None]
+        defaults = [i for i, r in enumerate(rows) if not r.cells and r.condition is None
+                    and "if" not in self.row_nodes.get(r.line, {})
+                    and r.line not in self.broken_rows]
         declared = doc.get("default")
         if declared not in (None, "none"):
             self.problem(doc.line_of("default"), "'default' can only be 'none' (say that a first "
@@ -321,19 +328,25 @@ class _TableLoader(Checker):
             self.keys(body, TEST_KEYS, "a test")
             given = self.given(body, inputs)
             expect = self.expect(body, outputs, many)
-            expected_rows = body.get("rows")
-            if expected_rows is not None:
-                if not isinstance(expected_rows, list) or \
-                        any(r not in ids for r in expected_rows):
-                    unknown = [r for r in (expected_rows or []) if r not in ids]
-                    self.problem(body.line_of("rows"), f"test 'rows' names unknown rows "
-                                 f"{unknown or expected_rows} (rows: {known_list(ids)})")
-                    expected_rows = None
-                else:
-                    expected_rows = tuple(expected_rows)
+            expected_rows = self.test_rows(body, ids)
             if given is not None:
                 result.append(TableTest(given, expect, expected_rows, where))
         return result
+
+    def test_rows(self, body: Node, ids: set[str]) -> tuple[str, ...] | None:
+        value = body.get("rows")
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+            self.problem(body.line_of("rows"), f"test 'rows' must be a list of row ids, such as "
+                         f"[{next(iter(sorted(ids)), 'row-id')}], not {value!r}")
+            return None
+        unknown = [r for r in value if r not in ids]
+        if unknown:
+            self.problem(body.line_of("rows"), f"test 'rows' names unknown rows {unknown} "
+                         f"(rows: {known_list(ids)})")
+            return None
+        return tuple(value)
 
     def given(self, body: Node, inputs: dict[str, str]) -> dict[str, Any] | None:
         given = body["given"]
@@ -354,7 +367,11 @@ class _TableLoader(Checker):
 
     def expect(self, body: Node, outputs: dict[str, OutputSpec], many: bool) -> Any:
         expect = body["expect"]
-        entries = expect if many and isinstance(expect, list) else [expect]
+        if many and not isinstance(expect, list):
+            self.problem(body.line_of("expect"), "test 'expect' must be a list of output "
+                         "mappings: this table gives every matching row")
+            return expect
+        entries = expect if many else [expect]
         for entry in entries:
             if not isinstance(entry, Node):
                 form = "a list of output mappings" if many else "a mapping of outputs"

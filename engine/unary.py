@@ -113,6 +113,8 @@ def _range(text: str, name: str, kind: str, match: re.Match[str]) -> Test:
         raise CellError(f"range '{text}' is empty: {low_raw} is above {high_raw}")
     if low == high and (opening != "[" or closing != "]"):
         raise CellError(f"range '{text}' is empty: it excludes {low_raw}, its only value")
+    if kind == "int" and (low + (opening != "[")) > (high - (closing != "]")):
+        raise CellError(f"range '{text}' is empty: no whole number lies in it")
     low_op = ">=" if opening == "[" else ">"
     high_op = "<=" if closing == "]" else "<"
     within = _WITHIN[(opening == "[", closing == "]")](low, high)
@@ -186,7 +188,7 @@ def _literal_of(raw: Any, kind: str, cell: Any) -> Any:
             return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         elif kind == "string" and isinstance(raw, str):
             return raw
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise CellError(f"cell {cell!r}: {raw!r} is not a {kind}")
 
@@ -197,7 +199,7 @@ def _cel_literal(value: Any) -> str:
     if isinstance(value, datetime):
         return f'timestamp("{value.isoformat().replace("+00:00", "Z")}")'
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
         return repr(value)
     return str(value)

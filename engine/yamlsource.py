@@ -43,7 +43,8 @@ class _LineLoader(yaml.SafeLoader):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError) as exc:  # e.g. `!!int default`
+        except (ValueError, TypeError, OverflowError, IndexError, KeyError,
+                AttributeError) as exc:  # PyYAML's constructors on odd tags: `!!int default`
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read this {node.tag.rsplit(':', 1)[-1]} value: {exc}",
                 node.start_mark) from None

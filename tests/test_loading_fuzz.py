@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from engine.errors import DefinitionError
 from engine.loading import load_workflow_text
 from tests.fixtures import ROOT
+from tests.fuzzing import mutate
 
 SOURCE = (ROOT / "workflows" / "complaint.yaml").read_text()
 LINES = SOURCE.splitlines()
@@ -21,25 +22,7 @@ TOKENS = [":", "-", " ", "  ", "[", "]", "{", "}", "'", '"', "*", "&a", "*a", "!
 
 @st.composite
 def mutated(draw: st.DrawFn) -> str:
-    lines = list(LINES)
-    for _ in range(draw(st.integers(1, 4))):
-        index = draw(st.integers(0, len(lines) - 1))
-        line = lines[index]
-        operation = draw(st.sampled_from(["delete", "duplicate", "insert", "cut", "swap"]))
-        if operation == "delete":
-            del lines[index]
-        elif operation == "duplicate":
-            lines.insert(index, line)
-        elif operation == "insert":
-            at = draw(st.integers(0, len(line)))
-            lines[index] = line[:at] + draw(st.sampled_from(TOKENS)) + line[at:]
-        elif operation == "cut":
-            at = draw(st.integers(0, len(line)))
-            lines[index] = line[:at]
-        else:
-            other = draw(st.integers(0, len(lines) - 1))
-            lines[index], lines[other] = lines[other], line
-    return "\n".join(lines) + "\n"
+    return mutate(draw, LINES, TOKENS)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
