@@ -53,13 +53,15 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from transitions import Machine  # noqa: E402
 
-from engine.fields import to_json  # noqa: E402
+from engine.deciding import decided_event  # noqa: E402
+from engine.fields import coerce, to_json  # noqa: E402
 from engine.history import GENESIS, EventDraft, chain  # noqa: E402
-from engine.registry import Registry, load_workflows  # noqa: E402
+from engine.registry import Registry, load_tables, load_workflows  # noqa: E402
 from engine.runtime import Actor, Runtime  # noqa: E402
 from engine.specs import WorkflowSpec  # noqa: E402
 from engine.store import Database, SqlStore  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
+from engine.tables import TableSpec, decide  # noqa: E402
 
 WORKFLOW = "complaint"
 TRIGGER = "triage"
@@ -110,6 +112,8 @@ def casework_cases(path: Path, n: int) -> Iterator[tuple[Runtime, list[int]]]:
     try:
         store = SqlStore(database)
         registry = Registry(store)
+        for table, text in load_tables(ROOT):
+            registry.publish_table(table, text, NOW)
         registry.deploy_home(ROOT, NOW)
         runtime = Runtime(store, registry)
         ids = [runtime.start(WORKFLOW, START_FIELDS, ACTOR, NOW, customer=customer(i)).id
@@ -149,27 +153,49 @@ INSERT_CASE = (
 )
 INSERT_DEFINITION = (
     "INSERT INTO definitions (kind, name, version, content_hash, source, source_path, loaded_at) "
-    "VALUES ('workflow', ?, ?, ?, ?, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+INSERT_PUBLICATION = (
+    "INSERT INTO publications (definition_id, kind, name, published_at, published_by) "
+    "VALUES (?, 'table', ?, ?, 'operator')"
+)
+
+
+Answer = tuple[str, list["Draft"], dict[str, Any]]  # queue, rule.decided drafts, SLA fields
 
 
 @dataclass(frozen=True)
 class FloorPlan:
-    """What the floor knows up front about `triage` (the engine reads it from the spec)."""
+    """What the floor knows up front about `triage`: a hand-written program knows the answers
+    of the two decision tables for every input it will see (worked out untimed, here with the
+    engine's own tables so that the rows come out the same), and writes them."""
 
     dest: str
-    queue: str | None
-    fields: tuple[str, ...]  # the inputs, in the spec's field order (the order of the events)
+    fields: tuple[str, ...]  # every field, in the spec's order (the order of the events)
+    answers: Mapping[tuple[str, str], Answer]  # (category, severity) -> what triage decides
     at_sql: str  # NOW as SQLAlchemy stores a DateTime in SQLite
     at_iso: str  # NOW as it is hashed
 
     @classmethod
-    def of(cls, spec: WorkflowSpec) -> FloorPlan:
+    def of(cls, spec: WorkflowSpec, tables: Mapping[str, TableSpec]) -> FloorPlan:
         transition = spec.transition(TRIGGER, spec.initial.name)
         assert transition is not None
-        return cls(transition.dest, spec.states[transition.dest].queue,
-                   tuple(f for f in spec.fields if f in transition.inputs),
-                   sql_instant(NOW), NOW.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+        answers = {(c, s): _answer(spec, tables, c, s) for c in CATEGORIES for s in SEVERITIES}
+        return cls(transition.dest, tuple(spec.fields), answers, sql_instant(NOW),
+                   NOW.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+
+
+def _answer(spec: WorkflowSpec, tables: Mapping[str, TableSpec], category: str,
+            severity: str) -> Answer:
+    routing_in = {"category": category, "channel": START_FIELDS["channel"]}
+    sla_in = {"tier": spec.fields["tier"].default, "severity": severity}
+    routing, sla = (decide(tables["complaint_routing"], routing_in),
+                    decide(tables["complaint_sla"], sla_in))
+    drafts: list[Draft] = [(e.name, e.payload, None, None) for e in
+                           (decided_event(routing, routing_in), decided_event(sla, sla_in))]
+    fields = {k: to_json(spec.fields[k], coerce(spec.fields[k], v))
+              for k, v in sla.outputs.items()}
+    return str(routing.outputs["queue"]), drafts, fields
 
 
 def sql_instant(moment: datetime) -> str:
@@ -186,11 +212,18 @@ def open_floor(path: Path) -> sqlite3.Connection:
 
 
 def floor_cases(connection: sqlite3.Connection, spec: WorkflowSpec, source: str,
-                n: int) -> list[int]:
-    """Store the workflow and start `n` cases, writing what Runtime.start writes (untimed)."""
+                tables: list[tuple[TableSpec, str]], n: int) -> list[int]:
+    """Publish the tables, store the workflow and start `n` cases, writing what publishing
+    and Runtime.start write (untimed)."""
     connection.execute("BEGIN IMMEDIATE")
+    for table, text in tables:
+        table_id = connection.execute(INSERT_DEFINITION, (
+            "table", table.name, table.version, table.content_hash, text, table.path,
+            sql_instant(NOW))).lastrowid
+        connection.execute(INSERT_PUBLICATION, (table_id, table.name, sql_instant(NOW)))
     definition_id = connection.execute(INSERT_DEFINITION, (
-        spec.name, spec.version, spec.content_hash, source, spec.path, sql_instant(NOW),
+        "workflow", spec.name, spec.version, spec.content_hash, source, spec.path,
+        sql_instant(NOW),
     )).lastrowid
     assert definition_id is not None
     values = {name: f.default for name, f in spec.fields.items() if f.default is not None}
@@ -248,15 +281,17 @@ def floor_fire(connection: sqlite3.Connection, plan: FloorPlan, job: Job) -> Non
     try:
         row = connection.execute(SELECT_CASE, (case_id,)).fetchone()
         state, assignee, old, lock = row[4], row[6], json.loads(row[8]), row[9]
-        new = {**old, **inputs}
-        drafts: list[Draft] = [("case.transitioned", {"trigger": TRIGGER}, state, plan.dest)]
+        queue, decided, sla = plan.answers[(inputs["category"], inputs["severity"])]
+        new = {**old, **inputs, **sla}
+        drafts: list[Draft] = [("case.transitioned", {"trigger": TRIGGER}, state, plan.dest),
+                               *decided]
         drafts += [("case.field_changed", {"field": f, "old": old.get(f), "new": new.get(f)},
                     None, None) for f in plan.fields if old.get(f) != new.get(f)]
         if assignee != ACTOR.name:
             drafts.append(("case.assigned", {"from": assignee, "to": ACTOR.name}, None, None))
         events = floor_events(case_id, (row[10], row[11]), drafts, plan)
         updated = connection.execute(UPDATE_CASE, (
-            plan.dest, plan.queue, ACTOR.name, json.dumps(new), lock + 1, events[-1][1],
+            plan.dest, queue, ACTOR.name, json.dumps(new), lock + 1, events[-1][1],
             events[-1][-1], plan.at_sql, case_id, lock))
         if updated.rowcount != 1:
             raise RuntimeError(f"case {case_id} changed under the floor's lock")
@@ -269,9 +304,10 @@ def floor_fire(connection: sqlite3.Connection, plan: FloorPlan, job: Job) -> Non
 
 def run_floor(path: Path, spec: WorkflowSpec, source: str, n: int) -> float:
     connection = open_floor(path)
+    tables = load_tables(ROOT)
     try:
-        ids = floor_cases(connection, spec, source, n)
-        plan = FloorPlan.of(spec)
+        ids = floor_cases(connection, spec, source, tables, n)
+        plan = FloorPlan.of(spec, {t.name: t for t, _ in tables})
         return timed(lambda job: floor_fire(connection, plan, job), jobs_for(ids))
     finally:
         connection.close()
@@ -320,7 +356,9 @@ def run_machine(spec: WorkflowSpec, n: int) -> float:
             reached.append(model.state)
 
     seconds = timed(fire, jobs_for(list(range(n))))
-    assert set(reached) == {FloorPlan.of(spec).dest}, reached[:3]
+    transition = spec.transition(TRIGGER, spec.initial.name)
+    assert transition is not None
+    assert set(reached) == {transition.dest}, reached[:3]
     return seconds
 
 

@@ -106,6 +106,8 @@ class Registry:
         self.store = store
         self._deployed: dict[int, Deployed] = {}
         self._tables: dict[int, TableSpec] = {}
+        self._publications: dict[str, list[DefinitionRecord]] = {}  # valid under self._mark
+        self._mark: int | None = None
 
     def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
                path: str, at: datetime) -> DefinitionRecord:
@@ -150,10 +152,19 @@ class Registry:
         self._tables[record.id] = spec
         return record
 
-    def active_table(self, name: str, at: datetime) -> TableSpec:
+    def active_table(self, name: str, at: datetime, mark: int | None = None) -> TableSpec:
         """The table version in force at `at`: the newest publication whose effective dates
-        contain that day (a publish elsewhere is seen at once)."""
-        published = self.store.publications("table", name)
+        contain that day. With `mark` (the store's newest publication id, read in the caller's
+        transaction) the publications seen under the same mark are reused; a publish anywhere
+        changes the mark, so it is seen at once."""
+        if mark is None or mark != self._mark:
+            self._publications.clear()
+            self._mark = mark
+        published = self._publications.get(name)
+        if published is None:
+            published = self.store.publications("table", name)
+            if mark is not None:
+                self._publications[name] = published
         if not published:
             raise NotFound(f"decision table '{name}' has no published version; run `casework "
                            f"rules publish rules/{name}.yaml`")

@@ -96,11 +96,13 @@ class Runtime:
             dest = self._move(deployed, case.state, trigger)
             moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
             decided: list[EventDraft] = []
+            mark: int | None = None  # which table versions are published: read once per fire
             for action in transition.actions:
                 if isinstance(action, SetAction):
                     values[action.field] = self._set(spec, action, moved, values, actor, now)
                 elif isinstance(action, DecideAction):
-                    moved, event = self._decide(spec, action, moved, values, actor, now)
+                    mark = tx.publication_mark() if mark is None else mark
+                    moved, event = self._decide(spec, action, moved, values, actor, now, mark)
                     decided.append(event)
                 else:
                     moved = moved.evolve(
@@ -172,9 +174,9 @@ class Runtime:
                                f"{action.line}): {exc.detail}") from None
 
     def _decide(self, spec: WorkflowSpec, action: DecideAction, case: CaseRecord,
-                values: dict[str, Any], actor: Actor,
-                now: datetime) -> tuple[CaseRecord, EventDraft]:
-        table = self.registry.active_table(action.table, now)
+                values: dict[str, Any], actor: Actor, now: datetime,
+                mark: int) -> tuple[CaseRecord, EventDraft]:
+        table = self.registry.active_table(action.table, now, mark)
         return run_decision(table, action, spec, case, values,
                             lambda e: _context(e, spec, case, values, actor, now))
 

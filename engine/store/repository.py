@@ -41,6 +41,7 @@ _UPDATE_CASE = (
     .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
 )
 _INSERT_EVENTS = sa.insert(events)
+_PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
@@ -89,6 +90,10 @@ class SqlTransaction:
     def append_events(self, new_events: Sequence[Event]) -> None:
         if new_events:
             self.connection.execute(_INSERT_EVENTS, [e.__dict__ for e in new_events])
+
+    def publication_mark(self) -> int:
+        """The newest publication's id: it changes whenever any table is published."""
+        return int(self.connection.execute(_PUBLICATION_MARK).scalar() or 0)
 
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None:
         candidates: list[str] = sorted(
