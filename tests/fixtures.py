@@ -24,6 +24,8 @@ from engine.wiring import Casework, open_casework
 from tests.pgserver import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
+# The shared real data lies beside the checkout (../shared), for developers and CI alike.
+CDNOW = Path(os.environ.get("CASEWORK_CDNOW_DIR") or ROOT.parent / "shared" / "data" / "cdnow")
 _counter = itertools.count()
 
 
