@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from engine.cli_customers import clv, customers
 from engine.cli_rules import rules
 from engine.cli_support import (
     F,
@@ -285,3 +286,5 @@ def demo(home: Path | None, now_text: str | None) -> None:
 
 
 main.add_command(rules)
+main.add_command(customers)
+main.add_command(clv)

@@ -10,6 +10,7 @@ from engine.registry import Registry
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.store import Database, SqlStore
+from engine.store.customers import SqlCustomers
 from engine.store.migrate import is_current, upgrade
 
 
@@ -20,6 +21,7 @@ class Casework:
     store: SqlStore
     registry: Registry
     runtime: Runtime
+    customers: SqlCustomers
 
     def verify_history(self) -> tuple[int, list[Break]]:
         """Check every case's chain; return how many cases were checked and every break."""
@@ -49,7 +51,8 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
                             "schema; run `casework db upgrade` first")
     store = SqlStore(database)
     registry = Registry(store)
-    return Casework(settings, database, store, registry, Runtime(store, registry))
+    return Casework(settings, database, store, registry, Runtime(store, registry),
+                    SqlCustomers(database))
 
 
 def _safe(url: str) -> str:

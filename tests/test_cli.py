@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from engine.cli import main
-from tests.fixtures import ROOT
+from engine.settings import Settings
+from engine.wiring import open_casework
+from tests.fixtures import CDNOW, ROOT
 
 AGENT = ["--actor", "ann", "--role", "agent"]
 
@@ -195,3 +197,60 @@ def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["state"] == "closed"
+
+
+def test_import_is_all_or_nothing_idempotent_and_can_skip_bad_rows(run: Any, home: Path,
+                                                                   tmp_path: Path) -> None:
+    sample = CDNOW / "CDNOW_sample.txt"
+    first = run("customers", "import", str(sample))
+    assert first.exit_code == 0, first.output
+    assert "imported 6919 purchase(s) of 2357 customer(s) (2357 new)" in first.stdout
+    again = run("customers", "import", str(sample))
+    assert again.exit_code == 0
+    assert "nothing added" in again.stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text("90001 1 19970101 1 10.00\n90002 2 19971301 1 3.00\n")
+    refused = run("customers", "import", str(bad))
+    assert refused.exit_code == 1
+    assert f"{bad}:2: date '19971301' is not a date like 19970118" in refused.stderr
+    assert "nothing was imported" in refused.stderr
+    skipped = run("customers", "import", str(bad), "--skip-bad")
+    assert skipped.exit_code == 0
+    assert "imported 1 purchase(s) of 1 customer(s) (1 new)" in skipped.stdout
+    assert f"skipped {bad}:2:" in skipped.stderr
+
+
+def test_import_counts_are_in_the_database(home: Path, database_url: str) -> None:
+    sample = CDNOW / "CDNOW_sample.txt"
+    env = {"CASEWORK_DATABASE_URL": database_url}
+    result = CliRunner().invoke(main, ["customers", "import", str(sample), "--home", str(home)],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    casework = open_casework(Settings(home=home, database_url=database_url))
+    try:
+        assert casework.customers.count() == (2357, 6919)
+    finally:
+        casework.close()
+
+
+def test_clv_fit_reproduces_the_published_cdnow_estimates(home: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "clv", "fit", "--transactions", str(CDNOW / "CDNOW_sample.txt"), "--format", "cdnow",
+        "--calibration-end", "1997-09-30", "--json", "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    fitted = json.loads(result.stdout)
+    bg, gg = fitted["bgnbd"], fitted["gamma_gamma"]
+    # Fader, Hardie & Lee (2005), to the precision they were published with
+    assert [round(bg[k], 3) for k in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    assert round(bg["log_likelihood"], 1) == -9582.4
+    assert [round(gg[k], 2) for k in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
+    assert (gg["customers"], fitted["customers"]) == (946, 2357)
+
+
+def test_clv_fit_refuses_a_file_with_bad_rows(home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 1 19970101 1 10.00\n2 2 1997010 1 3.00\n")
+    result = CliRunner().invoke(main, ["clv", "fit", "--transactions", str(bad),
+                                       "--calibration-end", "1997-09-30", "--home", str(home)])
+    assert result.exit_code == 1
+    assert f"{bad}:2: date '1997010' is not a date like 19970118" in result.stderr

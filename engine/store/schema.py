@@ -122,3 +122,45 @@ assignment_cursors = sa.Table(
     sa.Column("pool", sa.String(200), primary_key=True),
     sa.Column("last_user", sa.String(100), nullable=False),
 )
+
+# Files imported, by content: importing the same file again adds nothing.
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),
+    sa.Column("imported_at", UTCDateTime, nullable=False),
+)
+
+customers = sa.Table(
+    "customers", metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("type", sa.String(16), nullable=False),  # personal | enterprise
+    sa.Column("status", sa.String(16), nullable=False),  # potential | active | dormant | lost
+    sa.Column("name", sa.String(200)),
+    sa.Column("email", sa.String(200)),
+    sa.Column("phone", sa.String(50)),
+    sa.Column("industry", sa.String(100)),
+    sa.Column("region", sa.String(100)),
+    sa.Column("owner", sa.String(100)),  # the account manager
+    sa.Column("tier", sa.String(32)),
+    sa.Column("reviewed_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "tier"),
+)
+
+purchases = sa.Table(
+    "purchases", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Numeric(14, 2), nullable=False),  # money: never a float
+    sa.Column("import_id", sa.ForeignKey("imports.id")),
+    sa.Column("line", sa.Integer),  # the line of the imported file it came from
+    sa.Index(None, "customer_id", "day"),
+)
