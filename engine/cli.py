@@ -24,6 +24,8 @@ from engine.cli_support import (
     parse_fields,
     settings_of,
 )
+from engine.customers import read_file
+from engine.demodata import CDNOW_SAMPLE
 from engine.errors import DefinitionError
 from engine.history import iso
 from engine.records import CaseRecord
@@ -252,10 +254,10 @@ def users_add(name: str, roles: tuple[str, ...], display_name: str | None, home:
 # --- demo -----------------------------------------------------------------------------------
 
 DEMO_STEPS = [
-    ("triage", {"category": "technical", "severity": "high"}),
-    ("ask_customer", {"question": "Which router model do you have?"}),
-    ("customer_replied", {"answer": "The X100, bought in March"}),
-    ("resolve", {"resolution": "Sent a replacement router"}),
+    ("triage", {"category": "after_sales", "severity": "high"}),
+    ("ask_customer", {"question": "Which order was it, and which discs are missing?"}),
+    ("customer_replied", {"answer": "The order of 18 January; discs 3 and 4"}),
+    ("resolve", {"resolution": "Sent discs 3 and 4 by express post"}),
 ]
 
 
@@ -272,10 +274,14 @@ def demo(home: Path | None, now_text: str | None) -> None:
         deployed = casework.registry.deploy_home(casework.settings.home, now)
         click.echo(f"published the decision tables and loaded {len(deployed)} workflow(s) into "
                    f"{casework.database.dialect}")
+        imported = casework.customers.import_reading(read_file(CDNOW_SAMPLE, "cdnow"), now)
+        stored, bought = casework.customers.count()
+        click.echo(f"demo customers (CDNOW sample): {stored} customers, {bought} purchases"
+                   + (" (already imported)" if imported.already else ""))
         agent = Actor("alice", "agent")
         case = casework.runtime.start("complaint", {
-            "channel": "phone", "summary": "Router drops the connection every evening",
-        }, agent, now, customer="CDNOW-00001")
+            "channel": "phone", "summary": "The box set arrived with two discs missing",
+        }, agent, now, customer="00004")
         for trigger, fields in DEMO_STEPS:
             case = casework.runtime.fire(case.id, trigger, agent, now, fields)
         show_case(casework, case, as_json=False)

@@ -191,6 +191,7 @@ def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
                           text=True, timeout=120, check=False)
     assert demo.returncode == 0, demo.stderr
     assert "history of 1 case(s) verified: intact" in demo.stdout
+    assert "demo customers (CDNOW sample): 2357 customers, 6919 purchases" in demo.stdout
     assert (home / "casework.db").exists()
     closed = subprocess.run([str(script), "cases", "fire", "1", "close", "--actor", "alice",
                              "--role", "agent", "--field", "csat=5", "--json"], cwd=home,
