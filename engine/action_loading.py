@@ -15,6 +15,7 @@ from engine.fields import FieldSpec
 from engine.specs import (
     ASSIGN_STRATEGIES,
     CASE_ATTRIBUTES,
+    DECIDABLE_ATTRIBUTES,
     ROLES,
     Action,
     AssignAction,
@@ -34,8 +35,6 @@ FEEDS = {"string": {"text", "enum", "user", "customer"}, "int": {"int"},
          "duration": {"duration"}, "list": {"list"}, "map": set()}
 TAKES = {"text": {"string"}, "enum": {"string"}, "user": {"string"}, "customer": {"string"},
          "int": {"int"}, "decimal": {"int", "double"}, "bool": {"bool"}}
-# Case attributes a decision may set (a routing table sets the queue).
-SETTABLE = {"queue", "assignee"}
 SINGLE_RESULT = {"unique", "first", "priority", "any"}
 
 
@@ -195,7 +194,7 @@ class ActionLoader(Checker):
 
     def check_output(self, table: str, name: str, kind: str, values: tuple[Any, ...],
                      fields: dict[str, FieldSpec], line: int, what: str) -> None:
-        if name in SETTABLE:
+        if name in DECIDABLE_ATTRIBUTES:
             if kind != "string":
                 self.problem(line, f"{what}: table '{table}' output '{name}' must be a string "
                              "to set the case's " + name)

@@ -108,7 +108,6 @@ def _from_home(name: str, home: Path | None, now_text: str | None) -> TableSpec:
                 fail(f"{path} defines table '{spec.name}', not '{name}'", 2)
             return spec
     fail(f"no table file {folder / name}.yaml", 2)
-    raise AssertionError("unreachable")
 
 
 def _published(name: str, home: Path | None, now_text: str | None) -> TableSpec:

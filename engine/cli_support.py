@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -43,7 +43,7 @@ def settings_of(home: Path | None, now_text: str | None) -> Settings:
     return settings_for(home, now_text)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     click.echo(f"casework: {message}", err=True)
     sys.exit(code)
 

@@ -11,10 +11,9 @@ from engine.expressions import Expression
 from engine.fields import coerce, to_cel
 from engine.history import EventDraft, iso
 from engine.records import CaseRecord
-from engine.specs import CASE_ATTRIBUTES, DecideAction, WorkflowSpec
+from engine.specs import CASE_ATTRIBUTES, DECIDABLE_ATTRIBUTES, DecideAction, WorkflowSpec
 from engine.tables import Decision, TableSpec, decide
 
-SETTABLE = ("queue", "assignee")
 Context = Callable[[Expression], dict[str, Any]]
 
 
@@ -31,7 +30,7 @@ def run_decision(table: TableSpec, action: DecideAction, spec: WorkflowSpec, cas
         raise RuleError(f"{table.name} gave a list ('{table.hit}'); a decide action needs a table "
                         "that gives one result")
     for name, value in decision.outputs.items():
-        if name in SETTABLE:
+        if name in DECIDABLE_ATTRIBUTES:
             case = case.evolve(**{name: value})
         elif name in spec.fields:
             try:

@@ -12,17 +12,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.loading import load_workflow_text
 from engine.machine import WorkflowMachine
 from engine.records import DefinitionRecord, Store
 from engine.specs import WorkflowSpec
-from engine.table_loading import load_table_file, load_table_text
+from engine.table_loading import load_table_text
 from engine.tables import TableSpec, in_force, run_tests
 
-S = TypeVar("S")
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Named)
 
 _VERSION_LINE = re.compile(r"^version\s*:", re.MULTILINE)
 
@@ -59,26 +65,28 @@ def load_tables(home: Path) -> list[tuple[TableSpec, str]]:
 
 
 def check_tables(home: Path) -> tuple[dict[str, TableSpec | None], list[Problem]]:
-    """Every table under home/rules by name (None for one that does not load), and the problems;
-    for checking workflows against the tables that do load."""
-    tables: dict[str, TableSpec | None] = {}
-    problems: list[Problem] = []
-    for path in table_files(home):
-        try:
-            spec = load_table_file(path)
-        except DefinitionError as exc:
-            problems.extend(exc.problems)
-            tables.setdefault(path.stem, None)
-            continue
-        if tables.get(spec.name) is not None:
-            problems.append(Problem(str(path), 1, f"table '{spec.name}' is also defined in "
-                                    "another file; each table lives in one file"))
-        tables[spec.name] = spec
+    """Every table under home/rules by name (None for one that does not load, named by its
+    file), and the problems; for checking workflows against the tables that do load."""
+    loaded, problems, failed = _read_all(table_files(home), "table", load_table_text)
+    tables: dict[str, TableSpec | None] = {path.stem: None for path in failed}
+    tables.update((spec.name, spec) for spec, _ in loaded)
     return tables, problems
 
 
 def _load_all(paths: list[Path], kind: str, load: Callable[[str, str], S]) -> list[tuple[S, str]]:
-    loaded, problems = [], []
+    loaded, problems, _ = _read_all(paths, kind, load)
+    if problems:
+        raise DefinitionError(problems)
+    return loaded
+
+
+def _read_all(paths: list[Path], kind: str, load: Callable[[str, str], S],
+              ) -> tuple[list[tuple[S, str]], list[Problem], list[Path]]:
+    """Load each file: the definitions that load (with their text), every problem, and the
+    files that did not load. A name defined in two files is a problem of the second."""
+    loaded: list[tuple[S, str]] = []
+    problems: list[Problem] = []
+    failed: list[Path] = []
     names: dict[str, str] = {}
     for path in paths:
         text = path.read_text(encoding="utf-8")
@@ -86,17 +94,15 @@ def _load_all(paths: list[Path], kind: str, load: Callable[[str, str], S]) -> li
             spec = load(text, str(path))
         except DefinitionError as exc:
             problems.extend(exc.problems)
+            failed.append(path)
             continue
-        name = spec.name  # type: ignore[attr-defined]
-        if name in names:
-            problems.append(Problem(str(path), 1, f"{kind} '{name}' is also defined in "
-                                    f"{names[name]}; each {kind} lives in one file"))
+        if spec.name in names:
+            problems.append(Problem(str(path), 1, f"{kind} '{spec.name}' is also defined in "
+                                    f"{names[spec.name]}; each {kind} lives in one file"))
             continue
-        names[name] = str(path)
+        names[spec.name] = str(path)
         loaded.append((spec, text))
-    if problems:
-        raise DefinitionError(problems)
-    return loaded
+    return loaded, problems, failed
 
 
 class Registry:

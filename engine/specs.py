@@ -23,6 +23,8 @@ CUSTOMER_ATTRIBUTES = frozenset({"id"})
 READ_ONLY_ROLES = frozenset({"auditor"})
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
 ASSIGN_STRATEGIES = frozenset({"least_loaded", "round_robin", "nobody"})
+# Case attributes a decision's outputs may set besides fields (a routing table sets the queue).
+DECIDABLE_ATTRIBUTES = frozenset({"queue", "assignee"})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ Grammar (DMN 1.3 simple unary tests, in the spelling managers write in YAML):
   = 5   != 5             equal, not equal
   [1..5]  (0..10]  [1..5)  ranges: [ ] include the end, ( ) exclude it
   gold   "gold"          a string (quotes optional for identifier-like words)
-  gold, silver, 3        any of a list
+  gold, silver   1, 2, 3 any of a list (of strings, or of numbers)
   not(gold, silver)      none of a list (or not(<test>) of any test above)
 """
 
