@@ -357,14 +357,31 @@ def customer_lifetime_value(
     the expected value per purchase (Gamma-Gamma), discounted to today. This is the sum the
     `lifetimes` package computes, so its figures compare when weeks_per_month = 4.345.
     """
+    purchases = discounted_purchases(
+        purchases_model, summary.frequency, summary.recency, summary.age, months=months,
+        monthly_discount_rate=monthly_discount_rate, weeks_per_month=weeks_per_month)
+    spend = spend_model.expected_spend(summary.frequency, summary.monetary)
+    return np.asarray(spend * purchases, dtype=np.float64)
+
+
+def discounted_purchases(
+    model: BetaGeo,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    age: ArrayLike,
+    *,
+    months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    weeks_per_month: float = WEEKS_PER_MONTH,
+) -> FloatArray:
+    """Expected purchases over the next `months`, each month's discounted to today: CLV without
+    the value per purchase."""
     if months < 1:
         raise InvalidInput("months", f"must be at least 1, not {months}")
     if monthly_discount_rate <= -1:
         raise InvalidInput("monthly_discount_rate", "must be greater than -1 (e.g. 0.01 = 1%)")
     weeks = (np.arange(months + 1, dtype=np.float64) * weeks_per_month)[:, np.newaxis]
-    cumulative = purchases_model.expected_purchases(
-        weeks, summary.frequency, summary.recency, summary.age)
+    cumulative = model.expected_purchases(weeks, frequency, recency, age)
     per_month = np.diff(cumulative, axis=0)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1, dtype=np.float64)
-    spend = spend_model.expected_spend(summary.frequency, summary.monetary)
-    return np.asarray(spend * (discount @ per_month), dtype=np.float64)
+    return np.asarray(discount @ per_month, dtype=np.float64)

@@ -24,7 +24,7 @@ from engine.cli_support import (
     parse_fields,
     settings_of,
 )
-from engine.customers import read_file
+from engine.cli_tiers import tiers
 from engine.demodata import CDNOW_SAMPLE
 from engine.errors import DefinitionError
 from engine.history import iso
@@ -216,14 +216,16 @@ def audit() -> None:
 @common
 @handles_errors
 def audit_verify(home: Path | None, now_text: str | None) -> None:
-    """Check every case's hash chain; exit 1 naming the first broken event of each damaged case."""
+    """Check every case's and customer's hash chain; exit 1 naming the first broken event of
+    each damaged history."""
     with opened(home, now_text) as casework:
-        checked, breaks = casework.verify_history()
+        cases, customers, breaks = casework.verify_history()
     for found in breaks:
         click.echo(f"BROKEN {found}")
+    checked = f"{cases} case and {customers} customer histories"
     if breaks:
-        fail(f"{len(breaks)} of {checked} case histories are damaged", 1)
-    click.echo(f"ok: {checked} case histories intact")
+        fail(f"{len(breaks)} of {checked} are damaged", 1)
+    click.echo(f"ok: {checked} intact")
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -274,7 +276,7 @@ def demo(home: Path | None, now_text: str | None) -> None:
         deployed = casework.registry.deploy_home(casework.settings.home, now)
         click.echo(f"published the decision tables and loaded {len(deployed)} workflow(s) into "
                    f"{casework.database.dialect}")
-        imported = casework.customers.import_reading(read_file(CDNOW_SAMPLE, "cdnow"), now)
+        imported = casework.customers.import_file(CDNOW_SAMPLE, "cdnow", now)
         stored, bought = casework.customers.count()
         click.echo(f"demo customers (CDNOW sample): {stored} customers, {bought} purchases"
                    + (" (already imported)" if imported.already else ""))
@@ -285,8 +287,8 @@ def demo(home: Path | None, now_text: str | None) -> None:
         for trigger, fields in DEMO_STEPS:
             case = casework.runtime.fire(case.id, trigger, agent, now, fields)
         show_case(casework, case, as_json=False)
-        checked, breaks = casework.verify_history()
-    click.echo(f"history of {checked} case(s) verified: {breaks if breaks else 'intact'}")
+        cases, _, breaks = casework.verify_history()
+    click.echo(f"history of {cases} case(s) verified: {breaks if breaks else 'intact'}")
     click.echo(f"next: casework cases history {case.id}   |   "
                f"casework cases fire {case.id} close --actor alice --role agent --field csat=5")
 
@@ -294,3 +296,4 @@ def demo(home: Path | None, now_text: str | None) -> None:
 main.add_command(rules)
 main.add_command(customers)
 main.add_command(clv)
+main.add_command(tiers)

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TextColumn
 
 from engine.analytics import fit_bg_nbd, fit_gamma_gamma
 from engine.cli_support import common, handles_errors, opened
@@ -31,25 +31,23 @@ def customers() -> None:
 def customers_import(file: Path, fmt: str | None, skip_bad: bool, home: Path | None,
                      now_text: str | None) -> None:
     """Import customers and purchases from FILE: all rows or, with a bad one, none."""
-    reading = read_file(file, fmt or ("csv" if file.suffix.lower() == ".csv" else "cdnow"))
-    if reading.problems and not skip_bad:
-        raise DataError(reading.problems, hint="nothing was imported: fix the file, or import "
-                        "the good rows with --skip-bad")
+    fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "cdnow")
     with opened(home, now_text) as casework, Progress(
-        TextColumn("importing purchases"), BarColumn(), MofNCompleteColumn(),
-        transient=True, disable=not reading.purchases,
+        TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"),
+        transient=True,
     ) as bar:
-        task = bar.add_task("import", total=len(reading.purchases))
-        result = casework.customers.import_reading(
-            reading, casework.settings.clock(), lambda done: bar.update(task, completed=done))
+        task = bar.add_task("import", total=None)
+        result = casework.customers.import_file(
+            file, fmt, casework.settings.clock(), skip_bad,
+            lambda done: bar.update(task, completed=done))
     if result.already is not None:
         click.echo(f"{file} was imported on {result.already:%Y-%m-%d %H:%M}; nothing added")
         return
-    for problem in reading.problems:
+    for problem in result.skipped:
         click.echo(f"skipped {problem}", err=True)
-    click.echo(f"imported {result.purchases} purchase(s) of {len(reading.customers)} "
+    click.echo(f"imported {result.purchases} purchase(s) of {result.seen} "
                f"customer(s) ({result.customers} new) from {file}"
-               + (f"; skipped {result.skipped} bad row(s)" if result.skipped else ""))
+               + (f"; skipped {len(result.skipped)} bad row(s)" if result.skipped else ""))
 
 
 @click.group()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.table import Table
 
 from engine.cli_support import common, fail, handles_errors, opened, out, settings_of
 from engine.errors import NotFound
@@ -14,6 +16,9 @@ from engine.history import iso
 from engine.registry import load_tables
 from engine.table_loading import given_value, load_table_file, load_table_text
 from engine.tables import Decision, RowTrace, TableSpec, coverage, decide, explain, run_tests
+
+if TYPE_CHECKING:
+    from engine.tiering import Simulation
 
 
 @click.group()
@@ -97,6 +102,54 @@ def rules_publish(file: Path, home: Path | None, now_text: str | None) -> None:
         else ""
     click.echo(f"published {spec.name} v{spec.version}{was}: {len(spec.tests)} tests passed; "
                f"active since {iso(casework.settings.clock())}, content {record.content_hash[:12]}")
+
+
+@rules.command("simulate")
+@click.argument("table")
+@click.option("--candidate", "file", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The table version to try (a YAML file; it is not published)")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
+              help="Customer figures as of this day (YYYY-MM-DD) [default: today]")
+@click.option("--output", help="Which output to compare [default: the table's first]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@common
+@handles_errors
+def rules_simulate(table: str, file: Path, as_of: datetime | None, output: str | None,
+                   as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Run a candidate version of TABLE over every stored customer next to the published
+    version and show how many customers move from each value to each other; writes nothing."""
+    candidate = load_table_file(file)
+    if candidate.name != table:
+        fail(f"{file} defines table '{candidate.name}', not '{table}'", 2)
+    failing = [r for r in run_tests(candidate) if r.failure]
+    with opened(home, now_text) as casework:
+        now = casework.settings.clock()
+        result = casework.tiering.simulate(candidate, as_of.date() if as_of else now.date(),
+                                           now, output)
+    if as_json:
+        click.echo(json.dumps({**result.to_json(), "failing_tests": len(failing)}))
+        return
+    _print_matrix(result)
+    click.echo(f"{result.changed} of {result.customers} customers would change "
+               f"{result.output} (figures as of {result.as_of})")
+    if failing:
+        click.echo(f"note: {len(failing)} of the candidate's tests fail; it cannot be "
+                   "published as it is (casework rules test)")
+
+
+def _print_matrix(result: Simulation) -> None:
+    values = sorted({v for pair in result.matrix for v in pair}, key=str)
+    grid = Table(title=f"{result.table}: active v{result.active_version} (rows) against "
+                       f"candidate v{result.candidate_version} (columns), {result.output}")
+    grid.add_column("active \\ candidate")
+    for value in values:
+        grid.add_column(str(value), justify="right")
+    for old in values:
+        grid.add_row(str(old), *[
+            (f"[bold]{n}[/]" if old != new and n else str(n))
+            for new in values for n in [result.matrix.get((old, new), 0)]])
+    out.print(grid)
 
 
 def _from_home(name: str, home: Path | None, now_text: str | None) -> TableSpec:

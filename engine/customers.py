@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -64,107 +64,132 @@ class Reading:
     problems: list[Problem] = field(default_factory=list)
     rows: int = 0
 
-    def problem(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
+
+Item = Purchase | CustomerFacts | Problem
 
 
 def read_file(path: Path, fmt: str) -> Reading:
-    """Read a CDNOW or CSV file; raise DataError only if it cannot be read at all."""
-    if fmt not in FORMATS:
-        raise DataError([Problem(str(path), 1, f"unknown format '{fmt}' (formats: "
-                                 f"{', '.join(FORMATS)})")])
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
-    reading = Reading(str(path), fmt, hashlib.sha256(raw).hexdigest())
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise DataError([Problem(str(path), 1, "the file is empty")])
-    (_read_cdnow if fmt == "cdnow" else _read_csv)(reading, lines)
+    """Read a whole CDNOW or CSV file into memory (for fits and small files; imports stream);
+    raise DataError only if it cannot be read at all."""
+    reading = Reading(str(path), fmt, digest(path))
+    last = 0
+    for item in scan(path, fmt):
+        if item.line != last:
+            reading.rows, last = reading.rows + 1, item.line
+        if isinstance(item, Problem):
+            reading.problems.append(item)
+        elif isinstance(item, Purchase):
+            reading.purchases.append(item)
+            reading.customers.setdefault(item.customer, CustomerFacts(item.customer, item.line))
+        else:
+            known = reading.customers.get(item.id)
+            reading.customers[item.id] = CustomerFacts(
+                item.id, known.line if known else item.line,
+                {**(known.attributes if known else {}), **item.attributes})
     return reading
 
 
-def _read_cdnow(reading: Reading, lines: list[str]) -> None:
+def digest(path: Path) -> str:
+    """The file's SHA-256: an import is known by its content, not by its name."""
+    try:
+        with path.open("rb") as raw:
+            return hashlib.file_digest(raw, "sha256").hexdigest()
+    except OSError as exc:
+        raise DataError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
+
+
+def scan(path: Path, fmt: str) -> Iterator[Item]:
+    """The rows of a file one by one, as purchases, customer facts and problems (each with its
+    line), holding no more than one line in memory. Raises DataError for a file that cannot be
+    read at all: unknown format, not UTF-8, or no rows."""
+    if fmt not in FORMATS:
+        raise DataError([Problem(str(path), 1, f"unknown format '{fmt}' (formats: "
+                                 f"{', '.join(FORMATS)})")])
+    rows = 0
+    try:
+        with path.open(encoding="utf-8", newline="") as lines:
+            for item in (_scan_cdnow if fmt == "cdnow" else _scan_csv)(str(path), lines):
+                rows += 1
+                yield item
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
+    if not rows:
+        raise DataError([Problem(str(path), 1, "the file is empty")])
+
+
+def _scan_cdnow(path: str, lines: Iterable[str]) -> Iterator[Item]:
     """CDNOW, whitespace-separated: `customer_id [original_id] YYYYMMDD number_of_cds
     dollar_value` (the sample file has the original id, the master file does not and starts with
     a header line naming the columns)."""
     for number, line in enumerate(lines, 1):
-        if not line.strip() or (number == 1 and line.split()[0] == "customer_id"):
-            continue
-        reading.rows += 1
         parts = line.split()
+        if not parts or (number == 1 and parts[0] == "customer_id"):
+            continue
         if len(parts) not in (4, 5):
-            reading.problem(number, f"expected 4 or 5 columns (customer, [original id,] date "
-                            f"YYYYMMDD, quantity, amount), found {len(parts)}")
+            yield Problem(path, number, f"expected 4 or 5 columns (customer, [original id,] "
+                          f"date YYYYMMDD, quantity, amount), found {len(parts)}")
             continue
         customer, day, quantity, amount = parts[0], *parts[-3:]
-        purchase = _purchase(reading, number, customer, day, quantity, amount, "%Y%m%d")
-        if purchase is not None:
-            reading.purchases.append(purchase)
-            reading.customers.setdefault(customer, CustomerFacts(customer, number))
+        yield _purchase(path, number, customer, day, quantity, amount, "%Y%m%d")
 
 
-def _read_csv(reading: Reading, lines: list[str]) -> None:
+def _scan_csv(path: str, lines: Iterable[str]) -> Iterator[Item]:
     """CSV with a header: `customer` plus customer columns and/or `date, amount[, quantity]`."""
     rows = csv.DictReader(lines)
     header = rows.fieldnames or []
     known = {"customer", *CUSTOMER_COLUMNS, *PURCHASE_COLUMNS}
     unknown = [c for c in header if c not in known]
     if "customer" not in header or unknown:
-        reading.problem(1, f"the header needs 'customer' and may have {', '.join(sorted(known))}"
-                        + (f"; unknown columns: {', '.join(unknown)}" if unknown else ""))
+        yield Problem(path, 1, f"the header needs 'customer' and may have "
+                      f"{', '.join(sorted(known))}"
+                      + (f"; unknown columns: {', '.join(unknown)}" if unknown else ""))
         return
     for row in rows:
-        number = rows.line_num
-        reading.rows += 1
-        _csv_row(reading, number, row)
+        yield from _csv_row(path, rows.line_num, row)
 
 
-def _csv_row(reading: Reading, number: int, row: dict[str, str | None]) -> None:
+def _csv_row(path: str, number: int, row: dict[str, str | None]) -> Iterator[Item]:
     customer = (row.get("customer") or "").strip()
     if not customer:
-        reading.problem(number, "no customer id")
+        yield Problem(path, number, "no customer id")
         return
     attributes = {c: (row.get(c) or "").strip() for c in CUSTOMER_COLUMNS if row.get(c)}
     for column, allowed in (("type", CUSTOMER_TYPES), ("status", STATUSES)):
         if column in attributes and attributes[column] not in allowed:
-            reading.problem(number, f"{column} '{attributes[column]}' is not one of "
-                            f"{', '.join(allowed)}")
+            yield Problem(path, number, f"{column} '{attributes[column]}' is not one of "
+                          f"{', '.join(allowed)}")
             return
     if row.get("date") or row.get("amount"):
-        purchase = _purchase(reading, number, customer, row.get("date") or "",
+        purchase = _purchase(path, number, customer, row.get("date") or "",
                              row.get("quantity") or "1", row.get("amount") or "", "%Y-%m-%d")
-        if purchase is None:
+        if isinstance(purchase, Problem):
+            yield purchase
             return
-        reading.purchases.append(purchase)
-    facts = reading.customers.get(customer)
-    merged = {**(facts.attributes if facts else {}), **attributes}
-    reading.customers[customer] = CustomerFacts(customer, facts.line if facts else number, merged)
+        if attributes:
+            yield CustomerFacts(customer, number, attributes)
+        yield purchase
+        return
+    yield CustomerFacts(customer, number, attributes)
 
 
-def _purchase(reading: Reading, number: int, customer: str, day: str, quantity: str,
-              amount: str, date_format: str) -> Purchase | None:
+def _purchase(path: str, number: int, customer: str, day: str, quantity: str, amount: str,
+              date_format: str) -> Purchase | Problem:
     try:
         parsed_day = datetime.strptime(day.strip(), date_format).date()
     except ValueError:
         example = "19970118" if date_format == "%Y%m%d" else "1997-01-18"
-        reading.problem(number, f"date '{day}' is not a date like {example}")
-        return None
+        return Problem(path, number, f"date '{day}' is not a date like {example}")
     try:
         count = int(quantity)
     except ValueError:
-        reading.problem(number, f"quantity '{quantity}' is not a whole number")
-        return None
+        return Problem(path, number, f"quantity '{quantity}' is not a whole number")
     try:
         money = Decimal(amount.strip())
     except InvalidOperation:
-        reading.problem(number, f"amount '{amount}' is not a number")
-        return None
+        return Problem(path, number, f"amount '{amount}' is not a number")
     if count < 0 or not money.is_finite() or money < 0:
-        reading.problem(number, f"negative or invalid quantity/amount ({quantity}, {amount})")
-        return None
+        return Problem(path, number, f"negative or invalid quantity/amount ({quantity}, "
+                       f"{amount})")
     return Purchase(customer, parsed_day, count, money.quantize(Decimal("0.01")), number)
 
 

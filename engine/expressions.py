@@ -42,8 +42,14 @@ class Expression:
     source: str
     program: Any
     members: Mapping[str, frozenset[str]]  # root variable -> members it reads (may be empty)
+    path: tuple[str, str] | None = None  # set when the whole expression is `root.member`
 
     def evaluate(self, variables: Mapping[str, Any]) -> Any:
+        if self.path is not None:  # `actor.name`, `customer.tier`: a lookup, no CEL call
+            root, member = self.path
+            found = variables.get(root)
+            if isinstance(found, Mapping) and member in found:
+                return found[member]
         try:
             return self.program.execute(dict(variables))
         except Exception as exc:  # the CEL runtime raises many types; all mean "this failed"
@@ -83,7 +89,10 @@ def compile_expression(source: str, scope: Scope) -> Expression:
                 f"{suggest(member, known)} (it has {known_list(known)})"
             )
         members.setdefault(root, set()).add(member)
-    return Expression(source, program, {k: frozenset(v) for k, v in members.items()})
+    path = None
+    if [kind for kind, _ in tokens] == ["ident", "punct", "ident"] and tokens[1][1] == ".":
+        path = (tokens[0][1], tokens[2][1])
+    return Expression(source, program, {k: frozenset(v) for k, v in members.items()}, path)
 
 
 def _bound_variables(tokens: list[tuple[str | None, str]]) -> set[str]:

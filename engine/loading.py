@@ -29,12 +29,13 @@ from engine.specs import (
     TransitionSpec,
     WorkflowSpec,
 )
+from engine.start_loading import StartLoader
 from engine.tables import TableSpec
 from engine.yamlsource import Node, NodeList, known_list, parse, suggest
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
-                 "transitions"}
+                 "transitions", "starts"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
@@ -71,7 +72,7 @@ def load_workflow_text(text: str, path: str,
     return spec
 
 
-class _WorkflowLoader(ActionLoader):
+class _WorkflowLoader(ActionLoader, StartLoader):
     def __init__(self, path: str, problems: list[Problem],
                  tables: Mapping[str, TableSpec | None] | None) -> None:
         self.path = path
@@ -105,12 +106,13 @@ class _WorkflowLoader(ActionLoader):
         transitions = self.transitions(document.get("transitions"),
                                        document.line_of("transitions"), states, fields, scope)
         self.graph(states, transitions)
+        starts = self.starts(document.get("starts"), document.line_of("starts"), subject, fields)
         if self.problems or name is None or not isinstance(version, int):
             return None
         return WorkflowSpec(
             name=name, version=version, title=str(document.get("title") or name),
             subject=subject, fields=fields, states=states, transitions=tuple(transitions),
-            content_hash=content_hash(document), path=self.path,
+            content_hash=content_hash(document), path=self.path, starts=tuple(starts),
         )
 
     def identifier(self, node: Node, key: str, what: str) -> str | None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.history import Event
+from engine.history import CustomerEvent, Event
+
+if TYPE_CHECKING:  # numpy stays out of the import of this module
+    from engine.figures import Totals
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,22 @@ class DefinitionRecord:
     loaded_at: datetime
 
 
+@dataclass(frozen=True)
+class CustomerHead:
+    """What a recompute compares and moves on: a customer's tier, churn risk, history head."""
+
+    id: str
+    tier: str | None
+    churn_risk: str | None
+    seq: int
+    head: str
+
+
 class Transaction(Protocol):
     def get_case(self, case_id: int) -> CaseRecord: ...
     def insert_case(self, record: CaseRecord) -> int: ...
+    def insert_cases(self, records: Sequence[CaseRecord]) -> list[int]: ...
+    def set_case_heads(self, records: Sequence[CaseRecord]) -> None: ...
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
     def append_events(self, events: Sequence[Event]) -> None: ...
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None: ...
@@ -85,3 +101,19 @@ class Store(Protocol):
     def publications(self, kind: str, name: str) -> list[DefinitionRecord]: ...
     def publish(self, record: DefinitionRecord, at: datetime, by: str) -> None: ...
     def chains(self) -> Iterator[tuple[int, int, str, Iterable[Event]]]: ...
+
+
+class CustomerTransaction(Transaction, Protocol):
+    """A transaction that writes customers as well as cases (a recompute batch)."""
+
+    def heads(self, first: str, last: str) -> dict[str, CustomerHead]: ...
+    def save_figures(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    def set_heads(self, changes: Sequence[tuple[CustomerHead, datetime]]) -> None: ...
+    def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
+    def open_cases(self, workflows: Sequence[str], first: str,
+                   last: str) -> set[tuple[str, str]]: ...
+
+
+class CustomerStore(Protocol):
+    def totals(self, as_of: date) -> Totals: ...
+    def transaction(self) -> AbstractContextManager[CustomerTransaction]: ...

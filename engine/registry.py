@@ -18,7 +18,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.loading import load_workflow_text
 from engine.machine import WorkflowMachine
 from engine.records import DefinitionRecord, Store
-from engine.specs import WorkflowSpec
+from engine.specs import StartSpec, WorkflowSpec
 from engine.table_loading import load_table_text
 from engine.tables import TableSpec, in_force, run_tests
 
@@ -47,9 +47,13 @@ def workflow_files(home: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
 
 
+CALENDAR_FILE = "calendars.yaml"  # beside the tables in rules/, but not a decision table
+
+
 def table_files(home: Path) -> list[Path]:
     folder = home / "rules"
-    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    found = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
+    return sorted(path for path in found if path.name != CALENDAR_FILE)
 
 
 def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
@@ -201,6 +205,12 @@ class Registry:
             raise NotFound(f"workflow '{name}' is not loaded (loaded: "
                            f"{', '.join(known) or 'none'}); check workflows/{name}.yaml") from None
         return self.get(record.id)
+
+    def starts(self) -> list[tuple[Deployed, StartSpec]]:
+        """Every automatic start of the newest version of each stored workflow."""
+        names = sorted({d.name for d in self.store.definitions("workflow")})
+        newest = [self.active(name) for name in names]
+        return [(deployed, start) for deployed in newest for start in deployed.spec.starts]
 
     def _remember(self, record: DefinitionRecord, spec: WorkflowSpec) -> Deployed:
         deployed = self._deployed.get(record.id)

@@ -7,7 +7,7 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,17 @@ from engine.yamlsource import known_list, suggest
 
 
 @dataclass(frozen=True)
+class StartRequest:
+    """A case to open: on which workflow version, with what fields, about which customer, and
+    why (an automatic start names the event that caused it)."""
+
+    deployed: Deployed
+    fields: Mapping[str, Any]
+    customer: str | None = None
+    because: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Actor:
     """Who fires: a user name and the role they act in."""
 
@@ -51,13 +62,45 @@ class Runtime:
     def start(self, workflow: str, fields: Mapping[str, Any], actor: Actor, now: datetime,
               customer: str | None = None) -> CaseRecord:
         """Open a case on the newest version of `workflow`."""
-        deployed = self.registry.active(workflow)
+        with self.store.transaction() as tx:
+            return self.start_in(tx, workflow, fields, actor, now, customer)
+
+    def start_in(self, tx: Transaction, workflow: str, fields: Mapping[str, Any], actor: Actor,
+                 now: datetime, customer: str | None = None) -> CaseRecord:
+        """start() inside the caller's transaction."""
+        record, created = self._new_case(
+            StartRequest(self.registry.active(workflow), fields, customer), now)
+        record = record.evolve(id=tx.insert_case(record))
+        return self._write(tx, record, [created], actor, now, bump=False)
+
+    def start_many(self, tx: Transaction, requests: Sequence[StartRequest], actor: Actor,
+                   now: datetime) -> list[CaseRecord]:
+        """Open many cases inside the caller's transaction (automatic starts commit or roll back
+        with what caused them), written in bulk; every request is checked before any write."""
+        drafted = [self._new_case(request, now) for request in requests]
+        if not drafted:
+            return []
+        ids = tx.insert_cases([record for record, _ in drafted])
+        started, events = [], []
+        for (record, created), case_id in zip(drafted, ids, strict=True):
+            chained = chain(case_id, 0, GENESIS, [created], actor.name, actor.role, now)
+            started.append(record.evolve(id=case_id, history_seq=chained[-1].seq,
+                                         history_head=chained[-1].hash))
+            events += chained
+        tx.set_case_heads(started)
+        tx.append_events(events)
+        return started
+
+    @staticmethod
+    def _new_case(request: StartRequest, now: datetime) -> tuple[CaseRecord, EventDraft]:
+        """A new case's row and its `case.created` event, its fields checked."""
+        deployed, customer = request.deployed, request.customer
         spec = deployed.spec
         if spec.subject == "customer" and not customer:
             raise InvalidInput("customer", f"a {spec.name} case is about a customer; "
                                "say which one (--customer ID)")
         values = {name: f.default for name, f in spec.fields.items() if f.default is not None}
-        values.update(_coerce_all(spec, fields, allowed=spec.fields))
+        values.update(_coerce_all(spec, request.fields, allowed=spec.fields))
         _check_required(spec, values)
         state = spec.initial
         record = CaseRecord(
@@ -70,10 +113,9 @@ class Runtime:
         created = EventDraft("case.created", {
             "workflow": spec.name, "version": spec.version, "content_hash": spec.content_hash,
             "customer": customer, "fields": record.fields, "queue": state.queue,
+            **({"because": dict(request.because)} if request.because else {}),
         }, None, state.name)
-        with self.store.transaction() as tx:
-            record = record.evolve(id=tx.insert_case(record))
-            return self._write(tx, record, [created], actor, now, bump=False)
+        return record, created
 
     # --- fire -----------------------------------------------------------------------------
 

@@ -17,8 +17,20 @@ CASE_ATTRIBUTES = frozenset(
     {"id", "state", "workflow", "version", "queue", "assignee", "customer", "created_at",
      "updated_at", "closed_at"}
 )
-# What `customer.<name>` offers; customer records grow with the customer work.
+# What `customer.<name>` offers in a case's expressions.
 CUSTOMER_ATTRIBUTES = frozenset({"id"})
+# A customer's figures (engine.figures), by CEL type: what customer decision tables may read.
+CUSTOMER_FIGURES: dict[str, str] = {
+    "recency_days": "int", "frequency": "int", "monetary": "double", "revenue_12m": "double",
+    "revenue_share": "double", "years_active": "double", "r_score": "int", "f_score": "int",
+    "m_score": "int", "p_alive": "double", "expected_purchases": "double",
+    "expected_spend": "double", "clv": "double", "type": "string", "status": "string",
+}
+# Customer events that may start cases (`starts:`), and what `customer.<name>` offers there.
+START_EVENTS = frozenset({"customer.tier_changed", "customer.churn_risk_changed"})
+START_CUSTOMER_ATTRIBUTES = frozenset(
+    {"id", "tier", "previous_tier", "churn_risk", "previous_churn_risk", *CUSTOMER_FIGURES}
+)
 # Roles that may read but never fire a transition.
 READ_ONLY_ROLES = frozenset({"auditor"})
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
@@ -69,6 +81,17 @@ Action = SetAction | AssignAction | DecideAction
 
 
 @dataclass(frozen=True)
+class StartSpec:
+    """`starts:`: open a case of this workflow for a customer when one of its events happens
+    and `when` holds (never a second one while one is open for that customer)."""
+
+    on: str
+    when: Expression | None = None
+    fields: Mapping[str, Expression] = field(default_factory=dict)  # `set:` field -> CEL
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     trigger: str
     sources: tuple[str, ...]
@@ -100,6 +123,7 @@ class WorkflowSpec:
     transitions: tuple[TransitionSpec, ...]
     content_hash: str
     path: str
+    starts: tuple[StartSpec, ...] = ()
     _by_source: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from engine.errors import CaseworkError
 from engine.history import Break, verify
@@ -12,6 +14,9 @@ from engine.settings import Settings
 from engine.store import Database, SqlStore
 from engine.store.customers import SqlCustomers
 from engine.store.migrate import is_current, upgrade
+
+if TYPE_CHECKING:
+    from engine.tiering import Tiering
 
 
 @dataclass
@@ -23,15 +28,27 @@ class Casework:
     runtime: Runtime
     customers: SqlCustomers
 
-    def verify_history(self) -> tuple[int, list[Break]]:
-        """Check every case's chain; return how many cases were checked and every break."""
-        checked, breaks = 0, []
+    @cached_property
+    def tiering(self) -> Tiering:
+        from engine.tiering import Tiering  # NumPy and SciPy load only for the commands that fit
+
+        return Tiering(self.customers, self.registry, self.runtime)
+
+    def verify_history(self) -> tuple[int, int, list[Break]]:
+        """Check every case's and every customer's chain: how many cases and customers with
+        history were checked, and every break."""
+        cases, customers, breaks = 0, 0, []
         for case_id, head_seq, head_hash, events in self.store.chains():
-            checked += 1
+            cases += 1
             found = verify(case_id, events, head_seq, head_hash)
             if found is not None:
                 breaks.append(found)
-        return checked, breaks
+        for customer_id, head_seq, head_hash, customer_events in self.customers.chains():
+            customers += 1
+            found = verify(customer_id, customer_events, head_seq, head_hash, kind="customer")
+            if found is not None:
+                breaks.append(found)
+        return cases, customers, breaks
 
     def close(self) -> None:
         self.database.dispose()

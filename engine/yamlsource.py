@@ -7,6 +7,7 @@ Mappings load as `Node` (a dict that knows the line of each key), sequences as `
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -88,6 +89,15 @@ def _construct_sequence(loader: _LineLoader, node: SequenceNode) -> NodeList:
     return result
 
 
+# YAML 1.2 booleans: only true and false. YAML 1.1 also reads yes/no/on/off as booleans, which
+# turns `on: customer.tier_changed` into `True: ...` and a country code NO into False.
+_BOOL = "tag:yaml.org,2002:bool"
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.cli import main
+from engine.registry import table_files
 from tests.fixtures import ROOT
 
 scenarios("rules.feature")
@@ -55,7 +56,7 @@ def desk(database_url: str, tmp_path: Path) -> Desk:
 
 @given("the shipped decision tables are published")
 def published(desk: Desk) -> None:
-    for path in sorted((desk.home / "rules").glob("*.yaml")):
+    for path in table_files(desk.home):
         assert desk.run("rules", "publish", str(path)).exit_code == 0, desk.last
 
 

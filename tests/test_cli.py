@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from engine.cli import main
+from engine.registry import table_files
 from engine.settings import Settings
 from engine.wiring import open_casework
 from tests.fixtures import CDNOW, ROOT
@@ -32,7 +33,7 @@ def run(home: Path, database_url: str) -> Any:
         env = {"CASEWORK_DATABASE_URL": database_url, "CASEWORK_NOW": "2026-03-02T09:00:00Z"}
         return CliRunner().invoke(main, [*args, "--home", str(home)], env=env)
 
-    for table in sorted((home / "rules").glob("*.yaml")):
+    for table in table_files(home):
         published = invoke("rules", "publish", str(table))
         assert published.exit_code == 0, published.output
     return invoke
@@ -97,7 +98,7 @@ def test_an_unknown_case_is_a_clear_error(run: Any) -> None:
 def test_check_accepts_the_shipped_definitions(run: Any) -> None:
     result = run("check")
     assert result.exit_code == 0
-    assert "ok: 1 workflow(s)" in result.stdout
+    assert "ok: 2 workflow(s), 5 decision table(s)" in result.stdout
 
 
 def test_check_lists_every_problem_with_file_and_line(run: Any, home: Path) -> None:
@@ -164,14 +165,15 @@ def test_audit_verify_finds_an_edited_history(run: Any, database_url: str, state
         assert run("cases", "fire", str(case_id), "triage", *AGENT, "--field",
                    "category=billing").exit_code == 0
     intact = run("audit", "verify")
-    assert (intact.exit_code, intact.stdout.strip()) == (0, "ok: 2 case histories intact")
+    assert (intact.exit_code, intact.stdout.strip()) == (
+        0, "ok: 2 case and 0 customer histories intact")
     for part in statement.split("; "):
         edit_history(database_url, part)
     broken = run("audit", "verify")
     assert broken.exit_code == 1
     assert says in broken.stdout
     assert "case 2" not in broken.stdout
-    assert "1 of 2 case histories are damaged" in broken.stderr
+    assert "1 of 2 case and 0 customer histories are damaged" in broken.stderr
 
 
 def test_commands_refuse_a_database_that_is_not_migrated(home: Path, tmp_path: Path) -> None:
@@ -255,3 +257,41 @@ def test_clv_fit_refuses_a_file_with_bad_rows(home: Path, tmp_path: Path) -> Non
                                        "--calibration-end", "1997-09-30", "--home", str(home)])
     assert result.exit_code == 1
     assert f"{bad}:2: date '1997010' is not a date like 19970118" in result.stderr
+
+
+def test_tiers_recompute_simulate_and_customer_show(run: Any, tmp_path: Path) -> None:
+    assert run("customers", "import", str(CDNOW / "CDNOW_sample.txt")).exit_code == 0
+    first = run("tiers", "recompute", "--as-of", "1998-06-30", "--json")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert (report["customers"], report["tier_changes"], report["churn_risk_changes"]) == \
+        (2357, 2357, 2357)
+    assert sum(report["tiers"].values()) == 2357
+    assert report["cases_started"]["retention"] > 0
+    again = json.loads(run("tiers", "recompute", "--as-of", "1998-06-30", "--json").stdout)
+    assert (again["tier_changes"], again["cases_started"]) == (0, {})
+    shown = run("customers", "show", "00004", "--json")
+    assert shown.exit_code == 0, shown.output
+    customer = json.loads(shown.stdout)
+    assert customer["customer"]["tier"] == customer["history"][0]["payload"]["new"]
+    assert customer["history"][0]["payload"]["matched"] == [customer["customer"]["tier_rule"]]
+    candidate = tmp_path / "customer_tier.yaml"
+    candidate.write_text((ROOT / "rules" / "customer_tier.yaml").read_text()
+                         .replace('">= 0.01"', '">= 0.002"').replace("version: 1", "version: 2"))
+    simulated = run("rules", "simulate", "customer_tier", "--candidate", str(candidate),
+                    "--as-of", "1998-06-30", "--json")
+    assert simulated.exit_code == 0, simulated.output
+    matrix = json.loads(simulated.stdout)
+    assert (matrix["active_version"], matrix["candidate_version"], matrix["customers"]) == \
+        (1, 2, 2357)
+    assert matrix["changed"] == sum(n for old, row in matrix["matrix"].items()
+                                    for new, n in row.items() if old != new) > 0
+    table = run("rules", "simulate", "customer_tier", "--candidate", str(candidate),
+                "--as-of", "1998-06-30")
+    assert f"{matrix['changed']} of 2357 customers would change tier" in table.stdout
+    wrong = run("rules", "simulate", "churn_risk", "--candidate", str(candidate))
+    assert wrong.exit_code == 2
+    assert "defines table 'customer_tier', not 'churn_risk'" in wrong.stderr
+    verified = run("audit", "verify")
+    assert verified.exit_code == 0
+    assert "2357 customer histories intact" in verified.stdout

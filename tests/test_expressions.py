@@ -209,3 +209,18 @@ def test_evaluation_errors_become_expression_error_naming_the_source(
     assert message.startswith(f"expression '{source}' failed: ")
     assert reason in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("value", ["text", 3, 2.5, None, True, [1, 2], {"k": "v"}])
+def test_a_member_path_gives_what_cel_gives(value: Any) -> None:
+    path = compile_expression("case.severity", {"case": frozenset({"severity"})})
+    full = compile_expression("(case.severity)", {"case": frozenset({"severity"})})
+    assert (path.path, full.path) == (("case", "severity"), None)
+    variables = {"case": {"severity": value}}
+    assert path.evaluate(variables) == full.evaluate(variables) == value
+
+
+def test_a_member_path_on_a_missing_member_fails_as_cel_does() -> None:
+    path = compile_expression("case.severity", {"case": frozenset({"severity"})})
+    with pytest.raises(ExpressionError, match="case.severity"):
+        path.evaluate({"case": {}})

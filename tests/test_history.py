@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.history import (
     GENESIS,
@@ -17,6 +21,7 @@ from engine.history import (
     EventDraft,
     canonical,
     chain,
+    chain_customer,
     event_hash,
     iso,
     verify,
@@ -150,7 +155,7 @@ def test_verify_accepts_any_iterable(events: list[Event]) -> None:
 def broken(events: list[Event], stored: list[Event]) -> Break:
     found = verify(CASE, stored, *head(events))
     assert isinstance(found, Break)
-    assert found.case_id == CASE
+    assert found.subject == CASE and found.kind == "case"
     assert str(found).startswith(f"case {CASE}: event {found.seq}: ")
     return found
 
@@ -303,3 +308,59 @@ def test_wrong_head_hash(events: list[Event]) -> None:
 
 def test_break_str() -> None:
     assert str(Break(3, 4, "something")) == "case 3: event 4: something"
+
+
+# --- customer chains ------------------------------------------------------------------------
+
+def customer_events() -> list[Any]:
+    first = chain_customer("C1", 0, GENESIS, [EventDraft("customer.tier_changed",
+                                                         {"old": None, "new": "key"})],
+                           "system", None, T0)
+    return first + chain_customer("C1", 1, first[-1].hash, [EventDraft(
+        "customer.tier_changed", {"old": "key", "new": "strategic"})], "system", None, T0)
+
+
+def test_customer_chain_verifies_and_names_the_customer_when_broken() -> None:
+    events = customer_events()
+    assert [e.seq for e in events] == [1, 2]
+    assert events[1].prev_hash == events[0].hash
+    assert verify("C1", events, 2, events[-1].hash, kind="customer") is None
+    edited = dataclasses.replace(events[0], payload=events[0].payload.replace("key", "strategic"))
+    found = verify("C1", [edited, events[1]], 2, events[-1].hash, kind="customer")
+    assert found is not None
+    assert str(found).startswith("customer C1: event 1: 'customer.tier_changed' was altered")
+    cut = verify("C1", events[:1], 2, events[-1].hash, kind="customer")
+    assert str(cut) == ("customer C1: event 2: the customer records 2 events but 1 are stored "
+                        "(events from 2 on were removed)")
+
+
+def test_customer_events_belong_to_their_customer_only() -> None:
+    events = customer_events()
+    assert verify("C2", events, 2, events[-1].hash, kind="customer") is not None
+    # a case whose id reads the same cannot adopt a customer's events either
+    as_case = [Event(1, e.seq, e.name, e.actor, e.role, e.at, None, None, e.payload,
+                     e.prev_hash, e.hash) for e in events]
+    assert verify(1, as_case, 2, events[-1].hash) is not None
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1),
+                          st.text(st.characters(exclude_categories=["Cs"]))), max_size=10),
+       st.dictionaries(st.text(st.characters(exclude_categories=["Cs"])),
+                       st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
+                                 st.floats(allow_nan=False, allow_infinity=False,
+                                           min_value=-1e15, max_value=1e15),
+                                 st.text(st.characters(exclude_categories=["Cs"]))),
+                       max_size=8))
+def test_hashing_writes_what_json_dumps_writes(items: list[Any], payload: dict[str, Any]) -> None:
+    """Hashes of events written with json.dumps still verify now that orjson writes them; a
+    payload reads back as it was, and but for the notation of floats is the same text."""
+    assert json.loads(canonical(payload)) == payload
+    if not any(isinstance(v, float) for v in payload.values()):
+        assert canonical(payload) == json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                                                ensure_ascii=False)
+    digest = event_hash(7, 1, "n", "a", None, T0, None, None, "{}", GENESIS)
+    content = json.dumps([7, 1, "n", "a", None, iso(T0), None, None, "{}", GENESIS],
+                         separators=(",", ":"), ensure_ascii=False)
+    assert digest == hashlib.sha256(content.encode()).hexdigest()
+    assert orjson.dumps(items) == json.dumps(items, separators=(",", ":"),
+                                             ensure_ascii=False).encode()

@@ -138,7 +138,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             BASE + "titel: Demo\n", 20,
             "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
-            "fields, states, subject, title, transitions, version, workflow)",
+            "fields, starts, states, subject, title, transitions, version, workflow)",
             id="workflow"),
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
@@ -864,3 +864,46 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert triage.needs == ("category", "severity")
     assert spec.transition("close", "received") is None
     assert load_workflow_file(COMPLAINT).content_hash == spec.content_hash
+
+
+# --- starts ---------------------------------------------------------------------------------
+
+STARTS = BASE.replace("workflow: demo\n", "workflow: demo\nsubject: customer\n") + textwrap.dedent(
+    """\
+    starts:
+      - on: customer.tier_changed
+        when: 'customer.tier == "strategic" && customer.previous_tier != "strategic"'
+        set: {note: customer.tier}
+    """)
+
+
+def test_starts_load_with_their_event_condition_and_fields(tmp_path: Path) -> None:
+    spec = load_workflow_file(write(tmp_path, STARTS))
+    [start] = spec.starts
+    assert (start.on, start.line, list(start.fields)) == ("customer.tier_changed", 22, ["note"])
+    assert start.when is not None
+    assert start.when.members["customer"] == {"tier", "previous_tier"}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("on: customer.tier_changed", "on: customer.tier_change",
+     "22: a start needs 'on:' naming a customer event, not 'customer.tier_change'; did you mean "
+     "'customer.tier_changed'?"),
+    ('customer.tier == "strategic"', 'customer.teir == "strategic"',
+     "23: start: 'when' 'customer.teir == \"strategic\" && customer.previous_tier != "
+     "\"strategic\"' reads customer.teir, but customer has no 'teir'; did you mean 'tier'?"),
+    ("set: {note: customer.tier}", "set: {notes: customer.tier}",
+     "24: start: 'set' names unknown field 'notes'; did you mean 'note'?"),
+    ("  - on: customer.tier_changed", "  - on: customer.tier_changed\n    every: month",
+     "23: unknown key 'every' in a start"),
+])
+def test_start_problems_name_their_line(tmp_path: Path, old: str, new: str,
+                                        expected: str) -> None:
+    found = problems(tmp_path, STARTS.replace(old, new))
+    assert any(f":{expected}" in p for p in found), found
+
+
+def test_starts_need_a_customer_subject(tmp_path: Path) -> None:
+    found = problems(tmp_path, STARTS.replace("subject: customer\n", ""))
+    assert any("'starts' opens cases about a customer; add 'subject: customer'" in p
+               for p in found), found

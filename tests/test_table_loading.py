@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from engine.errors import DefinitionError
+from engine.registry import table_files
 from engine.table_loading import load_table_file, load_table_text
 from engine.tables import OutputSpec, TableSpec, coverage, run_tests
 from tests.fixtures import ROOT
 
-RULES = sorted((ROOT / "rules").glob("*.yaml"))
+RULES = table_files(ROOT)
 
 # A valid table. Most cases below change one line of it (the line numbers are those below).
 BASE = textwrap.dedent("""\

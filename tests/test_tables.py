@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import RuleError
+from engine.registry import table_files
 from engine.table_loading import load_table_file, load_table_text
 from engine.tables import (
     CellTrace,
@@ -24,7 +25,7 @@ from engine.tables import (
 )
 from tests.fixtures import ROOT
 
-RULES = sorted((ROOT / "rules").glob("*.yaml"))
+RULES = table_files(ROOT)
 
 
 def table(text: str) -> TableSpec:

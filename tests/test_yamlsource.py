@@ -208,3 +208,12 @@ def test_suggest(name: str, known: list[str] | set[str], expected: str) -> None:
 )
 def test_known_list_is_sorted(known: list[str] | frozenset[str], expected: str) -> None:
     assert known_list(known) == expected
+
+
+def test_only_true_and_false_are_booleans() -> None:
+    """YAML 1.2 booleans: `on:`, `no` and `yes` stay words (YAML 1.1 would make them bools)."""
+    document, problems = parse("on: customer.tier_changed\ncountry: NO\nanswer: yes\n"
+                               "flags: [true, False, TRUE, off]\n", "f.yaml")
+    assert problems == []
+    assert document == {"on": "customer.tier_changed", "country": "NO", "answer": "yes",
+                        "flags": [True, False, True, "off"]}

@@ -1,28 +1,52 @@
-"""Customers and purchases in SQL: imports are one transaction each, all or nothing."""
+"""Customers, purchases, figures and customer history in SQL.
+
+Imports are one transaction each, all or nothing. A recompute sums every customer's purchases
+in one query and writes its results in batches, each batch one transaction holding the figures,
+the tier changes, their history events and any cases they start.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.customers import Reading
+from engine.customers import DataError, Item, Purchase, digest, scan
+from engine.errors import NotFound, Problem
+from engine.figures import REVENUE_WINDOW_DAYS, Totals
+from engine.history import GENESIS, CustomerEvent
+from engine.records import CustomerHead
+from engine.store.bulk import Instants, day, execute_many, instant, money
 from engine.store.db import Database
-from engine.store.schema import customers, imports, purchases
+from engine.store.repository import SqlTransaction
+from engine.store.schema import (
+    cases,
+    customer_events,
+    customer_figures,
+    customers,
+    imports,
+    purchases,
+)
 
 BATCH = 5000
 
 
 @dataclass(frozen=True)
 class Imported:
-    """What an import added; `already` is when the same file was imported before (nothing added)."""
+    """What an import added; `already` is when the same file was imported before (nothing added).
+    `skipped` lists the bad rows left out (with --skip-bad)."""
 
     customers: int
     purchases: int
-    skipped: int
+    seen: int  # customers the file names
+    skipped: tuple[Problem, ...] = ()
     already: datetime | None = None
 
 
@@ -30,27 +54,95 @@ class SqlCustomers:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def import_reading(self, reading: Reading, at: datetime,
-                       progress: Callable[[int], None] = lambda _: None) -> Imported:
-        """Write a file's good rows in one transaction; a file imported before adds nothing."""
+    def import_file(self, path: Path, fmt: str, at: datetime, skip_bad: bool = False,
+                    progress: Callable[[int], None] = lambda _: None) -> Imported:
+        """Stream a file into the database in one transaction: all its rows, or none if one is
+        bad (unless skip_bad: then the good ones). A file imported before adds nothing."""
+        sha256 = digest(path)
         with self.database.writing() as connection:
             before = connection.execute(
-                sa.select(imports.c.imported_at).where(imports.c.sha256 == reading.sha256)
-            ).scalar()
+                sa.select(imports.c.imported_at).where(imports.c.sha256 == sha256)).scalar()
             if before is not None:
-                return Imported(0, 0, 0, before)
+                return Imported(0, 0, 0, already=before)
             import_id = connection.execute(sa.insert(imports).values(
-                sha256=reading.sha256, path=reading.path, format=reading.format,
-                rows=reading.rows, skipped=len(reading.problems), imported_at=at,
+                sha256=sha256, path=str(path), format=fmt, rows=0, skipped=0, imported_at=at,
             ).returning(imports.c.id)).scalar_one()
-            added = _upsert_customers(connection, reading, at)
-            rows = [{"customer_id": p.customer, "day": p.day, "quantity": p.quantity,
-                     "amount": p.amount, "import_id": import_id, "line": p.line}
-                    for p in reading.purchases]
-            for start in range(0, len(rows), BATCH):
-                connection.execute(sa.insert(purchases), rows[start:start + BATCH])
-                progress(min(start + BATCH, len(rows)))
-        return Imported(added, len(rows), len(reading.problems))
+            writer = _ImportWriter(connection, import_id, at, progress)
+            problems = writer.write(scan(path, fmt))
+            if problems and not skip_bad:
+                raise DataError(problems, hint="nothing was imported: fix the file, or import "
+                                "the good rows with --skip-bad")  # rolls the import back
+            connection.execute(sa.update(imports).where(imports.c.id == import_id)
+                               .values(rows=writer.rows, skipped=len(problems)))
+        return Imported(writer.added, writer.purchases, len(writer.seen), tuple(problems))
+
+    def totals(self, as_of: date) -> Totals:
+        """Every customer's purchase sums up to and including as_of, in id order.
+
+        The database sums each customer's days (the purchases index gives them in order); NumPy
+        sums the days up per customer, which is several times faster than doing it in SQL.
+        """
+        per_day = (
+            sa.select(purchases.c.customer_id, sa.type_coerce(purchases.c.day, sa.String),
+                      sa.cast(sa.func.sum(purchases.c.amount), sa.Float))
+            .where(purchases.c.day <= as_of)
+            .group_by(purchases.c.customer_id, purchases.c.day)
+            .order_by(purchases.c.customer_id, purchases.c.day)
+        )
+        with self.database.reading() as connection:
+            people = connection.execute(
+                sa.select(customers.c.id, customers.c.type, customers.c.status)
+                .order_by(customers.c.id)).all()
+            columns: list[list[Any]] = [[], [], []]
+            result = connection.execution_options(yield_per=50_000).execute(per_day)
+            for part in result.partitions():
+                for column, values in zip(columns, zip(*part, strict=True), strict=True):
+                    column.extend(values)
+        ids, types, statuses = (list(c) for c in zip(*people, strict=True)) if people \
+            else ([], [], [])
+        return _totals(as_of, ids, types, statuses, *columns)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlCustomerTransaction]:
+        with self.database.writing() as connection:
+            yield SqlCustomerTransaction(connection)
+
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        """A customer record with its latest figures (None for figures never computed)."""
+        query = (sa.select(customers, *[c for c in customer_figures.c if c.name != "customer_id"])
+                 .select_from(customers.outerjoin(customer_figures))
+                 .where(customers.c.id == customer_id))
+        with self.database.reading() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            raise NotFound(f"customer '{customer_id}' does not exist")
+        return dict(row._mapping)
+
+    def history(self, customer_id: str) -> list[CustomerEvent]:
+        with self.database.reading() as connection:
+            rows = connection.execute(sa.select(customer_events)
+                                      .where(customer_events.c.customer_id == customer_id)
+                                      .order_by(customer_events.c.seq))
+            return [_customer_event(row) for row in rows]
+
+    def chains(self) -> Iterator[tuple[str, int, str, list[CustomerEvent]]]:
+        """Every customer with history: (id, recorded count, head hash, stored events)."""
+        with self.database.reading() as connection:
+            heads = connection.execute(
+                sa.select(customers.c.id, customers.c.history_seq, customers.c.history_head)
+                .order_by(customers.c.id)
+            ).all()
+            stored: dict[str, list[CustomerEvent]] = {}
+            stream = connection.execution_options(yield_per=5000).execute(
+                sa.select(customer_events).order_by(customer_events.c.customer_id,
+                                                    customer_events.c.seq))
+            for row in stream:
+                event = _customer_event(row)
+                stored.setdefault(event.customer_id, []).append(event)
+        for customer_id, head_seq, head_hash in heads:
+            events = stored.pop(customer_id, [])
+            if head_seq or events:
+                yield customer_id, head_seq, head_hash, events
 
     def count(self) -> tuple[int, int]:
         """How many customers and purchases are stored."""
@@ -61,20 +153,168 @@ class SqlCustomers:
                         .scalar_one()))
 
 
-def _upsert_customers(connection: Connection, reading: Reading, at: datetime) -> int:
-    known = set(connection.execute(sa.select(customers.c.id)).scalars())
-    new = [{"id": c.id, "type": c.attributes.get("type", "personal"),
-            "status": c.attributes.get("status", "active"),
-            **{k: v for k, v in c.attributes.items() if k not in ("type", "status")},
-            "created_at": at, "updated_at": at}
-           for c in reading.customers.values() if c.id not in known]
-    columns = {c.name for c in customers.c}
-    for row in new:  # every row must name the same columns for one executemany
-        row.update({name: None for name in columns - set(row)})
-    for start in range(0, len(new), BATCH):
-        connection.execute(sa.insert(customers), new[start:start + BATCH])
-    for facts in reading.customers.values():
-        if facts.id in known and facts.attributes:
-            connection.execute(sa.update(customers).where(customers.c.id == facts.id)
-                               .values(**facts.attributes, updated_at=at))
-    return len(new)
+class _ImportWriter:
+    """Writes an import's rows in batches as they are read: new customers before their
+    purchases, attributes of known customers as they come."""
+
+    def __init__(self, connection: Connection, import_id: int, at: datetime,
+                 progress: Callable[[int], None]) -> None:
+        self.connection = connection
+        self.import_id = import_id
+        self.at = at
+        self.progress = progress
+        self.known = set(connection.execute(sa.select(customers.c.id)).scalars())
+        self.seen: set[str] = set()
+        self.new: dict[str, dict[str, str]] = {}
+        self.batch: list[tuple[Any, ...]] = []
+        self.rows = self.added = self.purchases = 0
+
+    def write(self, items: Iterator[Item]) -> list[Problem]:
+        problems, last = [], 0
+        for item in items:
+            if item.line != last:
+                self.rows, last = self.rows + 1, item.line
+            if isinstance(item, Problem):
+                problems.append(item)
+            elif isinstance(item, Purchase):
+                self._customer(item.customer, {})
+                self.batch.append((item.customer, day(self.connection, item.day),
+                                   item.quantity, money(self.connection, item.amount),
+                                   self.import_id, item.line))
+                if len(self.batch) >= BATCH:
+                    self._flush()
+            else:
+                self._customer(item.id, item.attributes)
+        self._flush()
+        return problems
+
+    def _customer(self, customer: str, attributes: dict[str, str]) -> None:
+        self.seen.add(customer)
+        if customer in self.known:
+            if attributes:
+                self.connection.execute(sa.update(customers).where(customers.c.id == customer)
+                                        .values(**attributes, updated_at=self.at))
+        else:
+            self.new.setdefault(customer, {}).update(attributes)
+
+    def _flush(self) -> None:
+        if self.new:
+            columns = [c.name for c in customers.c]
+            rows = [{**dict.fromkeys(columns), "id": customer, "type": "personal",
+                     "status": "active", **attributes, "created_at": self.at,
+                     "updated_at": self.at, "history_seq": 0, "history_head": GENESIS}
+                    for customer, attributes in self.new.items()]
+            self.connection.execute(sa.insert(customers), rows)
+            self.known.update(self.new)
+            self.added += len(self.new)
+            self.new.clear()
+        if self.batch:
+            execute_many(self.connection, _ADD_PURCHASE, self.batch)
+            self.purchases += len(self.batch)
+            self.batch = []
+            self.progress(self.rows)
+
+
+def _totals(as_of: date, ids: list[str], types: list[str], statuses: list[str],
+            buyers: list[str], days: list[Any], amounts: list[float]) -> Totals:
+    """Per-customer sums of (customer, day, amount) rows sorted by customer and day."""
+    size, rows = len(ids), len(buyers)
+    who = np.array(buyers, dtype=object)
+    ordinals = _ordinals(days) if rows else np.zeros(0, dtype=np.int64)
+    value = np.asarray(amounts, dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]]) if rows else \
+        np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], rows] - 1
+    where = {customer: i for i, customer in enumerate(ids)}
+    at = np.fromiter((where[c] for c in who[starts]), dtype=np.int64, count=len(starts))
+    window_start = (as_of - timedelta(days=REVENUE_WINDOW_DAYS)).toordinal()
+    recent = np.where(ordinals > window_start, value, 0.0)
+
+    def spread(values: Any, dtype: Any) -> Any:
+        full = np.zeros(size, dtype=dtype)
+        full[at] = values
+        return full
+
+    def summed(values: Any) -> Any:
+        return np.add.reduceat(values, starts) if rows else np.zeros(0)
+
+    return Totals(
+        as_of=as_of, ids=tuple(ids), types=tuple(types), statuses=tuple(statuses),
+        first_day=spread(ordinals[starts], np.int64), last_day=spread(ordinals[ends], np.int64),
+        occasions=spread(ends - starts + 1, np.int64), total=spread(summed(value), np.float64),
+        first_amount=spread(value[starts], np.float64), recent=spread(summed(recent), np.float64),
+    )
+
+
+def _ordinals(days: list[Any]) -> Any:
+    """Date strings (SQLite) or dates (PostgreSQL) as proleptic day ordinals."""
+    stamps = np.array(days, dtype="datetime64[D]")
+    return stamps.astype(np.int64) + date(1970, 1, 1).toordinal()
+
+
+def _customer_event(row: Any) -> CustomerEvent:
+    m = row._mapping
+    return CustomerEvent(m["customer_id"], m["seq"], m["name"], m["actor"], m["role"], m["at"],
+                         m["payload"], m["prev_hash"], m["hash"])
+
+
+# The recompute's bulk writes (engine.store.bulk): figures upserted, heads moved, events added.
+_FIGURE_ORDER = [c.name for c in customer_figures.c]
+_SAVE_FIGURES = (
+    f"INSERT INTO customer_figures ({', '.join(_FIGURE_ORDER)}) "
+    f"VALUES ({', '.join('?' for _ in _FIGURE_ORDER)}) ON CONFLICT (customer_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _FIGURE_ORDER if name != "customer_id")
+)
+_ADD_PURCHASE = ("INSERT INTO purchases (customer_id, day, quantity, amount, import_id, line) "
+                 "VALUES (?, ?, ?, ?, ?, ?)")
+_SET_HEAD = ("UPDATE customers SET tier = ?, history_seq = ?, history_head = ?, updated_at = ? "
+             "WHERE id = ?")
+_APPEND_EVENT = ("INSERT INTO customer_events (customer_id, seq, name, actor, role, at, payload, "
+                 "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+class SqlCustomerTransaction(SqlTransaction):
+    """One transaction of a recompute: a case transaction that also writes customers."""
+
+    def heads(self, first: str, last: str) -> dict[str, CustomerHead]:
+        """The tier, churn risk and history head of the customers with ids first..last, locked
+        against concurrent writers on PostgreSQL."""
+        query = (
+            sa.select(customers.c.id, customers.c.tier, customer_figures.c.churn_risk,
+                      customers.c.history_seq, customers.c.history_head)
+            .select_from(customers.outerjoin(customer_figures))
+            .where(customers.c.id.between(first, last))
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(of=customers)
+        return {row[0]: CustomerHead(*row) for row in self.connection.execute(query)}
+
+    def save_figures(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stamp = instant(self.connection, rows[0]["computed_at"])
+        as_of = day(self.connection, rows[0]["as_of"])
+        execute_many(self.connection, _SAVE_FIGURES, [
+            tuple(stamp if name == "computed_at" else as_of if name == "as_of" else row[name]
+                  for name in _FIGURE_ORDER) for row in rows])
+
+    def set_heads(self, changes: Sequence[tuple[CustomerHead, datetime]]) -> None:
+        """Write each customer's new tier and the head of its history."""
+        stamp = Instants(self.connection)
+        execute_many(self.connection, _SET_HEAD, [
+            (h.tier, h.seq, h.head, stamp(at), h.id) for h, at in changes])
+
+    def append_customer_events(self, events: Sequence[CustomerEvent]) -> None:
+        stamp = Instants(self.connection)
+        execute_many(self.connection, _APPEND_EVENT, [
+            (e.customer_id, e.seq, e.name, e.actor, e.role, stamp(e.at), e.payload, e.prev_hash,
+             e.hash) for e in events])
+
+    def open_cases(self, workflows: Sequence[str], first: str,
+                   last: str) -> set[tuple[str, str]]:
+        """(workflow, customer) of every open case of these workflows for customers first..last."""
+        rows = self.connection.execute(
+            sa.select(cases.c.workflow, cases.c.customer).distinct()
+            .where(cases.c.workflow.in_(workflows), cases.c.customer.between(first, last),
+                   cases.c.closed_at.is_(None)))
+        return {(str(workflow), str(customer)) for workflow, customer in rows}

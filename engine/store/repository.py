@@ -41,6 +41,10 @@ _UPDATE_CASE = (
     .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
 )
 _INSERT_EVENTS = sa.insert(events)
+_INSERT_CASE = sa.insert(cases).returning(cases.c.id)
+_INSERT_CASES = sa.insert(cases).returning(cases.c.id, sort_by_parameter_order=True)
+_SET_CASE_HEAD = (sa.update(cases).where(cases.c.id == sa.bindparam("key"))
+                  .values(history_seq=sa.bindparam("seq"), history_head=sa.bindparam("head")))
 _PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
@@ -73,8 +77,17 @@ class SqlTransaction:
 
     def insert_case(self, record: CaseRecord) -> int:
         values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
-        result = self.connection.execute(sa.insert(cases).values(values).returning(cases.c.id))
-        return int(result.scalar_one())
+        return int(self.connection.execute(_INSERT_CASE, values).scalar_one())
+
+    def insert_cases(self, records: Sequence[CaseRecord]) -> list[int]:
+        """Insert new cases in one statement; their ids in the order given."""
+        rows = [{c.name: getattr(r, c.name) for c in _CASE_COLUMNS} for r in records]
+        return [int(i) for i in self.connection.execute(_INSERT_CASES, rows).scalars()]
+
+    def set_case_heads(self, records: Sequence[CaseRecord]) -> None:
+        """Point just-inserted cases at the head of their first events."""
+        self.connection.execute(_SET_CASE_HEAD, [
+            {"key": r.id, "seq": r.history_seq, "head": r.history_head} for r in records])
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
         values = {f"new_{name}": getattr(record, name) for name in _CHANGING}

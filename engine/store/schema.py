@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from engine.history import GENESIS
+
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -150,7 +152,50 @@ customers = sa.Table(
     sa.Column("reviewed_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # the head of the customer's own history chain (customer_events), as on a case row
+    sa.Column("history_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("history_head", sa.String(64), nullable=False, server_default=GENESIS),
     sa.Index(None, "tier"),
+)
+
+# The figures of each customer's latest recompute (`casework tiers recompute`), one row each.
+customer_figures = sa.Table(
+    "customer_figures", metadata,
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+    sa.Column("recency_days", sa.Integer),  # null: no purchase yet
+    sa.Column("frequency", sa.Integer, nullable=False),  # purchase occasions (days)
+    sa.Column("monetary", sa.Numeric(14, 2), nullable=False),  # total spend
+    sa.Column("revenue_12m", sa.Numeric(14, 2), nullable=False),
+    sa.Column("revenue_share", sa.Float, nullable=False),
+    sa.Column("years_active", sa.Float, nullable=False),
+    sa.Column("r_score", sa.Integer, nullable=False),  # 1..5, 0: no purchase yet
+    sa.Column("f_score", sa.Integer, nullable=False),
+    sa.Column("m_score", sa.Integer, nullable=False),
+    sa.Column("p_alive", sa.Float, nullable=False),
+    sa.Column("expected_purchases", sa.Float, nullable=False),
+    sa.Column("expected_spend", sa.Float, nullable=False),
+    sa.Column("clv", sa.Float, nullable=False),
+    sa.Column("churn_risk", sa.String(32)),
+    sa.Column("tier_rule", sa.String(100)),  # the customer_tier row that decided the tier
+    sa.Column("tier_table_version", sa.Integer),
+)
+
+customer_events = sa.Table(
+    "customer_events", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(32)),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, byte for byte as hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("customer_id", "seq"),
+    sa.Index(None, "name", "at"),
 )
 
 purchases = sa.Table(

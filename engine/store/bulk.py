@@ -1,0 +1,60 @@
+"""Many rows through the driver's own executemany, for the few writes of a million rows.
+
+SQLAlchemy's executemany processes every parameter of every row in Python (type adaptation,
+dict-to-tuple), which costs more than SQLite spends inserting the row. These helpers take rows as
+tuples already in the form the driver stores, and the SQL with `?` placeholders; values that need
+a form per database (instants, days) go through `instant` and `day`, which store them exactly as
+the SQLAlchemy types in engine.store.schema do, so either path reads back the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+# How SQLAlchemy's SQLite DateTime type stores an instant (UTC, always with microseconds).
+_SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run `sql` (with ? placeholders) once per row, as one executemany of the driver."""
+    if not rows:
+        return
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    connection.exec_driver_sql(sql, list(rows))
+
+
+def instant(connection: Connection, moment: datetime) -> Any:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store; every instant must be aware")
+    if connection.dialect.name == "sqlite":
+        return moment.astimezone(UTC).strftime(_SQLITE_INSTANT)
+    return moment
+
+
+def day(connection: Connection, value: date) -> Any:
+    return value.isoformat() if connection.dialect.name == "sqlite" else value
+
+
+def money(connection: Connection, value: Decimal) -> Any:
+    """SQLite has no decimal type: SQLAlchemy's Numeric stores a float there, and so does this."""
+    return float(value) if connection.dialect.name == "sqlite" else value
+
+
+class Instants:
+    """instant() remembered per moment: a batch's rows mostly share one."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.known: dict[datetime, Any] = {}
+
+    def __call__(self, moment: datetime) -> Any:
+        stored = self.known.get(moment)
+        if stored is None:
+            stored = self.known[moment] = instant(self.connection, moment)
+        return stored

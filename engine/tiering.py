@@ -1,0 +1,316 @@
+"""Tiers and churn warnings for the whole customer base: `casework tiers recompute`.
+
+A recompute refreshes every customer's figures as of a day, runs the customer_tier table (and
+the churn_risk table, if one is published) for every customer, and for each customer whose tier
+or churn risk changed writes a `customer.tier_changed` / `customer.churn_risk_changed` event to
+the customer's own history, with the table version, matched row and the inputs it read. Those
+events start the cases that workflows ask for in `starts:`. Each batch of customers is one
+transaction: figures, tier, history and started cases together or not at all; a recompute that
+stops halfway is finished by running it again (unchanged customers write nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from engine.errors import NotFound, RuleError
+from engine.expressions import Expression
+from engine.figures import Figures, Models, compute_figures
+from engine.history import EventDraft, chain_customer
+from engine.records import CustomerHead, CustomerStore, CustomerTransaction
+from engine.registry import Deployed, Registry
+from engine.runtime import Actor, Runtime, StartRequest
+from engine.specs import CUSTOMER_FIGURES, StartSpec
+from engine.tables import Decision, TableSpec, decide
+
+TIER_TABLE = "customer_tier"
+CHURN_TABLE = "churn_risk"
+SYSTEM = Actor("casework", "system")
+BATCH = 5000
+
+_Tables = tuple[TableSpec, TableSpec | None]  # customer_tier, churn_risk (if published)
+
+
+@dataclass
+class Recomputed:
+    """What a recompute did."""
+
+    as_of: date
+    customers: int
+    buyers: int
+    tiers: Counter[str | None]
+    tier_changes: int = 0
+    risk_changes: int = 0
+    started: Counter[str] = field(default_factory=Counter)
+    tier_table: tuple[str, int] = ("", 0)
+    churn_table: tuple[str, int] | None = None
+    models: Models | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # figures, decide, write
+
+
+def decide_all(table: TableSpec, rows: Sequence[dict[str, Any]],
+               offered: dict[str, str]) -> list[Decision]:
+    """Run a customer table over every customer's inputs, after checking it reads only what
+    customers offer (so a misnamed input fails before anything is written)."""
+    missing = [name for name in table.inputs if name not in offered]
+    if missing:
+        raise RuleError(f"{table.name} reads {', '.join(missing)}, which customers do not offer "
+                        f"(customer inputs: {', '.join(sorted(offered))}); see {table.path}")
+    wrong = [f"{n} is {offered[n]}, not {t}" for n, t in table.inputs.items()
+             if offered[n] != t and not (t == "double" and offered[n] == "int")]
+    if wrong:
+        raise RuleError(f"{table.name} declares inputs with the wrong type: {'; '.join(wrong)}")
+    return [decide(table, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What a candidate table version would decide over the stored customers, next to the
+    active version: counts by (active decision, candidate decision) of one output."""
+
+    table: str
+    output: str
+    active_version: int
+    candidate_version: int
+    as_of: date
+    matrix: Counter[tuple[Any, Any]]
+
+    @property
+    def customers(self) -> int:
+        return sum(self.matrix.values())
+
+    @property
+    def changed(self) -> int:
+        return sum(n for (old, new), n in self.matrix.items() if old != new)
+
+    def to_json(self) -> dict[str, Any]:
+        nested: dict[str, dict[str, int]] = {}
+        for (old, new), count in sorted(self.matrix.items(), key=str):
+            nested.setdefault(str(old), {})[str(new)] = count
+        return {"table": self.table, "output": self.output,
+                "active_version": self.active_version,
+                "candidate_version": self.candidate_version, "as_of": self.as_of.isoformat(),
+                "customers": self.customers, "changed": self.changed, "matrix": nested}
+
+
+class Tiering:
+    def __init__(self, customers: CustomerStore, registry: Registry, runtime: Runtime) -> None:
+        self.customers = customers
+        self.registry = registry
+        self.runtime = runtime
+
+    def figures(self, as_of: date) -> Figures:
+        return compute_figures(self.customers.totals(as_of))
+
+    def recompute(self, as_of: date, now: datetime,
+                  progress: Callable[[int, int], None] = lambda done, total: None) -> Recomputed:
+        started_at = time.perf_counter()
+        tier_table = self.registry.active_table(TIER_TABLE, now)
+        churn_table = self._churn_table(now)
+        figures = self.figures(as_of)
+        rows = figures.rows()
+        figured_at = time.perf_counter()
+        tiers = decide_all(tier_table, rows, CUSTOMER_FIGURES)
+        for row, decision in zip(rows, tiers, strict=True):
+            row["tier"] = decision.outputs.get("tier")
+        risks = (decide_all(churn_table, rows, {**CUSTOMER_FIGURES, "tier": "string"})
+                 if churn_table else None)
+        done = Recomputed(as_of, len(rows), int(figures.bought.sum()),
+                          Counter(row["tier"] for row in rows),
+                          tier_table=(tier_table.name, tier_table.version),
+                          churn_table=(churn_table.name, churn_table.version)
+                          if churn_table else None, models=figures.models)
+        decided_at = time.perf_counter()
+        starts = _Starts(self.registry.starts())
+        for first in range(0, len(rows), BATCH):
+            last = min(first + BATCH, len(rows))
+            with self.customers.transaction() as tx:
+                batch = _Batch(self.runtime, tx, (tier_table, churn_table), starts, now, done)
+                batch.write(figures, rows, tiers, risks, range(first, last))
+            progress(last, len(rows))
+        done.seconds = {"figures": figured_at - started_at, "decide": decided_at - figured_at,
+                        "write": time.perf_counter() - decided_at}
+        return done
+
+    def simulate(self, candidate: TableSpec, as_of: date, now: datetime,
+                 output: str | None = None) -> Simulation:
+        """Run the candidate and the active version over every customer's figures; write
+        nothing. A churn_risk candidate sees the tiers the active customer_tier decides."""
+        name = output or next(iter(candidate.outputs))
+        if name not in candidate.outputs:
+            raise RuleError(f"{candidate.name} has no output '{name}' (outputs: "
+                            f"{', '.join(candidate.outputs)})")
+        active = self.registry.active_table(candidate.name, now)
+        rows = self.figures(as_of).rows()
+        offered = dict(CUSTOMER_FIGURES)
+        if candidate.name != TIER_TABLE:
+            tier_table = self.registry.active_table(TIER_TABLE, now)
+            for row, decision in zip(rows, decide_all(tier_table, rows, offered), strict=True):
+                row["tier"] = decision.outputs.get("tier")
+            offered["tier"] = "string"
+        old = decide_all(active, rows, offered)
+        new = decide_all(candidate, rows, offered)
+        matrix = Counter((a.outputs.get(name), b.outputs.get(name))
+                         for a, b in zip(old, new, strict=True))
+        return Simulation(candidate.name, name, active.version, candidate.version, as_of, matrix)
+
+    def _churn_table(self, now: datetime) -> TableSpec | None:
+        try:
+            return self.registry.active_table(CHURN_TABLE, now)
+        except NotFound:
+            return None  # churn warnings are optional: a site without the table has none
+
+
+class _Starts:
+    """The workflows' automatic starts, with each `when` remembered by the values it read:
+    CEL is deterministic, and most customers share a tier and a risk."""
+
+    def __init__(self, starts: list[tuple[Deployed, StartSpec]]) -> None:
+        self.starts = starts
+        self.events = {start.on for _, start in starts}
+        self.workflows = sorted({deployed.spec.name for deployed, _ in starts})
+        self._reads = [sorted(start.when.members.get("customer", ())) if start.when else []
+                       for _, start in starts]
+        self._seen: dict[tuple[int, tuple[Any, ...]], bool] = {}
+
+    def due(self, happened: set[str], row: dict[str, Any], extra: dict[str, Any],
+            now: datetime) -> list[tuple[Deployed, StartSpec]]:
+        """The starts these events call for; `customer.<member>` is read from extra, then row."""
+        found = []
+        for index, (deployed, start) in enumerate(self.starts):
+            if start.on in happened and (start.when is None or self._holds(
+                    index, start.when, [extra[m] if m in extra else row.get(m)
+                                        for m in self._reads[index]], now)):
+                found.append((deployed, start))
+        return found
+
+    def _holds(self, index: int, when: Expression, values: list[Any], now: datetime) -> bool:
+        members = self._reads[index]
+        if when.reads("now"):
+            return bool(when.evaluate({"customer": _present(members, values), "now": now}))
+        key = (index, tuple(values))
+        known = self._seen.get(key)
+        if known is None:
+            known = self._seen[key] = bool(when.evaluate(
+                {"customer": _present(members, values)}))
+        return known
+
+
+def _present(members: list[str], values: list[Any]) -> dict[str, Any]:
+    """The members that hold a value: an unset one is left out, so has() tells."""
+    return {m: v for m, v in zip(members, values, strict=True) if v is not None}
+
+
+class _Batch:
+    """One transaction's worth of customers."""
+
+    def __init__(self, runtime: Runtime, tx: CustomerTransaction, tables: _Tables,
+                 starts: _Starts, now: datetime, done: Recomputed) -> None:
+        self.runtime = runtime
+        self.tx = tx
+        self.tables = tables
+        self.starts = starts
+        self.now = now
+        self.done = done
+        self.open: set[tuple[str, str]] = set()
+
+    def write(self, figures: Figures, rows: list[dict[str, Any]], tiers: list[Decision],
+              risks: list[Decision] | None, span: range) -> None:
+        first, last = figures.ids[span.start], figures.ids[span.stop - 1]
+        heads = self.tx.heads(first, last)
+        if self.starts.workflows:
+            self.open = self.tx.open_cases(self.starts.workflows, first, last)
+        saved, changed, requests = [], [], []
+        for i in span:
+            customer, row = figures.ids[i], rows[i]
+            risk = risks[i].outputs.get("risk") if risks else None
+            saved.append(_figure_row(figures, i, row, tiers[i], risk, self.now))
+            head = heads.get(customer)
+            if head is None:
+                continue  # not there any more in this transaction (cannot happen today)
+            drafts = self._changes(head, row, tiers[i], risks[i] if risks else None)
+            if drafts:
+                changed.append((head, row, risk, drafts))
+                if self.starts.starts:
+                    requests += self._requests(customer, head, row, drafts)
+        cases = self.runtime.start_many(self.tx, [r for _, r in requests], SYSTEM, self.now)
+        for (drafts, request), case in zip(requests, cases, strict=True):
+            self.done.started[case.workflow] += 1
+            drafts.append(EventDraft("customer.case_started", {
+                "workflow": case.workflow, "case": case.id,
+                "on": request.because["event"] if request.because else None}))
+        events, moved = [], []
+        for head, row, risk, drafts in changed:
+            chained = chain_customer(head.id, head.seq, head.head, drafts, SYSTEM.name,
+                                     SYSTEM.role, self.now)
+            events += chained
+            moved.append((CustomerHead(head.id, row["tier"], risk, chained[-1].seq,
+                                       chained[-1].hash), self.now))
+        self.tx.save_figures(saved)
+        self.tx.append_customer_events(events)
+        self.tx.set_heads(moved)
+
+    def _changes(self, head: CustomerHead, row: dict[str, Any], tier: Decision,
+                 risk: Decision | None) -> list[EventDraft]:
+        drafts = []
+        as_of = self.done.as_of.isoformat()
+        if row["tier"] != head.tier:
+            self.done.tier_changes += 1
+            drafts.append(EventDraft("customer.tier_changed", {
+                "old": head.tier, "new": row["tier"], "as_of": as_of,
+                **_why(self.tables[0], tier, row)}))
+        new_risk = risk.outputs.get("risk") if risk else None
+        if risk is not None and self.tables[1] and new_risk != head.churn_risk:
+            self.done.risk_changes += 1
+            drafts.append(EventDraft("customer.churn_risk_changed", {
+                "old": head.churn_risk, "new": new_risk, "as_of": as_of,
+                **_why(self.tables[1], risk, row)}))
+        return drafts
+
+    def _requests(self, customer: str, head: CustomerHead, row: dict[str, Any],
+                  drafts: list[EventDraft]) -> list[tuple[list[EventDraft], StartRequest]]:
+        """The cases these changes start, each with the drafts its start is recorded in."""
+        happened = {d.name for d in drafts}
+        if not happened & self.starts.events:
+            return []
+        risk = next((d.payload["new"] for d in drafts
+                     if d.name == "customer.churn_risk_changed"), head.churn_risk)
+        extra = {"id": customer, "previous_tier": head.tier, "churn_risk": risk,
+                 "previous_churn_risk": head.churn_risk}
+        found = []
+        for deployed, start in self.starts.due(happened, row, extra, self.now):
+            if (deployed.spec.name, customer) in self.open:
+                continue  # one open case of a workflow per customer: starts happen once
+            self.open.add((deployed.spec.name, customer))
+            scope = {k: v for k, v in {**row, **extra}.items() if v is not None}
+            variables = {"customer": scope, "now": self.now}
+            fields = {name: e.evaluate(variables) for name, e in start.fields.items()}
+            found.append((drafts, StartRequest(deployed, fields, customer,
+                                               because={"event": start.on})))
+        return found
+
+
+def _why(table: TableSpec, decision: Decision, row: dict[str, Any]) -> dict[str, Any]:
+    """What history keeps of a decision: table, version, matched rows, the inputs it read.
+    (A stored version never changes content, so table and version name it exactly.)"""
+    return {"table": decision.table, "version": decision.version,
+            "matched": list(decision.matched),
+            "inputs": {name: row[name] for name in table.inputs}}
+
+
+def _figure_row(figures: Figures, i: int, row: dict[str, Any], tier: Decision,
+                risk: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": figures.ids[i], "as_of": figures.as_of, "computed_at": now,
+        "recency_days": row["recency_days"] if figures.bought[i] else None,
+        **{name: row[name] for name in (
+            "frequency", "monetary", "revenue_12m", "revenue_share", "years_active", "r_score",
+            "f_score", "m_score", "p_alive", "expected_purchases", "expected_spend", "clv")},
+        "churn_risk": risk, "tier_rule": tier.matched[0] if tier.matched else None,
+        "tier_table_version": tier.version,
+    }
