@@ -7,6 +7,7 @@ input (the reason on stderr); 3 conflict (someone else changed the case first).
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import click
@@ -263,11 +264,15 @@ DEMO_STEPS = [
 ]
 
 
+DEMO_AS_OF = date(1998, 6, 30)
+
+
 @main.command()
 @common
 @handles_errors
 def demo(home: Path | None, now_text: str | None) -> None:
-    """Migrate, load the shipped workflows, work a demo complaint, show it and its history."""
+    """Migrate, load the shipped workflows and tables, import the demo customers, work a demo
+    complaint, tier the customers, and verify every history."""
     with opened(home, now_text, migrate=True) as casework:
         now = casework.settings.clock()
         for spec, text in load_tables(casework.settings.home):  # first run: publish them
@@ -287,10 +292,16 @@ def demo(home: Path | None, now_text: str | None) -> None:
         for trigger, fields in DEMO_STEPS:
             case = casework.runtime.fire(case.id, trigger, agent, now, fields)
         show_case(casework, case, as_json=False)
-        cases, _, breaks = casework.verify_history()
-    click.echo(f"history of {cases} case(s) verified: {breaks if breaks else 'intact'}")
+        done = casework.tiering.recompute(DEMO_AS_OF, now)  # the sample ends in June 1998
+        click.echo(f"tiers as of {DEMO_AS_OF}: "
+                   + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
+                   + f"; retention cases opened: {done.started.get('retention', 0)}")
+        cases, customers_checked, breaks = casework.verify_history()
+    click.echo(f"history of {cases} case(s) and {customers_checked} customer(s) verified: "
+               f"{breaks if breaks else 'intact'}")
     click.echo(f"next: casework cases history {case.id}   |   "
-               f"casework cases fire {case.id} close --actor alice --role agent --field csat=5")
+               f"casework cases fire {case.id} close --actor alice --role agent --field csat=5   "
+               f"|   casework customers show 00004")
 
 
 main.add_command(rules)

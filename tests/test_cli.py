@@ -192,8 +192,10 @@ def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
     demo = subprocess.run([str(script), "demo"], cwd=home, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
     assert demo.returncode == 0, demo.stderr
-    assert "history of 1 case(s) verified: intact" in demo.stdout
     assert "demo customers (CDNOW sample): 2357 customers, 6919 purchases" in demo.stdout
+    assert "tiers as of 1998-06-30: key=719, ordinary=1626, strategic=12; retention cases " \
+        "opened: 298" in demo.stdout
+    assert "history of 299 case(s) and 2357 customer(s) verified: intact" in demo.stdout
     assert (home / "casework.db").exists()
     closed = subprocess.run([str(script), "cases", "fire", "1", "close", "--actor", "alice",
                              "--role", "agent", "--field", "csat=5", "--json"], cwd=home,
