@@ -47,7 +47,7 @@ class Totals:
 
 @dataclass(frozen=True)
 class Models:
-    """The models fitted on the customer base, or why not."""
+    """The models fitted on the customer base, and the CLV horizon and discount used."""
 
     purchases: BetaGeo
     spend: GammaGamma

@@ -230,9 +230,7 @@ class _Batch:
             customer, row = figures.ids[i], rows[i]
             risk = risks[i].outputs.get("risk") if risks else None
             saved.append(_figure_row(figures, i, row, tiers[i], risk, self.now))
-            head = heads.get(customer)
-            if head is None:
-                continue  # not there any more in this transaction (cannot happen today)
+            head = heads[customer]  # customers are never deleted
             drafts = self._changes(head, row, tiers[i], risks[i] if risks else None)
             if drafts:
                 changed.append((head, row, risk, drafts))

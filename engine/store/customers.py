@@ -25,7 +25,7 @@ from engine.history import GENESIS, CustomerEvent
 from engine.records import CustomerHead
 from engine.store.bulk import Instants, day, execute_many, instant, money
 from engine.store.db import Database
-from engine.store.repository import SqlTransaction
+from engine.store.repository import SqlTransaction, with_events
 from engine.store.schema import (
     cases,
     customer_events,
@@ -126,23 +126,20 @@ class SqlCustomers:
             return [_customer_event(row) for row in rows]
 
     def chains(self) -> Iterator[tuple[str, int, str, list[CustomerEvent]]]:
-        """Every customer with history: (id, recorded count, head hash, stored events)."""
+        """Every customer with history: (id, recorded count, head hash, stored events), one
+        customer's events in memory at a time."""
         with self.database.reading() as connection:
             heads = connection.execute(
                 sa.select(customers.c.id, customers.c.history_seq, customers.c.history_head)
                 .order_by(customers.c.id)
             ).all()
-            stored: dict[str, list[CustomerEvent]] = {}
             stream = connection.execution_options(yield_per=5000).execute(
                 sa.select(customer_events).order_by(customer_events.c.customer_id,
                                                     customer_events.c.seq))
-            for row in stream:
-                event = _customer_event(row)
-                stored.setdefault(event.customer_id, []).append(event)
-        for customer_id, head_seq, head_hash in heads:
-            events = stored.pop(customer_id, [])
-            if head_seq or events:
-                yield customer_id, head_seq, head_hash, events
+            for chain in with_events(heads, (_customer_event(row) for row in stream),
+                                     lambda e: e.customer_id):
+                if chain[1] or chain[3]:
+                    yield chain
 
     def count(self) -> tuple[int, int]:
         """How many customers and purchases are stored."""

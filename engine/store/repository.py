@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -47,6 +47,26 @@ _SET_CASE_HEAD = (sa.update(cases).where(cases.c.id == sa.bindparam("key"))
                   .values(history_seq=sa.bindparam("seq"), history_head=sa.bindparam("head")))
 _PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+K = TypeVar("K")
+E = TypeVar("E")
+
+
+def with_events(heads: Iterable[Any], stored: Iterable[E],
+                key: Callable[[E], K]) -> Iterator[tuple[K, int, str, list[E]]]:
+    """Each (id, recorded count, head hash) with its stored events, holding one history at a
+    time. Heads and events must come in the same order of ids, both sorted by the database:
+    only equality is compared here, so a collation that sorts strings unlike Python does not
+    matter. (Every event's id has a head row: the foreign key sees to that.)"""
+    grouped = itertools.groupby(stored, key=key)
+    pending = next(grouped, None)
+    for subject, head_seq, head_hash in heads:
+        mine: list[E] = []
+        if pending is not None and pending[0] == subject:
+            mine = list(pending[1])
+            pending = next(grouped, None)
+        yield subject, head_seq, head_hash, mine
 
 
 def _case(row: Row[Any]) -> CaseRecord:
@@ -176,15 +196,7 @@ class SqlStore:
             stream = connection.execution_options(yield_per=2000).execute(
                 sa.select(events).order_by(events.c.case_id, events.c.seq)
             )
-            grouped = itertools.groupby((_event(row) for row in stream), key=lambda e: e.case_id)
-            pending = next(grouped, None)
-            for case_id, head_seq, head_hash in heads:
-                mine: list[Event] = []
-                while pending is not None and pending[0] <= case_id:
-                    if pending[0] == case_id:
-                        mine = list(pending[1])
-                    pending = next(grouped, None)
-                yield case_id, head_seq, head_hash, mine
+            yield from with_events(heads, (_event(row) for row in stream), lambda e: e.case_id)
 
     # --- definitions ----------------------------------------------------------------------
 
