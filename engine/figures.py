@@ -8,6 +8,7 @@ too, so every figure is relative to the customer base as it stands on the as-of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from engine.analytics import BetaGeo, GammaGamma, discounted_purchases, fit_bg_nbd, fit_gamma_gamma
 from engine.rfm import DAYS_PER_WEEK, quintiles
-from engine.specs import CUSTOMER_FIGURES
+from engine.specs import CUSTOMER_FIGURES, STORED_FIGURES
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -79,17 +80,28 @@ class Figures:
     clv: FloatArray
     models: Models
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict of plain Python values per customer: the inputs decision tables take."""
+    def rows(self, span: range | None = None) -> list[dict[str, Any]]:
+        """One dict of plain Python values per customer (of span, or all): the inputs decision
+        tables take."""
+        part = slice(span.start, span.stop) if span else slice(None)
         columns: dict[str, list[Any]] = {
-            name: getattr(self, name).tolist() for name in CUSTOMER_FIGURES
+            name: getattr(self, name)[part].tolist() for name in CUSTOMER_FIGURES
             if name not in ("type", "status")
         }
-        columns["type"] = list(self.types)
-        columns["status"] = list(self.statuses)
+        columns["type"] = list(self.types[part])
+        columns["status"] = list(self.statuses[part])
         names = list(columns)
         return [dict(zip(names, values, strict=True))
                 for values in zip(*columns.values(), strict=True)]
+
+    def stored(self, span: range, *more: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The customers of span as kept: (id, *STORED_FIGURES, *more), recency None for a
+        customer without purchases. Built column by column: a recompute stores millions."""
+        part = slice(span.start, span.stop)
+        recency = [days if bought else None for days, bought in
+                   zip(self.recency_days[part].tolist(), self.bought[part].tolist(), strict=True)]
+        columns = [getattr(self, name)[part].tolist() for name in STORED_FIGURES[1:]]
+        return list(zip(self.ids[part], recency, *columns, *more, strict=True))
 
 
 def compute_figures(totals: Totals, *, months: int = 12,

@@ -26,6 +26,8 @@ CUSTOMER_FIGURES: dict[str, str] = {
     "m_score": "int", "p_alive": "double", "expected_purchases": "double",
     "expected_spend": "double", "clv": "double", "type": "string", "status": "string",
 }
+# The figures a recompute keeps per customer (customer_figures), in the order it writes them.
+STORED_FIGURES = tuple(name for name in CUSTOMER_FIGURES if name not in ("type", "status"))
 # Customer events that may start cases (`starts:`), and what `customer.<name>` offers there.
 START_EVENTS = frozenset({"customer.tier_changed", "customer.churn_risk_changed"})
 START_CUSTOMER_ATTRIBUTES = frozenset(

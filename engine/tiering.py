@@ -57,6 +57,12 @@ def decide_all(table: TableSpec, rows: Sequence[dict[str, Any]],
                offered: dict[str, str]) -> list[Decision]:
     """Run a customer table over every customer's inputs, after checking it reads only what
     customers offer (so a misnamed input fails before anything is written)."""
+    check_inputs(table, offered)
+    return [decide(table, row) for row in rows]
+
+
+def check_inputs(table: TableSpec, offered: dict[str, str]) -> None:
+    """Refuse a customer table that reads an input customers lack, or one of another type."""
     missing = [name for name in table.inputs if name not in offered]
     if missing:
         raise RuleError(f"{table.name} reads {', '.join(missing)}, which customers do not offer "
@@ -65,7 +71,6 @@ def decide_all(table: TableSpec, rows: Sequence[dict[str, Any]],
              if offered[n] != t and not (t == "double" and offered[n] == "int")]
     if wrong:
         raise RuleError(f"{table.name} declares inputs with the wrong type: {'; '.join(wrong)}")
-    return [decide(table, row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -110,31 +115,30 @@ class Tiering:
     def recompute(self, as_of: date, now: datetime,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> Recomputed:
         started_at = time.perf_counter()
-        tier_table = self.registry.active_table(TIER_TABLE, now)
-        churn_table = self._churn_table(now)
+        tables = (self.registry.active_table(TIER_TABLE, now), self._churn_table(now))
+        check_inputs(tables[0], CUSTOMER_FIGURES)
+        if tables[1]:
+            check_inputs(tables[1], {**CUSTOMER_FIGURES, "tier": "string"})
         figures = self.figures(as_of)
-        rows = figures.rows()
-        figured_at = time.perf_counter()
-        tiers = decide_all(tier_table, rows, CUSTOMER_FIGURES)
-        for row, decision in zip(rows, tiers, strict=True):
-            row["tier"] = decision.outputs.get("tier")
-        risks = (decide_all(churn_table, rows, {**CUSTOMER_FIGURES, "tier": "string"})
-                 if churn_table else None)
-        done = Recomputed(as_of, len(rows), int(figures.bought.sum()),
-                          Counter(row["tier"] for row in rows),
-                          tier_table=(tier_table.name, tier_table.version),
-                          churn_table=(churn_table.name, churn_table.version)
-                          if churn_table else None, models=figures.models)
-        decided_at = time.perf_counter()
+        done = Recomputed(as_of, len(figures.ids), int(figures.bought.sum()), Counter(),
+                          tier_table=(tables[0].name, tables[0].version),
+                          churn_table=(tables[1].name, tables[1].version) if tables[1] else None,
+                          models=figures.models)
+        done.seconds = {"figures": time.perf_counter() - started_at, "decide": 0.0,
+                        "write": 0.0}
         starts = _Starts(self.registry.starts())
-        for first in range(0, len(rows), BATCH):
-            last = min(first + BATCH, len(rows))
+        for first in range(0, len(figures.ids), BATCH):
+            span = range(first, min(first + BATCH, len(figures.ids)))
+            batch_at = time.perf_counter()
+            rows, tiers, risks = _decide(tables, figures.rows(span))
+            done.tiers.update(row["tier"] for row in rows)
+            decided_at = time.perf_counter()
             with self.customers.transaction() as tx:
-                batch = _Batch(self.runtime, tx, (tier_table, churn_table), starts, now, done)
-                batch.write(figures, rows, tiers, risks, range(first, last))
-            progress(last, len(rows))
-        done.seconds = {"figures": figured_at - started_at, "decide": decided_at - figured_at,
-                        "write": time.perf_counter() - decided_at}
+                _Batch(self.runtime, tx, tables, starts, now, done).write(
+                    figures, span, rows, tiers, risks)
+            done.seconds["decide"] += decided_at - batch_at
+            done.seconds["write"] += time.perf_counter() - decided_at
+            progress(span.stop, len(figures.ids))
         return done
 
     def simulate(self, candidate: TableSpec, as_of: date, now: datetime,
@@ -164,6 +168,16 @@ class Tiering:
             return self.registry.active_table(CHURN_TABLE, now)
         except NotFound:
             return None  # churn warnings are optional: a site without the table has none
+
+
+def _decide(tables: _Tables, rows: list[dict[str, Any]]
+            ) -> tuple[list[dict[str, Any]], list[Decision], list[Decision] | None]:
+    """Tier (into each row, for the churn table to read) and churn risk of these customers."""
+    tiers = [decide(tables[0], row) for row in rows]
+    for row, decision in zip(rows, tiers, strict=True):
+        row["tier"] = decision.outputs.get("tier")
+    risks = [decide(tables[1], row) for row in rows] if tables[1] else None
+    return rows, tiers, risks
 
 
 class _Starts:
@@ -217,23 +231,25 @@ class _Batch:
         self.starts = starts
         self.now = now
         self.done = done
+        self.as_of = done.as_of.isoformat()
         self.open: set[tuple[str, str]] = set()
 
-    def write(self, figures: Figures, rows: list[dict[str, Any]], tiers: list[Decision],
-              risks: list[Decision] | None, span: range) -> None:
+    def write(self, figures: Figures, span: range, rows: list[dict[str, Any]],
+              tiers: list[Decision], risks: list[Decision] | None) -> None:
         first, last = figures.ids[span.start], figures.ids[span.stop - 1]
         heads = self.tx.heads(first, last)
         if self.starts.workflows:
             self.open = self.tx.open_cases(self.starts.workflows, first, last)
-        saved, changed, requests = [], [], []
-        for i in span:
-            customer, row = figures.ids[i], rows[i]
-            risk = risks[i].outputs.get("risk") if risks else None
-            saved.append(_figure_row(figures, i, row, tiers[i], risk, self.now))
+        each_risk: list[Decision | None] = list(risks) if risks else [None] * len(rows)
+        risk_values = [r.outputs.get("risk") if r else None for r in each_risk]
+        changed, requests = [], []
+        for customer, row, tier, risk, risk_value in zip(
+                figures.ids[span.start:span.stop], rows, tiers, each_risk, risk_values,
+                strict=True):
             head = heads[customer]  # customers are never deleted
-            drafts = self._changes(head, row, tiers[i], risks[i] if risks else None)
+            drafts = self._changes(head, row, tier, risk)
             if drafts:
-                changed.append((head, row, risk, drafts))
+                changed.append((head, row, risk_value, drafts))
                 if self.starts.starts:
                     requests += self._requests(customer, head, row, drafts)
         cases = self.runtime.start_many(self.tx, [r for _, r in requests], SYSTEM, self.now)
@@ -243,20 +259,22 @@ class _Batch:
                 "workflow": case.workflow, "case": case.id,
                 "on": request.because["event"] if request.because else None}))
         events, moved = [], []
-        for head, row, risk, drafts in changed:
+        for head, row, risk_value, drafts in changed:
             chained = chain_customer(head.id, head.seq, head.head, drafts, SYSTEM.name,
                                      SYSTEM.role, self.now)
             events += chained
-            moved.append((CustomerHead(head.id, row["tier"], risk, chained[-1].seq,
-                                       chained[-1].hash), self.now))
-        self.tx.save_figures(saved)
+            moved.append((CustomerHead(head.id, row["tier"], risk_value,
+                                       chained[-1].seq, chained[-1].hash), self.now))
+        self.tx.save_figures(self.done.as_of, self.now, figures.stored(
+            span, risk_values, [t.matched[0] if t.matched else None for t in tiers],
+            [t.version for t in tiers]))
         self.tx.append_customer_events(events)
         self.tx.set_heads(moved)
 
     def _changes(self, head: CustomerHead, row: dict[str, Any], tier: Decision,
                  risk: Decision | None) -> list[EventDraft]:
         drafts = []
-        as_of = self.done.as_of.isoformat()
+        as_of = self.as_of
         if row["tier"] != head.tier:
             self.done.tier_changes += 1
             drafts.append(EventDraft("customer.tier_changed", {
@@ -299,16 +317,3 @@ def _why(table: TableSpec, decision: Decision, row: dict[str, Any]) -> dict[str,
     return {"table": decision.table, "version": decision.version,
             "matched": list(decision.matched),
             "inputs": {name: row[name] for name in table.inputs}}
-
-
-def _figure_row(figures: Figures, i: int, row: dict[str, Any], tier: Decision,
-                risk: str | None, now: datetime) -> dict[str, Any]:
-    return {
-        "customer_id": figures.ids[i], "as_of": figures.as_of, "computed_at": now,
-        "recency_days": row["recency_days"] if figures.bought[i] else None,
-        **{name: row[name] for name in (
-            "frequency", "monetary", "revenue_12m", "revenue_share", "years_active", "r_score",
-            "f_score", "m_score", "p_alive", "expected_purchases", "expected_spend", "clv")},
-        "churn_risk": risk, "tier_rule": tier.matched[0] if tier.matched else None,
-        "tier_table_version": tier.version,
-    }

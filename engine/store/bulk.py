@@ -1,4 +1,4 @@
-"""Many rows through the driver's own executemany, for the few writes of a million rows.
+"""Many rows through the driver, for the few reads and writes of a million rows.
 
 SQLAlchemy's executemany processes every parameter of every row in Python (type adaptation,
 dict-to-tuple), which costs more than SQLite spends inserting the row. These helpers take rows as
@@ -22,11 +22,34 @@ _SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"
 
 def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run `sql` (with ? placeholders) once per row, as one executemany of the driver."""
-    if not rows:
-        return
-    if connection.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    connection.exec_driver_sql(sql, list(rows))
+    if rows:
+        connection.exec_driver_sql(_placeholders(connection, sql), list(rows))
+
+
+def fetch(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The rows of a query with ? placeholders, as the driver returns them."""
+    return [tuple(row) for row in
+            connection.exec_driver_sql(_placeholders(connection, sql), parameters)]
+
+
+def fetch_columns(connection: Connection, sql: str, parameters: tuple[Any, ...],
+                  width: int) -> list[list[Any]]:
+    """The result of a query with ? placeholders column by column, read in parts: a million
+    rows come back without a million row objects alive at once."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:  # the driver's own cursor: SQLAlchemy's rows would cost as much as the query
+        cursor.execute(_placeholders(connection, sql), parameters)
+        for part in iter(lambda: cursor.fetchmany(50_000), []):
+            for column, values in zip(columns, zip(*part, strict=True), strict=True):
+                column.extend(values)
+    finally:
+        cursor.close()
+    return columns
+
+
+def _placeholders(connection: Connection, sql: str) -> str:
+    return sql if connection.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
 
 
 def instant(connection: Connection, moment: datetime) -> Any:
