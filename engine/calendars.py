@@ -122,6 +122,18 @@ class Calendar:
             day = _next(day)
         return total
 
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """`days` working days on: from the first open moment at or after `start`, the same
+        local time that many working days later, or the next open moment after it."""
+        if days < 0:
+            raise InvalidInput("days", f"working days to add must not be negative, not {days}")
+        begin = self.next_open(start).astimezone(self.zone)
+        day, left = begin.date(), days
+        while left:
+            day = _next(day)
+            left -= bool(self.hours_of(day))
+        return self.next_open(datetime.combine(day, begin.time(), tzinfo=self.zone))
+
     def is_open(self, moment: datetime) -> bool:
         """Whether `moment` is business time (intervals include their start, not their end)."""
         instant = _instant(moment, "moment")

@@ -7,12 +7,14 @@ input (the reason on stderr); 3 conflict (someone else changed the case first).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
 
+from engine.calendars import Calendar
 from engine.cli_customers import clv, customers
 from engine.cli_rules import rules
 from engine.cli_support import (
@@ -26,12 +28,14 @@ from engine.cli_support import (
     settings_of,
 )
 from engine.cli_tiers import tiers
+from engine.cli_worker import outbox, timers, worker
 from engine.demodata import CDNOW_SAMPLE
 from engine.errors import DefinitionError
 from engine.history import iso
-from engine.records import CaseRecord
+from engine.records import CaseRecord, ClockRecord
 from engine.registry import (
     check_tables,
+    load_calendars,
     load_tables,
     load_workflows,
     table_files,
@@ -61,8 +65,13 @@ def check(home: Path | None, now_text: str | None) -> None:
         fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
     tables, found = check_tables(settings.home)
     problems = [str(p) for p in found]
-    try:  # with the tables that loaded, so that `decide` references are checked too
-        load_workflows(settings.home, tables)
+    calendars: dict[str, Calendar] | None = None
+    try:
+        calendars = load_calendars(settings.home)
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:  # with the tables and calendars that loaded, so that references are checked too
+        load_workflows(settings.home, tables, calendars)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
     for line in problems:
@@ -190,8 +199,11 @@ def _pairs(values: dict[str, object]) -> str:
 
 
 def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
+    now, reckoner = casework.settings.clock(), casework.runtime.scheduler.reckoner
+    clocks = [(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
     if as_json:
-        click.echo(json.dumps(case.to_json(), ensure_ascii=False))
+        click.echo(json.dumps({**case.to_json(), "sla": [clock_json(*c) for c in clocks]},
+                              ensure_ascii=False))
         return
     deployed = casework.registry.get(case.definition_id)
     table = Table(title=f"case {case.id}: {deployed.spec.title} (v{case.version})",
@@ -202,7 +214,29 @@ def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
         table.add_row(label, value)
     for name, value in case.fields.items():
         table.add_row(f"  {name}", str(value))
+    for clock, spent in clocks:
+        due = f", due {iso(clock.due_at)}" if clock.due_at else ""
+        target = f" of {clock.target.total_seconds() / 3600:g} h" if clock.target else ""
+        table.add_row(f"sla {clock.name}", f"{clock.shown}: {hours(spent)} h{target}"
+                      f"{' (business)' if clock.business else ''}{due}")
     out.print(table)
+
+
+def hours(amount: timedelta) -> str:
+    return f"{amount.total_seconds() / 3600:.2f}"
+
+
+def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
+    return {"name": clock.name, "status": clock.shown, "running": clock.status == "running",
+            "business": clock.business, "calendar": clock.calendar,
+            "target_hours": clock.target.total_seconds() / 3600 if clock.target else None,
+            "elapsed_hours": round(spent.total_seconds() / 3600, 4),
+            "due_at": iso(clock.due_at) if clock.due_at else None,
+            "started_at": iso(clock.started_at),
+            "warned_at": iso(clock.warned_at) if clock.warned_at else None,
+            "breached_at": iso(clock.breached_at) if clock.breached_at else None,
+            "stopped_at": iso(clock.stopped_at) if clock.stopped_at else None,
+            "level": clock.level}
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -241,15 +275,16 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
 @click.option("--display-name")
+@click.option("--email", help="Where notices (SLA escalations) are sent")
 @common
 @handles_errors
-def users_add(name: str, roles: tuple[str, ...], display_name: str | None, home: Path | None,
-              now_text: str | None) -> None:
+def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
+              home: Path | None, now_text: str | None) -> None:
     """Add a user holding one or more roles."""
     with opened(home, now_text) as casework:
         if casework.store.user_roles(name) is not None:
             fail(f"user '{name}' exists already", 2)
-        casework.store.add_user(name, roles, casework.settings.clock(), display_name)
+        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email)
     click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
 
 
@@ -308,3 +343,6 @@ main.add_command(rules)
 main.add_command(customers)
 main.add_command(clv)
 main.add_command(tiers)
+main.add_command(worker)
+main.add_command(timers)
+main.add_command(outbox)

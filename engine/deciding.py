@@ -18,18 +18,24 @@ Context = Callable[[Expression], dict[str, Any]]
 
 
 def run_decision(table: TableSpec, action: DecideAction, spec: WorkflowSpec, case: CaseRecord,
-                 values: dict[str, Any], context: Context) -> tuple[CaseRecord, EventDraft]:
+                 values: dict[str, Any], context: Context, given: Mapping[str, Any] | None = None,
+                 own: frozenset[str] = frozenset()) -> tuple[CaseRecord, EventDraft, Decision]:
     """Decide for the case; write the outputs into `values` (or the case's queue/assignee).
 
-    Returns the case with any queue/assignee change and the `rule.decided` event to record.
+    `given` inputs come from the caller; outputs named in `own` are the caller's to apply.
+    Returns the case with any queue/assignee change, the `rule.decided` event to record, and
+    the decision.
     """
-    inputs = {name: _input(table, action, spec, case, values, context, name)
+    inputs = {name: given[name] if given and name in given
+              else _input(table, action, spec, case, values, context, name)
               for name in table.inputs}
     decision = decide(table, inputs)
     if not isinstance(decision.outputs, Mapping):
         raise RuleError(f"{table.name} gave a list ('{table.hit}'); a decide action needs a table "
                         "that gives one result")
     for name, value in decision.outputs.items():
+        if name in own:
+            continue
         if name in DECIDABLE_ATTRIBUTES:
             case = case.evolve(**{name: value})
         elif name in spec.fields:
@@ -41,7 +47,7 @@ def run_decision(table: TableSpec, action: DecideAction, spec: WorkflowSpec, cas
         else:
             raise RuleError(f"{table.name} decides '{name}', which workflow '{spec.name}' has no "
                             "field for")
-    return case, decided_event(decision, inputs)
+    return case, decided_event(decision, inputs), decision
 
 
 def decided_event(decision: Decision, inputs: Mapping[str, Any]) -> EventDraft:

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,12 @@ from engine.specs import (
 )
 from engine.start_loading import StartLoader
 from engine.tables import TableSpec
+from engine.timer_loading import TimerLoader
 from engine.yamlsource import Node, NodeList, known_list, parse, suggest
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
-                 "transitions", "starts"}
+                 "transitions", "starts", "timers", "sla"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
@@ -52,32 +53,36 @@ def content_hash(document: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def load_workflow_file(path: Path,
-                       tables: Mapping[str, TableSpec | None] | None = None) -> WorkflowSpec:
-    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables)
+def load_workflow_file(path: Path, tables: Mapping[str, TableSpec | None] | None = None,
+                       calendars: Collection[str] | None = None) -> WorkflowSpec:
+    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables, calendars)
 
 
 def load_workflow_text(text: str, path: str,
-                       tables: Mapping[str, TableSpec | None] | None = None) -> WorkflowSpec:
+                       tables: Mapping[str, TableSpec | None] | None = None,
+                       calendars: Collection[str] | None = None) -> WorkflowSpec:
     """Parse and check a workflow; raise DefinitionError listing every problem found.
 
-    `tables` are the decision tables `decide` actions may name; None skips those checks (for a
-    stored version, which was checked when it was first loaded).
+    `tables` are the decision tables `decide` actions and the SLA ladder may name, `calendars`
+    the calendar names timers and clocks may name; None skips those checks (for a stored
+    version, which was checked when it was first loaded).
     """
     document, problems = parse(text, path)
-    loader = _WorkflowLoader(path, problems, tables)
+    loader = _WorkflowLoader(path, problems, tables, calendars)
     spec = loader.load(document)
     if loader.problems or spec is None:
         raise DefinitionError(loader.problems)
     return spec
 
 
-class _WorkflowLoader(ActionLoader, StartLoader):
+class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
     def __init__(self, path: str, problems: list[Problem],
-                 tables: Mapping[str, TableSpec | None] | None) -> None:
+                 tables: Mapping[str, TableSpec | None] | None,
+                 calendars: Collection[str] | None) -> None:
         self.path = path
         self.problems = problems
         self.tables = tables
+        self.calendars = calendars
 
 
     def load(self, document: Any) -> WorkflowSpec | None:
@@ -107,12 +112,18 @@ class _WorkflowLoader(ActionLoader, StartLoader):
                                        document.line_of("transitions"), states, fields, scope)
         self.graph(states, transitions)
         starts = self.starts(document.get("starts"), document.line_of("starts"), subject, fields)
+        sla = self.sla(document.get("sla"), document.line_of("sla"), states, transitions, scope)
+        sla_node = document.get("sla")
+        calendar = sla_node.get("calendar") if isinstance(sla_node, Node) else None
+        timers = self.timers(document.get("timers"), document.line_of("timers"), states,
+                             transitions, scope, calendar if isinstance(calendar, str) else None)
         if self.problems or name is None or not isinstance(version, int):
             return None
         return WorkflowSpec(
             name=name, version=version, title=str(document.get("title") or name),
             subject=subject, fields=fields, states=states, transitions=tuple(transitions),
             content_hash=content_hash(document), path=self.path, starts=tuple(starts),
+            timers=tuple(timers), sla=sla,
         )
 
     def identifier(self, node: Node, key: str, what: str) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.history import CustomerEvent, Event
@@ -78,6 +78,67 @@ class CustomerHead:
     head: str
 
 
+@dataclass(frozen=True)
+class TimerRecord:
+    """A durable timer: kind "timer" fires `trigger`; kind "sla" looks at clock `name` at
+    lateness `step`. id 0 until stored."""
+
+    case_id: int
+    kind: str
+    name: str
+    due_at: datetime
+    trigger: str | None = None
+    step: float | None = None
+    id: int = 0
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClockRecord:
+    """One SLA clock of a case. Business (or calendar) time counted is `elapsed` plus, while
+    running, the time from `since` to now; targets and due times follow the case's fields."""
+
+    case_id: int
+    name: str
+    status: str  # running | paused | stopped
+    business: bool
+    calendar: str
+    target: timedelta | None
+    elapsed: timedelta
+    since: datetime | None
+    due_at: datetime | None
+    started_at: datetime
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    stopped_at: datetime | None = None
+    level: int = 0  # the escalation level reached
+    step: float = 0.0  # the highest lateness step looked at
+
+    def evolve(self, **changes: Any) -> ClockRecord:
+        return replace(self, **changes)
+
+    @property
+    def shown(self) -> str:
+        """What a service desk sees: met, breached, paused, warning or running."""
+        if self.status == "stopped":
+            return "breached" if self.breached_at else "met"
+        if self.breached_at:
+            return "breached"
+        return "paused" if self.status == "paused" else "warning" if self.warned_at else "running"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for a person, kept in the outbox until read or sent."""
+
+    recipient: str
+    address: str | None
+    subject: str
+    body: str
+    case_id: int | None = None
+
+
 class Transaction(Protocol):
     def get_case(self, case_id: int) -> CaseRecord: ...
     def insert_case(self, record: CaseRecord) -> int: ...
@@ -87,6 +148,18 @@ class Transaction(Protocol):
     def append_events(self, events: Sequence[Event]) -> None: ...
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None: ...
     def publication_mark(self) -> int: ...
+    # Timers and clocks are written before the case row: a worker that holds a claimed timer
+    # then waits for nobody (see engine/worker.py on lock order).
+    def clocks(self, case_id: int) -> dict[str, ClockRecord]: ...
+    def save_clocks(self, clocks: Sequence[ClockRecord]) -> None: ...
+    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None: ...
+    def cancel_timers(self, case_id: int, kind: str, names: Sequence[str] | None,
+                      at: datetime) -> None: ...
+    def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None: ...
+    def add_notices(self, notices: Sequence[Notice], at: datetime) -> None: ...
+    def recipients(self, role: str) -> list[tuple[str, str | None]]: ...
+    def user_email(self, name: str) -> str | None: ...
+    def customer_owner(self, customer_id: str) -> str | None: ...
 
 
 class Store(Protocol):
@@ -101,6 +174,14 @@ class Store(Protocol):
     def publications(self, kind: str, name: str) -> list[DefinitionRecord]: ...
     def publish(self, record: DefinitionRecord, at: datetime, by: str) -> None: ...
     def chains(self) -> Iterator[tuple[int, int, str, Iterable[Event]]]: ...
+
+
+class TimerStore(Protocol):
+    """Where a worker finds due timers (engine.worker)."""
+
+    def claimed(self, now: datetime) -> AbstractContextManager[
+        tuple[Transaction, TimerRecord | None]]: ...
+    def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None: ...
 
 
 class CustomerTransaction(Transaction, Protocol):

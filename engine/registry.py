@@ -8,12 +8,14 @@ stored source of their own version, so editing a file never changes a running ca
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from engine.calendar_loading import load_calendars_file
+from engine.calendars import Calendar
 from engine.errors import DefinitionError, NotFound, Problem
 from engine.loading import load_workflow_text
 from engine.machine import WorkflowMachine
@@ -57,10 +59,16 @@ def table_files(home: Path) -> list[Path]:
 
 
 def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
-                   ) -> list[tuple[WorkflowSpec, str]]:
+                   calendars: Collection[str] | None = None) -> list[tuple[WorkflowSpec, str]]:
     """Load every workflow file under home/workflows; raise one error listing all problems."""
     return _load_all(workflow_files(home), "workflow",
-                     lambda text, path: load_workflow_text(text, path, tables))
+                     lambda text, path: load_workflow_text(text, path, tables, calendars))
+
+
+def load_calendars(home: Path) -> dict[str, Calendar]:
+    """The business calendars of home/rules/calendars.yaml (none if there is no such file)."""
+    path = home / "rules" / CALENDAR_FILE
+    return load_calendars_file(path) if path.is_file() else {}
 
 
 def load_tables(home: Path) -> list[tuple[TableSpec, str]]:
@@ -147,7 +155,8 @@ class Registry:
 
     def deploy_home(self, home: Path, at: datetime) -> list[Deployed]:
         tables = {spec.name: spec for spec, _ in load_tables(home)}
-        return [self.deploy(spec, text, at) for spec, text in load_workflows(home, tables)]
+        return [self.deploy(spec, text, at)
+                for spec, text in load_workflows(home, tables, load_calendars(home))]
 
     def publish_table(self, spec: TableSpec, source: str, at: datetime,
                       by: str = "operator") -> DefinitionRecord:

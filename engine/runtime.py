@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.clocks import Reckoner
 from engine.deciding import run_decision
 from engine.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
 from engine.expressions import Expression
@@ -20,6 +21,7 @@ from engine.history import GENESIS, EventDraft, chain
 from engine.machine import MachineError
 from engine.records import CaseRecord, Store, Transaction
 from engine.registry import Deployed, Registry
+from engine.scheduling import Scheduler
 from engine.specs import (
     READ_ONLY_ROLES,
     AssignAction,
@@ -53,9 +55,11 @@ class Actor:
 class Runtime:
     """Runs cases of the workflows in a registry against a store."""
 
-    def __init__(self, store: Store, registry: Registry) -> None:
+    def __init__(self, store: Store, registry: Registry,
+                 reckoner: Reckoner | None = None) -> None:
         self.store = store
         self.registry = registry
+        self.scheduler = Scheduler(reckoner or Reckoner({}))
 
     # --- start ----------------------------------------------------------------------------
 
@@ -68,10 +72,11 @@ class Runtime:
     def start_in(self, tx: Transaction, workflow: str, fields: Mapping[str, Any], actor: Actor,
                  now: datetime, customer: str | None = None) -> CaseRecord:
         """start() inside the caller's transaction."""
-        record, created = self._new_case(
-            StartRequest(self.registry.active(workflow), fields, customer), now)
+        deployed = self.registry.active(workflow)
+        record, created = self._new_case(StartRequest(deployed, fields, customer), now)
         record = record.evolve(id=tx.insert_case(record))
-        return self._write(tx, record, [created], actor, now, bump=False)
+        drafts = [created, *self._entered(tx, deployed.spec, record, None, None, actor, now)]
+        return self._write(tx, record, drafts, actor, now, bump=False)
 
     def start_many(self, tx: Transaction, requests: Sequence[StartRequest], actor: Actor,
                    now: datetime) -> list[CaseRecord]:
@@ -82,8 +87,12 @@ class Runtime:
             return []
         ids = tx.insert_cases([record for record, _ in drafted])
         started, events = [], []
-        for (record, created), case_id in zip(drafted, ids, strict=True):
-            chained = chain(case_id, 0, GENESIS, [created], actor.name, actor.role, now)
+        for (record, created), case_id, request in zip(drafted, ids, requests, strict=True):
+            drafts = [created]
+            if request.deployed.spec.timers or request.deployed.spec.sla:
+                drafts += self._entered(tx, request.deployed.spec, record.evolve(id=case_id),
+                                        None, None, actor, now)
+            chained = chain(case_id, 0, GENESIS, drafts, actor.name, actor.role, now)
             started.append(record.evolve(id=case_id, history_seq=chained[-1].seq,
                                          history_head=chained[-1].hash))
             events += chained
@@ -124,34 +133,42 @@ class Runtime:
              expected_version: int | None = None) -> CaseRecord:
         """Fire `trigger` on a case; raise TransitionRefused, InvalidInput or Conflict."""
         with self.store.transaction() as tx:
-            case = tx.get_case(case_id)
-            if expected_version is not None and expected_version != case.lock_version:
-                raise Conflict(case_id, expected_version, case.lock_version)
-            deployed = self.registry.get(case.definition_id)
-            spec = deployed.spec
-            transition = self._transition(spec, case, trigger, actor)
-            given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
-            values = {**_canonical_fields(spec, case.fields), **given}
-            filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
-            _check_needs(transition, values, skip=filled_by_actions)
-            self._check_guard(transition, spec, case, values, actor, now)
-            dest = self._move(deployed, case.state, trigger)
-            moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
-            decided: list[EventDraft] = []
-            mark: int | None = None  # which table versions are published: read once per fire
-            for action in transition.actions:
-                if isinstance(action, SetAction):
-                    values[action.field] = self._set(spec, action, moved, values, actor, now)
-                elif isinstance(action, DecideAction):
-                    mark = tx.publication_mark() if mark is None else mark
-                    moved, event = self._decide(spec, action, moved, values, actor, now, mark)
-                    decided.append(event)
-                else:
-                    moved = moved.evolve(
-                        assignee=self._assign(tx, spec, action, moved, values, actor, now))
-            _check_needs(transition, values, skip=set())
-            _check_required(spec, values)
-            return self._commit(tx, spec, case, moved, transition, values, decided, actor, now)
+            return self.fire_in(tx, case_id, trigger, actor, now, inputs, expected_version)
+
+    def fire_in(self, tx: Transaction, case_id: int, trigger: str, actor: Actor, now: datetime,
+                inputs: Mapping[str, Any] | None = None, expected_version: int | None = None,
+                timer: str | None = None) -> CaseRecord:
+        """fire() inside the caller's transaction; a `timer` fires as the workflow itself, so
+        roles do not apply to it (its guard and fields still do)."""
+        case = tx.get_case(case_id)
+        if expected_version is not None and expected_version != case.lock_version:
+            raise Conflict(case_id, expected_version, case.lock_version)
+        deployed = self.registry.get(case.definition_id)
+        spec = deployed.spec
+        transition = self._transition(spec, case, trigger, actor, timer is not None)
+        given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
+        values = {**case_values(spec, case.fields), **given}
+        filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
+        _check_needs(transition, values, skip=filled_by_actions)
+        self._check_guard(transition, spec, case, values, actor, now)
+        dest = self._move(deployed, case.state, trigger)
+        moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
+        decided: list[EventDraft] = []
+        mark: int | None = None  # which table versions are published: read once per fire
+        for action in transition.actions:
+            if isinstance(action, SetAction):
+                values[action.field] = self._set(spec, action, moved, values, actor, now)
+            elif isinstance(action, DecideAction):
+                mark = tx.publication_mark() if mark is None else mark
+                moved, event = self._decide(spec, action, moved, values, actor, now, mark)
+                decided.append(event)
+            else:
+                moved = moved.evolve(
+                    assignee=self._assign(tx, spec, action, moved, values, actor, now))
+        _check_needs(transition, values, skip=set())
+        _check_required(spec, values)
+        return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
+                            timer)
 
     def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
         """The transitions this actor's role may fire from the case's state now (for buttons)."""
@@ -165,8 +182,8 @@ class Runtime:
     # --- the steps ------------------------------------------------------------------------
 
     @staticmethod
-    def _transition(spec: WorkflowSpec, case: CaseRecord, trigger: str,
-                    actor: Actor) -> TransitionSpec:
+    def _transition(spec: WorkflowSpec, case: CaseRecord, trigger: str, actor: Actor,
+                    by_timer: bool = False) -> TransitionSpec:
         transition = spec.transition(trigger, case.state)
         if transition is None:
             if trigger not in spec.triggers:
@@ -177,6 +194,8 @@ class Runtime:
             raise TransitionRefused(trigger, "state", f"case {case.id} is in state "
                                     f"'{case.state}', where '{trigger}' does not apply (from "
                                     f"here: {', '.join(here) or 'nothing'})")
+        if by_timer:
+            return transition
         if actor.role in READ_ONLY_ROLES:
             raise TransitionRefused(trigger, "role", f"role '{actor.role}' is read-only")
         if transition.roles and actor.role not in transition.roles:
@@ -189,7 +208,7 @@ class Runtime:
         if transition.when is None:
             return
         try:
-            allowed = transition.when.evaluate(_context(transition.when, spec, case, values,
+            allowed = transition.when.evaluate(context_for(transition.when, spec, case, values,
                                                         actor, now))
         except ExpressionError as exc:
             raise TransitionRefused(transition.trigger, "guard", str(exc)) from None
@@ -207,7 +226,7 @@ class Runtime:
     @staticmethod
     def _set(spec: WorkflowSpec, action: SetAction, case: CaseRecord, values: dict[str, Any],
              actor: Actor, now: datetime) -> Any:
-        result = action.expression.evaluate(_context(action.expression, spec, case, values,
+        result = action.expression.evaluate(context_for(action.expression, spec, case, values,
                                                      actor, now))
         try:
             return coerce(spec.fields[action.field], result)
@@ -219,8 +238,9 @@ class Runtime:
                 values: dict[str, Any], actor: Actor, now: datetime,
                 mark: int) -> tuple[CaseRecord, EventDraft]:
         table = self.registry.active_table(action.table, now, mark)
-        return run_decision(table, action, spec, case, values,
-                            lambda e: _context(e, spec, case, values, actor, now))
+        moved, event, _ = run_decision(table, action, spec, case, values,
+                                       lambda e: context_for(e, spec, case, values, actor, now))
+        return moved, event
 
     @staticmethod
     def _assign(tx: Transaction, spec: WorkflowSpec, action: AssignAction, case: CaseRecord,
@@ -228,7 +248,7 @@ class Runtime:
         if action.strategy == "nobody":
             return None
         if action.expression is not None:
-            user = action.expression.evaluate(_context(action.expression, spec, case, values,
+            user = action.expression.evaluate(context_for(action.expression, spec, case, values,
                                                        actor, now))
             if user is not None and not isinstance(user, str):
                 raise ExpressionError(f"assign '{action.expression.source}' gave {user!r}, "
@@ -239,21 +259,39 @@ class Runtime:
 
     def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
                 transition: TransitionSpec, values: dict[str, Any], decided: list[EventDraft],
-                actor: Actor, now: datetime) -> CaseRecord:
+                actor: Actor, now: datetime, timer: str | None) -> CaseRecord:
         new_fields = _json_fields(spec, values)
-        drafts = [EventDraft("case.transitioned", {"trigger": transition.trigger},
-                             case.state, moved.state), *decided]
-        drafts += [
-            EventDraft("case.field_changed", {"field": name, "old": case.fields.get(name),
-                                              "new": new_fields.get(name)})
-            for name in spec.fields if case.fields.get(name) != new_fields.get(name)
-        ]
-        if moved.assignee != case.assignee:
-            drafts.append(EventDraft("case.assigned", {"from": case.assignee,
-                                                       "to": moved.assignee}))
+        fired = {"trigger": transition.trigger, **({"timer": timer} if timer else {})}
+        drafts = [EventDraft("case.transitioned", fired, case.state, moved.state), *decided,
+                  *_changes(spec, case, moved, new_fields)]
         closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
         updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
+        drafts += self._entered(tx, spec, updated, transition.trigger, case.state, actor, now,
+                                values)
         return self._write(tx, updated, drafts, actor, now, bump=True)
+
+    def amend(self, tx: Transaction, case: CaseRecord, moved: CaseRecord,
+              values: dict[str, Any] | None, drafts: list[EventDraft], actor: Actor,
+              now: datetime) -> CaseRecord:
+        """Record events, and any field, queue or assignee changes (`moved`, `values`; None
+        keeps the fields), on a case without a transition: what timers and escalations do."""
+        spec = self.registry.get(case.definition_id).spec
+        values = case_values(spec, case.fields) if values is None else values
+        new_fields = _json_fields(spec, values)
+        drafts = [*drafts, *_changes(spec, case, moved, new_fields)]
+        return self._write(tx, moved.evolve(fields=new_fields, updated_at=now), drafts, actor,
+                           now, bump=True)
+
+    def _entered(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
+                 trigger: str | None, left: str | None, actor: Actor, now: datetime,
+                 values: dict[str, Any] | None = None) -> list[EventDraft]:
+        """The deadlines of a case that has just entered its state (engine.scheduling)."""
+        if not spec.timers and not spec.sla:
+            return []
+        values = case_values(spec, case.fields) if values is None else values
+        return self.scheduler.entered(
+            tx, spec, case.id, trigger, left, case.state,
+            lambda e: e.evaluate(context_for(e, spec, case, values, actor, now)), now)
 
     @staticmethod
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
@@ -267,6 +305,19 @@ class Runtime:
         tx.update_case(updated, case.lock_version)
         tx.append_events(events)
         return updated
+
+
+def _changes(spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
+             new_fields: dict[str, Any]) -> list[EventDraft]:
+    """case.field_changed for each field that changed, case.assigned for a new assignee."""
+    drafts = [
+        EventDraft("case.field_changed", {"field": name, "old": case.fields.get(name),
+                                          "new": new_fields.get(name)})
+        for name in spec.fields if case.fields.get(name) != new_fields.get(name)
+    ]
+    if moved.assignee != case.assignee:
+        drafts.append(EventDraft("case.assigned", {"from": case.assignee, "to": moved.assignee}))
+    return drafts
 
 
 def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
@@ -302,7 +353,7 @@ def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:
             raise InvalidInput(name, "is required and has no value")
 
 
-def _canonical_fields(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
+def case_values(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
     return {name: coerce(spec.fields[name], value) for name, value in stored.items()
             if name in spec.fields}
 
@@ -312,7 +363,7 @@ def _json_fields(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
             if value is not None}
 
 
-def _context(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
+def context_for(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
              values: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
     """Only what the expression reads: CEL is much faster with small inputs."""
     context: dict[str, Any] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from engine.expressions import Expression
 from engine.fields import FieldSpec
@@ -94,6 +95,78 @@ class StartSpec:
 
 
 @dataclass(frozen=True)
+class Delay:
+    """How long a timer waits: calendar time, or business time on a calendar (business days
+    count whole working days: the same business moment N working days on)."""
+
+    amount: timedelta
+    business: bool = False
+    days: int = 0  # "N business days": working days, amount is 0
+
+    def __str__(self) -> str:
+        if self.days:
+            return f"{self.days} business day{'s' if self.days != 1 else ''}"
+        return f"{_hours(self.amount)}{' business' if self.business else ''}"
+
+
+def _hours(amount: timedelta) -> str:
+    minutes = int(amount.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes % 60 else f"{minutes // 60}h"
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    """`timers:`: fire `fire` on a case that has stayed in `state` for `after` (or until the
+    instant `at` computes). Armed on entering the state, disarmed on leaving it."""
+
+    name: str
+    state: str
+    fire: str
+    after: Delay | None = None
+    after_expression: Expression | None = None  # CEL giving a duration
+    at: Expression | None = None  # CEL giving a timestamp
+    calendar: str | None = None  # for business time; else the workflow's sla calendar
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """One SLA clock: when it runs, pauses and stops, and its target (CEL, in hours or a
+    duration, read from the case each time the case changes)."""
+
+    name: str
+    target: Expression
+    start_on: tuple[str, ...] = ()  # triggers; empty with start_in empty: from creation
+    start_in: tuple[str, ...] = ()
+    stop_on: tuple[str, ...] = ()
+    stop_in: tuple[str, ...] = ()
+    pause_in: tuple[str, ...] = ()
+    business: Expression | None = None  # CEL bool; None: business time
+    calendar: str | None = None
+    calendar_expression: Expression | None = None  # CEL naming a calendar (e.g. by tier)
+    warn_at: float | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    """`sla:`: the clocks of a workflow and the ladder that escalates them."""
+
+    clocks: tuple[ClockSpec, ...]
+    calendar: str | None = None
+    warn_at: float = 0.8
+    escalate_at: tuple[float, ...] = ()  # further lateness steps past the breach, e.g. 1.5
+    on_warn: str | None = None  # decision tables deciding the escalation
+    on_breach: str | None = None
+    line: int = 0
+
+    def steps(self, clock: ClockSpec) -> tuple[float, ...]:
+        """The lateness at which the clock is looked at: warning, breach, the further steps."""
+        warn = clock.warn_at if clock.warn_at is not None else self.warn_at
+        return tuple(sorted({warn, 1.0, *self.escalate_at}))
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     trigger: str
     sources: tuple[str, ...]
@@ -126,6 +199,8 @@ class WorkflowSpec:
     content_hash: str
     path: str
     starts: tuple[StartSpec, ...] = ()
+    timers: tuple[TimerSpec, ...] = ()
+    sla: SlaSpec | None = None
     _by_source: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False
     )

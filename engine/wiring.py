@@ -6,17 +6,20 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from engine.clocks import Reckoner
 from engine.errors import CaseworkError
 from engine.history import Break, verify
-from engine.registry import Registry
+from engine.registry import Registry, load_calendars
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.store import Database, SqlStore
 from engine.store.customers import SqlCustomers
 from engine.store.migrate import is_current, upgrade
+from engine.store.sweeps import SqlTimers
 
 if TYPE_CHECKING:
     from engine.tiering import Tiering
+    from engine.worker import Worker
 
 
 @dataclass
@@ -33,6 +36,19 @@ class Casework:
         from engine.tiering import Tiering  # NumPy and SciPy load only for the commands that fit
 
         return Tiering(self.customers, self.registry, self.runtime)
+
+    @cached_property
+    def timers(self) -> SqlTimers:
+        return SqlTimers(self.database)
+
+    @cached_property
+    def worker(self) -> Worker:
+        from engine.escalation import Escalator, Notices  # Jinja2 loads only for the worker
+        from engine.worker import Worker
+
+        escalator = Escalator(self.runtime, self.registry, self.runtime.scheduler.reckoner,
+                              Notices(self.settings.home))
+        return Worker(self.timers, self.runtime, escalator)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """Check every case's and every customer's chain: how many cases and customers with
@@ -68,7 +84,8 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
                             "schema; run `casework db upgrade` first")
     store = SqlStore(database)
     registry = Registry(store)
-    return Casework(settings, database, store, registry, Runtime(store, registry),
+    reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
+    return Casework(settings, database, store, registry, Runtime(store, registry, reckoner),
                     SqlCustomers(database))
 
 

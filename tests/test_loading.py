@@ -138,7 +138,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             BASE + "titel: Demo\n", 20,
             "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
-            "fields, starts, states, subject, title, transitions, version, workflow)",
+            "fields, sla, starts, states, subject, timers, title, transitions, version, workflow)",
             id="workflow"),
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
@@ -843,13 +843,18 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 2, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 3, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]
     assert [s.name for s in spec.states.values() if s.final] == ["closed"]
     assert spec.triggers == {"triage", "ask_customer", "customer_replied", "resolve", "close",
-                             "reopen"}
+                             "close_unanswered", "reopen"}
+    assert [(t.name, t.state, str(t.after), t.fire) for t in spec.timers] == [
+        ("follow_up", "resolved", "5 business days", "close_unanswered")]
+    assert spec.sla is not None
+    assert [c.name for c in spec.sla.clocks] == ["first_response", "resolution"]
+    assert spec.sla.steps(spec.sla.clocks[1]) == (0.8, 1.0, 1.5)
     assert spec.fields["severity"].default == "medium"
     assert spec.fields["reopen_count"].default == 0
     assert (spec.fields["csat"].min, spec.fields["csat"].max) == (Decimal(1), Decimal(5))

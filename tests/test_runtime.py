@@ -37,9 +37,11 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 2, "received", "intake")
-    assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary"}
-    assert [e.name for e in casework.store.case_events(case.id)] == ["case.created"]
+        ("complaint", 3, "received", "intake")
+    assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary",
+                           "priority": "normal"}
+    assert [e.name for e in casework.store.case_events(case.id)] == [
+        "case.created", "sla.started", "sla.started"]
 
 
 def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Casework) -> None:
@@ -50,10 +52,11 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
         ("in_progress", "billing", "ann", 2)
     assert (case.fields["first_response_hours"], case.fields["resolution_hours"],
             case.fields["business_time"]) == ("8", "40", True)  # ordinary tier, high severity
-    events = casework.store.case_events(case_id)
-    assert [e.name for e in events] == ["case.created", "case.transitioned", "rule.decided",
-                                        "rule.decided", *["case.field_changed"] * 5,
-                                        "case.assigned"]
+    stored = casework.store.case_events(case_id)
+    assert [e.name for e in stored] == [
+        "case.created", "sla.started", "sla.started", "case.transitioned", "rule.decided",
+        "rule.decided", *["case.field_changed"] * 6, "case.assigned", "sla.met", "sla.retargeted"]
+    events = [e for e in stored if not e.name.startswith("sla.")]
     assert (events[1].from_state, events[1].to_state, events[1].actor, events[1].role) == \
         ("received", "in_progress", "ann", "agent")
     routing = json.loads(events[2].payload)

@@ -26,6 +26,7 @@ from engine.store.schema import (
     publications,
     users,
 )
+from engine.store.timers import TimerWrites
 
 _CASE_COLUMNS = [c for c in cases.c if c.name != "id"]
 # What a fire may change; the rest of a case row is fixed when the case starts.
@@ -83,7 +84,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction:
+class SqlTransaction(TimerWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:
@@ -263,11 +264,11 @@ class SqlStore:
     # --- users ----------------------------------------------------------------------------
 
     def add_user(self, name: str, roles: Sequence[str], at: datetime,
-                 display_name: str | None = None) -> None:
+                 display_name: str | None = None, email: str | None = None) -> None:
         with self.database.writing() as connection:
             connection.execute(sa.insert(users).values(
                 name=name, roles=sorted(set(roles)), display_name=display_name, active=True,
-                created_at=at,
+                created_at=at, email=email,
             ))
 
     def user_roles(self, name: str) -> list[str] | None:

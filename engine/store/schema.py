@@ -116,6 +116,7 @@ users = sa.Table(
     sa.Column("roles", JSONDoc, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("email", sa.String(320)),  # where notices go (the outbox's SMTP sender)
 )
 
 # Where each round-robin pool last handed out a case, so the next one goes to the next user.
@@ -209,4 +210,64 @@ purchases = sa.Table(
     sa.Column("line", sa.Integer),  # the line of the imported file it came from
     # covering: a recompute sums every customer's days from the index alone
     sa.Index(None, "customer_id", "day", "amount"),
+)
+
+# Durable timers: a workflow timer fires a trigger; an SLA timer looks at a clock at a lateness
+# step. A worker claims due rows (retry_at <= now); a failing one is retried later, never lost.
+timers = sa.Table(
+    "timers", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # timer | sla
+    sa.Column("name", sa.String(100), nullable=False),  # the timer's or the clock's name
+    sa.Column("trigger", sa.String(100)),  # kind timer: what it fires
+    sa.Column("step", sa.Float),  # kind sla: the lateness it looks at (0.8, 1.0, 1.5 ...)
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("retry_at", UTCDateTime, nullable=False),  # due_at, later after a failure
+    sa.Column("state", sa.String(16), nullable=False),  # pending | fired | cancelled
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("outcome", sa.String(500)),  # what firing did, e.g. "refused: condition not met"
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("done_at", UTCDateTime),  # fired or cancelled
+    sa.Index(None, "state", "retry_at"),
+    sa.Index(None, "case_id", "state"),
+)
+
+# Each case's SLA clocks: business (or calendar) time counted while running, up to `since`.
+sla_clocks = sa.Table(
+    "sla_clocks", metadata,
+    sa.Column("case_id", sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | paused | stopped
+    sa.Column("business", sa.Boolean, nullable=False),
+    sa.Column("calendar", sa.String(100), nullable=False),
+    sa.Column("target_seconds", sa.Float),  # null: the case does not say yet
+    sa.Column("elapsed_seconds", sa.Float, nullable=False),
+    sa.Column("since", UTCDateTime),  # start of the current running stretch
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("warned_at", UTCDateTime),
+    sa.Column("breached_at", UTCDateTime),
+    sa.Column("stopped_at", UTCDateTime),
+    sa.Column("level", sa.Integer, nullable=False),  # escalation level reached
+    sa.Column("step", sa.Float, nullable=False),  # the highest lateness step looked at
+    sa.Index(None, "status", "due_at"),
+)
+
+# Notices waiting to be read or sent: escalations name who must hear of a late case.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id")),
+    sa.Column("recipient", sa.String(100), nullable=False),  # a user name
+    sa.Column("address", sa.String(320)),  # the user's email, if known
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Index(None, "sent_at"),
+    sa.Index(None, "recipient", "created_at"),
 )
