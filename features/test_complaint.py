@@ -1,12 +1,7 @@
-"""Steps for complaint.feature. Every step opens casework afresh on the same database, so a
-case that only worked because something stayed in memory would fail here."""
+"""Steps for complaint.feature (the shared ones are in conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,51 +9,9 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.errors import TransitionRefused
 from engine.runtime import Actor
-from engine.settings import Settings
-from engine.wiring import Casework, open_casework
-from tests.fixtures import publish_shipped
+from features.desk import Clock, Desk
 
-ROOT = Path(__file__).resolve().parent.parent
 scenarios("complaint.feature")
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-
-@dataclass
-class Desk:
-    """The service desk's view: a database, a clock and who plays which role."""
-
-    database_url: str
-    clock: Clock
-    roles: dict[str, str]
-
-    def open(self) -> Casework:
-        return open_casework(Settings(home=ROOT, database_url=self.database_url))
-
-    def fire(self, case_id: int, who: str, trigger: str, **fields: Any) -> None:
-        casework = self.open()
-        try:
-            casework.runtime.fire(case_id, trigger, Actor(who, self.roles[who]), self.clock.now,
-                                  fields)
-        finally:
-            casework.close()
-
-
-@pytest.fixture(autouse=True)
-def desk_database(database_url: str) -> Iterator[str]:
-    """Every scenario runs once on SQLite and once on PostgreSQL (autouse: collected params)."""
-    casework = open_casework(Settings(home=ROOT, database_url=database_url))
-    publish_shipped(casework, datetime(2026, 1, 1, tzinfo=UTC))
-    casework.close()
-    yield database_url
-
-
-@given(parsers.parse("it is Monday 2 March 2026, 09:00 UTC"), target_fixture="clock")
-def clock() -> Clock:
-    return Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
 @given(parsers.parse('agent "{agent}" and supervisor "{supervisor}" work the service desk'),
@@ -80,29 +33,6 @@ def complains(desk: Desk, customer: str, channel: str, summary: str) -> int:
         casework.close()
 
 
-@when(parsers.parse('"{who}" triages it as a "{category}" complaint of "{severity}" severity'))
-@given(parsers.parse('"{who}" has triaged it as a "{category}" complaint of "{severity}" '
-                     "severity"))
-def triages(desk: Desk, complaint: int, who: str, category: str, severity: str) -> None:
-    desk.fire(complaint, who, "triage", category=category, severity=severity)
-
-
-@when(parsers.parse('"{who}" asks the customer: "{question}"'))
-def asks(desk: Desk, complaint: int, who: str, question: str) -> None:
-    desk.fire(complaint, who, "ask_customer", question=question)
-
-
-@when(parsers.parse('"{who}" records the customer\'s answer: "{answer}"'))
-def answer(desk: Desk, complaint: int, who: str, answer: str) -> None:
-    desk.fire(complaint, who, "customer_replied", answer=answer)
-
-
-@when(parsers.parse('"{who}" resolves it: "{resolution}"'))
-@given(parsers.parse('"{who}" has resolved it: "{resolution}"'))
-def resolves(desk: Desk, complaint: int, who: str, resolution: str) -> None:
-    desk.fire(complaint, who, "resolve", resolution=resolution)
-
-
 @when(parsers.parse('"{who}" closes it with a satisfaction of {csat:d}'))
 @given(parsers.parse('"{who}" has closed it with a satisfaction of {csat:d}'))
 def closes(desk: Desk, complaint: int, who: str, csat: int) -> None:
@@ -112,11 +42,6 @@ def closes(desk: Desk, complaint: int, who: str, csat: int) -> None:
 @when(parsers.parse('"{who}" reopens it'))
 def reopens(desk: Desk, complaint: int, who: str) -> None:
     desk.fire(complaint, who, "reopen")
-
-
-@when(parsers.parse("{amount:d} {unit} pass"))
-def time_passes(clock: Clock, amount: int, unit: str) -> None:
-    clock.now += timedelta(**{unit: amount})
 
 
 def attempt(desk: Desk, complaint: int, who: str, trigger: str, **fields: Any) -> TransitionRefused:
@@ -160,36 +85,22 @@ def refused_for_field(refusal: TransitionRefused, field: str) -> None:
     assert refusal.detail.startswith(f"needs {field}")
 
 
-def current(desk: Desk, complaint: int) -> Any:
-    casework = desk.open()
-    try:
-        return casework.store.get_case(complaint)
-    finally:
-        casework.close()
-
-
-@then(parsers.parse('the complaint is "{state}" in the "{queue}" queue'))
-def in_queue(desk: Desk, complaint: int, state: str, queue: str) -> None:
-    case = current(desk, complaint)
-    assert (case.state, case.queue) == (state, queue)
-
-
 @then(parsers.parse('the complaint is "{state}" and in no queue'))
 def in_no_queue(desk: Desk, complaint: int, state: str) -> None:
-    case = current(desk, complaint)
+    case = desk.case(complaint)
     assert (case.state, case.queue) == (state, None)
     assert case.closed_at is not None
 
 
 @then(parsers.parse('it is assigned to "{who}"'))
 def assigned_to(desk: Desk, complaint: int, who: str) -> None:
-    assert current(desk, complaint).assignee == who
+    assert desk.case(complaint).assignee == who
 
 
 @then(parsers.parse("its first response is due within {first:d} hours and its resolution "
                     "within {resolution:d} business hours"))
 def sla_targets(desk: Desk, complaint: int, first: int, resolution: int) -> None:
-    fields = current(desk, complaint).fields
+    fields = desk.case(complaint).fields
     assert (fields["first_response_hours"], fields["resolution_hours"]) == \
         (str(first), str(resolution))
     assert fields["business_time"] is True
@@ -197,7 +108,7 @@ def sla_targets(desk: Desk, complaint: int, first: int, resolution: int) -> None
 
 @then(parsers.parse('its field "{name}" is "{value}"'))
 def field_is(desk: Desk, complaint: int, name: str, value: str) -> None:
-    assert str(current(desk, complaint).fields[name]) == value
+    assert str(desk.case(complaint).fields[name]) == value
 
 
 @then("the history reads")
@@ -212,17 +123,6 @@ def history_reads(desk: Desk, complaint: int, datatable: list[list[str]]) -> Non
     seen = [[e.name, e.actor, e.from_state or "", e.to_state or ""] for e in moves]
     assert header == ["event", "who", "from", "to"]
     assert seen == rows
-
-
-@then("an auditor finds every history intact")
-def history_intact(desk: Desk) -> None:
-    casework = desk.open()
-    try:
-        checked, _, breaks = casework.verify_history()
-    finally:
-        casework.close()
-    assert checked >= 1
-    assert breaks == []
 
 
 @when(parsers.parse("someone changes event {seq:d} of the complaint's history in the database"))
