@@ -230,7 +230,7 @@ timers = sa.Table(
     sa.Column("outcome", sa.String(500)),  # what firing did, e.g. "refused: condition not met"
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("done_at", UTCDateTime),  # fired or cancelled
-    sa.Index(None, "state", "retry_at"),
+    sa.Index(None, "state", "retry_at", "id"),  # the claim's order: no sort per claim
     sa.Index(None, "case_id", "state"),
 )
 

@@ -16,6 +16,19 @@ from engine.records import ClockRecord, Notice, TimerRecord
 from engine.store.schema import customers, outbox, sla_clocks, timers, users
 
 _CLOCK_KEYS = ("case_id", "name")
+# Statements of every fire of a workflow with deadlines, built once (building costs more than
+# running them on SQLite).
+_PENDING = [timers.c.case_id == sa.bindparam("of_case"),
+            timers.c.kind == sa.bindparam("of_kind"), timers.c.state == "pending"]
+_CANCEL_ALL = sa.update(timers).where(*_PENDING).values(state="cancelled",
+                                                        done_at=sa.bindparam("when"))
+_CANCEL_NAMED = (sa.update(timers)
+                 .where(*_PENDING, timers.c.name.in_(sa.bindparam("names", expanding=True)))
+                 .values(state="cancelled", done_at=sa.bindparam("when")))
+_FINISH = (sa.update(timers).where(timers.c.id == sa.bindparam("timer_id"))
+           .values(state="fired", outcome=sa.bindparam("what"), done_at=sa.bindparam("when")))
+_ADD = sa.insert(timers)
+_CLOCKS = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("of_case"))
 
 
 def clock_record(row: Row[Any]) -> ClockRecord:
@@ -50,8 +63,7 @@ class TimerWrites:
     connection: Connection
 
     def clocks(self, case_id: int) -> dict[str, ClockRecord]:
-        rows = self.connection.execute(sa.select(sla_clocks)
-                                       .where(sla_clocks.c.case_id == case_id))
+        rows = self.connection.execute(_CLOCKS, {"of_case": case_id})
         return {row.name: clock_record(row) for row in rows}
 
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
@@ -66,7 +78,7 @@ class TimerWrites:
 
     def add_timers(self, new: Sequence[TimerRecord], at: datetime) -> None:
         if new:
-            self.connection.execute(sa.insert(timers), [
+            self.connection.execute(_ADD, [
                 {"case_id": t.case_id, "kind": t.kind, "name": t.name, "trigger": t.trigger,
                  "step": t.step, "due_at": t.due_at, "retry_at": t.due_at, "state": "pending",
                  "attempts": 0, "created_at": at} for t in new])
@@ -74,16 +86,15 @@ class TimerWrites:
     def cancel_timers(self, case_id: int, kind: str, names: Sequence[str] | None,
                       at: datetime) -> None:
         """Disarm the pending timers of a case of one kind (all of them, or those named)."""
-        where = [timers.c.case_id == case_id, timers.c.kind == kind,
-                 timers.c.state == "pending"]
-        if names is not None:
-            where.append(timers.c.name.in_(names))
-        self.connection.execute(sa.update(timers).where(*where)
-                                .values(state="cancelled", done_at=at))
+        which = {"of_case": case_id, "of_kind": kind, "when": at}
+        if names is None:
+            self.connection.execute(_CANCEL_ALL, which)
+        else:
+            self.connection.execute(_CANCEL_NAMED, {**which, "names": list(names)})
 
     def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None:
-        self.connection.execute(sa.update(timers).where(timers.c.id == timer.id)
-                                .values(state="fired", outcome=outcome[:500], done_at=at))
+        self.connection.execute(_FINISH, {"timer_id": timer.id, "what": outcome[:500],
+                                          "when": at})
 
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None:
         if notices:

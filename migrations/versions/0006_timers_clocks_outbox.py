@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_timers_case_id_cases")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
     )
-    op.create_index(op.f("ix_timers_state_retry_at"), "timers", ["state", "retry_at"])
+    op.create_index(op.f("ix_timers_state_retry_at_id"), "timers", ["state", "retry_at", "id"])
     op.create_index(op.f("ix_timers_case_id_state"), "timers", ["case_id", "state"])
     op.create_table(
         "sla_clocks",
