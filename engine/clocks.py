@@ -108,15 +108,16 @@ Settings = Callable[[ClockSpec], ClockSettings]
 
 def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
                 trigger: str | None, dest: str, settings: Settings, reckoner: Reckoner,
-                now: datetime) -> ClockWork:
+                now: datetime, final: bool = False) -> ClockWork:
     """Start, pause, resume and stop clocks for a case that fired `trigger` into `dest`
-    (trigger None: the case was just created in `dest`)."""
+    (trigger None: the case was just created in `dest`). A `final` state stops every clock:
+    a closed case is never escalated."""
     work = ClockWork()
     for spec in sla.clocks:
         old = clocks.get(spec.name)
         now_set = settings(spec)
         target, business = now_set.target, now_set.business
-        stopping = trigger in spec.stop_on or dest in spec.stop_in
+        stopping = final or trigger in spec.stop_on or dest in spec.stop_in
         starting = (trigger in spec.start_on or dest in spec.start_in
                     or (trigger is None and not spec.start_on and not spec.start_in))
         if old is None or old.status == "stopped":
@@ -129,7 +130,7 @@ def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
             work.drafts.append(_draft("sla.started", clock, target=_hours(target),
                                       business=business, calendar=clock.calendar))
         else:
-            clock = _moved(spec, old, trigger, dest, now_set, reckoner, now, work)
+            clock = _moved(spec, old, stopping, dest, now_set, reckoner, now, work)
             if clock == old:
                 continue
         work.saved.append(clock)
@@ -138,14 +139,14 @@ def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
     return work
 
 
-def _moved(spec: ClockSpec, old: ClockRecord, trigger: str | None, dest: str,
+def _moved(spec: ClockSpec, old: ClockRecord, stopping: bool, dest: str,
            now_set: ClockSettings, reckoner: Reckoner, now: datetime,
            work: ClockWork) -> ClockRecord:
     """A started clock after the fire: stopped, paused, resumed or re-targeted (rebased to now
     when anything changed, so the time before counts the way it was counted then)."""
     spent = reckoner.spent(old, now)
     target, business, calendar = now_set.target, now_set.business, now_set.calendar
-    if trigger in spec.stop_on or dest in spec.stop_in:
+    if stopping:
         target = target or old.target
         late = target is not None and spent > target
         clock = old.evolve(status="stopped", elapsed=spent, since=None, due_at=None,

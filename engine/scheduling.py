@@ -44,7 +44,7 @@ class Scheduler:
         clocks = tx.clocks(case_id) if left is not None else {}
         work = move_clocks(spec.sla, clocks, case_id, trigger, dest,
                            lambda clock: _settings(clock, evaluate, self.reckoner),
-                           self.reckoner, now)
+                           self.reckoner, now, spec.states[dest].final)
         if work.reset and left is not None:
             tx.cancel_timers(case_id, "sla", work.reset, now)
         tx.save_clocks(work.saved)

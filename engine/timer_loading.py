@@ -230,7 +230,7 @@ class TimerLoader:
         refs.update({key: self.names(body, key, triggers, what, "trigger")
                      for key in ("start_on", "stop_on")})
         if not refs["stop_in"] and not refs["stop_on"] and not any(
-                s.final for s in states.values()):
+                s.final for s in states.values()):  # a final state stops every clock
             self.problem(line, f"{what} never stops: give 'stop_in' or 'stop_on'")
         chosen, calendar = None, None
         if isinstance(body.get("calendar"), str) and not IDENTIFIER.match(body["calendar"]):

@@ -138,3 +138,12 @@ def test_working_days_on_skip_weekends_and_holidays() -> None:
     # Good Friday and Easter Monday are German holidays: the next working day is Tuesday
     assert OFFICE.add_days(maundy_thursday, 1) == datetime(2026, 4, 7, 8, 0, tzinfo=UTC)
     assert OFFICE.add_days(maundy_thursday, 0) == maundy_thursday
+
+
+def test_a_final_state_stops_a_clock_that_names_no_stop() -> None:
+    clock, _ = moved({}, None, "open", MONDAY)
+    work = move_clocks(SLA, {"resolution": clock}, 1, "cancel", "closed",
+                       lambda _: settings_of(10), RECKONER, MONDAY + timedelta(hours=1),
+                       final=True)
+    assert ([c.shown for c in work.saved], work.timers) == (["met"], [])
+    assert work.reset == ["resolution"]
