@@ -95,26 +95,9 @@ from engine.loading import load_workflow_text  # noqa: E402
 from engine.runtime import Actor, StartRequest  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from engine.wiring import open_casework  # noqa: E402
+from tests.fixtures import expiring_workflow  # noqa: E402
 
-WORKFLOW = """\
-workflow: bench_timer
-version: 1
-fields:
-  note: {type: text}
-states:
-  open: {initial: true}
-  done: {final: true}
-transitions:
-  - trigger: expire
-    from: open
-    to: done
-    roles: [supervisor]
-timers:
-  - name: expiry
-    in: open
-    after: 1h
-    fire: expire
-"""
+WORKFLOW = expiring_workflow("bench_timer")
 NAME = "bench_timer"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = T0 + timedelta(hours=1)  # when the workers run: every timer is due

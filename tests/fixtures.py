@@ -115,3 +115,27 @@ def publish_shipped(app: Casework, at: datetime = T0) -> None:
     for spec, text in load_tables(ROOT):
         app.registry.publish_table(spec, text, at)
     app.registry.deploy_home(ROOT, at)
+
+
+def expiring_workflow(name: str = "expiring") -> str:
+    """A workflow whose only timer moves a case from `open` to `done` an hour after it starts:
+    for tests and benchmarks of the timer worker."""
+    return f"""\
+workflow: {name}
+version: 1
+fields:
+  note: {{type: text}}
+states:
+  open: {{initial: true}}
+  done: {{final: true}}
+transitions:
+  - trigger: expire
+    from: open
+    to: done
+    roles: [supervisor]
+timers:
+  - name: expiry
+    in: open
+    after: 1h
+    fire: expire
+"""

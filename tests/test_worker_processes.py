@@ -27,29 +27,11 @@ from engine.runtime import Actor, StartRequest
 from engine.settings import Settings
 from engine.store.schema import cases, events, timers
 from engine.wiring import Casework, open_casework
-from tests.fixtures import ROOT, T0
+from tests.fixtures import ROOT, T0, expiring_workflow
 
 pytestmark = pytest.mark.postgres
 
-WORKFLOW = """\
-workflow: expiring
-version: 1
-fields:
-  note: {type: text}
-states:
-  open: {initial: true}
-  done: {final: true}
-transitions:
-  - trigger: expire
-    from: open
-    to: done
-    roles: [supervisor]
-timers:
-  - name: expiry
-    in: open
-    after: 1h
-    fire: expire
-"""
+WORKFLOW = expiring_workflow("expiring")
 TIMERS = 10_000
 CHUNK = 2_000
 DUE = T0 + timedelta(hours=1)
