@@ -34,7 +34,7 @@ class Scheduler:
         """Deadlines after `trigger` moved the case from `left` to `dest` (trigger and left
         None: the case was just created)."""
         if left != dest:
-            if left is not None:
+            if left is not None and any(timer.state == left for timer in spec.timers):
                 tx.cancel_timers(case_id, "timer", None, now)
             armed = [self.arm(timer, case_id, evaluate, now)
                      for timer in spec.timers if timer.state == dest]
