@@ -336,7 +336,7 @@ def demo(home: Path | None, now_text: str | None) -> None:
                f"{breaks if breaks else 'intact'}")
     click.echo(f"next: casework cases history {case.id}   |   "
                f"casework cases fire {case.id} close --actor alice --role agent --field csat=5   "
-               f"|   casework customers show 00004")
+               f"|   casework customers show 00004   |   casework timers list --case {case.id}")
 
 
 main.add_command(rules)
