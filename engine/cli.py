@@ -74,6 +74,9 @@ def check(home: Path | None, now_text: str | None) -> None:
         load_workflows(settings.home, tables, calendars)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
+    from engine.escalation import Notices  # Jinja2 loads only when a command needs it
+
+    problems.extend(str(p) for p in Notices(settings.home).problems())
     for line in problems:
         click.echo(line)
     files, rule_files = workflow_files(settings.home), table_files(settings.home)

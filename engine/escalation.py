@@ -19,7 +19,7 @@ import jinja2
 
 from engine.clocks import Reckoner, look
 from engine.deciding import run_decision
-from engine.errors import CaseworkError
+from engine.errors import CaseworkError, Problem
 from engine.history import EventDraft, iso
 from engine.records import CaseRecord, ClockRecord, Notice, TimerRecord, Transaction
 from engine.registry import Registry
@@ -56,6 +56,15 @@ class Notices:
         self.environment = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
                                               undefined=jinja2.StrictUndefined,
                                               keep_trailing_newline=True, autoescape=False)
+
+    def problems(self) -> list[Problem]:
+        """A home template that Jinja2 cannot read, at its line (for `casework check`)."""
+        try:
+            self.environment.get_template(NOTICE_TEMPLATE)
+        except jinja2.TemplateSyntaxError as exc:
+            return [Problem(str(exc.filename or NOTICE_TEMPLATE), exc.lineno, exc.message or
+                            "not a Jinja2 template")]
+        return []
 
     def render(self, values: Mapping[str, Any]) -> tuple[str, str]:
         text = self.environment.get_template(NOTICE_TEMPLATE).render(values)

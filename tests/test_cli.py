@@ -104,6 +104,20 @@ def test_check_accepts_the_shipped_definitions(run: Any) -> None:
     assert "ok: 2 workflow(s), 5 decision table(s)" in result.stdout
 
 
+def test_check_reads_the_notice_template_and_the_calendars(run: Any, home: Path) -> None:
+    (home / "rules" / "notices").mkdir()
+    template = home / "rules" / "notices" / "sla_escalation.txt"
+    template.write_text("Case {{ case.id }} is late\n\n{% if level %}level {{ level }}\n")
+    calendars = home / "rules" / "calendars.yaml"
+    calendars.write_text(calendars.read_text().replace("timezone: Europe/Berlin",
+                                                       "timezone: Europe/Berln", 1))
+    result = run("check")
+    assert result.exit_code == 1
+    assert f"{template}:3: Unexpected end of template" in result.stdout
+    assert f"{calendars}:25: calendar 'office': unknown time zone 'Europe/Berln'; did you mean " \
+           "'Europe/Berlin'?" in result.stdout
+
+
 def test_check_lists_every_problem_with_file_and_line(run: Any, home: Path) -> None:
     text = (home / "workflows" / "complaint.yaml").read_text()
     text = text.replace("to: resolved\n", "to: resolvd\n").replace("roles: [agent, supervisor]\n"
