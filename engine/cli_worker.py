@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import signal
 import smtplib
-import time
+import threading
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from types import FrameType
@@ -28,12 +29,6 @@ from engine.history import iso
 def worker(interval: float, once: bool, home: Path | None, now_text: str | None) -> None:
     """Fire due timers: SLA warnings, breaches and escalations, and workflow timers. Stops
     cleanly on SIGTERM or Ctrl-C, after the timer in hand."""
-    stopping = False
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
     with opened(home, now_text) as casework:
         if once:
             click.echo(f"fired {casework.worker.fire_due_timers(casework.settings.clock())} "
@@ -42,17 +37,25 @@ def worker(interval: float, once: bool, home: Path | None, now_text: str | None)
         if casework.settings.now is not None:
             fail("--now / CASEWORK_NOW fixes the time, so a looping worker would fire nothing "
                  "new; use --once", 2)
+        from engine.worker import Sweeper  # Jinja2 and the ladder load only for the worker
+
+        def report(at: datetime, fired: int) -> None:
+            if fired:
+                click.echo(f"{iso(at)} fired {fired} timer(s)")
+
+        sweeper = Sweeper(casework.worker, casework.settings.clock, interval, report)
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         click.echo(f"worker: sweeping every {interval:g} s; SIGTERM or Ctrl-C stops it")
-        while not stopping:
-            fired = casework.worker.fire_due_timers(casework.settings.clock(),
-                                                    stop=lambda: stopping)
-            if fired:
-                click.echo(f"{iso(casework.settings.clock())} fired {fired} timer(s)")
-            deadline = time.monotonic() + interval
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(min(0.2, interval))
+        sweeper.start()
+        while not stopping.wait(0.2) and sweeper.running:
+            pass
+        sweeper.stop()
         click.echo("worker: stopped")
 
 

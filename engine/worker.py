@@ -19,6 +19,7 @@ to an hour). It stays pending, is shown as failing, and is never lost.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -82,3 +83,44 @@ class Worker:
                 SYSTEM, now)
             return f"refused: {refused}"
         return f"fired {timer.trigger}"
+
+
+class Sweeper:
+    """Sweeps every `interval` seconds, on a thread of its own, until stopped: the worker that
+    `casework worker` runs, and that a web process can run beside its requests. It holds no
+    deadline itself (they are all in the database); a sweep that fails, e.g. while the database
+    is away, is logged and the next one tries again."""
+
+    def __init__(self, worker: Worker, clock: Callable[[], datetime], interval: float,
+                 on_sweep: Callable[[datetime, int], None] = lambda at, fired: None) -> None:
+        self.worker = worker
+        self.clock = clock
+        self.interval = interval
+        self.on_sweep = on_sweep
+        self.sweeps = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="casework-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask it to stop after the timer in hand, and wait for it."""
+        self._stopping.set()
+        self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            now = self.clock()
+            try:
+                fired = self.worker.fire_due_timers(now, stop=self._stopping.is_set)
+            except Exception:  # the database may be back next time: keep sweeping
+                log.exception("a sweep failed; trying again in %s s", self.interval)
+            else:
+                self.sweeps += 1
+                self.on_sweep(now, fired)
+            self._stopping.wait(self.interval)

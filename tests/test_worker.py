@@ -8,6 +8,7 @@ high-severity complaint gets 40 business hours to be resolved.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from engine.errors import TransitionRefused
 from engine.loading import load_workflow_text
 from engine.runtime import Actor
 from engine.wiring import Casework
+from engine.worker import Sweeper
 from tests.fixtures import T0
 
 ALICE = Actor("alice", "agent")
@@ -204,3 +206,24 @@ def test_a_timer_fires_even_a_transition_no_role_of_the_caller_could(desk: Casew
         desk.runtime.fire(case_id, "book", ALICE, T0)
     assert desk.worker.fire_due_timers(T0 + timedelta(hours=2)) == 1
     assert desk.store.get_case(case_id).state == "done"
+
+
+def test_a_sweeper_fires_due_timers_on_its_own_thread_until_stopped(desk: Casework) -> None:
+    case_id = triaged(desk)
+    now = [at("2026-03-05T10:00:00")]
+    seen: list[tuple[datetime, int]] = []
+    sweeper = Sweeper(desk.worker, lambda: now[0], 0.05, lambda when, n: seen.append((when, n)))
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sweeper.sweeps < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        now[0] = at("2026-03-05T11:00:00")  # the warning is due
+        while clock(desk, case_id).shown != "warning" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sweeper.stop(timeout=30)
+    assert not sweeper.running
+    assert clock(desk, case_id).shown == "warning"
+    assert (at("2026-03-05T11:00:00"), 1) in seen
+    assert sum(n for _, n in seen) == 1
