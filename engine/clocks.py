@@ -78,8 +78,8 @@ def as_target(value: Any, clock: str) -> timedelta | None:
         raise InvalidInput(clock, f"SLA target of clock '{clock}' must be hours or a duration, "
                            f"not {value!r}")
     if target <= ZERO:
-        raise InvalidInput(clock, f"SLA target of clock '{clock}' must be more than zero, "
-                           f"not {value!r}")
+        raise InvalidInput(clock, f"SLA target of clock '{clock}' must be more than zero "
+                           f"hours, not {target.total_seconds() / 3600:g}")
     return target
 
 

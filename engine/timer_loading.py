@@ -26,6 +26,8 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
+from engine.clocks import as_target
+from engine.errors import ExpressionError, InvalidInput
 from engine.expressions import Expression, Scope
 from engine.specs import ClockSpec, Delay, SlaSpec, StateSpec, TimerSpec, TransitionSpec
 from engine.tables import TableSpec
@@ -221,8 +223,20 @@ class TimerLoader:
         if "target" not in body:
             self.problem(line, f"{what} needs 'target:', CEL giving hours or a duration "
                          "(e.g. case.resolution_hours)")
-        target = self.compile(body.get("target"), body.line_of("target"), scope,
+        raw = body.get("target")
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = str(raw)  # `target: 8` is eight hours
+        target = self.compile(raw, body.line_of("target"), scope,
                               f"{what}: 'target'") if "target" in body else None
+        if target is not None and not target.members:  # a constant: check it now
+            try:
+                as_target(target.evaluate({}), name)
+            except InvalidInput as exc:
+                self.problem(body.line_of("target"), exc.detail)
+                target = None
+            except ExpressionError as exc:
+                self.problem(body.line_of("target"), f"{what}: 'target' {exc}")
+                target = None
         business = self.compile(body["business"], body.line_of("business"), scope,
                                 f"{what}: 'business'") if "business" in body else None
         refs = {key: self.names(body, key, set(states), what, "state")

@@ -76,12 +76,12 @@ class Worker:
         try:
             self.runtime.fire_in(tx, timer.case_id, timer.trigger, SYSTEM, now,
                                  timer=timer.name)
-        except TransitionRefused as refused:  # refused before anything was written
+        except TransitionRefused as refused:  # refused before anything was written: skip it
             case = tx.get_case(timer.case_id)
-            self.runtime.amend(tx, case, case, None, [EventDraft("timer.refused", {
+            self.runtime.amend(tx, case, case, None, [EventDraft("timer.skipped", {
                 "timer": timer.name, "trigger": timer.trigger, "reason": str(refused)})],
                 SYSTEM, now)
-            return f"refused: {refused}"
+            return f"skipped: {refused}"
         return f"fired {timer.trigger}"
 
 

@@ -145,6 +145,13 @@ def test_each_mistake_is_named_at_its_line(old: str, new: str, line: int, says: 
     assert any(p.startswith(f"desk.yaml:{line}: ") and says in p for p in found), found
 
 
+@pytest.mark.parametrize("target", ["0", "-2", "'duration(\"-1h\")'", "'\"soon\"'"])
+def test_a_constant_target_must_be_more_than_zero_hours(target: str) -> None:
+    found = problems(edit("      target: case.hours\n", f"      target: {target}\n"))
+    assert any(p.startswith("desk.yaml:36: SLA target of clock 'reply' must be") for p in found), \
+        found
+
+
 def test_a_timer_in_a_final_state_could_never_fire() -> None:
     text = edit("    in: waiting\n    after: 2 business days\n    fire: answer\n",
                 "    in: done\n    after: 2h\n    fire: answer\n")
@@ -176,3 +183,8 @@ def test_without_the_tables_and_calendars_references_are_not_checked() -> None:
     text = edit("  calendar: office\n", "  calendar: elsewhere\n")
     spec = load_workflow_text(text, "desk.yaml")  # a stored version, checked when first loaded
     assert spec.sla is not None and spec.sla.calendar == "elsewhere"
+
+
+def test_a_number_target_is_hours() -> None:
+    spec = load(edit("      target: case.hours\n", "      target: 8\n"))
+    assert spec.sla is not None and spec.sla.clocks[0].target.evaluate({}) == 8

@@ -182,15 +182,15 @@ def test_a_failing_timer_is_recorded_retried_later_and_does_not_stop_the_others(
     bad = desk.runtime.start("broken", {"note": "x"}, ALICE, T0).id
     refused = desk.runtime.start("ledger", {}, ALICE, T0).id
     due = T0 + timedelta(hours=2)
-    assert desk.worker.fire_due_timers(due) == 1  # the refused one is done; the bad one is not
+    assert desk.worker.fire_due_timers(due) == 1  # the skipped one is done; the bad one is not
     [failing] = desk.timers.listing(bad, failing=True)
     assert (failing["attempts"], failing["state"]) == (1, "pending")
     assert failing["retry_at"] == due + timedelta(seconds=30)
     assert "not_published" in failing["last_error"]
     assert desk.store.get_case(bad).state == "open"  # rolled back: nothing half-done
     [done] = desk.timers.listing(refused, "fired")
-    assert done["outcome"].startswith("refused: ")
-    assert names(desk, refused)[-1] == "timer.refused"
+    assert done["outcome"] == "skipped: 'book' refused (guard): condition not met: has(case.note)"
+    assert names(desk, refused)[-1] == "timer.skipped"
     assert desk.worker.fire_due_timers(due + timedelta(seconds=29)) == 0
     assert desk.worker.fire_due_timers(due + timedelta(seconds=30)) == 0  # fails again
     [again] = desk.timers.listing(bad, failing=True)

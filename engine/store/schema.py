@@ -227,7 +227,7 @@ timers = sa.Table(
     sa.Column("state", sa.String(16), nullable=False),  # pending | fired | cancelled
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text),
-    sa.Column("outcome", sa.String(500)),  # what firing did, e.g. "refused: condition not met"
+    sa.Column("outcome", sa.String(500)),  # what firing did, e.g. "skipped: ... condition not met"
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("done_at", UTCDateTime),  # fired or cancelled
     sa.Index(None, "state", "retry_at", "id"),  # the claim's order: no sort per claim
