@@ -15,26 +15,30 @@ from engine.fields import FieldSpec
 from engine.specs import (
     ASSIGN_STRATEGIES,
     CASE_ATTRIBUTES,
+    CUSTOMER_WRITABLE,
     DECIDABLE_ATTRIBUTES,
+    KPIS,
     ROLES,
     Action,
     AssignAction,
+    CustomerAction,
     DecideAction,
+    MeasureAction,
     SetAction,
 )
 from engine.tables import TableSpec
 from engine.yamlsource import Checker, Node, NodeList, known_list, suggest
 
-ACTIONS = ("set", "assign", "decide")
+ACTIONS = ("set", "assign", "decide", "update_customer", "measure")
 ASSIGN_KEYS = {"strategy", "among"}
 DECIDE_KEYS = {"table", "with"}
 # Which case field types may feed a table input of each type, and which table output types a
 # case field of each type may take.
-FEEDS = {"string": {"text", "enum", "user", "customer"}, "int": {"int"},
+FEEDS = {"string": {"text", "enum", "user", "customer"}, "int": {"int", "case"},
          "double": {"int", "decimal"}, "bool": {"bool"}, "timestamp": {"datetime", "date"},
          "duration": {"duration"}, "list": {"list"}, "map": set()}
 TAKES = {"text": {"string"}, "enum": {"string"}, "user": {"string"}, "customer": {"string"},
-         "int": {"int"}, "decimal": {"int", "double"}, "bool": {"bool"}}
+         "int": {"int"}, "case": {"int"}, "decimal": {"int", "double"}, "bool": {"bool"}}
 SINGLE_RESULT = {"unique", "first", "priority", "any"}
 
 
@@ -81,23 +85,31 @@ class ActionLoader(Checker):
             where = value.line_of(index)
             if not isinstance(item, Node) or len(item) != 1:
                 self.problem(where, f"{what}: each action is a mapping with one key: "
-                             "set, assign or decide")
+                             f"{', '.join(ACTIONS)}")
                 continue
             kind, body = next(iter(item.items()))
-            if kind == "set":
-                result.extend(self.set_action(body, where, fields, scope, what))
-            elif kind == "decide":
-                decision = self.decide_action(body, where, fields, scope, what)
-                if decision is not None:
-                    result.append(decision)
-            elif kind == "assign":
-                action = self.assign_action(body, where, scope, what)
-                if action is not None:
-                    result.append(action)
-            else:
-                self.problem(where, f"{what}: unknown action '{kind}'"
-                             f"{suggest(kind, ACTIONS)} (actions: {', '.join(ACTIONS)})")
+            result.extend(self.action(kind, body, where, fields, scope, what))
         return result
+
+    def action(self, kind: str, body: Any, where: int, fields: dict[str, FieldSpec],
+               scope: Scope, what: str) -> list[Action]:
+        """One action of a `do:` list (none if it has problems, which are reported)."""
+        read: Action | None
+        if kind == "set":
+            return list(self.set_action(body, where, fields, scope, what))
+        if kind == "decide":
+            read = self.decide_action(body, where, fields, scope, what)
+        elif kind == "assign":
+            read = self.assign_action(body, where, scope, what)
+        elif kind == "update_customer":
+            read = self.customer_action(body, where, scope, what)
+        elif kind == "measure":
+            read = self.measure_action(body, where, fields, scope, what)
+        else:
+            self.problem(where, f"{what}: unknown action '{kind}'"
+                         f"{suggest(kind, ACTIONS)} (actions: {', '.join(ACTIONS)})")
+            read = None
+        return [] if read is None else [read]
 
     def set_action(self, body: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
                    what: str) -> list[SetAction]:
@@ -115,6 +127,48 @@ class ActionLoader(Checker):
             if expression is not None:
                 result.append(SetAction(name, expression, body.line_of(name)))
         return result
+
+    def customer_action(self, body: Any, line: int, scope: Scope,
+                        what: str) -> CustomerAction | None:
+        if "customer" not in scope:
+            self.problem(line, f"{what}: 'update_customer' needs a case about a customer; add "
+                         "'subject: customer'")
+            return None
+        if not isinstance(body, Node) or not body:
+            self.problem(line, f"{what}: 'update_customer' takes a mapping of customer "
+                         f"attribute: CEL expression ({known_list(CUSTOMER_WRITABLE)})")
+            return None
+        values = {}
+        for name in body:
+            if name not in CUSTOMER_WRITABLE:
+                self.problem(body.line_of(name), f"{what}: 'update_customer' cannot write "
+                             f"'{name}'{suggest(name, CUSTOMER_WRITABLE)} (it writes: "
+                             f"{known_list(CUSTOMER_WRITABLE)})")
+                continue
+            expression = self.compile(body[name], body.line_of(name), scope,
+                                      f"{what}: update_customer {name}:")
+            if expression is not None:
+                values[name] = expression
+        return CustomerAction(values, line) if values else None
+
+    def measure_action(self, body: Any, line: int, fields: dict[str, FieldSpec], scope: Scope,
+                       what: str) -> MeasureAction | None:
+        if "customer" not in scope:
+            self.problem(line, f"{what}: 'measure' needs a case about a customer; add "
+                         "'subject: customer'")
+            return None
+        year = self.compile(body, line, scope, f"{what}: 'measure' (a CEL year, e.g. case.year)")
+        measured = [k for k in KPIS if f"actual_{k}" in fields]
+        if not measured:
+            self.problem(line, f"{what}: 'measure' sets actual_<kpi> and attainment_<kpi> "
+                         f"fields, and this workflow has none (kpis: {', '.join(KPIS)})")
+        for kpi in measured:
+            for prefix in ("goal", "actual", "attainment"):
+                field = fields.get(f"{prefix}_{kpi}")
+                if field is None or field.type != "decimal":
+                    self.problem(line, f"{what}: 'measure' needs a decimal field "
+                                 f"'{prefix}_{kpi}' beside 'actual_{kpi}'")
+        return None if year is None else MeasureAction(year, line)
 
     def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
         if isinstance(body, str) and body in ASSIGN_STRATEGIES:

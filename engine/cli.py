@@ -16,6 +16,7 @@ from rich.table import Table
 
 from engine.calendars import Calendar
 from engine.cli_customers import clv, customers
+from engine.cli_cycles import cycles, reviews
 from engine.cli_rules import rules
 from engine.cli_support import (
     F,
@@ -29,6 +30,7 @@ from engine.cli_support import (
 )
 from engine.cli_tiers import tiers
 from engine.cli_worker import outbox, timers, worker
+from engine.cli_workflows import workflows
 from engine.demodata import CDNOW_SAMPLE
 from engine.errors import DefinitionError
 from engine.history import iso
@@ -296,9 +298,11 @@ def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email
 
 DEMO_STEPS = [
     ("triage", {"category": "after_sales", "severity": "high"}),
+    ("respond", {"first_response": "Sorry to hear that; we are checking your order now"}),
     ("ask_customer", {"question": "Which order was it, and which discs are missing?"}),
     ("customer_replied", {"answer": "The order of 18 January; discs 3 and 4"}),
-    ("resolve", {"resolution": "Sent discs 3 and 4 by express post"}),
+    ("resolve", {"resolution": "Sent discs 3 and 4 by express post", "remedy": "replacement",
+                 "root_cause": "The box set was packed from an incomplete lot"}),
 ]
 
 
@@ -333,7 +337,10 @@ def demo(home: Path | None, now_text: str | None) -> None:
         done = casework.tiering.recompute(DEMO_AS_OF, now)  # the sample ends in June 1998
         click.echo(f"tiers as of {DEMO_AS_OF}: "
                    + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
-                   + f"; retention cases opened: {done.started.get('retention', 0)}")
+                   + "; cases opened: " + (", ".join(
+                       f"{k}={v}" for k, v in sorted(done.started.items())) or "none"))
+        cycles = casework.opening.cycles(DEMO_AS_OF.year, now)
+        click.echo(f"annual cycles opened for {DEMO_AS_OF.year}: {len(cycles.started)}")
         cases, customers_checked, breaks = casework.verify_history()
     click.echo(f"history of {cases} case(s) and {customers_checked} customer(s) verified: "
                f"{breaks if breaks else 'intact'}")
@@ -349,3 +356,6 @@ main.add_command(tiers)
 main.add_command(worker)
 main.add_command(timers)
 main.add_command(outbox)
+main.add_command(workflows)
+main.add_command(cycles)
+main.add_command(reviews)

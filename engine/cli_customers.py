@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from engine.analytics import fit_bg_nbd, fit_gamma_gamma
 from engine.cli_support import common, handles_errors, opened
 from engine.customers import FORMATS, DataError, occasions, read_file
+from engine.errors import InvalidInput
 from engine.rfm import summarize
 
 
@@ -48,6 +49,38 @@ def customers_import(file: Path, fmt: str | None, skip_bad: bool, home: Path | N
     click.echo(f"imported {result.purchases} purchase(s) of {result.seen} "
                f"customer(s) ({result.customers} new) from {file}"
                + (f"; skipped {len(result.skipped)} bad row(s)" if result.skipped else ""))
+
+
+@customers.command("add")
+@click.argument("customer_id", metavar="ID")
+@click.option("--name", help="Name of the person or company")
+@click.option("--type", "kind", type=click.Choice(["personal", "enterprise"]),
+              default="personal", show_default=True)
+@click.option("--status", type=click.Choice(["potential", "active", "dormant", "lost"]),
+              default="active", show_default=True)
+@click.option("--email")
+@click.option("--phone")
+@click.option("--industry")
+@click.option("--region")
+@click.option("--owner", help="The account manager (a user name)")
+@common
+@handles_errors
+def customers_add(customer_id: str, name: str | None, kind: str, status: str,
+                  email: str | None, phone: str | None, industry: str | None,
+                  region: str | None, owner: str | None, home: Path | None,
+                  now_text: str | None) -> None:
+    """Create one customer record (a new caller, a new account)."""
+    attributes = {k: v for k, v in (("name", name), ("email", email), ("phone", phone),
+                                    ("industry", industry), ("region", region),
+                                    ("owner", owner)) if v}
+    with opened(home, now_text) as casework:
+        if owner and casework.store.user_roles(owner) is None:
+            raise InvalidInput("--owner", f"there is no user '{owner}' (casework users add)")
+        added = casework.customers.add(customer_id, casework.settings.clock(), type=kind,
+                                       status=status, **attributes)
+    if not added:
+        raise InvalidInput("ID", f"customer '{customer_id}' exists already; nothing changed")
+    click.echo(f"customer {customer_id} added")
 
 
 @click.group()

@@ -20,8 +20,11 @@ from engine.errors import InvalidInput
 from engine.yamlsource import suggest
 
 SCALAR_TYPES = frozenset(
-    {"text", "int", "decimal", "bool", "date", "datetime", "duration", "enum", "user", "customer"}
+    {"text", "int", "decimal", "bool", "date", "datetime", "duration", "enum", "user", "customer",
+     "case"}
 )
+# Field types that name a stored record: the runtime checks that it exists when one is written.
+REFERENCE_TYPES = frozenset({"user", "customer", "case"})
 TYPES = SCALAR_TYPES | {"list"}
 _SECONDS = re.compile(r"^-?\d+(\.\d+)?$")
 _TRUE = {"true", "yes", "1", "on"}
@@ -131,6 +134,18 @@ def _int(spec: FieldSpec, raw: Any) -> int:
     raise _fail(spec, raw, "a whole number")
 
 
+def _case(spec: FieldSpec, raw: Any) -> int:
+    if isinstance(raw, str) and raw.strip().startswith("#"):
+        raw = raw.strip()[1:]
+    try:
+        value = _int(spec, raw)
+    except InvalidInput:
+        raise _fail(spec, raw, "a case number") from None
+    if value < 1:
+        raise _fail(spec, raw, "a case number")
+    return value
+
+
 def _decimal(spec: FieldSpec, raw: Any) -> Decimal:
     if isinstance(raw, bool):
         raise _fail(spec, raw, "a decimal number")
@@ -215,6 +230,7 @@ def _enum(spec: FieldSpec, raw: Any) -> str:
 _COERCERS: dict[str, Any] = {
     "text": _text,
     "int": _int,
+    "case": _case,
     "decimal": _decimal,
     "bool": _bool,
     "date": _date,

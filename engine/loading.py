@@ -36,7 +36,7 @@ from engine.yamlsource import Node, NodeList, known_list, parse, suggest
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
-                 "transitions", "starts", "timers", "sla"}
+                 "transitions", "starts", "reacts", "timers", "sla", "one_open_per_customer"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
@@ -112,6 +112,12 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
                                        document.line_of("transitions"), states, fields, scope)
         self.graph(states, transitions)
         starts = self.starts(document.get("starts"), document.line_of("starts"), subject, fields)
+        reacts = self.reacts(document.get("reacts"), document.line_of("reacts"), subject,
+                             {t.trigger for t in transitions})
+        one_open = self.flag(document, "one_open_per_customer")
+        if one_open and subject != "customer":
+            self.problem(document.line_of("one_open_per_customer"), "'one_open_per_customer' "
+                         "is for cases about a customer; add 'subject: customer'")
         sla = self.sla(document.get("sla"), document.line_of("sla"), states, transitions, scope)
         sla_node = document.get("sla")
         calendar = sla_node.get("calendar") if isinstance(sla_node, Node) else None
@@ -123,7 +129,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             name=name, version=version, title=str(document.get("title") or name),
             subject=subject, fields=fields, states=states, transitions=tuple(transitions),
             content_hash=content_hash(document), path=self.path, starts=tuple(starts),
-            timers=tuple(timers), sla=sla,
+            timers=tuple(timers), sla=sla, reacts=tuple(reacts), one_open_per_customer=one_open,
         )
 
     def identifier(self, node: Node, key: str, what: str) -> str | None:

@@ -20,7 +20,7 @@ from engine.errors import DefinitionError, NotFound, Problem
 from engine.loading import load_workflow_text
 from engine.machine import WorkflowMachine
 from engine.records import DefinitionRecord, Store
-from engine.specs import StartSpec, WorkflowSpec
+from engine.specs import ReactSpec, StartSpec, WorkflowSpec
 from engine.table_loading import load_table_text
 from engine.tables import TableSpec, in_force, run_tests
 
@@ -217,9 +217,16 @@ class Registry:
 
     def starts(self) -> list[tuple[Deployed, StartSpec]]:
         """Every automatic start of the newest version of each stored workflow."""
-        names = sorted({d.name for d in self.store.definitions("workflow")})
-        newest = [self.active(name) for name in names]
-        return [(deployed, start) for deployed in newest for start in deployed.spec.starts]
+        return [(deployed, start) for deployed in self._newest() for start in deployed.spec.starts]
+
+    def reacts(self) -> list[tuple[Deployed, ReactSpec]]:
+        """Every reaction to customer events of the newest version of each stored workflow
+        (it fires on the open cases of every version; a version without the trigger refuses)."""
+        return [(deployed, react) for deployed in self._newest() for react in deployed.spec.reacts]
+
+    def _newest(self) -> list[Deployed]:
+        return [self.active(name)
+                for name in sorted({d.name for d in self.store.definitions("workflow")})]
 
     def _remember(self, record: DefinitionRecord, spec: WorkflowSpec) -> Deployed:
         deployed = self._deployed.get(record.id)

@@ -7,16 +7,17 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.case_actions import customer_values, measure_kpis, update_customer
 from engine.clocks import Reckoner
 from engine.deciding import run_decision
 from engine.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
 from engine.expressions import Expression
-from engine.fields import coerce, to_cel, to_json
+from engine.fields import REFERENCE_TYPES, coerce, to_cel, to_json
 from engine.history import GENESIS, EventDraft, chain
 from engine.machine import MachineError
 from engine.records import CaseRecord, Store, Transaction
@@ -25,7 +26,9 @@ from engine.scheduling import Scheduler
 from engine.specs import (
     READ_ONLY_ROLES,
     AssignAction,
+    CustomerAction,
     DecideAction,
+    MeasureAction,
     SetAction,
     TransitionSpec,
     WorkflowSpec,
@@ -74,6 +77,8 @@ class Runtime:
         """start() inside the caller's transaction."""
         deployed = self.registry.active(workflow)
         record, created = self._new_case(StartRequest(deployed, fields, customer), now)
+        self._check_subject(tx, deployed.spec, customer)
+        _check_references(tx, deployed.spec, case_values(deployed.spec, record.fields))
         record = record.evolve(id=tx.insert_case(record))
         drafts = [created, *self._entered(tx, deployed.spec, record, None, None, actor, now)]
         return self._write(tx, record, drafts, actor, now, bump=False)
@@ -99,6 +104,21 @@ class Runtime:
         tx.set_case_heads(started)
         tx.append_events(events)
         return started
+
+    @staticmethod
+    def _check_subject(tx: Transaction, spec: WorkflowSpec, customer: str | None) -> None:
+        """A case names a customer that exists, and is its only open one where it must be."""
+        if customer is None:
+            return
+        if not tx.exists("customer", customer):
+            raise InvalidInput("customer", f"there is no customer '{customer}'; import or "
+                               "create the customer first (casework customers import)")
+        if spec.one_open_per_customer:
+            open_id = tx.open_case(spec.name, customer)
+            if open_id is not None:
+                raise InvalidInput("customer", f"customer '{customer}' already has an open "
+                                   f"{spec.name} case (#{open_id}); work that one, or close it "
+                                   "first")
 
     @staticmethod
     def _new_case(request: StartRequest, now: datetime) -> tuple[CaseRecord, EventDraft]:
@@ -137,16 +157,19 @@ class Runtime:
 
     def fire_in(self, tx: Transaction, case_id: int, trigger: str, actor: Actor, now: datetime,
                 inputs: Mapping[str, Any] | None = None, expected_version: int | None = None,
-                timer: str | None = None) -> CaseRecord:
-        """fire() inside the caller's transaction; a `timer` fires as the workflow itself, so
-        roles do not apply to it (its guard and fields still do)."""
+                timer: str | None = None,
+                because: Mapping[str, Any] | None = None) -> CaseRecord:
+        """fire() inside the caller's transaction. A `timer`, or a customer event (`because`),
+        fires as the workflow itself, so roles do not apply to it (its guard and fields do)."""
         case = tx.get_case(case_id)
         if expected_version is not None and expected_version != case.lock_version:
             raise Conflict(case_id, expected_version, case.lock_version)
         deployed = self.registry.get(case.definition_id)
         spec = deployed.spec
-        transition = self._transition(spec, case, trigger, actor, timer is not None)
+        transition = self._transition(spec, case, trigger, actor,
+                                      timer is not None or because is not None)
         given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
+        _check_references(tx, spec, given)
         values = {**case_values(spec, case.fields), **given}
         filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
         _check_needs(transition, values, skip=filled_by_actions)
@@ -154,6 +177,7 @@ class Runtime:
         dest = self._move(deployed, case.state, trigger)
         moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
         decided: list[EventDraft] = []
+        updates: dict[str, Any] = {}  # what update_customer actions write on the customer
         mark: int | None = None  # which table versions are published: read once per fire
         for action in transition.actions:
             if isinstance(action, SetAction):
@@ -162,13 +186,24 @@ class Runtime:
                 mark = tx.publication_mark() if mark is None else mark
                 moved, event = self._decide(spec, action, moved, values, actor, now, mark)
                 decided.append(event)
+            elif isinstance(action, CustomerAction):
+                updates.update(customer_values(tx, action, _evaluator(spec, moved, values,
+                                                                      actor, now)))
+            elif isinstance(action, MeasureAction):
+                decided.append(measure_kpis(tx, spec, action, moved, values,
+                                            _evaluator(spec, moved, values, actor, now)))
             else:
                 moved = moved.evolve(
                     assignee=self._assign(tx, spec, action, moved, values, actor, now))
         _check_needs(transition, values, skip=set())
         _check_required(spec, values)
+        if updates:
+            decided.append(update_customer(tx, case, updates, transition.trigger, actor.name,
+                                           actor.role, now))
+        cause = {**({"timer": timer} if timer else {}),
+                 **({"because": dict(because)} if because else {})}
         return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
-                            timer)
+                            cause)
 
     def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
         """The transitions this actor's role may fire from the case's state now (for buttons)."""
@@ -259,9 +294,9 @@ class Runtime:
 
     def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
                 transition: TransitionSpec, values: dict[str, Any], decided: list[EventDraft],
-                actor: Actor, now: datetime, timer: str | None) -> CaseRecord:
+                actor: Actor, now: datetime, cause: dict[str, Any]) -> CaseRecord:
         new_fields = _json_fields(spec, values)
-        fired = {"trigger": transition.trigger, **({"timer": timer} if timer else {})}
+        fired = {"trigger": transition.trigger, **cause}
         drafts = [EventDraft("case.transitioned", fired, case.state, moved.state), *decided,
                   *_changes(spec, case, moved, new_fields)]
         closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
@@ -334,6 +369,15 @@ def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
     return result
 
 
+def _check_references(tx: Transaction, spec: WorkflowSpec, values: Mapping[str, Any]) -> None:
+    """A field naming a customer, user or case names one that exists."""
+    for name, value in values.items():
+        kind = spec.fields[name].type
+        if kind in REFERENCE_TYPES and value is not None and not tx.exists(kind, value):
+            what = {"user": "active user"}.get(kind, kind)
+            raise InvalidInput(name, f"there is no {what} {value!r}")
+
+
 def _queue(spec: WorkflowSpec, state: str, current: str | None) -> str | None:
     """A state's own queue; else the queue the case is in; none once the case is final."""
     target = spec.states[state]
@@ -361,6 +405,11 @@ def case_values(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
 def _json_fields(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
     return {name: to_json(spec.fields[name], value) for name, value in values.items()
             if value is not None}
+
+
+def _evaluator(spec: WorkflowSpec, case: CaseRecord, values: dict[str, Any], actor: Actor,
+               now: datetime) -> Callable[[Expression], Any]:
+    return lambda e: e.evaluate(context_for(e, spec, case, values, actor, now))
 
 
 def context_for(expression: Expression, spec: WorkflowSpec, case: CaseRecord,

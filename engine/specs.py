@@ -80,7 +80,41 @@ class DecideAction:
     line: int = 0
 
 
-Action = SetAction | AssignAction | DecideAction
+@dataclass(frozen=True)
+class CustomerAction:
+    """`update_customer: {attribute: CEL}`: write the case's customer's record (status,
+    reviewed_at, owner, contact data), recorded in the case's and the customer's history."""
+
+    values: Mapping[str, Expression]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class MeasureAction:
+    """`measure: CEL year`: compute the customer's KPIs for that calendar year from stored
+    purchases and complaints, and set the case's `actual_<kpi>` and `attainment_<kpi>` fields
+    against its `goal_<kpi>` fields."""
+
+    year: Expression
+    line: int = 0
+
+
+Action = SetAction | AssignAction | DecideAction | CustomerAction | MeasureAction
+
+# What `update_customer` may write on a customer record, as the field it is coerced as.
+CUSTOMER_WRITABLE: dict[str, FieldSpec] = {
+    "status": FieldSpec("status", "enum", values=("potential", "active", "dormant", "lost")),
+    "type": FieldSpec("type", "enum", values=("personal", "enterprise")),
+    "reviewed_at": FieldSpec("reviewed_at", "datetime"),
+    "owner": FieldSpec("owner", "user"),
+    "name": FieldSpec("name", "text", max_length=200),
+    "email": FieldSpec("email", "text", max_length=200),
+    "phone": FieldSpec("phone", "text", max_length=50),
+    "industry": FieldSpec("industry", "text", max_length=100),
+    "region": FieldSpec("region", "text", max_length=100),
+}
+# The annual KPIs `measure` computes (engine.kpis); a case keeps goal_/actual_/attainment_<kpi>.
+KPIS = ("sales_growth", "satisfaction", "retention", "repeat_purchase_rate")
 
 
 @dataclass(frozen=True)
@@ -91,6 +125,17 @@ class StartSpec:
     on: str
     when: Expression | None = None
     fields: Mapping[str, Expression] = field(default_factory=dict)  # `set:` field -> CEL
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class ReactSpec:
+    """`reacts:`: fire `fire` on the customer's open case of this workflow when one of the
+    customer's events happens and `when` holds (a plan hands over when its tier is left)."""
+
+    on: str
+    fire: str
+    when: Expression | None = None
     line: int = 0
 
 
@@ -201,6 +246,8 @@ class WorkflowSpec:
     starts: tuple[StartSpec, ...] = ()
     timers: tuple[TimerSpec, ...] = ()
     sla: SlaSpec | None = None
+    reacts: tuple[ReactSpec, ...] = ()
+    one_open_per_customer: bool = False  # a second open case for a customer is refused
     _by_source: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False
     )

@@ -1,15 +1,19 @@
-"""Loading `starts:`: the customer events that open a case of a workflow by themselves."""
+"""Loading `starts:` and `reacts:`: the customer events that open a case of a workflow by
+themselves, and those that move the customer's open case (a plan hands over)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from engine.expressions import Expression, Scope
 from engine.fields import FieldSpec
-from engine.specs import START_CUSTOMER_ATTRIBUTES, START_EVENTS, StartSpec
+from engine.specs import START_CUSTOMER_ATTRIBUTES, START_EVENTS, ReactSpec, StartSpec
 from engine.yamlsource import Node, NodeList, known_list, suggest
 
+T = TypeVar("T")
 START_KEYS = {"on", "when", "set", "title", "description"}
+REACT_KEYS = {"on", "when", "fire", "title", "description"}
 START_SCOPE: Scope = {"customer": START_CUSTOMER_ATTRIBUTES, "now": frozenset()}
 
 
@@ -22,23 +26,39 @@ class StartLoader:
 
     def starts(self, value: Any, line: int, subject: str | None,
                fields: dict[str, FieldSpec]) -> list[StartSpec]:
+        return self._each(value, line, subject, "starts", "{on: EVENT, when: CEL}",
+                          "'starts' opens cases about a customer",
+                          "each start must be a mapping such as {on: customer.tier_changed, "
+                          "when: 'customer.tier == \"key\"'}",
+                          lambda item: self.start(item, fields))
+
+    def reacts(self, value: Any, line: int, subject: str | None,
+               triggers: set[str]) -> list[ReactSpec]:
+        return self._each(value, line, subject, "reacts", "{on: EVENT, when: CEL, fire: TRIGGER}",
+                          "'reacts' moves cases about a customer",
+                          "each reaction must be a mapping such as {on: customer.tier_changed, "
+                          "when: 'customer.tier != \"key\"', fire: hand_over}",
+                          lambda item: self.react(item, triggers))
+
+    def _each(self, value: Any, line: int, subject: str | None, key: str, shape: str,
+              needs_customer: str, each: str, read: Callable[[Node], T | None]) -> list[T]:
+        """The items of a list of mappings under `key`, each read by `read`."""
         if value is None:
             return []
         if not isinstance(value, NodeList):
-            self.problem(line, "'starts' must be a list of {on: EVENT, when: CEL}")
+            self.problem(line, f"'{key}' must be a list of {shape}")
             return []
         if subject != "customer":
-            self.problem(line, "'starts' opens cases about a customer; add 'subject: customer'")
+            self.problem(line, f"{needs_customer}; add 'subject: customer'")
             return []
         result = []
         for index, item in enumerate(value):
             if not isinstance(item, Node):
-                self.problem(value.line_of(index), "each start must be a mapping such as "
-                             "{on: customer.tier_changed, when: 'customer.tier == \"key\"'}")
+                self.problem(value.line_of(index), each)
                 continue
-            start = self.start(item, fields)
-            if start is not None:
-                result.append(start)
+            found = read(item)
+            if found is not None:
+                result.append(found)
         return result
 
     def start(self, node: Node, fields: dict[str, FieldSpec]) -> StartSpec | None:
@@ -68,3 +88,24 @@ class StartLoader:
         if on not in START_EVENTS or ("when" in node and when is None):
             return None
         return StartSpec(str(on), when, values, node.line)
+
+    def react(self, node: Node, triggers: set[str]) -> ReactSpec | None:
+        self.keys(node, REACT_KEYS, "a reaction")
+        on, fire = node.get("on"), node.get("fire")
+        if on not in START_EVENTS:
+            self.problem(node.line_of("on"), f"a reaction needs 'on:' naming a customer event, "
+                         f"not {on!r}{suggest(str(on), START_EVENTS)} (events: "
+                         f"{known_list(START_EVENTS)})")
+        if not isinstance(fire, str) or fire not in triggers:
+            self.problem(node.line_of("fire") if "fire" in node else node.line,
+                         f"a reaction needs 'fire:' naming a trigger of this workflow, not "
+                         f"{fire!r}{suggest(str(fire), triggers)} (triggers: "
+                         f"{known_list(triggers)})")
+        when = None
+        if "when" in node:
+            when = self.compile(node["when"], node.line_of("when"), START_SCOPE,
+                                "reaction: 'when'")
+        if on not in START_EVENTS or not isinstance(fire, str) or fire not in triggers \
+                or ("when" in node and when is None):
+            return None
+        return ReactSpec(str(on), fire, when, node.line)

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from engine.errors import NotFound, RuleError
+from engine.errors import InvalidInput, NotFound, RuleError, TransitionRefused
 from engine.expressions import Expression
 from engine.figures import Figures, Models, compute_figures
 from engine.history import EventDraft, chain_customer
 from engine.records import CustomerHead, CustomerStore, CustomerTransaction
 from engine.registry import Deployed, Registry
 from engine.runtime import Actor, Runtime, StartRequest
-from engine.specs import CUSTOMER_FIGURES, StartSpec
+from engine.specs import CUSTOMER_FIGURES, ReactSpec, StartSpec
 from engine.tables import Decision, TableSpec, decide
 
 TIER_TABLE = "customer_tier"
@@ -47,6 +47,7 @@ class Recomputed:
     tier_changes: int = 0
     risk_changes: int = 0
     started: Counter[str] = field(default_factory=Counter)
+    moved: Counter[str] = field(default_factory=Counter)  # open cases a reaction fired on
     tier_table: tuple[str, int] = ("", 0)
     churn_table: tuple[str, int] | None = None
     models: Models | None = None
@@ -127,6 +128,7 @@ class Tiering:
         done.seconds = {"figures": time.perf_counter() - started_at, "decide": 0.0,
                         "write": 0.0}
         starts = _Starts(self.registry.starts())
+        reacts = _Starts(self.registry.reacts())
         for first in range(0, len(figures.ids), BATCH):
             span = range(first, min(first + BATCH, len(figures.ids)))
             batch_at = time.perf_counter()
@@ -134,7 +136,7 @@ class Tiering:
             done.tiers.update(row["tier"] for row in rows)
             decided_at = time.perf_counter()
             with self.customers.transaction() as tx:
-                _Batch(self.runtime, tx, tables, starts, now, done).write(
+                _Batch(self.runtime, tx, tables, (starts, reacts), now, done).write(
                     figures, span, rows, tiers, risks)
             done.seconds["decide"] += decided_at - batch_at
             done.seconds["write"] += time.perf_counter() - decided_at
@@ -184,7 +186,7 @@ class _Starts:
     """The workflows' automatic starts, with each `when` remembered by the values it read:
     CEL is deterministic, and most customers share a tier and a risk."""
 
-    def __init__(self, starts: list[tuple[Deployed, StartSpec]]) -> None:
+    def __init__(self, starts: Sequence[tuple[Deployed, StartSpec | ReactSpec]]) -> None:
         self.starts = starts
         self.events = {start.on for _, start in starts}
         self.workflows = sorted({deployed.spec.name for deployed, _ in starts})
@@ -193,7 +195,7 @@ class _Starts:
         self._seen: dict[tuple[int, tuple[Any, ...]], bool] = {}
 
     def due(self, happened: set[str], row: dict[str, Any], extra: dict[str, Any],
-            now: datetime) -> list[tuple[Deployed, StartSpec]]:
+            now: datetime) -> list[tuple[Deployed, Any]]:
         """The starts these events call for; `customer.<member>` is read from extra, then row."""
         found = []
         for index, (deployed, start) in enumerate(self.starts):
@@ -224,11 +226,11 @@ class _Batch:
     """One transaction's worth of customers."""
 
     def __init__(self, runtime: Runtime, tx: CustomerTransaction, tables: _Tables,
-                 starts: _Starts, now: datetime, done: Recomputed) -> None:
+                 starts: tuple[_Starts, _Starts], now: datetime, done: Recomputed) -> None:
         self.runtime = runtime
         self.tx = tx
         self.tables = tables
-        self.starts = starts
+        self.starts, self.reacts = starts
         self.now = now
         self.done = done
         self.as_of = done.as_of.isoformat()
@@ -250,8 +252,11 @@ class _Batch:
             drafts = self._changes(head, row, tier, risk)
             if drafts:
                 changed.append((head, row, risk_value, drafts))
-                if self.starts.starts:
-                    requests += self._requests(customer, head, row, drafts)
+        if self.reacts.starts:
+            self._react(changed)
+        for head, row, _, drafts in changed:
+            if self.starts.starts:
+                requests += self._requests(head.id, head, row, drafts)
         cases = self.runtime.start_many(self.tx, [r for _, r in requests], SYSTEM, self.now)
         for (drafts, request), case in zip(requests, cases, strict=True):
             self.done.started[case.workflow] += 1
@@ -288,16 +293,49 @@ class _Batch:
                 **_why(self.tables[1], risk, row)}))
         return drafts
 
+    def _react(self, changed: list[tuple[CustomerHead, dict[str, Any], Any,
+                                         list[EventDraft]]]) -> None:
+        """Fire the reactions these changes call for on the customers' open cases (before any
+        case is started, so a case never reacts to the change that opened it)."""
+        due = []
+        for head, row, _, drafts in changed:
+            happened = {d.name for d in drafts}
+            if happened & self.reacts.events:
+                extra = self._extra(head, drafts)
+                due += [(head.id, deployed, react, drafts)
+                        for deployed, react in self.reacts.due(happened, row, extra, self.now)]
+        if not due:
+            return
+        open_ids = self.tx.open_case_ids(self.reacts.workflows, sorted({d[0] for d in due}))
+        for customer, deployed, react, drafts in due:
+            for case_id in open_ids.get((deployed.spec.name, customer), []):
+                drafts.append(self._fire(case_id, deployed.spec.name, react))
+
+    def _fire(self, case_id: int, workflow: str, react: ReactSpec) -> EventDraft:
+        what = {"workflow": workflow, "case": case_id, "trigger": react.fire, "on": react.on}
+        try:
+            self.runtime.fire_in(self.tx, case_id, react.fire, SYSTEM, self.now,
+                                 because={"event": react.on})
+        except (TransitionRefused, InvalidInput) as exc:  # raised before anything is written
+            return EventDraft("customer.case_not_moved", {**what, "reason": str(exc)})
+        self.done.moved[workflow] += 1
+        return EventDraft("customer.case_moved", what)
+
+    @staticmethod
+    def _extra(head: CustomerHead, drafts: list[EventDraft]) -> dict[str, Any]:
+        """What `customer.<name>` offers besides the figures: the change's before and after."""
+        risk = next((d.payload["new"] for d in drafts
+                     if d.name == "customer.churn_risk_changed"), head.churn_risk)
+        return {"id": head.id, "previous_tier": head.tier, "churn_risk": risk,
+                "previous_churn_risk": head.churn_risk}
+
     def _requests(self, customer: str, head: CustomerHead, row: dict[str, Any],
                   drafts: list[EventDraft]) -> list[tuple[list[EventDraft], StartRequest]]:
         """The cases these changes start, each with the drafts its start is recorded in."""
         happened = {d.name for d in drafts}
         if not happened & self.starts.events:
             return []
-        risk = next((d.payload["new"] for d in drafts
-                     if d.name == "customer.churn_risk_changed"), head.churn_risk)
-        extra = {"id": customer, "previous_tier": head.tier, "churn_risk": risk,
-                 "previous_churn_risk": head.churn_risk}
+        extra = self._extra(head, drafts)
         found = []
         for deployed, start in self.starts.due(happened, row, extra, self.now):
             if (deployed.spec.name, customer) in self.open:

@@ -110,10 +110,11 @@ class TimerLoader:
             name = None
         what = f"timer '{name or '?'}'"
         state = node.get("in")
-        if state not in states:
+        if not isinstance(state, str) or state not in states:
+            hint = suggest(state, states) if isinstance(state, str) else \
+                " (one state: a timer waits in one state; give each state its own timer)"
             self.problem(node.line_of("in"), f"{what}: 'in' must name the state it waits in, "
-                         f"not {state!r}{suggest(str(state), states)} (states: "
-                         f"{known_list(states)})")
+                         f"not {state!r}{hint} (states: {known_list(states)})")
             state = None
         elif states[state].final:
             self.problem(node.line_of("in"), f"{what} waits in final state '{state}', from "

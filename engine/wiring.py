@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from engine.clocks import Reckoner
 from engine.errors import CaseworkError
 from engine.history import Break, verify
+from engine.migration import Migrator
+from engine.opening import Opening
 from engine.registry import Registry, load_calendars
 from engine.runtime import Runtime
 from engine.settings import Settings
@@ -36,6 +38,14 @@ class Casework:
         from engine.tiering import Tiering  # NumPy and SciPy load only for the commands that fit
 
         return Tiering(self.customers, self.registry, self.runtime)
+
+    @cached_property
+    def migrator(self) -> Migrator:
+        return Migrator(self.store, self.store, self.registry, self.runtime.scheduler)
+
+    @cached_property
+    def opening(self) -> Opening:
+        return Opening(self.customers, self.registry, self.runtime)
 
     @cached_property
     def timers(self) -> SqlTimers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -46,15 +47,52 @@ def answer(desk: Desk, complaint: int, who: str, answer: str) -> None:
     desk.fire(complaint, who, "customer_replied", answer=answer)
 
 
-@when(parsers.parse('"{who}" resolves it: "{resolution}"'))
-@given(parsers.parse('"{who}" has resolved it: "{resolution}"'))
-def resolves(desk: Desk, complaint: int, who: str, resolution: str) -> None:
-    desk.fire(complaint, who, "resolve", resolution=resolution)
+@when(parsers.parse('"{who}" resolves it with {remedy}: "{resolution}", the root cause being '
+                    '"{cause}"'))
+@given(parsers.parse('"{who}" has resolved it with {remedy}: "{resolution}", the root cause '
+                     'being "{cause}"'))
+def resolves(desk: Desk, complaint: int, who: str, remedy: str, resolution: str,
+             cause: str) -> None:
+    desk.fire(complaint, who, "resolve", resolution=resolution, root_cause=cause,
+              remedy=remedy.removeprefix("a ").removeprefix("an "))
 
 
 @when(parsers.parse("{amount:d} {unit} pass"))
 def time_passes(clock: Clock, amount: int, unit: str) -> None:
     clock.now += timedelta(**{unit: amount})
+
+
+@when(parsers.parse('"{who}" sends the first response: "{text}"'))
+@given(parsers.parse('"{who}" has sent the first response: "{text}"'))
+def responds(desk: Desk, complaint: int, who: str, text: str) -> None:
+    desk.fire(complaint, who, "respond", first_response=text)
+
+
+def sweep(desk: Desk, at: Any) -> int:
+    casework = desk.open()
+    try:
+        return casework.worker.fire_due_timers(at)
+    finally:
+        casework.close()
+
+
+@when(parsers.parse("the worker runs on {text}"))
+def worker_runs_on(desk: Desk, text: str) -> None:
+    desk.clock.now = moment(text)
+    sweep(desk, desk.clock.now)
+
+
+@when("the worker runs")
+def worker_runs(desk: Desk) -> None:
+    sweep(desk, desk.clock.now)
+
+
+@when(parsers.parse("the worker runs every hour until {text}"))
+def worker_runs_hourly(desk: Desk, text: str) -> None:
+    end = moment(text)
+    while desk.clock.now < end:
+        desk.clock.now += timedelta(hours=1)
+        sweep(desk, desk.clock.now)
 
 
 @then(parsers.parse('the complaint is "{state}" in the "{queue}" queue'))

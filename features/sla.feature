@@ -13,6 +13,7 @@ Feature: Service levels: complaints answered in time, or escalated to the right 
     Given it is Saturday 27 March 2027, 20:00 in Berlin
     And strategic customer "S-1" has complained by phone: "Our production line is down"
     When "sam" triages it as a "technical" complaint of "critical" severity
+    And "sam" sends the first response: "An engineer is on the way"
     Then its resolution clock is due on Tuesday 30 March 2027, 13:00 in Berlin
     When the worker runs on Tuesday 30 March 2027, 12:59 in Berlin
     Then its resolution clock is "warning"
@@ -41,6 +42,7 @@ Feature: Service levels: complaints answered in time, or escalated to the right 
     Given it is Monday 2 March 2026, 09:00 UTC
     And key customer "K-1" has complained by web: "The delivery is three weeks late"
     And "ann" has triaged it as a "after_sales" complaint of "medium" severity
+    And "ann" has sent the first response: "We are chasing the carrier"
     When the worker runs every hour until Friday 20 March 2026, 18:00 UTC
     Then the outbox holds exactly
       | to  | about                                  |

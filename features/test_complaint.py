@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.errors import TransitionRefused
+from engine.errors import InvalidInput, TransitionRefused
 from engine.runtime import Actor
 from features.desk import Clock, Desk
 
@@ -27,6 +28,7 @@ def desk(desk_database: str, clock: Clock, agent: str, supervisor: str) -> Desk:
 def complains(desk: Desk, customer: str, channel: str, summary: str) -> int:
     casework = desk.open()
     try:
+        casework.customers.add(customer, desk.clock.now)  # a new caller becomes a customer
         return casework.runtime.start("complaint", {"channel": channel, "summary": summary},
                                       Actor("ann", "agent"), desk.clock.now, customer=customer).id
     finally:
@@ -37,6 +39,100 @@ def complains(desk: Desk, customer: str, channel: str, summary: str) -> int:
 @given(parsers.parse('"{who}" has closed it with a satisfaction of {csat:d}'))
 def closes(desk: Desk, complaint: int, who: str, csat: int) -> None:
     desk.fire(complaint, who, "close", csat=csat)
+
+
+@given(parsers.parse('auditor "{who}" reads the histories'))
+def auditor(desk: Desk, who: str) -> None:
+    desk.roles[who] = "auditor"
+
+
+@given(parsers.parse('customer "{customer}" has complained again by {channel}: "{summary}"'),
+       target_fixture="second")
+def complains_again(desk: Desk, customer: str, channel: str, summary: str) -> int:
+    return complains(desk, customer, channel, summary)
+
+
+@then(parsers.parse('its first response clock is "{shown}"'))
+def first_response_clock(desk: Desk, complaint: int, shown: str) -> None:
+    casework = desk.open()
+    try:
+        [clock] = [c for c in casework.timers.clocks(complaint) if c.name == "first_response"]
+    finally:
+        casework.close()
+    assert clock.shown == shown
+
+
+@when(parsers.parse('"{who}" follows up and the customer is satisfied, rating {csat:d}: '
+                    '"{notes}"'))
+def satisfied(desk: Desk, complaint: int, who: str, csat: int, notes: str) -> None:
+    desk.fire(complaint, who, "close", csat=csat, follow_up_notes=notes)
+
+
+@when(parsers.parse('"{who}" follows up and the customer is not satisfied, rating {csat:d}: '
+                    '"{notes}"'))
+def not_satisfied(desk: Desk, complaint: int, who: str, csat: int, notes: str) -> None:
+    desk.fire(complaint, who, "not_satisfied", csat=csat, follow_up_notes=notes)
+
+
+@when(parsers.parse('"{who}" tries to mark the second complaint a duplicate of itself'),
+      target_fixture="refusal")
+def duplicate_of_itself(desk: Desk, second: int, who: str) -> TransitionRefused:
+    return attempt(desk, second, who, "mark_duplicate", duplicate_of=second)
+
+
+@when(parsers.parse('"{who}" tries to mark the second complaint a duplicate of complaint '
+                    "{other:d}"), target_fixture="invalid")
+def duplicate_of_nothing(desk: Desk, second: int, who: str, other: int) -> InvalidInput:
+    with pytest.raises(InvalidInput) as refused:
+        desk.fire(second, who, "mark_duplicate", duplicate_of=other)
+    return refused.value
+
+
+@then(parsers.parse('it is refused as invalid: "{message}"'))
+def refused_as_invalid(invalid: InvalidInput, message: str) -> None:
+    assert invalid.field == "duplicate_of"
+    assert message in invalid.detail
+
+
+@when(parsers.parse('"{who}" marks the second complaint a duplicate of the first'))
+def marks_duplicate(desk: Desk, complaint: int, second: int, who: str) -> None:
+    desk.fire(second, who, "mark_duplicate", duplicate_of=complaint)
+
+
+@then("the second complaint is closed as a duplicate of the first")
+def closed_as_duplicate(desk: Desk, complaint: int, second: int) -> None:
+    case = desk.case(second)
+    assert (case.state, case.queue, case.fields["duplicate_of"]) == ("closed", None, complaint)
+    assert payloads(desk, second, "case.transitioned")[-1] == {"trigger": "mark_duplicate"}
+
+
+@then(parsers.parse('the history says the workflow closed it by the timer "{timer}"'))
+def closed_by_timer(desk: Desk, complaint: int, timer: str) -> None:
+    assert payloads(desk, complaint, "case.transitioned")[-1] == {
+        "trigger": "close_unanswered", "timer": timer}
+    casework = desk.open()
+    try:
+        last = [e for e in casework.store.case_events(complaint)
+                if e.name == "case.transitioned"][-1]
+    finally:
+        casework.close()
+    assert (last.actor, last.role) == ("casework", "system")
+
+
+@then(parsers.parse('the auditor reads that the remedy was "{remedy}" and the root cause '
+                    '"{cause}"'))
+def auditor_reads_resolution(desk: Desk, complaint: int, remedy: str, cause: str) -> None:
+    changes = {p["field"]: p["new"] for p in payloads(desk, complaint, "case.field_changed")}
+    assert (changes["remedy"], changes["root_cause"]) == (remedy, cause)
+
+
+def payloads(desk: Desk, case_id: int, name: str) -> list[dict[str, Any]]:
+    casework = desk.open()
+    try:
+        return [json.loads(e.payload) for e in casework.store.case_events(case_id)
+                if e.name == name]
+    finally:
+        casework.close()
 
 
 @when(parsers.parse('"{who}" reopens it'))
@@ -57,9 +153,15 @@ def tries_to_triage(desk: Desk, complaint: int, who: str, category: str,
     return attempt(desk, complaint, who, "triage", category=category, severity=severity)
 
 
-@when(parsers.parse('"{who}" tries to resolve it without a resolution'), target_fixture="refusal")
-def tries_to_resolve(desk: Desk, complaint: int, who: str) -> TransitionRefused:
-    return attempt(desk, complaint, who, "resolve")
+@when(parsers.parse('"{who}" tries to resolve it with only a resolution: "{text}"'),
+      target_fixture="refusal")
+def tries_to_resolve(desk: Desk, complaint: int, who: str, text: str) -> TransitionRefused:
+    return attempt(desk, complaint, who, "resolve", resolution=text)
+
+
+@then(parsers.parse('it is refused because role "{role}" is read-only'))
+def refused_for_role(refusal: TransitionRefused, role: str) -> None:
+    assert (refusal.reason, refusal.detail) == ("role", f"role '{role}' is read-only")
 
 
 @when(parsers.parse('"{who}" tries to close it with a satisfaction of {csat:d}'),

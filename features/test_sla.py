@@ -43,6 +43,7 @@ def it_is(desk: Desk, text: str) -> None:
 def complains(desk: Desk, tier: str, customer: str, channel: str, summary: str) -> int:
     casework = desk.open()
     try:
+        casework.customers.add(customer, desk.clock.now)  # a new caller becomes a customer
         return casework.runtime.start("complaint", {
             "channel": channel, "summary": summary, "tier": tier},
             Actor("ann", "agent"), desk.clock.now, customer=customer).id
@@ -53,33 +54,6 @@ def complains(desk: Desk, tier: str, customer: str, channel: str, summary: str) 
 @when(parsers.parse("{amount:d} {unit} pass"))
 def time_passes(desk: Desk, amount: int, unit: str) -> None:
     desk.clock.now += timedelta(**{unit: amount})
-
-
-def sweep(desk: Desk, at: Any) -> int:
-    casework = desk.open()
-    try:
-        return casework.worker.fire_due_timers(at)
-    finally:
-        casework.close()
-
-
-@when(parsers.parse("the worker runs on {text}"))
-def worker_runs_on(desk: Desk, text: str) -> None:
-    desk.clock.now = moment(text)
-    sweep(desk, desk.clock.now)
-
-
-@when("the worker runs")
-def worker_runs(desk: Desk) -> None:
-    sweep(desk, desk.clock.now)
-
-
-@when(parsers.parse("the worker runs every hour until {text}"))
-def worker_runs_hourly(desk: Desk, text: str) -> None:
-    end = moment(text)
-    while desk.clock.now < end:
-        desk.clock.now += timedelta(hours=1)
-        sweep(desk, desk.clock.now)
 
 
 def resolution(desk: Desk, complaint: int) -> tuple[ClockRecord, timedelta]:

@@ -108,6 +108,13 @@ def _casework(database_url: str) -> Iterator[Casework]:
 
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+# The customers the tests' cases are about (a case names an existing customer).
+TEST_CUSTOMERS = ("C1", "C7")
+
+
+def add_test_customers(app: Casework) -> None:
+    for customer in TEST_CUSTOMERS:
+        app.customers.add(customer, T0)
 
 
 def publish_shipped(app: Casework, at: datetime = T0) -> None:

@@ -30,6 +30,9 @@ def triaged(run: Any) -> int:
     fired = run("cases", "fire", str(case_id), "triage", *AGENT, "--field", "category=billing",
                 "--field", "severity=high")
     assert fired.exit_code == 0, fired.output
+    answered = run("cases", "fire", str(case_id), "respond", *AGENT, "--field",
+                   "first_response=We are on it")
+    assert answered.exit_code == 0, answered.output
     return case_id
 
 
@@ -41,8 +44,9 @@ def test_worker_once_fires_what_is_due_and_timers_list_shows_it(run: Any) -> Non
     listed = [json.loads(line) for line in
               run("timers", "list", "--case", str(case_id), "--json").stdout.splitlines()]
     assert [(t["name"], t["step"], t["state"]) for t in listed] == [
-        ("resolution", 0.8, "fired"), ("resolution", 1.0, "pending")]
-    assert listed[0]["outcome"] == "looked at resolution at 0.8; level 1"
+        ("first_response", 0.8, "cancelled"), ("resolution", 0.8, "fired"),
+        ("resolution", 1.0, "pending")]
+    assert listed[1]["outcome"] == "looked at resolution at 0.8; level 1"
     shown = json.loads(run("cases", "show", str(case_id), "--json", "--now", WARNING).stdout)
     resolution = next(c for c in shown["sla"] if c["name"] == "resolution")
     assert (resolution["status"], resolution["elapsed_hours"], resolution["level"]) == (

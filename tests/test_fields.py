@@ -414,6 +414,7 @@ _INPUTS: dict[str, st.SearchStrategy[Any]] = {
     "enum": st.sampled_from(["low", "medium", "high"]),
     "user": st.text().filter(str.strip) | st.integers(),
     "customer": st.text().filter(str.strip) | st.integers(),
+    "case": st.integers(min_value=1) | st.integers(min_value=1).map(lambda n: f"#{n}"),
 }
 
 
@@ -445,3 +446,14 @@ def test_a_very_long_duration_in_whole_seconds_round_trips_exactly() -> None:
     value = timedelta(days=999_999_999, seconds=1)
     assert to_json(field, value) == 86_399_999_913_601
     assert coerce(field, to_json(field, value)) == value
+
+
+@pytest.mark.parametrize("raw", [0, -3, "abc", "#", 1.5, True])
+def test_a_case_reference_is_a_case_number(raw: Any) -> None:
+    spec = FieldSpec("duplicate_of", "case")
+    with pytest.raises(InvalidInput, match="duplicate_of.*is not a case number"):
+        coerce(spec, raw)
+
+
+def test_a_case_reference_reads_a_hash_number() -> None:
+    assert coerce(FieldSpec("duplicate_of", "case"), " #42 ") == 42

@@ -138,7 +138,8 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             BASE + "titel: Demo\n", 20,
             "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
-            "fields, sla, starts, states, subject, timers, title, transitions, version, workflow)",
+            "fields, one_open_per_customer, reacts, sla, starts, states, subject, timers, title, "
+            "transitions, version, workflow)",
             id="workflow"),
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
@@ -213,8 +214,8 @@ def test_subject_must_be_customer(tmp_path: Path) -> None:
     ("note", "message"),
     [
         pytest.param("{type: txt}", "field 'note' has unknown type 'txt'; did you mean 'text'? "
-                     "(types: bool, customer, date, datetime, decimal, duration, enum, int, "
-                     "list, text, user)", id="misspelt-type"),
+                     "(types: bool, case, customer, date, datetime, decimal, duration, enum, "
+                     "int, list, text, user)", id="misspelt-type"),
         pytest.param("{type: string}", "field 'note' has unknown type 'string' (types: ",
                      id="unknown-type"),
         pytest.param("{title: Note}", "field 'note' has unknown type None", id="no-type"),
@@ -480,9 +481,10 @@ def test_unknown_roles_and_fields(tmp_path: Path, key: str, value: str, message:
         pytest.param("{set: {}}", "transition 'approve': 'set' takes a mapping of field: CEL "
                      "expression", id="set-empty"),
         pytest.param("{sett: {amount: '1'}}", "transition 'approve': unknown action 'sett'; "
-                     "did you mean 'set'? (actions: set, assign, decide)", id="unknown-action"),
+                     "did you mean 'set'? (actions: set, assign, decide, update_customer, "
+                     "measure)", id="unknown-action"),
         pytest.param("{set: {amount: '1'}, assign: nobody}", "each action is a mapping with "
-                     "one key: set, assign or decide", id="two-keys"),
+                     "one key: set, assign, decide, update_customer, measure", id="two-keys"),
         pytest.param("{assign: {strategy: least_lodaed}}", "transition 'approve': unknown "
                      "assign strategy 'least_lodaed'; did you mean 'least_loaded'?",
                      id="assign-strategy"),
@@ -843,13 +845,14 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 3, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 4, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]
     assert [s.name for s in spec.states.values() if s.final] == ["closed"]
-    assert spec.triggers == {"triage", "ask_customer", "customer_replied", "resolve", "close",
-                             "close_unanswered", "reopen"}
+    assert spec.triggers == {"triage", "respond", "ask_customer", "customer_replied", "resolve",
+                             "close", "not_satisfied", "close_unanswered", "reopen",
+                             "mark_duplicate"}
     assert [(t.name, t.state, str(t.after), t.fire) for t in spec.timers] == [
         ("follow_up", "resolved", "5 business days", "close_unanswered")]
     assert spec.sla is not None
@@ -861,7 +864,7 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert spec.fields["summary"].required
     reopen = spec.transition("reopen", "closed")
     assert reopen is not None
-    assert reopen.sources == ("resolved", "closed")
+    assert reopen.sources == ("closed",)
     assert reopen.inputs == ("csat", "answer")
     triage = spec.transition("triage", "received")
     assert triage is not None

@@ -19,7 +19,7 @@ from engine.errors import (
 from engine.loading import load_workflow_text
 from engine.runtime import Actor
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import T0, add_test_customers
 
 AGENT = Actor("ann", "agent")
 SUPERVISOR = Actor("sam", "supervisor")
@@ -27,6 +27,7 @@ NEW = {"channel": "email", "summary": "The invoice is wrong"}
 
 
 def start(casework: Casework, **fields: Any) -> int:
+    add_test_customers(casework)
     return casework.runtime.start("complaint", {**NEW, **fields}, AGENT, T0, customer="C7").id
 
 
@@ -37,7 +38,7 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 3, "received", "intake")
+        ("complaint", 4, "received", "intake")
     assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary",
                            "priority": "normal"}
     assert [e.name for e in casework.store.case_events(case.id)] == [
@@ -55,7 +56,8 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
     stored = casework.store.case_events(case_id)
     assert [e.name for e in stored] == [
         "case.created", "sla.started", "sla.started", "case.transitioned", "rule.decided",
-        "rule.decided", *["case.field_changed"] * 6, "case.assigned", "sla.met", "sla.retargeted"]
+        "rule.decided", *["case.field_changed"] * 6, "case.assigned", "sla.retargeted",
+        "sla.retargeted"]
     events = [e for e in stored if not e.name.startswith("sla.")]
     assert (events[1].from_state, events[1].to_state, events[1].actor, events[1].role) == \
         ("received", "in_progress", "ann", "agent")
@@ -68,7 +70,9 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
         .content_hash
     assert json.loads(events[3].payload)["matched"] == ["ordinary-high"]
     resolved = casework.runtime.fire(case_id, "resolve", AGENT, T0 + timedelta(hours=2),
-                                     {"resolution": "Credit note sent"})
+                                     {"resolution": "Credit note sent",
+                                      "root_cause": "Invoice run booked twice",
+                                      "remedy": "refund"})
     assert resolved.fields["resolved_at"] == "2026-03-02T11:00:00Z"
 
 
@@ -111,6 +115,7 @@ def test_a_value_of_the_wrong_type_is_refused_and_changes_nothing(casework: Case
 
 
 def test_start_refuses_bad_input(casework: Casework) -> None:
+    add_test_customers(casework)
     with pytest.raises(InvalidInput, match="has no such field; did you mean 'summary'"):
         casework.runtime.start("complaint", {**NEW, "sumary": "x"}, AGENT, T0, customer="C1")
     with pytest.raises(InvalidInput, match="field 'summary': is required"):
@@ -272,14 +277,17 @@ def test_a_guard_can_ask_whether_a_field_is_set(casework: Casework) -> None:
 def test_a_missing_needed_field_is_named_before_the_guard_runs(casework: Casework) -> None:
     case_id = start(casework)
     casework.runtime.fire(case_id, "triage", AGENT, T0, {"category": "billing"})
-    casework.runtime.fire(case_id, "resolve", AGENT, T0, {"resolution": "done"})
+    casework.runtime.fire(case_id, "resolve", AGENT, T0, {"resolution": "done",
+                                                          "root_cause": "typo",
+                                                          "remedy": "apology"})
     with pytest.raises(TransitionRefused, match="needs csat"):
         casework.runtime.fire(case_id, "close", AGENT, T0)
 
 
 def test_buttons_show_what_this_role_may_fire_now(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
-    assert [t.trigger for t in casework.runtime.triggers_for(case, AGENT)] == ["triage"]
+    assert [t.trigger for t in casework.runtime.triggers_for(case, AGENT)] == [
+        "triage", "mark_duplicate"]
     assert casework.runtime.triggers_for(case, Actor("zoe", "auditor")) == []
 
 

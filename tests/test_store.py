@@ -10,7 +10,7 @@ from engine.store import Database
 from engine.store.migrate import is_current
 from engine.store.schema import metadata
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import T0, add_test_customers
 
 
 def test_migrations_make_exactly_the_described_schema(database_url: str) -> None:
@@ -26,6 +26,7 @@ def test_migrations_make_exactly_the_described_schema(database_url: str) -> None
 @pytest.mark.parametrize("statement", ["UPDATE events SET actor = 'mallory'",
                                        "DELETE FROM events"])
 def test_the_database_refuses_to_change_history(casework: Casework, statement: str) -> None:
+    add_test_customers(casework)
     casework.runtime.start("complaint", {"channel": "web", "summary": "s"},
                            Actor("ann", "agent"), T0, customer="C1")
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), \

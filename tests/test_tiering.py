@@ -81,7 +81,8 @@ def test_high_risk_managed_customers_get_one_retention_case_each(tiered: Casewor
     assert {n for _, n in opened} == {1}
     customer = sorted(at_risk)[0]
     history = tiered.customers.history(customer)
-    started = [json.loads(e.payload) for e in history if e.name == "customer.case_started"]
+    started = [p for e in history if e.name == "customer.case_started"
+               and (p := json.loads(e.payload))["workflow"] == "retention"]
     assert len(started) == 1 and started[0]["on"] == "customer.churn_risk_changed"
     case = tiered.store.get_case(started[0]["case"])
     assert (case.workflow, case.customer, case.state, case.queue) == \

@@ -115,6 +115,8 @@ def test_what_is_not_a_delay(text: str) -> None:
 @pytest.mark.parametrize(("old", "new", "line", "says"), [
     ("    in: waiting\n", "    in: waitng\n", 24, "'in' must name the state it waits in, not "
      "'waitng'; did you mean 'waiting'?"),
+    ("    in: waiting\n", "    in: [waiting]\n", 24, "a timer waits in one state; give each "
+     "state its own timer"),
     ("    fire: answer\n", "    fire: finsh\n", 26, "'fire' must name a trigger that leaves "
      "'waiting', not 'finsh'; did you mean 'finish'?"),
     ("    after: 2 business days\n", "    after: soon\n", 25, "'after' must be a time such as "

@@ -19,7 +19,7 @@ from engine.loading import load_workflow_text
 from engine.runtime import Actor
 from engine.wiring import Casework
 from engine.worker import Sweeper
-from tests.fixtures import T0
+from tests.fixtures import T0, add_test_customers
 
 ALICE = Actor("alice", "agent")
 SAM = Actor("sam", "supervisor")
@@ -34,6 +34,7 @@ def desk(casework: Casework) -> Casework:
     casework.store.add_user("alice", ["agent"], T0, email="alice@example.org")
     casework.store.add_user("sam", ["supervisor"], T0, email="sam@example.org")
     casework.store.add_user("mia", ["manager"], T0)
+    add_test_customers(casework)
     return casework
 
 
@@ -42,6 +43,8 @@ def triaged(casework: Casework, severity: str = "high") -> int:
                                   T0, customer="C1")
     casework.runtime.fire(case.id, "triage", ALICE, T0 + timedelta(minutes=30),
                           {"category": "billing", "severity": severity})
+    casework.runtime.fire(case.id, "respond", ALICE, T0 + timedelta(minutes=30),
+                          {"first_response": "We are on it"})
     return case.id
 
 
@@ -128,9 +131,12 @@ def test_a_follow_up_timer_closes_an_unanswered_complaint_and_leaving_cancels_it
     first, second = triaged(desk, "low"), triaged(desk, "low")
     resolved_at = at("2026-03-06T16:00:00")  # Friday 17:00 Berlin
     for case_id in (first, second):
-        desk.runtime.fire(case_id, "resolve", ALICE, resolved_at, {"resolution": "refunded"})
+        desk.runtime.fire(case_id, "resolve", ALICE, resolved_at, {"resolution": "refunded",
+                                                             "root_cause": "late parcel",
+                                                             "remedy": "refund"})
     assert clock(desk, first).shown == "met"
-    desk.runtime.fire(second, "reopen", ALICE, resolved_at + timedelta(hours=1), {})
+    desk.runtime.fire(second, "not_satisfied", ALICE, resolved_at + timedelta(hours=1),
+                      {"csat": 2})
     # five working days on from Friday 17:00 Berlin: the next Friday at 17:00
     due = at("2026-03-13T16:00:00")
     assert [t["due_at"] for t in desk.timers.listing(first, "pending") if t["kind"] == "timer"] \

@@ -128,6 +128,43 @@ class SqlCustomers:
                 if chain[1] or chain[3]:
                     yield chain
 
+    def tiered(self, tiers: Sequence[str] | None) -> list[tuple[str, str | None, datetime]]:
+        """(id, tier, last reviewed or else created) of the customers in these tiers (None:
+        every customer), by id."""
+        query = sa.select(customers.c.id, customers.c.tier,
+                          sa.func.coalesce(customers.c.reviewed_at, customers.c.created_at,
+                                           type_=customers.c.reviewed_at.type))
+        if tiers is not None:
+            query = query.where(customers.c.tier.in_(tiers))
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(query.order_by(customers.c.id)).all()
+        return [(str(i), t, last) for i, t, last in rows]
+
+    def field_values(self, workflow: str, name: str) -> set[tuple[str, Any]]:
+        """(customer, value of case field `name`) over every case of `workflow`."""
+        with self.database.engine.connect() as connection:
+            rows = connection.execute(sa.select(cases.c.customer, cases.c.fields).where(
+                cases.c.workflow == workflow, cases.c.customer.is_not(None)))
+            return {(str(customer), fields.get(name)) for customer, fields in rows}
+
+    def open_customers(self, workflow: str) -> set[str]:
+        """The customers with an open case of `workflow`."""
+        with self.database.engine.connect() as connection:
+            return set(connection.execute(sa.select(cases.c.customer).distinct().where(
+                cases.c.workflow == workflow, cases.c.closed_at.is_(None))).scalars())
+
+    def add(self, customer_id: str, at: datetime, **attributes: Any) -> bool:
+        """Create a customer record (type personal and status active unless given); False if
+        the id is taken, which changes nothing."""
+        with self.database.engine.begin() as connection:
+            if connection.execute(sa.select(customers.c.id).where(
+                    customers.c.id == customer_id)).first() is not None:
+                return False
+            connection.execute(sa.insert(customers).values(
+                id=customer_id, **{"type": "personal", "status": "active", **attributes},
+                created_at=at, updated_at=at, history_seq=0, history_head=GENESIS))
+        return True
+
     def count(self) -> tuple[int, int]:
         """How many customers and purchases are stored."""
         with self.database.reading() as connection:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 from engine.errors import Conflict, NotFound
 from engine.history import Event
 from engine.records import CaseRecord, DefinitionRecord
+from engine.store.case_links import CaseLinks
 from engine.store.db import Database
 from engine.store.schema import (
     assignment_cursors,
@@ -84,7 +85,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction(TimerWrites):
+class SqlTransaction(TimerWrites, CaseLinks):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:
@@ -120,6 +121,12 @@ class SqlTransaction(TimerWrites):
                 sa.select(cases.c.lock_version).where(cases.c.id == record.id)
             ).scalar()
             raise Conflict(record.id, expected_lock_version, actual)
+
+    def rebase_case(self, record: CaseRecord, expected_lock_version: int) -> None:
+        """update_case() that also moves the case to another version of its workflow."""
+        self.update_case(record, expected_lock_version)
+        self.connection.execute(sa.update(cases).where(cases.c.id == record.id).values(
+            definition_id=record.definition_id, version=record.version))
 
     def append_events(self, new_events: Sequence[Event]) -> None:
         if new_events:
@@ -212,6 +219,13 @@ class SqlStore:
             which = f" version {version}" if version is not None else ""
             raise NotFound(f"{kind} '{name}'{which} is not loaded")
         return _definition(row)
+
+    def open_case_ids_of(self, workflow: str) -> list[int]:
+        """The ids of the open cases of a workflow, oldest first."""
+        with self.database.reading() as connection:
+            return list(connection.execute(sa.select(cases.c.id).where(
+                cases.c.workflow == workflow, cases.c.closed_at.is_(None))
+                .order_by(cases.c.id)).scalars())
 
     def definition_by_id(self, definition_id: int) -> DefinitionRecord:
         with self.database.reading() as connection:

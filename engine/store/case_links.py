@@ -1,0 +1,104 @@
+"""What a case transaction reads and writes beyond its own rows: whether the customers, users and
+cases it names exist, the customer's open cases, the customer record a case updates, and the
+year of purchases and complaints an annual cycle measures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.history import CustomerEvent
+from engine.kpis import YearActivity
+from engine.records import CustomerHead
+from engine.store.bulk import Instants, execute_many
+from engine.store.schema import cases, customers, purchases, users
+
+CENT = Decimal("0.01")
+_CUSTOMER_EXISTS = sa.select(customers.c.id).where(customers.c.id == sa.bindparam("key"))
+_USER_EXISTS = sa.select(users.c.name).where(users.c.name == sa.bindparam("key"),
+                                             users.c.active.is_(True))
+_CASE_EXISTS = sa.select(cases.c.id).where(cases.c.id == sa.bindparam("key"))
+
+
+class CaseLinks:
+    """Mixed into the store's transaction (engine.store.repository.SqlTransaction)."""
+
+    connection: Connection
+
+    def exists(self, kind: str, key: str | int) -> bool:
+        """Whether the customer, (active) user or case `key` exists."""
+        query = {"customer": _CUSTOMER_EXISTS, "user": _USER_EXISTS, "case": _CASE_EXISTS}[kind]
+        return self.connection.execute(query, {"key": key}).first() is not None
+
+    def open_case(self, workflow: str, customer: str) -> int | None:
+        """The id of the customer's open case of `workflow`, if there is one."""
+        found: int | None = self.connection.execute(
+            sa.select(sa.func.min(cases.c.id)).where(
+                cases.c.workflow == workflow, cases.c.customer == customer,
+                cases.c.closed_at.is_(None))).scalar()
+        return found
+
+    def open_case_ids(self, workflows: Sequence[str],
+                      customers_: Sequence[str]) -> dict[tuple[str, str], list[int]]:
+        """(workflow, customer) -> ids of the open cases of these workflows and customers."""
+        found: dict[tuple[str, str], list[int]] = {}
+        for first in range(0, len(customers_), 500):
+            rows = self.connection.execute(
+                sa.select(cases.c.workflow, cases.c.customer, cases.c.id)
+                .where(cases.c.workflow.in_(workflows),
+                       cases.c.customer.in_(customers_[first:first + 500]),
+                       cases.c.closed_at.is_(None)).order_by(cases.c.id))
+            for workflow, customer, case_id in rows:
+                found.setdefault((str(workflow), str(customer)), []).append(int(case_id))
+        return found
+
+    def customer_record(self, customer_id: str) -> tuple[CustomerHead, dict[str, Any]]:
+        """The customer's history head and record, locked against other writers (PostgreSQL)."""
+        query = sa.select(customers).where(customers.c.id == customer_id)
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.connection.execute(query).mappings().one()
+        return (CustomerHead(row["id"], row["tier"], None, row["history_seq"],
+                             row["history_head"]), dict(row))
+
+    def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
+                        events: Sequence[CustomerEvent], at: datetime) -> None:
+        """Write changed attributes of a customer and the events that record them."""
+        self.connection.execute(
+            sa.update(customers).where(customers.c.id == head.id)
+            .values(**changes, history_seq=head.seq, history_head=head.head, updated_at=at))
+        stamp = Instants(self.connection)
+        execute_many(self.connection, (
+            "INSERT INTO customer_events (customer_id, seq, name, actor, role, at, payload, "
+            "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), [
+            (e.customer_id, e.seq, e.name, e.actor, e.role, stamp(e.at), e.payload,
+             e.prev_hash, e.hash) for e in events])
+
+    def year_activity(self, customer_id: str, year: int) -> YearActivity:
+        """The customer's purchases in `year` and the year before, and the CSAT of its
+        complaints closed in `year`."""
+        first, last = date(year - 1, 1, 1), date(year, 12, 31)
+        rows = self.connection.execute(
+            sa.select(purchases.c.day, sa.func.sum(purchases.c.amount))
+            .where(purchases.c.customer_id == customer_id, purchases.c.day.between(first, last))
+            .group_by(purchases.c.day)).all()
+        start = datetime(year, 1, 1, tzinfo=UTC)
+        end = datetime(year + 1, 1, 1, tzinfo=UTC)
+        ratings = self.connection.execute(
+            sa.select(cases.c.fields).where(
+                cases.c.customer == customer_id, cases.c.workflow == "complaint",
+                cases.c.closed_at >= start, cases.c.closed_at < end)).scalars().all()
+        return YearActivity(
+            year=year,
+            days={_day(d): Decimal(str(amount)).quantize(CENT) for d, amount in rows},
+            csat=[int(f["csat"]) for f in ratings if isinstance(f.get("csat"), int)],
+        )
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
