@@ -21,11 +21,12 @@ Evaluate = Callable[[Expression], Any]
 def customer_values(tx: Transaction, action: CustomerAction,
                     evaluate: Evaluate) -> dict[str, Any]:
     """What an update_customer action writes, each value checked as its attribute; an
-    expression giving null leaves that attribute as it is."""
+    expression giving null or an empty string leaves that attribute as it is (a correction
+    left empty in a form keeps what the record holds)."""
     changes = {}
     for name, expression in action.values.items():
         value = evaluate(expression)
-        if value is None:
+        if value is None or (isinstance(value, str) and not value.strip()):
             continue
         try:
             changes[name] = coerce(CUSTOMER_WRITABLE[name], value)
@@ -40,9 +41,10 @@ def customer_values(tx: Transaction, action: CustomerAction,
 
 
 def update_customer(tx: Transaction, case: CaseRecord, updates: dict[str, Any], trigger: str,
-                    actor: str, role: str, now: datetime) -> EventDraft:
+                    actor: str, role: str, now: datetime) -> EventDraft | None:
     """Write the case's customer: a `customer.updated` event in the customer's history, and
-    the `case.customer_updated` draft returned for the case's."""
+    the `case.customer_updated` draft returned for the case's; None when nothing changes (a
+    retained customer who was active already)."""
     assert case.customer is not None  # the loader allows update_customer on such cases only
     head, record = tx.customer_record(case.customer)
     changed = {}
@@ -51,6 +53,8 @@ def update_customer(tx: Transaction, case: CaseRecord, updates: dict[str, Any], 
         old, new = to_json(spec, record.get(name)), to_json(spec, value)
         if old != new:
             changed[name] = {"old": old, "new": new}
+    if not changed:
+        return None
     payload = {"customer": case.customer, "changes": changed}
     events = chain_customer(head.id, head.seq, head.head, [EventDraft("customer.updated", {
         **payload, "case": case.id, "workflow": case.workflow, "trigger": trigger})],

@@ -197,9 +197,10 @@ class Runtime:
                     assignee=self._assign(tx, spec, action, moved, values, actor, now))
         _check_needs(transition, values, skip=set())
         _check_required(spec, values)
-        if updates:
-            decided.append(update_customer(tx, case, updates, transition.trigger, actor.name,
-                                           actor.role, now))
+        updated = update_customer(tx, case, updates, transition.trigger, actor.name,
+                                  actor.role, now) if updates else None
+        if updated is not None:
+            decided.append(updated)
         cause = {**({"timer": timer} if timer else {}),
                  **({"because": dict(because)} if because else {})}
         return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,

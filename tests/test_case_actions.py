@@ -86,7 +86,8 @@ def test_a_review_keeps_what_it_was_not_told_to_correct(casework: Casework) -> N
             "contact_verified": True, "classification_verified": True,
             "customer_type": "company"})
     casework.runtime.fire(case.id, "mark_reviewed", ANN, T0 + timedelta(hours=1), {
-        "contact_verified": True, "classification_verified": True, "phone": "+49 30 2"})
+        "contact_verified": True, "classification_verified": True, "phone": "+49 30 2",
+        "email": ""})  # a correction left empty in the form
     record = casework.customers.customer("P1")
     assert (record["email"], record["phone"], record["reviewed_at"]) == (
         "p1@example.org", "+49 30 2", T0 + timedelta(hours=1))
@@ -121,3 +122,12 @@ def test_measure_reads_the_stored_year(casework: Casework, tmp_path: Path) -> No
     assert measured["kpis"]["satisfaction"] == {"goal": "4", "actual": None,
                                                "attainment": None}
     assert Decimal(fields["goal_retention"]) == Decimal("0.5")
+
+
+def test_a_change_that_changes_nothing_records_nothing(casework: Casework) -> None:
+    casework.customers.add("K3", T0, type="enterprise")  # active already
+    case = casework.runtime.start("retention", {"tier": "key"}, KIM, T0, customer="K3")
+    casework.runtime.fire(case.id, "contact", KIM, T0, {"contact_notes": "All is well"})
+    casework.runtime.fire(case.id, "retained", KIM, T0)
+    assert [e.name for e in casework.customers.history("K3")] == []
+    assert "case.customer_updated" not in [e.name for e in casework.store.case_events(case.id)]
