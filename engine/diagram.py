@@ -191,7 +191,9 @@ def _table_row(spec: WorkflowSpec, transition: TransitionSpec) -> str:
     for react in _reacts(spec, transition):
         guard = f" if {_code(react.when.source)}" if react.when else ""
         who += f"; on {_code(react.on)}{guard}"
-    needs = ", ".join(_code(f) for f in transition.needs)
+    needs = ", ".join(_code(f) for f in (*transition.asks,
+                                         *[n for n in transition.needs
+                                           if n not in transition.asks]))
     if transition.when is not None:
         needs += f"{'; only' if needs else 'Only'} if {_code(transition.when.source)}"
     cells = [trigger, ", ".join(transition.sources), transition.dest, who, needs or "-"]

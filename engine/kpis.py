@@ -4,7 +4,8 @@ For a calendar year Y, from the customer's purchases and complaints:
 
 - sales_growth: the change in purchase amount against year Y-1 (0.10 = 10% more); none when
   the customer bought nothing in Y-1.
-- satisfaction: the mean CSAT (1-5) of the customer's complaints closed in Y; none without one.
+- satisfaction: the mean of every CSAT rating (1-5) the customer's complaints were given in Y,
+  a low one that sent a complaint back to investigation included; none without one.
 - retention: the share of Y's four quarters in which the customer bought (1 = every quarter).
 - repeat_purchase_rate: the share of Y's purchase days that came after an earlier one in Y
   (n days: (n-1)/n); none when the customer did not buy in Y.
@@ -28,7 +29,7 @@ class YearActivity:
 
     year: int
     days: dict[date, Decimal] = field(default_factory=dict)  # purchase day -> amount
-    csat: list[int] = field(default_factory=list)  # complaints closed in Y
+    csat: list[int] = field(default_factory=list)  # every rating given in Y
 
 
 def measure(activity: YearActivity) -> dict[str, Decimal | None]:

@@ -40,7 +40,8 @@ WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fiel
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
-TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "accepts", "when", "do", "title",
+TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "asks", "accepts", "when", "do",
+                   "title",
                    "description"}
 # Names the `transitions` library puts on a case model; a trigger may not shadow them.
 RESERVED_TRIGGERS = {"trigger", "state", "machine"}
@@ -323,12 +324,14 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
                          "read-only and may not fire transitions")
         needs = self.names(node, "needs", set(fields), what, "field")
         accepts = self.names(node, "accepts", set(fields), what, "field")
+        asks = self.names(node, "asks", set(fields), what, "field")
         when = self.expression(node, "when", scope, what)
         actions = self.actions(node.get("do"), node.line_of("do"), fields, scope, what)
         if trigger is None or not sources or len(dest) != 1:
             return None
         return TransitionSpec(trigger, tuple(sources), dest[0], frozenset(roles), tuple(needs),
-                              tuple(accepts), when, tuple(actions), node.get("title"), node.line)
+                              tuple(accepts), when, tuple(actions), node.get("title"), node.line,
+                              tuple(asks))
 
     def state_refs(self, node: Node, key: str, states: dict[str, StateSpec], what: str,
                    allow_any: bool) -> list[str]:

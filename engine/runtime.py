@@ -169,6 +169,7 @@ class Runtime:
         transition = self._transition(spec, case, trigger, actor,
                                       timer is not None or because is not None)
         given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
+        _check_asks(transition, given)
         _check_references(tx, spec, given)
         values = {**case_values(spec, case.fields), **given}
         filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
@@ -390,6 +391,15 @@ def _check_needs(transition: TransitionSpec, values: dict[str, Any], skip: set[s
     if missing:
         raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
                                 + " ".join(f"--field {f}=..." for f in missing))
+
+
+def _check_asks(transition: TransitionSpec, given: dict[str, Any]) -> None:
+    """`asks:` fields must be given in this fire: a value from an earlier one does not do."""
+    missing = [f for f in transition.asks if given.get(f) in (None, "", [])]
+    if missing:
+        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
+                                + " ".join(f"--field {f}=..." for f in missing)
+                                + " (now: an earlier value does not count)")
 
 
 def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:

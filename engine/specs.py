@@ -223,11 +223,13 @@ class TransitionSpec:
     actions: tuple[Action, ...] = ()
     title: str | None = None
     line: int = 0
+    asks: tuple[str, ...] = ()  # fields the firer must give in this very fire (fresh input)
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """Every field a firer may give: what it needs, then what it accepts."""
-        return self.needs + tuple(f for f in self.accepts if f not in self.needs)
+        """Every field a firer may give: what it asks and needs, then what it accepts."""
+        first = self.asks + tuple(f for f in self.needs if f not in self.asks)
+        return first + tuple(f for f in self.accepts if f not in first)
 
 
 @dataclass(frozen=True)

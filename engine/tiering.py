@@ -339,7 +339,11 @@ class _Batch:
         found = []
         for deployed, start in self.starts.due(happened, row, extra, self.now):
             if (deployed.spec.name, customer) in self.open:
-                continue  # one open case of a workflow per customer: starts happen once
+                # one open case of a workflow per customer: starts happen once; say so
+                drafts.append(EventDraft("customer.case_not_started", {
+                    "workflow": deployed.spec.name, "on": start.on,
+                    "reason": f"an open {deployed.spec.name} case"}))
+                continue
             self.open.add((deployed.spec.name, customer))
             scope = {k: v for k, v in {**row, **extra}.items() if v is not None}
             variables = {"customer": scope, "now": self.now}

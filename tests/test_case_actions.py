@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, TransitionRefused
 from engine.runtime import Actor
 from engine.wiring import Casework
 from tests.fixtures import T0
@@ -131,3 +131,37 @@ def test_a_change_that_changes_nothing_records_nothing(casework: Casework) -> No
     casework.runtime.fire(case.id, "retained", KIM, T0)
     assert [e.name for e in casework.customers.history("K3")] == []
     assert "case.customer_updated" not in [e.name for e in casework.store.case_events(case.id)]
+
+
+def test_asks_wants_a_fresh_value_at_every_fire(casework: Casework) -> None:
+    casework.customers.add("S9", T0, type="enterprise")
+    casework.store.add_user("kim", ["account_manager"], T0)
+    max_ = Actor("max", "manager")
+    plan = casework.runtime.start("strategic_plan", {}, max_, T0, customer="S9")
+    casework.runtime.fire(plan.id, "assign_manager", max_, T0, {"account_manager": "kim"})
+    casework.runtime.fire(plan.id, "agree_plan", KIM, T0, {"goals": "Grow 10%"})
+    casework.runtime.fire(plan.id, "review_due", max_, T0)
+    casework.runtime.fire(plan.id, "hold_review", KIM, T0, {"review_notes": "On track",
+                                                            "health": "on_track"})
+    casework.runtime.fire(plan.id, "review_due", max_, T0)
+    with pytest.raises(TransitionRefused, match="needs review_notes, health: give .* earlier "
+                                                "value does not count"):
+        casework.runtime.fire(plan.id, "hold_review", KIM, T0)  # last month's notes held
+    assert casework.store.get_case(plan.id).fields["reviews_held"] == 1
+
+
+def test_satisfaction_counts_every_rating_given_in_the_year(casework: Casework,
+                                                            tmp_path: Path) -> None:
+    purchases = tmp_path / "purchases.csv"
+    purchases.write_text("customer,date,amount,quantity\nS2,2026-01-05,10.00,1\n")
+    casework.customers.import_file(purchases, "csv", T0)
+    complaint = casework.runtime.start("complaint", COMPLAINT, ANN, T0, customer="S2").id
+    casework.runtime.fire(complaint, "triage", ANN, T0, {"category": "billing"})
+    fix = {"resolution": "Refunded", "root_cause": "typo", "remedy": "refund"}
+    casework.runtime.fire(complaint, "resolve", ANN, T0, fix)
+    casework.runtime.fire(complaint, "not_satisfied", ANN, T0, {"csat": 2})
+    casework.runtime.fire(complaint, "resolve", ANN, T0, fix)
+    casework.runtime.fire(complaint, "close", ANN, T0, {"csat": 5})
+    with casework.store.transaction() as tx:
+        activity = tx.year_activity("S2", 2026)
+    assert activity.csat == [2, 5]  # the unhappy rating counts, though 5 replaced it

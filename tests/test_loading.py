@@ -153,7 +153,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
             id="state"),
         pytest.param(
             edit("  - trigger: approve\n", "  - trigger: approve\n    tile: Approve\n"), 12,
-            "unknown key 'tile' in a transition; did you mean 'title'? (allowed: accepts, "
+            "unknown key 'tile' in a transition; did you mean 'title'? (allowed: accepts, asks, "
             "description, do, from, needs, roles, title, to, trigger, when)",
             id="transition"),
         pytest.param(

@@ -4,6 +4,7 @@ year of purchases and complaints an annual cycle measures."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from engine.history import CustomerEvent
 from engine.kpis import YearActivity
 from engine.records import CustomerHead
 from engine.store.bulk import Instants, execute_many
-from engine.store.schema import cases, customers, purchases, users
+from engine.store.schema import cases, customers, events, purchases, users
 
 CENT = Decimal("0.01")
 _CUSTOMER_EXISTS = sa.select(customers.c.id).where(customers.c.id == sa.bindparam("key"))
@@ -80,8 +81,8 @@ class CaseLinks:
              e.prev_hash, e.hash) for e in events])
 
     def year_activity(self, customer_id: str, year: int) -> YearActivity:
-        """The customer's purchases in `year` and the year before, and the CSAT of its
-        complaints closed in `year`."""
+        """The customer's purchases in `year` and the year before, and every CSAT rating its
+        complaints were given in `year`."""
         first, last = date(year - 1, 1, 1), date(year, 12, 31)
         rows = self.connection.execute(
             sa.select(purchases.c.day, sa.func.sum(purchases.c.amount))
@@ -89,14 +90,19 @@ class CaseLinks:
             .group_by(purchases.c.day)).all()
         start = datetime(year, 1, 1, tzinfo=UTC)
         end = datetime(year + 1, 1, 1, tzinfo=UTC)
-        ratings = self.connection.execute(
-            sa.select(cases.c.fields).where(
-                cases.c.customer == customer_id, cases.c.workflow == "complaint",
-                cases.c.closed_at >= start, cases.c.closed_at < end)).scalars().all()
+        # Every rating given in the year, from the complaints' histories: a low rating that sent
+        # a complaint back to investigation counts too, though a later one replaced it.
+        payloads = self.connection.execute(
+            sa.select(events.c.payload).select_from(events.join(cases))
+            .where(cases.c.customer == customer_id, cases.c.workflow == "complaint",
+                   events.c.name == "case.field_changed", events.c.at >= start,
+                   events.c.at < end).order_by(events.c.id)).scalars().all()
+        ratings = [change["new"] for change in map(json.loads, payloads)
+                   if change.get("field") == "csat" and isinstance(change.get("new"), int)]
         return YearActivity(
             year=year,
             days={_day(d): Decimal(str(amount)).quantize(CENT) for d, amount in rows},
-            csat=[int(f["csat"]) for f in ratings if isinstance(f.get("csat"), int)],
+            csat=ratings,
         )
 
 
