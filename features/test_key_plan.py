@@ -1,0 +1,461 @@
+"""Steps for key_plan.feature (the shared ones are in conftest.py; the purchase files, the
+recompute and the history tables come from test_strategic_plan.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pytest_bdd import given, scenarios, then, when
+
+from engine.errors import InvalidInput, TransitionRefused
+from engine.tiering import Recomputed
+from features.desk import Clock, moment
+from features.test_strategic_plan import (
+    AccountDesk,
+    Refusal,
+    account_team,
+    add_customer,
+    attempt,
+    case_events,
+    check_guard,
+    check_invalid,
+    check_needs,
+    check_read_only,
+    check_refused_for_role,
+    check_table,
+    customer_history,
+    customer_record,
+    customer_story,
+    day_of,
+    days_of,
+    every,
+    import_base,
+    import_more_base,
+    import_purchases,
+    listed,
+    money,
+    open_by_hand,
+    open_plans,
+    pending_timers,
+    plan_history,
+    recompute,
+    started_plans,
+    step,
+)
+
+scenarios("key_plan.feature")
+
+
+# --- the account team and the customers ------------------------------------------------------
+
+
+@given(step('the account team: manager "{manager:Q}", account managers "{first:Q}" and '
+            '"{second:Q}", agent "{agent:Q}", auditor "{auditor:Q}"'), target_fixture="desk")
+def team(desk_database: str, clock: Clock, tmp_path: Path, manager: str, first: str,
+         second: str, agent: str, auditor: str) -> AccountDesk:
+    return account_team(desk_database, clock, tmp_path, {
+        manager: "manager", first: "account_manager", second: "account_manager",
+        agent: "agent", auditor: "auditor"})
+
+
+@given(step("the shop's {count:d} other customers bought as usual from {since} to {until}"))
+def customer_base(desk: AccountDesk, count: int, since: str, until: str) -> None:
+    import_base(desk, count, since, until)
+
+
+@when(step("the other customers went on buying until {until}"))
+@given(step("the other customers went on buying until {until}"))
+def base_buys_on(desk: AccountDesk, until: str) -> None:
+    import_more_base(desk, until)
+
+
+@given(step('customer "{customer:Q}", {name}, ordered for {amount} every {weeks:d} weeks from '
+            "{first} to {last}"))
+def orders_regularly(desk: AccountDesk, customer: str, name: str, amount: str, weeks: int,
+                     first: str, last: str) -> None:
+    add_customer(desk, customer, name)
+    import_purchases(desk, [(customer, day, money(amount))
+                            for day in every(day_of(first), day_of(last), 7 * weeks)])
+
+
+@when(step("{name} ordered for {amount} on {days}"))
+@given(step("{name} ordered for {amount} on {days}"))
+def orders_on(desk: AccountDesk, name: str, amount: str, days: str) -> None:
+    customer = desk.customer(name)
+    import_purchases(desk, [(customer, day, money(amount)) for day in days_of(days)])
+
+
+@given(step('{name}, customer "{customer:Q}", became key in this morning\'s recompute'),
+       target_fixture="plan")
+def became_key(desk: AccountDesk, name: str, customer: str) -> int:
+    import_base(desk, 300, "March 2024", "February 2026")
+    orders_regularly(desk, customer, name, "40.00", 3, "1 April 2024", "20 January 2025")
+    orders_on(desk, name, "20.00", "2 June 2025, 3 November 2025 and 16 February 2026")
+    recompute(desk)
+    assert customer_record(desk, customer)["tier"] == "key"
+    [plan] = started_plans(desk, customer, "key_plan")
+    return plan
+
+
+@when("the tiers are recomputed", target_fixture="recomputed")
+def tiers_recomputed(desk: AccountDesk) -> Recomputed:
+    return recompute(desk)
+
+
+@when(step("the tiers are recomputed on {text}"), target_fixture="recomputed")
+def tiers_recomputed_on(desk: AccountDesk, text: str) -> Recomputed:
+    desk.clock.now = moment(text)
+    return recompute(desk)
+
+
+@then(step('{name} is in the "{tier:Q}" tier, by the rule "{rule:Q}"'))
+def tier_is(desk: AccountDesk, name: str, tier: str, rule: str) -> None:
+    record = customer_record(desk, desk.customer(name))
+    assert (record["tier"], record["tier_rule"]) == (tier, rule)
+
+
+@then(step('a key plan for {name} waits for an account manager in the "{queue:Q}" queue'),
+      target_fixture="plan")
+def plan_waits(desk: AccountDesk, name: str, queue: str) -> int:
+    [plan] = started_plans(desk, desk.customer(name), "key_plan")
+    case = desk.case(plan)
+    assert (case.state, case.queue, case.assignee) == ("assigning", queue, None)
+    return plan
+
+
+@then(step('a strategic plan for {name} now waits for an account manager in the "{queue:Q}" '
+           "queue"))
+def strategic_plan_waits(desk: AccountDesk, plan: int, name: str, queue: str) -> None:
+    customer = desk.customer(name)
+    [strategic] = started_plans(desk, customer, "strategic_plan")
+    case = desk.case(strategic)
+    assert (case.state, case.queue, case.assignee) == ("assigning", queue, None)
+    assert case.fields["tier"] == "strategic"
+    assert open_plans(desk, customer, "key_plan") == [plan]  # handing over, still open
+
+
+@then(step("the plan takes {name}' {amount} of purchases over the last 12 months as its "
+           "baseline"))
+def baseline(desk: AccountDesk, plan: int, name: str, amount: str) -> None:
+    record = customer_record(desk, desk.customer(name))
+    fields = desk.case(plan).fields
+    assert fields["tier"] == record["tier"] == "key"
+    assert Decimal(fields["baseline_revenue"]) == Decimal(str(record["revenue_12m"])) == \
+        money(amount)
+
+
+@then(step("the history of {name} says that becoming key opened the plan"))
+def history_says_opened(desk: AccountDesk, plan: int, name: str) -> None:
+    history = customer_history(desk, desk.customer(name))
+    changed = [i for i, e in enumerate(history) if e.name == "customer.tier_changed"
+               and json.loads(e.payload)["new"] == "key"]
+    started = [i for i, e in enumerate(history) if e.name == "customer.case_started"
+               and json.loads(e.payload) == {"workflow": "key_plan", "case": plan,
+                                             "on": "customer.tier_changed"}]
+    assert len(changed) == len(started) == 1 and changed[0] < started[0]
+    assert all((e.actor, e.role) == ("casework", "system") for e in history)
+    created = case_events(desk, plan)[0]
+    assert (created.name, created.actor, created.role) == ("case.created", "casework", "system")
+    assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
+
+
+@then("no plan is opened and none is moved")
+def nothing_opened(recomputed: Recomputed) -> None:
+    assert (recomputed.tier_changes, sum(recomputed.started.values()),
+            sum(recomputed.moved.values())) == (0, 0, 0)
+
+
+@then(step("{name} has {count:d} open key plan"))
+def open_plan_count(desk: AccountDesk, name: str, count: int) -> None:
+    assert len(open_plans(desk, desk.customer(name), "key_plan")) == count
+
+
+@given(step('"{who:Q}" has opened a key plan for customer "{customer:Q}", {name}'),
+       target_fixture="plan")
+def opened_by_hand(desk: AccountDesk, who: str, customer: str, name: str) -> int:
+    add_customer(desk, customer, name)
+    return open_by_hand(desk, "key_plan", customer, who)
+
+
+@when(step('"{who:Q}" tries to open another key plan for customer "{customer:Q}"'),
+      target_fixture="refusal")
+def tries_another(desk: AccountDesk, who: str, customer: str) -> Refusal:
+    with pytest.raises(InvalidInput) as refused:
+        open_by_hand(desk, "key_plan", customer, who)
+    return refused.value
+
+
+@when(step('"{who:Q}" tries to open a key plan for customer "{customer:Q}", whom nobody has '
+           "recorded"), target_fixture="refusal")
+def tries_unknown(desk: AccountDesk, who: str, customer: str) -> Refusal:
+    return tries_another(desk, who, customer)
+
+
+@then(step("it is refused because {name} already has an open key plan, the one opened before"))
+def refused_second(desk: AccountDesk, refusal: Refusal, plan: int, name: str) -> None:
+    customer = desk.customer(name)
+    check_invalid(refusal, "customer", f"customer '{customer}' already has an open key_plan "
+                  f"case (#{plan}); work that one, or close it first")
+    assert open_plans(desk, customer, "key_plan") == [plan]
+
+
+# --- working the plan ------------------------------------------------------------------------
+
+
+@when(step('"{who:Q}" assigns "{manager:Q}" as the account manager'))
+@given(step('"{who:Q}" has assigned "{manager:Q}" as the account manager'))
+def assigns(desk: AccountDesk, plan: int, who: str, manager: str) -> None:
+    desk.fire(plan, who, "assign_manager", account_manager=manager)
+
+
+@when(step('"{who:Q}" tries to assign "{manager:Q}" as the account manager'),
+      target_fixture="refusal")
+def tries_to_assign(desk: AccountDesk, plan: int, who: str, manager: str) -> Refusal:
+    return attempt(desk, plan, who, "assign_manager", account_manager=manager)
+
+
+@when(step('"{who:Q}" sets a growth target of {target}'))
+@given(step('"{who:Q}" has set a growth target of {target}'))
+def sets_target(desk: AccountDesk, plan: int, who: str, target: str) -> None:
+    desk.fire(plan, who, "set_target", growth_target=target)
+
+
+@when(step('"{who:Q}" tries to set a growth target of {target}'), target_fixture="refusal")
+def tries_target(desk: AccountDesk, plan: int, who: str, target: str) -> Refusal:
+    return attempt(desk, plan, who, "set_target", growth_target=target)
+
+
+@when(step('"{who:Q}" tries to set up the plan without a growth target'),
+      target_fixture="refusal")
+def tries_without_target(desk: AccountDesk, plan: int, who: str) -> Refusal:
+    return attempt(desk, plan, who, "set_target")
+
+
+@when(step('"{who:Q}" offers the value-added service "{service:Q}"'))
+def offers(desk: AccountDesk, plan: int, who: str, service: str) -> None:
+    desk.fire(plan, who, "offer_service", service=service)
+
+
+@when(step('"{who:Q}" tries to offer the value-added service "{service:Q}" again'),
+      target_fixture="refusal")
+def tries_to_offer(desk: AccountDesk, plan: int, who: str, service: str) -> Refusal:
+    return attempt(desk, plan, who, "offer_service", service=service)
+
+
+@when(step('"{who:Q}" records that the customer took up "{service:Q}"'))
+def takes_up(desk: AccountDesk, plan: int, who: str, service: str) -> None:
+    desk.fire(plan, who, "service_taken", service=service)
+
+
+@when(step('"{who:Q}" tries to record that the customer took up "{service:Q}"'),
+      target_fixture="refusal")
+def tries_take_up(desk: AccountDesk, plan: int, who: str, service: str) -> Refusal:
+    return attempt(desk, plan, who, "service_taken", service=service)
+
+
+@when(step('"{who:Q}" records the visit: "{notes:Q}"'))
+def records_visit(desk: AccountDesk, plan: int, who: str, notes: str) -> None:
+    desk.fire(plan, who, "record_visit", visit_notes=notes)
+
+
+@when(step('"{who:Q}" tries to record a visit before it is due: "{notes:Q}"'),
+      target_fixture="refusal")
+def tries_visit(desk: AccountDesk, plan: int, who: str, notes: str) -> Refusal:
+    return attempt(desk, plan, who, "record_visit", visit_notes=notes)
+
+
+@when(step('"{who:Q}" records each quarterly visit as it falls due, until {text}'))
+def records_each_visit(desk: AccountDesk, plan: int, who: str, text: str) -> None:
+    """The worker brings each visit up when it falls due; the account manager goes and records
+    it an hour later."""
+    end = moment(text)
+    while (due := pending_timers(desk, plan)["quarterly_visit"]) <= end:
+        desk.clock.now = due
+        casework = desk.open()
+        try:
+            assert casework.worker.fire_due_timers(due) == 1
+        finally:
+            casework.close()
+        assert desk.case(plan).state == "visit_due"
+        desk.clock.now += timedelta(hours=1)
+        records_visit(desk, plan, who, f"Visit of {due:%d %B %Y}")
+
+
+@when(step('"{who:Q}" records the promotion review "{outcome:Q}": "{notes:Q}"'))
+def decides_promotion(desk: AccountDesk, plan: int, who: str, outcome: str, notes: str) -> None:
+    desk.fire(plan, who, "decide_promotion", promotion=outcome, promotion_notes=notes)
+
+
+@when(step('"{who:Q}" tries to record the promotion review "{outcome:Q}": "{notes:Q}"'),
+      target_fixture="refusal")
+def tries_promotion(desk: AccountDesk, plan: int, who: str, outcome: str,
+                    notes: str) -> Refusal:
+    return attempt(desk, plan, who, "decide_promotion", promotion=outcome,
+                   promotion_notes=notes)
+
+
+@when(step('"{who:Q}" tries to record the promotion review "{outcome:Q}" without saying why'),
+      target_fixture="refusal")
+def tries_promotion_without_notes(desk: AccountDesk, plan: int, who: str,
+                                  outcome: str) -> Refusal:
+    return attempt(desk, plan, who, "decide_promotion", promotion=outcome)
+
+
+@when(step('"{who:Q}" finishes the hand-over: "{notes:Q}"'))
+def finishes_hand_over(desk: AccountDesk, plan: int, who: str, notes: str) -> None:
+    desk.fire(plan, who, "finish_hand_over", handover_notes=notes)
+
+
+# --- what people see -------------------------------------------------------------------------
+
+
+@then(step('the plan is "{state:Q}"'))
+def plan_state(desk: AccountDesk, plan: int, state: str) -> None:
+    assert desk.case(plan).state == state
+
+
+@then(step('the plan is "{state:Q}" in the "{queue:Q}" queue'))
+def plan_in_queue(desk: AccountDesk, plan: int, state: str, queue: str) -> None:
+    case = desk.case(plan)
+    assert (case.state, case.queue) == (state, queue)
+
+
+@then(step('the plan is "{state:Q}" and in no queue'))
+def plan_closed(desk: AccountDesk, plan: int, state: str) -> None:
+    case = desk.case(plan)
+    assert (case.state, case.queue) == (state, None)
+    assert case.closed_at == desk.clock.now
+
+
+@then(step('the plan is "{state:Q}" and assigned to "{who:Q}"'))
+def plan_assigned(desk: AccountDesk, plan: int, state: str, who: str) -> None:
+    case = desk.case(plan)
+    assert (case.state, case.assignee, case.fields["account_manager"]) == (state, who, who)
+
+
+@then(step('the plan is "{state:Q}", aiming for {target} more than its baseline of {amount}'))
+def plan_target(desk: AccountDesk, plan: int, state: str, target: str, amount: str) -> None:
+    case = desk.case(plan)
+    assert case.state == state
+    assert Decimal(case.fields["growth_target"]) == Decimal(target)
+    assert Decimal(case.fields["baseline_revenue"]) == money(amount)
+
+
+@then(step('the plan is "{state:Q}" after {count:d} visit'))
+@then(step('the plan is "{state:Q}" after {count:d} visits'))
+def visits_held(desk: AccountDesk, plan: int, state: str, count: int) -> None:
+    case = desk.case(plan)
+    assert (case.state, case.fields["visits_held"]) == (state, count)
+
+
+@then(step('"{who:Q}" owns {name} now'))
+def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
+    customer = desk.customer(name)
+    assert customer_record(desk, customer)["owner"] == who
+    [updated] = [json.loads(e.payload) for e in customer_history(desk, customer)
+                 if e.name == "customer.updated"]
+    assert updated["changes"] == {"owner": {"old": None, "new": who}}
+    assert (updated["case"], updated["workflow"], updated["trigger"]) == \
+        (plan, "key_plan", "assign_manager")
+
+
+@then(step("nobody owns {name}"))
+def nobody_owns(desk: AccountDesk, name: str) -> None:
+    customer = desk.customer(name)
+    assert customer_record(desk, customer)["owner"] is None
+    assert not [e for e in customer_history(desk, customer) if e.name == "customer.updated"]
+
+
+@then(step("its quarterly visit is due on {visit} and its promotion review on {review}"))
+def scheduled(desk: AccountDesk, plan: int, visit: str, review: str) -> None:
+    fields = desk.case(plan).fields
+    assert (datetime.fromisoformat(fields["next_visit"]),
+            datetime.fromisoformat(fields["promotion_due"])) == (moment(visit), moment(review))
+    assert pending_timers(desk, plan) == {"quarterly_visit": moment(visit),
+                                          "yearly_promotion_review": moment(review)}
+
+
+@then("no visit and no promotion review is scheduled any more")
+def nothing_scheduled(desk: AccountDesk, plan: int) -> None:
+    assert pending_timers(desk, plan) == {}
+
+
+@then(step('the services offered are "{offered:Q}" and those taken up "{taken:Q}"'))
+def services(desk: AccountDesk, plan: int, offered: str, taken: str) -> None:
+    fields = desk.case(plan).fields
+    assert (fields.get("services_offered", []), fields.get("services_taken", [])) == \
+        (listed(offered), listed(taken))
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+
+@then(step('it is refused because role "{role:Q}" may not fire it'))
+def refused_for_role(refusal: Refusal, role: str) -> None:
+    check_refused_for_role(refusal, role)
+
+
+@then(step('it is refused because role "{role:Q}" is read-only'))
+def refused_read_only(refusal: Refusal, role: str) -> None:
+    check_read_only(refusal, role)
+
+
+@then(step('it is refused by the guard "{guard}"'))
+def refused_by_guard(refusal: Refusal, guard: str) -> None:
+    check_guard(refusal, guard)
+
+
+@then(step('it is refused because it needs the field "{name:Q}"'))
+def refused_for_field(refusal: Refusal, name: str) -> None:
+    check_needs(refusal, name)
+
+
+@then(step('it is refused because the {name} is wrong: "{message}"'))
+def refused_as_invalid(refusal: Refusal, name: str, message: str) -> None:
+    check_invalid(refusal, name, message)
+
+
+@then(step('it is refused because the plan is "{state:Q}", where "{trigger:Q}" does not apply'))
+def refused_in_state(desk: AccountDesk, plan: int, refusal: Refusal, state: str,
+                     trigger: str) -> None:
+    assert isinstance(refusal, TransitionRefused), refusal
+    assert refusal.reason == "state"
+    assert refusal.detail.startswith(f"case {plan} is in state '{state}', where '{trigger}' "
+                                     "does not apply"), refusal.detail
+
+
+# --- the auditor -----------------------------------------------------------------------------
+
+
+@then("the plan's history says the workflow handed it over because the customer's tier changed")
+def handed_over_by_workflow(desk: AccountDesk, plan: int) -> None:
+    last = [e for e in case_events(desk, plan) if e.name == "case.transitioned"][-1]
+    assert (last.actor, last.role, last.from_state, last.to_state) == \
+        ("casework", "system", "active", "handing_over")
+    assert json.loads(last.payload) == {"trigger": "hand_over",
+                                        "because": {"event": "customer.tier_changed"}}
+
+
+@then(step('the plan\'s history says the workflow asked for the promotion review by the timer '
+           '"{timer:Q}"'))
+def promotion_by_timer(desk: AccountDesk, plan: int, timer: str) -> None:
+    [asked] = [e for e in case_events(desk, plan) if e.name == "case.transitioned"
+               and e.to_state == "promotion_review"]
+    assert (asked.actor, asked.role, asked.from_state) == ("casework", "system", "active")
+    assert json.loads(asked.payload) == {"trigger": "review_promotion", "timer": timer}
+
+
+@then("the plan's history reads")
+def plan_history_reads(desk: AccountDesk, plan: int, datatable: list[list[str]]) -> None:
+    check_table(plan_history(desk, plan), datatable,
+                ["event", "who", "role", "from", "to", "why"])
+
+
+@then(step("the history of {name}, leaving churn warnings aside, reads"))
+def customer_history_reads(desk: AccountDesk, name: str, datatable: list[list[str]]) -> None:
+    check_table(customer_story(desk, desk.customer(name)), datatable,
+                ["event", "who", "role", "what"])
