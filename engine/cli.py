@@ -7,45 +7,41 @@ input (the reason on stderr); 3 conflict (someone else changed the case first).
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.table import Table
 
+from engine.accounts import hash_password, new_token, token_digest
 from engine.calendars import Calendar
 from engine.cli_customers import clv, customers
 from engine.cli_cycles import cycles, reviews
+from engine.cli_demo import demo
 from engine.cli_rules import rules
+from engine.cli_serve import serve
 from engine.cli_support import (
     F,
     common,
     fail,
     handles_errors,
     opened,
-    out,
     parse_fields,
     settings_of,
+    show_case,
 )
 from engine.cli_tiers import tiers
 from engine.cli_worker import outbox, timers, worker
 from engine.cli_workflows import workflows
-from engine.demodata import CDNOW_SAMPLE
 from engine.errors import DefinitionError
 from engine.history import iso
-from engine.records import CaseRecord, ClockRecord
 from engine.registry import (
     check_tables,
     load_calendars,
-    load_tables,
     load_workflows,
     table_files,
     workflow_files,
 )
 from engine.runtime import Actor
 from engine.specs import ROLES
-from engine.wiring import Casework
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -203,47 +199,6 @@ def _pairs(values: dict[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
-def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
-    now, reckoner = casework.settings.clock(), casework.runtime.scheduler.reckoner
-    clocks = [(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
-    if as_json:
-        click.echo(json.dumps({**case.to_json(), "sla": [clock_json(*c) for c in clocks]},
-                              ensure_ascii=False))
-        return
-    deployed = casework.registry.get(case.definition_id)
-    table = Table(title=f"case {case.id}: {deployed.spec.title} (v{case.version})",
-                  show_header=False)
-    for label, value in [("state", case.state), ("queue", case.queue or "-"),
-                         ("assignee", case.assignee or "-"), ("customer", case.customer or "-"),
-                         ("revision", str(case.lock_version)), ("updated", iso(case.updated_at))]:
-        table.add_row(label, value)
-    for name, value in case.fields.items():
-        table.add_row(f"  {name}", str(value))
-    for clock, spent in clocks:
-        due = f", due {iso(clock.due_at)}" if clock.due_at else ""
-        target = f" of {clock.target.total_seconds() / 3600:g} h" if clock.target else ""
-        table.add_row(f"sla {clock.name}", f"{clock.shown}: {hours(spent)} h{target}"
-                      f"{' (business)' if clock.business else ''}{due}")
-    out.print(table)
-
-
-def hours(amount: timedelta) -> str:
-    return f"{amount.total_seconds() / 3600:.2f}"
-
-
-def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
-    return {"name": clock.name, "status": clock.shown, "running": clock.status == "running",
-            "business": clock.business, "calendar": clock.calendar,
-            "target_hours": clock.target.total_seconds() / 3600 if clock.target else None,
-            "elapsed_hours": round(spent.total_seconds() / 3600, 4),
-            "due_at": iso(clock.due_at) if clock.due_at else None,
-            "started_at": iso(clock.started_at),
-            "warned_at": iso(clock.warned_at) if clock.warned_at else None,
-            "breached_at": iso(clock.breached_at) if clock.breached_at else None,
-            "stopped_at": iso(clock.stopped_at) if clock.stopped_at else None,
-            "level": clock.level}
-
-
 # --- audit ----------------------------------------------------------------------------------
 
 
@@ -281,75 +236,68 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
 @click.option("--display-name")
 @click.option("--email", help="Where notices (SLA escalations) are sent")
+@click.option("--password", help="To sign in to the web pages (at least 8 characters); "
+              "without it the user cannot sign in until `casework users password` sets one")
 @common
 @handles_errors
 def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
-              home: Path | None, now_text: str | None) -> None:
+              password: str | None, home: Path | None, now_text: str | None) -> None:
     """Add a user holding one or more roles."""
+    digest = hash_password(password) if password is not None else None
     with opened(home, now_text) as casework:
         if casework.store.user_roles(name) is not None:
             fail(f"user '{name}' exists already", 2)
-        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email)
+        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email,
+                                digest)
     click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
 
 
-
-# --- demo -----------------------------------------------------------------------------------
-
-DEMO_STEPS = [
-    ("triage", {"category": "after_sales", "severity": "high"}),
-    ("respond", {"first_response": "Sorry to hear that; we are checking your order now"}),
-    ("ask_customer", {"question": "Which order was it, and which discs are missing?"}),
-    ("customer_replied", {"answer": "The order of 18 January; discs 3 and 4"}),
-    ("resolve", {"resolution": "Sent discs 3 and 4 by express post", "remedy": "replacement",
-                 "root_cause": "The box set was packed from an incomplete lot"}),
-]
-
-
-DEMO_AS_OF = date(1998, 6, 30)
-
-
-@main.command()
+@users.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (asked for when not given)")
 @common
 @handles_errors
-def demo(home: Path | None, now_text: str | None) -> None:
-    """Migrate, load the shipped workflows and tables, import the demo customers, work a demo
-    complaint, tier the customers, and verify every history."""
-    with opened(home, now_text, migrate=True) as casework:
-        now = casework.settings.clock()
-        for spec, text in load_tables(casework.settings.home):  # first run: publish them
-            if not casework.store.publications("table", spec.name):
-                casework.registry.publish_table(spec, text, now)
-        deployed = casework.registry.deploy_home(casework.settings.home, now)
-        click.echo(f"published the decision tables and loaded {len(deployed)} workflow(s) into "
-                   f"{casework.database.dialect}")
-        imported = casework.customers.import_file(CDNOW_SAMPLE, "cdnow", now)
-        stored, bought = casework.customers.count()
-        click.echo(f"demo customers (CDNOW sample): {stored} customers, {bought} purchases"
-                   + (" (already imported)" if imported.already else ""))
-        agent = Actor("alice", "agent")
-        case = casework.runtime.start("complaint", {
-            "channel": "phone", "summary": "The box set arrived with two discs missing",
-        }, agent, now, customer="00004")
-        for trigger, fields in DEMO_STEPS:
-            case = casework.runtime.fire(case.id, trigger, agent, now, fields)
-        show_case(casework, case, as_json=False)
-        done = casework.tiering.recompute(DEMO_AS_OF, now)  # the sample ends in June 1998
-        click.echo(f"tiers as of {DEMO_AS_OF}: "
-                   + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
-                   + "; cases opened: " + (", ".join(
-                       f"{k}={v}" for k, v in sorted(done.started.items())) or "none"))
-        cycles = casework.opening.cycles(DEMO_AS_OF.year, now)
-        click.echo(f"annual cycles opened for {DEMO_AS_OF.year}: {len(cycles.started)}")
-        cases, customers_checked, breaks = casework.verify_history()
-    click.echo(f"history of {cases} case(s) and {customers_checked} customer(s) verified: "
-               f"{breaks if breaks else 'intact'}")
-    click.echo(f"next: casework cases history {case.id}   |   "
-               f"casework cases fire {case.id} close --actor alice --role agent --field csat=5   "
-               f"|   casework customers show 00004   |   casework timers list --case {case.id}")
+def users_password(name: str, password: str, home: Path | None, now_text: str | None) -> None:
+    """Set a user's password for signing in to the web pages."""
+    digest = hash_password(password)
+    with opened(home, now_text) as casework:
+        casework.accounts.set_password_hash(name, digest)
+    click.echo(f"password of {name} set")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: how other systems call /api as a user."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--label", help="What the token is for, e.g. the calling system")
+@common
+@handles_errors
+def tokens_create(name: str, label: str | None, home: Path | None, now_text: str | None) -> None:
+    """Make an API token for a user and print it (it is shown only this once)."""
+    token = new_token()
+    with opened(home, now_text) as casework:
+        casework.accounts.add_token(name, token_digest(token), label, casework.settings.clock())
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@common
+@handles_errors
+def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
+    """Revoke every API token of a user."""
+    with opened(home, now_text) as casework:
+        count = casework.accounts.revoke_tokens(name, casework.settings.clock())
+    click.echo(f"revoked {count} token(s) of {name}")
 
 
 main.add_command(rules)
+main.add_command(demo)
+main.add_command(serve)
 main.add_command(customers)
 main.add_command(clv)
 main.add_command(tiers)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from engine.errors import (
     CaseworkError,
@@ -21,6 +24,8 @@ from engine.errors import (
     RuleError,
     TransitionRefused,
 )
+from engine.history import iso
+from engine.records import CaseRecord, clock_json
 from engine.settings import Settings, settings_for
 from engine.wiring import Casework, open_casework
 
@@ -84,3 +89,31 @@ def parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--field")
         fields[name.strip()] = value
     return fields
+
+
+def show_case(casework: Casework, case: CaseRecord, as_json: bool) -> None:
+    now, reckoner = casework.settings.clock(), casework.runtime.scheduler.reckoner
+    clocks = [(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
+    if as_json:
+        click.echo(json.dumps({**case.to_json(), "sla": [clock_json(*c) for c in clocks]},
+                              ensure_ascii=False))
+        return
+    deployed = casework.registry.get(case.definition_id)
+    table = Table(title=f"case {case.id}: {deployed.spec.title} (v{case.version})",
+                  show_header=False)
+    for label, value in [("state", case.state), ("queue", case.queue or "-"),
+                         ("assignee", case.assignee or "-"), ("customer", case.customer or "-"),
+                         ("revision", str(case.lock_version)), ("updated", iso(case.updated_at))]:
+        table.add_row(label, value)
+    for name, value in case.fields.items():
+        table.add_row(f"  {name}", str(value))
+    for clock, spent in clocks:
+        due = f", due {iso(clock.due_at)}" if clock.due_at else ""
+        target = f" of {clock.target.total_seconds() / 3600:g} h" if clock.target else ""
+        table.add_row(f"sla {clock.name}", f"{clock.shown}: {hours(spent)} h{target}"
+                      f"{' (business)' if clock.business else ''}{due}")
+    out.print(table)
+
+
+def hours(amount: timedelta) -> str:
+    return f"{amount.total_seconds() / 3600:.2f}"

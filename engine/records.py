@@ -129,6 +129,22 @@ class ClockRecord:
         return "paused" if self.status == "paused" else "warning" if self.warned_at else "running"
 
 
+def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
+    """A clock as JSON (the CLI's --json, the API), with the time it has counted so far."""
+    from engine.history import iso
+
+    return {"name": clock.name, "status": clock.shown, "running": clock.status == "running",
+            "business": clock.business, "calendar": clock.calendar,
+            "target_hours": clock.target.total_seconds() / 3600 if clock.target else None,
+            "elapsed_hours": round(spent.total_seconds() / 3600, 4),
+            "due_at": iso(clock.due_at) if clock.due_at else None,
+            "started_at": iso(clock.started_at),
+            "warned_at": iso(clock.warned_at) if clock.warned_at else None,
+            "breached_at": iso(clock.breached_at) if clock.breached_at else None,
+            "stopped_at": iso(clock.stopped_at) if clock.stopped_at else None,
+            "level": clock.level}
+
+
 @dataclass(frozen=True)
 class Notice:
     """A message for a person, kept in the outbox until read or sent."""

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.clocks import Reckoner
+from engine.desk import Desk
 from engine.errors import CaseworkError
 from engine.history import Break, verify
 from engine.migration import Migrator
@@ -15,9 +16,11 @@ from engine.registry import Registry, load_calendars
 from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.store import Database, SqlStore
+from engine.store.accounts import SqlAccounts
 from engine.store.customers import SqlCustomers
 from engine.store.migrate import is_current, upgrade
 from engine.store.sweeps import SqlTimers
+from engine.store.views import SqlViews
 
 if TYPE_CHECKING:
     from engine.tiering import Tiering
@@ -38,6 +41,18 @@ class Casework:
         from engine.tiering import Tiering  # NumPy and SciPy load only for the commands that fit
 
         return Tiering(self.customers, self.registry, self.runtime)
+
+    @cached_property
+    def accounts(self) -> SqlAccounts:
+        return SqlAccounts(self.database)
+
+    @cached_property
+    def views(self) -> SqlViews:
+        return SqlViews(self.database)
+
+    @cached_property
+    def desk(self) -> Desk:
+        return Desk(self.runtime)
 
     @cached_property
     def migrator(self) -> Migrator:

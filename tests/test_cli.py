@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
@@ -204,23 +208,64 @@ def test_commands_refuse_a_database_that_is_not_migrated(home: Path, tmp_path: P
 
 
 def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
-    """The real console script in a fresh folder, on the embedded SQLite default."""
+    """The real console script in a fresh folder, on the embedded SQLite default: it sets
+    everything up, serves the pages, and a printed demo login signs in."""
     script = Path(sys.executable).parent / "casework"
     env = {"PATH": str(script.parent), "HOME": str(home)}
-    demo = subprocess.run([str(script), "demo"], cwd=home, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert demo.returncode == 0, demo.stderr
-    assert "demo customers (CDNOW sample): 2357 customers, 6919 purchases" in demo.stdout
-    assert "tiers as of 1998-06-30: key=719, ordinary=1626, strategic=12; cases opened: " \
-        "key_plan=719, retention=298, strategic_plan=12" in demo.stdout
-    assert "annual cycles opened for 1998: 731" in demo.stdout
-    assert "history of 1761 case(s) and 2357 customer(s) verified: intact" in demo.stdout
+    port = free_port()
+    server = subprocess.Popen([str(script), "demo", "--port", str(port)], cwd=home, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        printed = []
+        assert server.stdout is not None
+        for line in server.stdout:
+            printed.append(line)
+            if line.startswith("sign in at"):
+                break
+        stdout = "".join(printed)
+        assert f"sign in at http://127.0.0.1:{port}/ as alice / alice-demo (agent)" in stdout, \
+            stdout + (server.stderr.read() if server.poll() is not None and server.stderr else "")
+        assert "demo customers (CDNOW sample): 2357 customers, 6919 purchases" in stdout
+        assert "demo complaints opened: 36" in stdout
+        assert "tiers as of 1998-06-30: key=719, ordinary=1626, strategic=12; cases opened: " \
+            "key_plan=719, retention=298, strategic_plan=12" in stdout
+        assert "annual cycles opened for 1998: 731" in stdout
+        assert "history of 1797 case(s) and 2357 customer(s) verified: intact" in stdout
+        signed_in = sign_in(f"http://127.0.0.1:{port}", "alice", "alice-demo")
+        assert signed_in.status_code == 200
+        assert "Queues" in signed_in.text and "intake" in signed_in.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)  # reads and closes both pipes
+    assert server.returncode == 0
     assert (home / "casework.db").exists()
     closed = subprocess.run([str(script), "cases", "fire", "1", "close", "--actor", "alice",
                              "--role", "agent", "--field", "csat=5", "--json"], cwd=home,
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["state"] == "closed"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sign_in(base: str, name: str, password: str) -> httpx.Response:
+    """Sign in as a browser would: fetch the form (and its CSRF cookie), post it, follow."""
+    deadline = time.monotonic() + 30
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=10) as client:
+        while True:
+            try:
+                client.get("/login")
+                break
+            except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        return client.post("/login", data={"name": name, "password": password, "next": "/",
+                                           "_csrf_token": client.cookies["csrftoken"]})
 
 
 def test_import_is_all_or_nothing_idempotent_and_can_skip_bad_rows(run: Any, home: Path,

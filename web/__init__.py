@@ -1,4 +1,5 @@
 """The web layer (Litestar, Jinja2, HTMX): the only package that knows HTTP.
 
-It holds no pages yet; the service desk, rules and audit pages are the next slice of work.
+web.app builds the application; web.pages holds the pages people work in, web.api the JSON API
+for other systems; web.security signs people and systems in and guards routes by role.
 """

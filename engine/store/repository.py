@@ -278,11 +278,12 @@ class SqlStore:
     # --- users ----------------------------------------------------------------------------
 
     def add_user(self, name: str, roles: Sequence[str], at: datetime,
-                 display_name: str | None = None, email: str | None = None) -> None:
+                 display_name: str | None = None, email: str | None = None,
+                 password_hash: str | None = None) -> None:
         with self.database.writing() as connection:
             connection.execute(sa.insert(users).values(
                 name=name, roles=sorted(set(roles)), display_name=display_name, active=True,
-                created_at=at, email=email,
+                created_at=at, email=email, password_hash=password_hash,
             ))
 
     def user_roles(self, name: str) -> list[str] | None:

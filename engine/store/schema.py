@@ -117,6 +117,26 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("email", sa.String(320)),  # where notices go (the outbox's SMTP sender)
+    sa.Column("password_hash", sa.String(200)),  # argon2id; null: may not sign in
+)
+
+# API tokens for systems: only the SHA-256 of each token is kept (engine/accounts.py).
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_name", sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("label", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+
+# Server-side web sessions (web/sessions.py): every server process sees the same sessions.
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("expires_at", UTCDateTime, index=True),
 )
 
 # Where each round-robin pool last handed out a case, so the next one goes to the next user.

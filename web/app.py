@@ -1,0 +1,66 @@
+"""The Litestar application: pages for people (Jinja2 + HTMX) and /api for systems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from engine.settings import get_settings
+from engine.wiring import Casework, open_casework
+from web import api, pages
+from web.errors import handle
+from web.rendering import template_config
+from web.security import API, PUBLIC, Authentication, SqlSessionStore, secret_key
+
+STATIC = Path(__file__).parent / "static"
+SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
+
+
+@get("/healthz", sync_to_thread=False, include_in_schema=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
+    """The app over a running casework; the caller keeps and closes `casework`."""
+    sessions = ServerSideSessionConfig(max_age=SESSION_HOURS * 3600, secure=secure_cookies,
+                                       samesite="lax", exclude=[API])
+    authentication = DefineMiddleware(Authentication, exclude=PUBLIC)
+    csrf = CSRFConfig(secret=secret_key(casework.settings.home), cookie_secure=secure_cookies,
+                      exclude=[API], cookie_samesite="strict")
+    app = Litestar(
+        route_handlers=[healthz, *pages.ROUTES, *api.ROUTES,
+                        create_static_files_router(path="/static", directories=[STATIC],
+                                                   include_in_schema=False)],
+        middleware=[sessions.middleware, authentication],
+        stores={"sessions": SqlSessionStore(casework.accounts)},
+        csrf_config=csrf,
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
+        exception_handlers={Exception: handle},
+        openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
+                                     description="Cases, customers, decision tables and audit "
+                                     "for other systems. Authenticate with an API token: "
+                                     "Authorization: Bearer <token>."),
+    )
+    app.state.casework = casework
+    # the menu links only to the areas this app serves
+    app.template_engine.engine.globals["nav_links"] = {  # type: ignore[union-attr]
+        route.path for route in app.routes}
+    return app
+
+
+def app_from_environment() -> Litestar:
+    """For `uvicorn --factory web.app:app_from_environment` (each server process opens its
+    own casework from CASEWORK_* settings)."""
+    casework = open_casework(get_settings())
+    app = create_app(casework)
+    app.on_shutdown.append(casework.close)
+    return app

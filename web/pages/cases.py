@@ -1,0 +1,167 @@
+"""The case page: fields, customer, SLA clocks, the triggers this user may fire now, comments
+and the history with each decision explained."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Response, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from engine.accounts import User
+from engine.errors import CaseworkError, Conflict, NotFound
+from engine.history import Event
+from engine.records import CaseRecord
+from engine.specs import READ_ONLY_ROLES, TransitionSpec, WorkflowSpec
+from web.errors import status_of
+from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
+from web.rendering import page
+from web.security import allow
+
+Form = Mapping[str, Any]
+FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One history event as the timeline shows it."""
+
+    event: Event
+    payload: dict[str, Any]
+
+
+def may_fire(spec: WorkflowSpec, case: CaseRecord, user: User) -> list[TransitionSpec]:
+    """The transitions from the case's state that one of the user's roles may fire."""
+    if case.closed_at is not None and not spec.transitions_from(case.state):
+        return []
+    usable = set(user.roles) - READ_ONLY_ROLES
+    return [t for t in spec.transitions_from(case.state)
+            if usable and (not t.roles or usable & t.roles)]
+
+
+def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int = 200,
+               error: dict[str, str] | None = None, notice: str | None = None,
+               given: dict[str, str] | None = None) -> Template:
+    casework = casework_of(request)
+    case = casework.store.get_case(case_id)
+    spec = casework.registry.get(case.definition_id).spec
+    now = now_of(request)
+    reckoner = casework.runtime.scheduler.reckoner
+    clocks = [(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
+    customer = None
+    if case.customer:
+        try:
+            customer = casework.customers.customer(case.customer)
+        except NotFound:
+            customer = None
+    shown = [Shown(e, json.loads(e.payload)) for e in casework.store.case_events(case.id)]
+    return page(request, "case.html", "case", status_code=status_code, user=request.user,
+                case=case, spec=spec, clocks=clocks, customer=customer,
+                history=list(reversed(shown)), fireable=may_fire(spec, case, request.user),
+                error=error or {}, notice=notice, given=given or {}, now=now,
+                may_work=request.user.holds(*WORKERS, "admin"))
+
+
+@get("/cases/{case_id:int}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+def case_page(request: Request[User, Any, Any], case_id: FromPath[int]) -> Template:
+    return _case_page(request, case_id)
+
+
+def form_inputs(spec: WorkflowSpec, transition: TransitionSpec,
+                form: Form) -> dict[str, Any]:
+    """The fields a form gave for a fire: blanks are left out (not given), a ticked box is
+    true, a list field takes one item per line."""
+    given: dict[str, Any] = {}
+    for name in transition.inputs:
+        field = spec.fields[name]
+        if field.type == "bool":
+            raw = form.get(name)
+            if raw is not None:
+                given[name] = raw
+            continue
+        raw = (form.get(name) or "").strip()
+        if not raw:
+            continue
+        given[name] = [x.strip() for x in raw.splitlines() if x.strip()] \
+            if field.type == "list" else raw
+    return given
+
+
+def _after_change(request: Request[User, Any, Any], case_id: int) -> Response[Any]:
+    if getattr(request, "htmx", None):
+        return Response("", headers={"HX-Location": f"/cases/{case_id}"})
+    return Redirect(f"/cases/{case_id}", status_code=HTTP_303_SEE_OTHER)
+
+
+def _refused(request: Request[User, Any, Any], case_id: int, where: str, exc: CaseworkError,
+             given: dict[str, str]) -> Template:
+    if isinstance(exc, Conflict):  # show the case as it is now, and say why
+        return _case_page(request, case_id, status_code=status_of(exc), notice=(
+            "Someone else changed this case while you had it open. This is the case as it "
+            "is now: check it, then try again."))
+    return _case_page(request, case_id, status_code=status_of(exc),
+                      error={where: str(exc)}, given=given)
+
+
+@post("/cases/{case_id:int}/fire/{trigger:str}", guards=[allow(*WORKERS)],
+      sync_to_thread=True)
+def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: FromPath[str],
+         data: FormBody) -> Any:
+    form = data
+    casework = casework_of(request)
+    given = {k: v for k, v in form.items() if k not in ("version", "_csrf_token")}
+    try:
+        case = casework.store.get_case(case_id)
+        spec = casework.registry.get(case.definition_id).spec
+        transition = spec.transition(trigger, case.state)
+        allowed = transition.roles if transition is not None else frozenset()
+        inputs = form_inputs(spec, transition, form) if transition is not None else {}
+        casework.runtime.fire(case_id, trigger, acting(request.user, allowed), now_of(request),
+                              inputs, expected_version=_version(form))
+    except CaseworkError as exc:
+        return _refused(request, case_id, trigger, exc, given)
+    return _after_change(request, case_id)
+
+
+@post("/cases/{case_id:int}/comments", guards=[allow(*WORKERS)], sync_to_thread=True)
+def comment(request: Request[User, Any, Any], case_id: FromPath[int],
+            data: FormBody) -> Any:
+    form = data
+    try:
+        casework_of(request).desk.comment(case_id, form.get("text") or "",
+                                          acting(request.user), now_of(request),
+                                          expected_version=_version(form))
+    except CaseworkError as exc:
+        return _refused(request, case_id, "comment", exc, {"text": form.get("text") or ""})
+    return _after_change(request, case_id)
+
+
+@post("/cases/{case_id:int}/assign", guards=[allow(*WORKERS)], sync_to_thread=True)
+def assign(request: Request[User, Any, Any], case_id: FromPath[int],
+           data: FormBody) -> Any:
+    form = data
+    from engine.desk import ASSIGNING_ROLES
+
+    wanted = (form.get("assignee") or "").strip()
+    target = None if wanted in ("", "none") else request.user.name if wanted == "me" else wanted
+    actor = acting(request.user, ASSIGNING_ROLES if target != request.user.name else ())
+    try:
+        casework_of(request).desk.assign(case_id, target, actor, now_of(request),
+                                         expected_version=_version(form))
+    except CaseworkError as exc:
+        return _refused(request, case_id, "assign", exc, {})
+    return _after_change(request, case_id)
+
+
+def _version(form: Form) -> int | None:
+    text = form.get("version")
+    return int(text) if text and text.isdigit() else None
+
+
+ROUTES = [case_page, fire, comment, assign]

@@ -1,0 +1,38 @@
+"""What the page handlers share: the running casework, the clock, and who acts in which role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from litestar import Request
+
+from engine.accounts import User
+from engine.runtime import Actor
+from engine.specs import READ_ONLY_ROLES
+from engine.wiring import Casework
+
+# Every role: the pages a role may read; auditors read everything and change nothing.
+EVERYONE = ("agent", "supervisor", "account_manager", "manager", "auditor")
+WORKERS = ("agent", "supervisor", "account_manager", "manager")
+
+
+def casework_of(request: Request[Any, Any, Any]) -> Casework:
+    found: Casework = request.app.state.casework
+    return found
+
+
+def now_of(request: Request[Any, Any, Any]) -> datetime:
+    return casework_of(request).settings.clock()
+
+
+def acting(user: User, allowed: Iterable[str] = ()) -> Actor:
+    """The role `user` acts in: one the action allows if they hold it (alphabetical first, so
+    the choice is stable), else their first role that may change things."""
+    wanted = set(allowed)
+    usable = [r for r in user.roles if r not in READ_ONLY_ROLES]
+    for role in usable:
+        if role in wanted:
+            return Actor(user.name, role)
+    return Actor(user.name, usable[0] if usable else user.roles[0])

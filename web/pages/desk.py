@@ -1,0 +1,132 @@
+"""The service desk: queues with their counts, one queue's open cases, claim and assign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
+from litestar.params import Body, FromPath
+from litestar.response import Template
+
+from engine.accounts import User
+from engine.desk import ASSIGNING_ROLES
+from engine.errors import CaseworkError
+from engine.store.views import SLA_STATES, SORTS, QueueQuery
+from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
+from web.rendering import page
+from web.security import allow
+
+FILTERS = ("state", "severity", "tier", "assignee", "sla", "q", "sort")
+SEVERITIES = ("critical", "high", "medium", "low")
+TIERS = ("strategic", "key", "ordinary")
+
+
+@get("/queues", guards=[allow(*EVERYONE)], sync_to_thread=True)
+def queues(request: Request[User, Any, Any]) -> Template:
+    counts = casework_of(request).views.queue_counts()
+    return page(request, "queues.html", "counts", user=request.user, counts=counts)
+
+
+def parse_after(text: str | None) -> tuple[datetime, int] | None:
+    """The keyset cursor `ISO-instant~case-id` of the page before."""
+    if not text:
+        return None
+    moment, _, number = text.rpartition("~")
+    try:
+        return datetime.fromisoformat(moment), int(number)
+    except ValueError:
+        raise ValidationException(f"the page cursor {text!r} is not one this site made; "
+                                  "open the queue from its first page") from None
+
+
+def queue_query(queue: str, params: Any, user: User) -> QueueQuery:
+    sort = params.get("sort") or "due"
+    if sort not in SORTS:
+        raise ValidationException(f"sort {sort!r} is not one of {', '.join(SORTS)}")
+    sla = params.get("sla") or None
+    if sla is not None and sla not in SLA_STATES:
+        raise ValidationException(f"SLA status {sla!r} is not one of {', '.join(SLA_STATES)}")
+    assignee = params.get("assignee") or None
+    return QueueQuery(queue=queue, state=params.get("state") or None,
+                      severity=params.get("severity") or None, tier=params.get("tier") or None,
+                      assignee=user.name if assignee == "me" else assignee, sla=sla,
+                      search=params.get("q") or None, sort=sort,
+                      after=parse_after(params.get("after")))
+
+
+def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
+                notes: list[str] | None = None, status_code: int = 200) -> Template:
+    casework = casework_of(request)
+    query = queue_query(queue, params, request.user)
+    found = casework.views.queue(query)
+    chosen = {k: params.get(k) or "" for k in FILTERS}
+    following = {k: v for k, v in chosen.items() if v}
+    next_link = None
+    if found.next_after is not None:
+        moment, last = found.next_after
+        next_link = {**following, "after": f"{moment.isoformat()}~{last}"}
+    people = [u.name for u in casework.accounts.users() if u.holds(*WORKERS) and u.active]
+    return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
+                queue=queue, page=found, chosen=chosen, next_link=next_link,
+                first=params.get("after") is None, sorts=SORTS, sla_states=SLA_STATES,
+                severities=SEVERITIES, tiers=TIERS, people=people, notes=notes or [],
+                now=now_of(request), may_assign=request.user.holds(*ASSIGNING_ROLES),
+                may_claim=request.user.holds(*WORKERS, "admin"))
+
+
+@get("/queues/{queue:str}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+def queue_page(request: Request[User, Any, Any], queue: FromPath[str]) -> Template:
+    return _queue_page(request, queue, request.query_params)
+
+
+@dataclass
+class Assignment:
+    """The queue page's claim and bulk-assign form: which cases (each at the version the
+    page showed), to whom ("me" claims), and the filters to show the queue again with."""
+
+    assignee: str = ""
+    case: list[str] | str | None = None  # one ticked box comes as a plain string
+    claim: str = ""  # a row's Claim button: this one case, to me
+    state: str = ""
+    severity: str = ""
+    tier: str = ""
+    sla: str = ""
+    q: str = ""
+    sort: str = ""
+    filter_assignee: str = ""
+
+
+@post("/queues/{queue:str}/assign", guards=[allow(*WORKERS)], sync_to_thread=True)
+def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
+                 data: Annotated[Assignment, Body(media_type=RequestEncodingType.URL_ENCODED)]
+                 ) -> Template:
+    """Claim or assign the ticked cases, each in its own transaction; say which could not be."""
+    casework, user = casework_of(request), request.user
+    if data.claim:
+        data.assignee, data.case = "me", [data.claim]
+    target = None if data.assignee in ("", "none") else \
+        user.name if data.assignee == "me" else data.assignee
+    actor = acting(user, ASSIGNING_ROLES if target != user.name else ())
+    notes: list[str] = []
+    picked = [data.case] if isinstance(data.case, str) else [c for c in data.case or [] if c]
+    if not picked:
+        notes.append("Tick at least one case first.")
+    for item in picked:
+        number, _, version = item.partition("@")
+        try:
+            casework.desk.assign(int(number), target, actor, now_of(request),
+                                 expected_version=int(version) if version else None)
+            done = "claimed" if target == user.name else f"assigned to {target or 'nobody'}"
+            notes.append(f"#{number}: {done}")
+        except (CaseworkError, ValueError) as exc:
+            notes.append(f"#{number}: {exc}")
+    params = {"state": data.state, "severity": data.severity, "tier": data.tier,
+              "sla": data.sla, "q": data.q, "sort": data.sort, "assignee": data.filter_assignee}
+    return _queue_page(request, queue, params, notes)
+
+
+ROUTES = [queues, queue_page, assign_cases]

@@ -1,0 +1,54 @@
+"""Templates: the full page by default, only the named block when HTMX asks for it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def page(request: Request[Any, Any, Any], template: str, block: str | None = None,
+         status_code: int = 200, **context: Any) -> Template:
+    """`template` in full, or just `block` of it for an HTMX request that is not a boost."""
+    htmx = getattr(request, "htmx", None)
+    if block is not None and htmx and not htmx.boosted:
+        return HTMXBlockTemplate(template_name=template, block_name=block, context=context,
+                                 status_code=status_code)
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
+def span(amount: timedelta) -> str:
+    """A duration the way a desk reads it: 2d 4h, 3h 20m, 45m."""
+    minutes = int(abs(amount).total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _configure(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.filters["span"] = span
+    env.filters["when"] = when
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    # autoescape is on for .html: every value a user typed is rendered as text
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine,
+                          engine_callback=_configure)

@@ -1,0 +1,115 @@
+"""Who is asking: sessions for people, tokens for systems, and the role guards of routes.
+
+Pages read the signed-in user from the server-side session (kept in the database, so every
+server process sees it); /api reads `Authorization: Bearer <token>`. The API takes no cookies,
+so cross-site requests cannot ride on a session there, and CSRF protection covers the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.stores.base import Store
+
+from engine.accounts import User, token_digest
+from engine.store.accounts import SqlAccounts
+
+API = "/api"
+# Paths anyone may open without signing in.
+PUBLIC = ["/login", "/static", "/schema", "/healthz", "/favicon.ico"]
+
+
+def secret_key(home: Path) -> str:
+    """CASEWORK_SECRET, else a random key kept in HOME/.casework-secret (made once, 0600):
+    every server process of one home signs CSRF cookies with the same key."""
+    given = os.environ.get("CASEWORK_SECRET")
+    if given:
+        return given
+    path = home / ".casework-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Authentication(AbstractAuthenticationMiddleware):
+    """Sets `request.user` from the session (pages) or the bearer token (/api)."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
+                                   ) -> AuthenticationResult:
+        accounts: SqlAccounts = connection.app.state.casework.accounts
+        if connection.scope["path"].startswith(API):
+            header = connection.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise NotAuthorizedException("send an API token: Authorization: Bearer <token> "
+                                             "(casework tokens create NAME makes one)")
+            user = await anyio.to_thread.run_sync(accounts.token_user,
+                                                  token_digest(token.strip()))
+            if user is None:
+                raise NotAuthorizedException("this API token is unknown or revoked")
+            return AuthenticationResult(user=user, auth="token")
+        session = connection.scope.get("session")
+        name = session.get("user") if isinstance(session, dict) else None
+        user = await anyio.to_thread.run_sync(accounts.user, name) if name else None
+        if user is None or not user.active:
+            raise NotAuthorizedException("sign in first")
+        return AuthenticationResult(user=user, auth="session")
+
+
+def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A guard: the user must hold one of `roles` (admin may do everything)."""
+    allowed = frozenset(roles) | {"admin"}
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user: User = connection.user
+        if not user.holds(*allowed):
+            raise PermissionDeniedException(
+                f"this needs the role {' or '.join(sorted(allowed))}; "
+                f"{user.name} holds {', '.join(user.roles) or 'none'}")
+
+    guard.__name__ = f"allow_{'_'.join(sorted(allowed))}"
+    return guard
+
+
+class SqlSessionStore(Store):
+    """Litestar's session store on the `web_sessions` table."""
+
+    def __init__(self, accounts: SqlAccounts) -> None:
+        self.accounts = accounts
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+                  ) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+        expires = datetime.now(UTC) + timedelta(seconds=seconds) if seconds else None
+        await anyio.to_thread.run_sync(self.accounts.save_session, key, data, expires)
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await anyio.to_thread.run_sync(self.accounts.session, key, datetime.now(UTC))
+
+    async def delete(self, key: str) -> None:
+        await anyio.to_thread.run_sync(self.accounts.drop_sessions, [key])
+
+    async def delete_all(self) -> None:
+        await anyio.to_thread.run_sync(self.accounts.drop_sessions)
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        expires = await anyio.to_thread.run_sync(self.accounts.session_expiry, key)
+        if expires is None:
+            return None
+        return max(0, int((expires - datetime.now(UTC)).total_seconds()))
