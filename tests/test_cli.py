@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+from engine.accounts import password_matches, token_digest
 from engine.cli import main
 from engine.registry import table_files
 from engine.settings import Settings
@@ -361,3 +362,29 @@ def test_tiers_recompute_simulate_and_customer_show(run: Any, tmp_path: Path) ->
     verified = run("audit", "verify")
     assert verified.exit_code == 0
     assert "2357 customer histories intact" in verified.stdout
+
+
+def test_users_sign_in_with_a_password_and_systems_with_a_token(run: Any, home: Path,
+                                                                database_url: str) -> None:
+    added = run("users", "add", "ann", "--role", "agent", "--password", "ann-secret")
+    assert added.exit_code == 0, added.output
+    short = run("users", "add", "bob", "--role", "agent", "--password", "short")
+    assert short.exit_code == 2
+    assert "field 'password': is 5 characters long; use at least 8" in short.stderr
+    assert run("users", "password", "ann", "--password", "new-secret").exit_code == 0
+    missing = run("users", "password", "nobody", "--password", "new-secret")
+    assert missing.exit_code == 2 and "there is no user 'nobody'" in missing.stderr
+    made = run("tokens", "create", "ann", "--label", "crm")
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    casework = open_casework(Settings(home=home, database_url=database_url))
+    try:
+        assert password_matches(casework.accounts.password_hash("ann"), "new-secret")
+        found = casework.accounts.token_user(token_digest(token))
+        assert found is not None and found.name == "ann"
+        assert run("tokens", "revoke", "ann").stdout.strip() == "revoked 1 token(s) of ann"
+        assert casework.accounts.token_user(token_digest(token)) is None
+    finally:
+        casework.close()
+    unknown = run("tokens", "create", "nobody")
+    assert unknown.exit_code == 2 and "there is no user 'nobody'" in unknown.stderr
