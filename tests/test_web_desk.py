@@ -243,3 +243,15 @@ def test_an_unknown_case_is_a_404_page(client_as: Callable[[str], Client]) -> No
     missing = client_as("ann").get("/cases/999999")
     assert missing.status_code == 404
     assert "case 999999 does not exist" in missing.text
+
+
+def test_signing_in_starts_a_session_under_a_new_key(web: Client, desk: Casework) -> None:
+    web.get("/login")
+    web.cookies.set("session", "planted-by-someone-else", domain="testserver.local")
+    signed = web.post("/login", data={"name": "ann", "password": "ann-password", **csrf(web)},
+                      follow_redirects=False)
+    assert signed.status_code == 302
+    key = web.cookies["session"]
+    assert key not in ("planted-by-someone-else", "null")
+    assert desk.accounts.session("planted-by-someone-else", T0) is None
+    assert web.get("/queues").status_code == 200

@@ -7,7 +7,6 @@ from pathlib import Path
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
@@ -17,7 +16,14 @@ from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle
 from web.rendering import template_config
-from web.security import API, PUBLIC, Authentication, SqlSessionStore, secret_key
+from web.security import (
+    API,
+    PUBLIC,
+    Authentication,
+    SessionConfig,
+    SqlSessionStore,
+    secret_key,
+)
 
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
@@ -30,7 +36,7 @@ def healthz() -> dict[str, str]:
 
 def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
     """The app over a running casework; the caller keeps and closes `casework`."""
-    sessions = ServerSideSessionConfig(max_age=SESSION_HOURS * 3600, secure=secure_cookies,
+    sessions = SessionConfig(max_age=SESSION_HOURS * 3600, secure=secure_cookies,
                                        samesite="lax", exclude=[API])
     authentication = DefineMiddleware(Authentication, exclude=PUBLIC)
     csrf = CSRFConfig(secret=secret_key(casework.settings.home), cookie_secure=secure_cookies,

@@ -19,6 +19,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.stores.base import Store
 
 from engine.accounts import User, token_digest
@@ -81,6 +85,32 @@ def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRout
 
     guard.__name__ = f"allow_{'_'.join(sorted(allowed))}"
     return guard
+
+
+NEW_SESSION = "casework_new_session"
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, except that signing in starts a session under a new
+    key: a key planted in a browser before sign-in (session fixation) never becomes one that
+    is signed in."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        state = connection.scope.setdefault("state", {})
+        if state.get(NEW_SESSION) is True:
+            state[NEW_SESSION] = self.generate_session_id()
+        if isinstance(state.get(NEW_SESSION), str):
+            return str(state[NEW_SESSION])
+        return super().get_session_id(connection)
+
+
+class SessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+def start_new_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Make the session written by this response one under a new key."""
+    connection.scope.setdefault("state", {})[NEW_SESSION] = True
 
 
 class SqlSessionStore(Store):

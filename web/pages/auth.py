@@ -15,6 +15,7 @@ from msgspec import Struct
 from engine.accounts import password_matches
 from web.pages.common import casework_of
 from web.rendering import page
+from web.security import start_new_session
 
 
 class Login(Struct):
@@ -44,7 +45,10 @@ async def login(request: Request[Any, Any, Any],
         return page(request, "login.html", status_code=HTTP_401_UNAUTHORIZED,
                     next=_safe_next(data.next), name=data.name,
                     error="Wrong name or password, or the account is disabled.")
-    request.clear_session()
+    old = request.cookies.get("session")
+    if old and old != "null":  # whatever was kept under the old key is dropped
+        await request.app.stores.get("sessions").delete(old)
+    start_new_session(request)
     request.set_session({"user": data.name.strip()})
     return Redirect(_safe_next(data.next))
 
