@@ -255,3 +255,12 @@ def test_signing_in_starts_a_session_under_a_new_key(web: Client, desk: Casework
     assert key not in ("planted-by-someone-else", "null")
     assert desk.accounts.session("planted-by-someone-else", T0) is None
     assert web.get("/queues").status_code == 200
+
+
+def test_guessing_passwords_is_slowed_down(web: Client) -> None:
+    web.get("/login")
+    answers = [web.post("/login", data={"name": "ann", "password": f"guess-{n}", **csrf(web)})
+               .status_code for n in range(12)]
+    assert answers[:10] == [401] * 10
+    assert answers[10:] == [429, 429]
+    assert web.get("/login").status_code == 200  # reading the form is not throttled

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
@@ -27,6 +29,11 @@ from web.security import (
 
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
+SIGN_INS_PER_MINUTE = 10  # per client address and server process: slows password guessing
+
+
+def _is_sign_in(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "POST" and request.url.path == "/login"
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -45,7 +52,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         route_handlers=[healthz, *pages.ROUTES, *api.ROUTES,
                         create_static_files_router(path="/static", directories=[STATIC],
                                                    include_in_schema=False)],
-        middleware=[sessions.middleware, authentication],
+        middleware=[sessions.middleware, authentication,
+                    RateLimitConfig(rate_limit=("minute", SIGN_INS_PER_MINUTE),
+                                    check_throttle_handler=_is_sign_in).middleware],
         stores={"sessions": SqlSessionStore(casework.accounts)},
         csrf_config=csrf,
         template_config=template_config(),
