@@ -51,6 +51,8 @@ class Desk:
             if case.closed_at is not None:
                 raise TransitionRefused("assign", "state", f"case {case_id} is closed "
                                         f"(state '{case.state}')")
+            if assignee == case.assignee:  # nothing to do, whoever asks
+                return case
             own = (assignee == actor.name and case.assignee is None) \
                 or (assignee is None and case.assignee == actor.name)
             if not own and actor.role not in ASSIGNING_ROLES:
@@ -60,8 +62,6 @@ class Desk:
                                         f"{held} (a supervisor may reassign it)")
             if assignee is not None and not tx.exists("user", assignee):
                 raise InvalidInput("assignee", f"there is no active user '{assignee}'")
-            if assignee == case.assignee:
-                return case
             return self.runtime.amend(tx, case, case.evolve(assignee=assignee), None, [],
                                       actor, now)
 
