@@ -25,6 +25,7 @@ from engine.records import ClockRecord, TimerRecord
 from engine.specs import ClockSpec, SlaSpec
 
 ZERO = timedelta(0)
+MAX_TARGET_HOURS = 87_600  # ten years: a due time stays far inside what a datetime holds
 HOUR = 3600.0
 
 
@@ -73,13 +74,21 @@ def as_target(value: Any, clock: str) -> timedelta | None:
     if isinstance(value, timedelta):
         target = value
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        target = timedelta(hours=float(value))
+        hours = float(value)
+        if not 0 < hours <= MAX_TARGET_HOURS:  # checked before timedelta overflows on it
+            raise InvalidInput(clock, f"SLA target of clock '{clock}' must be more than zero "
+                               f"hours and at most {MAX_TARGET_HOURS:,} (ten years), not {value}")
+        target = timedelta(hours=hours)
     else:
         raise InvalidInput(clock, f"SLA target of clock '{clock}' must be hours or a duration, "
                            f"not {value!r}")
     if target <= ZERO:
         raise InvalidInput(clock, f"SLA target of clock '{clock}' must be more than zero "
                            f"hours, not {target.total_seconds() / 3600:g}")
+    if target > timedelta(hours=MAX_TARGET_HOURS):
+        raise InvalidInput(clock, f"SLA target of clock '{clock}' is "
+                           f"{target.total_seconds() / 3600:g} hours; the most is "
+                           f"{MAX_TARGET_HOURS:,} (ten years)")
     return target
 
 

@@ -27,6 +27,7 @@ SCALAR_TYPES = frozenset(
 REFERENCE_TYPES = frozenset({"user", "customer", "case"})
 TYPES = SCALAR_TYPES | {"list"}
 _SECONDS = re.compile(r"^-?\d+(\.\d+)?$")
+_INT_LOW, _INT_HIGH = -(2**63), 2**63 - 1
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
@@ -120,6 +121,13 @@ def _identifier(spec: FieldSpec, raw: Any) -> str:
 
 
 def _int(spec: FieldSpec, raw: Any) -> int:
+    value = _whole(spec, raw)
+    if not _INT_LOW <= value <= _INT_HIGH:  # what the database and the history's JSON hold
+        raise _fail(spec, raw, "a whole number from -2^63 to 2^63 - 1")
+    return value
+
+
+def _whole(spec: FieldSpec, raw: Any) -> int:
     if isinstance(raw, bool):
         raise _fail(spec, raw, "a whole number")
     if isinstance(raw, int):

@@ -17,8 +17,12 @@ from engine.runtime import Runtime
 from engine.settings import Settings
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
+from engine.store.audit_views import SqlAudit
+from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
+from engine.store.dashboard_views import SqlDashboards
 from engine.store.migrate import is_current, upgrade
+from engine.store.publications import SqlPublications
 from engine.store.sweeps import SqlTimers
 from engine.store.views import SqlViews
 
@@ -49,6 +53,22 @@ class Casework:
     @cached_property
     def views(self) -> SqlViews:
         return SqlViews(self.database)
+
+    @cached_property
+    def search(self) -> SqlCustomerSearch:
+        return SqlCustomerSearch(self.database)
+
+    @cached_property
+    def audit(self) -> SqlAudit:
+        return SqlAudit(self.database)
+
+    @cached_property
+    def publications(self) -> SqlPublications:
+        return SqlPublications(self.database)
+
+    @cached_property
+    def dashboards(self) -> SqlDashboards:
+        return SqlDashboards(self.database)
 
     @cached_property
     def desk(self) -> Desk:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.calendars import Calendar
-from engine.clocks import ClockSettings, Reckoner, look, move_clocks
+from engine.clocks import ClockSettings, Reckoner, as_target, look, move_clocks
+from engine.errors import InvalidInput
 from engine.expressions import compile_expression
 from engine.records import ClockRecord
 from engine.registry import load_calendars
@@ -147,3 +151,12 @@ def test_a_final_state_stops_a_clock_that_names_no_stop() -> None:
                        final=True)
     assert ([c.shown for c in work.saved], work.timers) == (["met"], [])
     assert work.reset == ["resolution"]
+
+
+@pytest.mark.parametrize("hours", [0, -1, 87_601, 1e308, Decimal("1e999999"), float("nan")])
+def test_a_target_must_be_positive_and_at_most_ten_years(hours: Any) -> None:
+    with pytest.raises(InvalidInput, match="must be more than zero hours and at most 87,600"):
+        as_target(hours, "resolution")
+    with pytest.raises(InvalidInput, match="the most is 87,600"):
+        as_target(timedelta(days=3651), "resolution")
+    assert as_target(87_600, "resolution") == timedelta(days=3650)

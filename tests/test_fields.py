@@ -199,6 +199,10 @@ def test_coerce_list_rejects(raw: Any, field: str, fragment: str) -> None:
         ("int", True, "True is not a whole number"),
         ("int", Decimal("2"), "is not a whole number"),
         ("int", "", "is not a whole number"),
+        ("int", 2**63, "is not a whole number from -2^63 to 2^63 - 1"),  # no column holds it
+        ("int", -(2**63) - 1, "is not a whole number from -2^63 to 2^63 - 1"),
+        ("int", 1e308, "1e+308 is not a whole number from -2^63 to 2^63 - 1"),
+        ("case", 2**70, "is not a case number"),
         ("decimal", "abc", "'abc' is not a decimal number"),
         ("decimal", "NaN", "is not a decimal number"),
         ("decimal", "Infinity", "is not a decimal number"),
@@ -397,9 +401,11 @@ _aware = st.builds(
     st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
 )
 _CENTURY = timedelta(days=36525)
+_int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what a stored int may be
+_case_number = st.integers(min_value=1, max_value=2**63 - 1)
 _INPUTS: dict[str, st.SearchStrategy[Any]] = {
     "text": st.text(),
-    "int": st.integers() | st.integers().map(str),
+    "int": _int64 | _int64.map(str),
     "decimal": st.decimals(allow_nan=False, allow_infinity=False)
     | st.decimals(allow_nan=False, allow_infinity=False).map(str)
     | st.floats(allow_nan=False, allow_infinity=False)
@@ -414,7 +420,7 @@ _INPUTS: dict[str, st.SearchStrategy[Any]] = {
     "enum": st.sampled_from(["low", "medium", "high"]),
     "user": st.text().filter(str.strip) | st.integers(),
     "customer": st.text().filter(str.strip) | st.integers(),
-    "case": st.integers(min_value=1) | st.integers(min_value=1).map(lambda n: f"#{n}"),
+    "case": _case_number | _case_number.map(lambda n: f"#{n}"),
 }
 
 

@@ -31,14 +31,18 @@ def notes(page: str) -> list[str]:
 
 
 def test_pages_send_a_stranger_to_sign_in_and_back(web: Client) -> None:
-    response = web.get("/queues/intake?sla=running", follow_redirects=False)
+    response = web.get("/queues/intake?sla=running&sort=created", follow_redirects=False)
     assert response.status_code == 302
-    assert response.headers["location"] == "/login?next=/queues/intake?sla=running"
+    assert response.headers["location"] == \
+        "/login?next=/queues/intake%3Fsla%3Drunning%26sort%3Dcreated"
+    form = web.get(response.headers["location"])
+    assert '<input type="hidden" name="next" value="/queues/intake?sla=running&amp;sort=created">' \
+        in form.text
     web.get("/login")
     signed = web.post("/login", data={"name": "ann", "password": "ann-password", **csrf(web),
-                                      "next": "/queues/intake?sla=running"},
+                                      "next": "/queues/intake?sla=running&sort=created"},
                       follow_redirects=False)
-    assert signed.headers["location"] == "/queues/intake?sla=running"
+    assert signed.headers["location"] == "/queues/intake?sla=running&sort=created"
 
 
 def test_a_wrong_password_is_refused_and_says_so(web: Client) -> None:

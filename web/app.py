@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
@@ -44,12 +46,14 @@ def healthz() -> dict[str, str]:
 def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
     """The app over a running casework; the caller keeps and closes `casework`."""
     sessions = SessionConfig(max_age=SESSION_HOURS * 3600, secure=secure_cookies,
-                                       samesite="lax", exclude=[API])
+                             samesite="lax", exclude=[API])
     authentication = DefineMiddleware(Authentication, exclude=PUBLIC)
     csrf = CSRFConfig(secret=secret_key(casework.settings.home), cookie_secure=secure_cookies,
                       exclude=[API], cookie_samesite="strict")
     app = Litestar(
-        route_handlers=[healthz, *pages.ROUTES, *api.ROUTES,
+        # the schema at /schema describes the API for systems; the pages are for people
+        route_handlers=[healthz, Router("/", route_handlers=pages.ROUTES, include_in_schema=False),
+                        *api.ROUTES,
                         create_static_files_router(path="/static", directories=[STATIC],
                                                    include_in_schema=False)],
         middleware=[sessions.middleware, authentication,
@@ -61,9 +65,15 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         plugins=[HTMXPlugin()],
         exception_handlers={Exception: handle},
         openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
+                                     # the schema as JSON and YAML only: the HTML viewers
+                                     # would load their scripts from CDNs
+                                     render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
                                      description="Cases, customers, decision tables and audit "
                                      "for other systems. Authenticate with an API token: "
-                                     "Authorization: Bearer <token>."),
+                                     "Authorization: Bearer <token>.",
+                                     use_handler_docstrings=True,
+                                     components=Components(
+                                         security_schemes=api.SECURITY_SCHEMES)),
     )
     app.state.casework = casework
     # the menu links only to the areas this app serves

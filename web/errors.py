@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
+    ValidationException,
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
@@ -32,7 +37,11 @@ from engine.errors import (
 from web.security import API
 
 
-def status_of(exc: Exception) -> int:
+def status_of(exc: Exception, api: bool = False) -> int:
+    """The HTTP status of an error; on /api (`api`), a request Litestar could not read or
+    validate is invalid input (422) rather than a bad request (400)."""
+    if api and isinstance(exc, ClientException) and exc.status_code == HTTP_400_BAD_REQUEST:
+        return HTTP_422_UNPROCESSABLE_ENTITY
     if isinstance(exc, HTTPException):
         return exc.status_code
     if isinstance(exc, TransitionRefused) and exc.reason == "role":
@@ -63,23 +72,41 @@ def error_json(exc: Exception, status: int) -> dict[str, Any]:
 def _message(exc: Exception, status: int) -> str:
     if status == HTTP_500_INTERNAL_SERVER_ERROR:
         return "casework failed to answer this request; the server log has the details"
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        return "invalid request: " + "; ".join(_problem(item) for item in exc.extra)
+    if isinstance(exc, HTTPException) and isinstance(exc.__cause__, SerializationException):
+        # the body did not decode
+        return f"the request body could not be read: {exc.detail}"
     if isinstance(exc, HTTPException):
         return str(exc.detail)
     return str(exc)
 
 
+def _problem(item: Any) -> str:
+    """One item of Litestar's validation report: where, and what is wrong there."""
+    if not isinstance(item, dict):
+        return str(item)
+    source, key, message = item.get("source"), item.get("key"), item.get("message")
+    if source == "body" and key == "data" and message == "'data'":  # Litestar's KeyError
+        return "the request needs a JSON body"
+    where = "the body" if source == "body" and key == "data" else \
+        f"{source or 'request'} {'field' if source == 'body' else 'parameter'} '{key}'"
+    return f"{where}: {message}"
+
+
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    status = status_of(exc)
+    api = request.url.path.startswith(API)
+    status = status_of(exc, api=api)
     if status == HTTP_500_INTERNAL_SERVER_ERROR:
         request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    if request.url.path.startswith(API) or request.url.path.startswith("/schema"):
+    if api or request.url.path.startswith("/schema"):
         return Response(error_json(exc, status), status_code=status,
                         media_type=MediaType.JSON)
     if isinstance(exc, NotAuthorizedException) and status == HTTP_401_UNAUTHORIZED:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if getattr(request, "htmx", None):  # a fragment cannot show a login page: reload
             return Response("", status_code=status, headers={"HX-Redirect": "/login"})
-        return Redirect(f"/login?next={target}" if target != "/" else "/login")
+        return Redirect(f"/login?next={quote(target, safe='/')}" if target != "/" else "/login")
     user = request.scope.get("user")
     context = {"status": status, "message": _message(exc, status), "user": user,
                "forbidden": isinstance(exc, PermissionDeniedException),

@@ -245,7 +245,7 @@ def _totals(as_of: date, ids: list[str], types: list[str], statuses: list[str],
     value = np.asarray(amounts, dtype=np.float64)
     starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]]) if rows else \
         np.zeros(0, dtype=np.int64)
-    ends = np.r_[starts[1:], rows] - 1
+    ends = np.r_[starts[1:], rows] - 1 if rows else starts  # no purchases: none
     where = {customer: i for i, customer in enumerate(ids)}
     at = np.fromiter((where[c] for c in who[starts]), dtype=np.int64, count=len(starts))
     window_start = (as_of - timedelta(days=REVENUE_WINDOW_DAYS)).toordinal()

@@ -29,13 +29,16 @@ from engine.store.schema import (
 )
 from engine.store.timers import TimerWrites
 
-_CASE_COLUMNS = [c for c in cases.c if c.name != "id"]
+MAX_ID = 2**63 - 1  # the largest id a database integer holds (SQLite INTEGER, PostgreSQL BIGINT)
+# A case row as the runtime reads and writes it; the SLA columns are the store's own, derived
+# from the clocks (engine/store/timers.py) and never part of a CaseRecord.
+_CASE_COLUMNS = [c for c in cases.c if c.name not in ("id", "sla_status", "sla_due_at")]
 # What a fire may change; the rest of a case row is fixed when the case starts.
 _CHANGING = ["state", "queue", "assignee", "fields", "lock_version", "history_seq",
              "history_head", "updated_at", "closed_at"]
 
 # The statements of the hot path, built once: building them per call cost more than running them.
-_GET_CASE = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+_GET_CASE = sa.select(cases.c.id, *_CASE_COLUMNS).where(cases.c.id == sa.bindparam("case_id"))
 _UPDATE_CASE = (
     sa.update(cases)
     .where(cases.c.id == sa.bindparam("case_id"),
@@ -92,6 +95,8 @@ class SqlTransaction(TimerWrites, CaseLinks):
         self.connection = connection
 
     def get_case(self, case_id: int) -> CaseRecord:
+        if not 0 < case_id <= MAX_ID:  # no such row, and SQLite cannot even take the number
+            raise NotFound(f"case {case_id} does not exist")
         row = self.connection.execute(_GET_CASE, {"case_id": case_id}).first()
         if row is None:
             raise NotFound(f"case {case_id} does not exist")

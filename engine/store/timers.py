@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from engine.records import ClockRecord, Notice, TimerRecord
-from engine.store.schema import customers, outbox, sla_clocks, timers, users
+from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
 
 _CLOCK_KEYS = ("case_id", "name")
 # Statements of every fire of a workflow with deadlines, built once (building costs more than
@@ -29,6 +29,29 @@ _FINISH = (sa.update(timers).where(timers.c.id == sa.bindparam("timer_id"))
            .values(state="fired", outcome=sa.bindparam("what"), done_at=sa.bindparam("when")))
 _ADD = sa.insert(timers)
 _CLOCKS = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("of_case"))
+
+
+def _live(*more: Any) -> Any:
+    """Whether the case being updated has a clock that still counts (and `more`)."""
+    return sa.exists().where(sla_clocks.c.case_id == cases.c.id,
+                             sla_clocks.c.status != "stopped", *more)
+
+
+# The case row's SLA columns from its clocks, as the queue pages read them (engine/store/views.py):
+# over the clocks not stopped, the soonest due time; breached if any is, paused if all are,
+# warning if any was warned, else running; none without such a clock. Run after the clocks are
+# written, in the same transaction, so that the two never disagree.
+_KEEP_SLA = sa.update(cases).where(cases.c.id == sa.bindparam("of_case")).values(
+    sla_due_at=sa.select(sa.func.min(sla_clocks.c.due_at))
+    .where(sla_clocks.c.case_id == cases.c.id, sla_clocks.c.status != "stopped")
+    .scalar_subquery(),
+    sla_status=sa.case(
+        (~_live(), "none"),
+        (_live(sla_clocks.c.breached_at.is_not(None)), "breached"),
+        (~_live(sla_clocks.c.status != "paused"), "paused"),
+        (_live(sla_clocks.c.warned_at.is_not(None)), "warning"),
+        else_="running"),
+)
 
 
 def clock_record(row: Row[Any]) -> ClockRecord:
@@ -75,6 +98,9 @@ class TimerWrites:
                 .values({k: v for k, v in row.items() if k not in _CLOCK_KEYS}))
             if done.rowcount == 0:
                 self.connection.execute(sa.insert(sla_clocks).values(row))
+        # the case row after its clocks: the lock order engine/worker.py relies on
+        for case_id in sorted({clock.case_id for clock in clocks}):
+            self.connection.execute(_KEEP_SLA, {"of_case": case_id})
 
     def add_timers(self, new: Sequence[TimerRecord], at: datetime) -> None:
         if new:

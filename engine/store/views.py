@@ -1,5 +1,13 @@
 """What the service desk's pages read: queues with their counts, and one queue's open cases
-with filters, sorting and keyset pages (no OFFSET: page 1,000 costs what page 1 costs)."""
+with filters, sorting and keyset pages (no OFFSET: page 1,000 costs what page 1 costs).
+
+Every read here is of open cases only, through indexes that hold only open cases (migration
+0009: `WHERE closed_at IS NULL`), each in an order a queue page is read in: a page walks its
+index from the cursor and stops after a page of rows, however many cases were ever closed. The
+SLA status and soonest due time of each case are columns of the case row (`sla_status`,
+`sla_due_at`), kept by the transaction that writes its clocks (engine/store/timers.py), so that
+neither sorting nor filtering by SLA reads the clocks.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +16,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import Select
 
 from engine.store.db import Database
-from engine.store.schema import cases, customers, sla_clocks
+from engine.store.repository import MAX_ID
+from engine.store.schema import UTCDateTime, cases, customers
 
 SORTS = {"due": "SLA due first", "created": "oldest first", "-created": "newest first",
          "-updated": "recently changed first"}
 SLA_STATES = ("breached", "warning", "paused", "running", "none")
-FAR = datetime(9999, 12, 31, tzinfo=UTC)  # where cases without a due time sort
+FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the cursor of cases without a due time (sorted last)
 PAGE = 50
 
-# Per open case, over its clocks that still count: the soonest due time, and whether any is
-# breached or warned, or all are paused.
-_LIVE = sla_clocks.c.status != "stopped"
-_CLOCKS = (
-    sa.select(sla_clocks.c.case_id,
-              sa.func.min(sla_clocks.c.due_at).label("due_at"),
-              sa.func.max(sa.case((sla_clocks.c.breached_at.is_not(None), 1), else_=0))
-              .label("breached"),
-              sa.func.max(sa.case((sla_clocks.c.warned_at.is_not(None), 1), else_=0))
-              .label("warned"),
-              sa.func.min(sa.case((sla_clocks.c.status == "paused", 1), else_=0))
-              .label("paused"))
-    .where(_LIVE).group_by(sla_clocks.c.case_id).subquery("clock")
-)
-_SLA = sa.case(
-    (_CLOCKS.c.case_id.is_(None), "none"), (_CLOCKS.c.breached == 1, "breached"),
-    (_CLOCKS.c.paused == 1, "paused"), (_CLOCKS.c.warned == 1, "warning"), else_="running",
-)
-_DUE = sa.func.coalesce(_CLOCKS.c.due_at, sa.literal(FAR, cases.c.created_at.type))
-_KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending)
-    "due": (_DUE, False), "created": (cases.c.created_at, False),
+_OPEN = cases.c.closed_at.is_(None)
+_severity = cases.c.fields["severity"].as_string()
+_summary = cases.c.fields["summary"].as_string()
+_ROW = (cases.c.id, cases.c.workflow, cases.c.state, cases.c.assignee, cases.c.customer,
+        customers.c.tier, _summary, _severity, cases.c.fields["priority"].as_string(),
+        cases.c.created_at, cases.c.updated_at, cases.c.lock_version, cases.c.sla_due_at,
+        cases.c.sla_status)
+_KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending), each an index's order
+    "due": (cases.c.sla_due_at, False), "created": (cases.c.created_at, False),
     "-created": (cases.c.created_at, True), "-updated": (cases.c.updated_at, True),
 }
+_COUNTS = (
+    sa.select(cases.c.queue, sa.func.count(),
+              sa.func.sum(sa.case((cases.c.assignee.is_(None), 1), else_=0)),
+              sa.func.sum(sa.case((cases.c.sla_status == "breached", 1), else_=0)),
+              sa.func.sum(sa.case((cases.c.sla_status == "warning", 1), else_=0)))
+    .where(_OPEN, cases.c.queue.is_not(None)).group_by(cases.c.queue).order_by(cases.c.queue)
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,12 @@ class QueueRow:
     due_at: datetime | None
     sla: str
 
+    def sort_key(self, sort: str) -> datetime:
+        """The value this row has in the order `sort`: a cursor's first half."""
+        if sort == "due":
+            return self.due_at or FAR
+        return self.created_at if sort in ("created", "-created") else self.updated_at
+
 
 @dataclass(frozen=True)
 class QueuePage:
@@ -103,61 +114,79 @@ class SqlViews:
         self.database = database
 
     def queue_counts(self) -> list[QueueCount]:
-        sla = _SLA.label("sla")
-        inner = (sa.select(cases.c.queue, cases.c.assignee, sla)
-                 .select_from(cases.outerjoin(_CLOCKS, _CLOCKS.c.case_id == cases.c.id))
-                 .where(cases.c.closed_at.is_(None), cases.c.queue.is_not(None)).subquery())
-        query = (sa.select(inner.c.queue, sa.func.count(),
-                           sa.func.sum(sa.case((inner.c.assignee.is_(None), 1), else_=0)),
-                           sa.func.sum(sa.case((inner.c.sla == "breached", 1), else_=0)),
-                           sa.func.sum(sa.case((inner.c.sla == "warning", 1), else_=0)))
-                 .group_by(inner.c.queue).order_by(inner.c.queue))
         with self.database.reading() as connection:
             return [QueueCount(q, n, int(u or 0), int(b or 0), int(w or 0))
-                    for q, n, u, b, w in connection.execute(query)]
+                    for q, n, u, b, w in connection.execute(_COUNTS)]
 
     def queue(self, query: QueueQuery) -> QueuePage:
-        column, descending = _KEYS[query.sort]
-        key = column.label("sort_key")
-        severity = cases.c.fields["severity"].as_string()
-        select = (
-            sa.select(cases.c.id, cases.c.workflow, cases.c.state, cases.c.assignee,
-                      cases.c.customer, customers.c.tier, cases.c.fields["summary"].as_string(),
-                      severity, cases.c.fields["priority"].as_string(), cases.c.created_at,
-                      cases.c.updated_at, cases.c.lock_version, _CLOCKS.c.due_at,
-                      _SLA.label("sla"), key)
-            .select_from(cases.outerjoin(_CLOCKS, _CLOCKS.c.case_id == cases.c.id)
-                         .outerjoin(customers, customers.c.id == cases.c.customer))
-            .where(cases.c.queue == query.queue, cases.c.closed_at.is_(None))
-        )
-        select = _filtered(select, query, severity)
-        if query.after is not None:
-            value, last_id = query.after
-            after = sa.tuple_(column, cases.c.id)
-            select = select.where(after < sa.tuple_(sa.literal(value, cases.c.created_at.type),
-                                                    sa.literal(last_id))
-                                  if descending else
-                                  after > sa.tuple_(sa.literal(value, cases.c.created_at.type),
-                                                    sa.literal(last_id)))
-        order = [column.desc(), cases.c.id.desc()] if descending else [column, cases.c.id]
-        select = select.order_by(*order).limit(query.limit + 1)
+        found: list[Any] = []
         with self.database.reading() as connection:
-            found = list(connection.execute(select))
-            states = list(connection.execute(
-                sa.select(cases.c.state).distinct()
-                .where(cases.c.queue == query.queue, cases.c.closed_at.is_(None))
-                .order_by(cases.c.state)).scalars())
-        rows = [QueueRow(*r[:-1]) for r in found[:query.limit]]
-        last = found[query.limit - 1] if len(found) > query.limit else None
-        cursor = None if last is None else (_aware(last.sort_key), last.id)
+            for select in queue_selects(query):  # in order, until a page and one more
+                found += connection.execute(select.limit(query.limit + 1 - len(found)))
+                if len(found) > query.limit:
+                    break
+            states = list(connection.execute(_states(query.queue)).scalars())
+        rows = [QueueRow(*r) for r in found[:query.limit]]
+        cursor = None
+        if len(found) > query.limit:
+            last = rows[-1]
+            cursor = (last.sort_key(query.sort), last.id)
         return QueuePage(rows, cursor, states)
 
 
-def _filtered(select: Any, query: QueueQuery, severity: Any) -> Any:
+def queue_select(query: QueueQuery) -> Select[Any]:
+    """The first statement a page of `query` runs (bench/web.py shows its plan)."""
+    return queue_selects(query)[0]
+
+
+def queue_selects(query: QueueQuery) -> list[Select[Any]]:
+    """The statements that read a page, each in one index's order, to run in turn until a
+    page is full. Sorted by due time, the cases with one come first, then those without
+    (by number): two index ranges, since an index cannot sort NULLs last on both databases."""
+    base = _filtered(sa.select(*_ROW).select_from(
+        cases.outerjoin(customers, customers.c.id == cases.c.customer))
+        .where(cases.c.queue == query.queue, _OPEN), query)
+    after = None if query.after is None else (_aware(query.after[0]), query.after[1])
+    column, descending = _KEYS[query.sort]
+    if query.sort != "due":
+        return [_from(base, column, descending, after)]
+    # (sla_due_at, id) rather than id alone: PostgreSQL then reads the undated part in the
+    # index's order too (IS NULL is no equality to its planner's orderings)
+    undated = base.where(cases.c.sla_due_at.is_(None)).order_by(cases.c.sla_due_at, cases.c.id)
+    if after is not None and after[0] >= FAR:
+        return [undated.where(cases.c.id > after[1])]
+    return [_from(base.where(cases.c.sla_due_at.is_not(None)), column, False, after), undated]
+
+
+def _states(queue: str) -> Select[Any]:
+    """The states the queue's open cases are in (the state filter's choices): from the open
+    cases' index, one step per state (the next state after the last one found) rather than
+    a walk over every case of the queue, as DISTINCT would take."""
+    found = (sa.select(sa.func.min(cases.c.state).label("state"))
+             .where(cases.c.queue == queue, _OPEN).cte("states", recursive=True))
+    after = (sa.select(sa.func.min(cases.c.state))
+             .where(cases.c.queue == queue, _OPEN, cases.c.state > found.c.state)
+             .scalar_subquery())
+    found = found.union_all(sa.select(after).where(found.c.state.is_not(None)))
+    return sa.select(found.c.state).where(found.c.state.is_not(None)).order_by(found.c.state)
+
+
+def _from(select: Select[Any], column: Any, descending: bool,
+          after: tuple[datetime, int] | None) -> Select[Any]:
+    """`select` in the order (column, id), starting after the cursor."""
+    if after is not None:
+        key = sa.tuple_(column, cases.c.id)
+        mark = sa.tuple_(sa.literal(after[0], UTCDateTime()), sa.literal(after[1]))
+        select = select.where(key < mark if descending else key > mark)
+    order = [column.desc(), cases.c.id.desc()] if descending else [column, cases.c.id]
+    return select.order_by(*order)
+
+
+def _filtered(select: Select[Any], query: QueueQuery) -> Select[Any]:
     if query.state:
         select = select.where(cases.c.state == query.state)
     if query.severity:
-        select = select.where(severity == query.severity)
+        select = select.where(_severity == query.severity)
     if query.tier:
         select = select.where(customers.c.tier == query.tier)
     if query.assignee == "none":
@@ -165,14 +194,13 @@ def _filtered(select: Any, query: QueueQuery, severity: Any) -> Any:
     elif query.assignee:
         select = select.where(cases.c.assignee == query.assignee)
     if query.sla:
-        select = select.where(query.sla == _SLA)
+        select = select.where(cases.c.sla_status == query.sla)
     text = (query.search or "").strip()
     if text:
         number = text.removeprefix("#")
         matches = [cases.c.customer == text,
-                   cases.c.fields["summary"].as_string().ilike(f"%{_escaped(text)}%",
-                                                                escape="\\")]
-        if number.isdigit():
+                   _summary.ilike(f"%{_escaped(text)}%", escape="\\")]
+        if number.isdigit() and int(number) <= MAX_ID:
             matches.append(cases.c.id == int(number))
         select = select.where(sa.or_(*matches))
     return select
@@ -182,7 +210,6 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _aware(moment: Any) -> datetime:
-    """SQLite hands a computed sort key back as text or a naive datetime: make it an instant."""
-    found: datetime = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+def _aware(moment: datetime) -> datetime:
+    """A cursor's instant; one without a zone (made by hand) is read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

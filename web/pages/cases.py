@@ -94,8 +94,9 @@ def form_inputs(spec: WorkflowSpec, transition: TransitionSpec,
 
 
 def _after_change(request: Request[User, Any, Any], case_id: int) -> Response[Any]:
-    if getattr(request, "htmx", None):
-        return Response("", headers={"HX-Location": f"/cases/{case_id}"})
+    if getattr(request, "htmx", None):  # fetch the case block into #case; keep the page frame
+        where = {"path": f"/cases/{case_id}", "target": "#case", "swap": "outerHTML"}
+        return Response("", headers={"HX-Location": json.dumps(where)})
     return Redirect(f"/cases/{case_id}", status_code=HTTP_303_SEE_OTHER)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -36,9 +36,12 @@ def parse_after(text: str | None) -> tuple[datetime, int] | None:
     if not text:
         return None
     moment, _, number = text.rpartition("~")
-    try:
-        return datetime.fromisoformat(moment), int(number)
-    except ValueError:
+    try:  # every cursor this site makes has a time zone and a case number the store can hold
+        at, case_id = datetime.fromisoformat(moment), int(number)
+        if at.tzinfo is None or not 0 <= case_id < 2**63:
+            raise ValueError(text)
+        return at.astimezone(UTC), case_id
+    except (ValueError, OverflowError):
         raise ValidationException(f"the page cursor {text!r} is not one this site made; "
                                   "open the queue from its first page") from None
 

@@ -1,0 +1,140 @@
+"""/api/cases: start a case, read it and its history, fire its triggers, comment, assign, and
+list a queue's open cases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from engine.accounts import User
+from engine.desk import ASSIGNING_ROLES
+from engine.errors import InvalidInput, NotFound
+from engine.records import CaseRecord
+from engine.store.views import PAGE, QueueQuery
+from web.api.case_models import (
+    Assign,
+    Case,
+    Comment,
+    Fire,
+    HistoryEvent,
+    QueuePage,
+    StartCase,
+    case_of,
+    clock_of,
+    event_of,
+    queued_of,
+)
+from web.api.common import SECURITY, ApiOperation, errors, refuse_nul
+from web.pages.cases import may_fire
+from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
+from web.pages.desk import parse_after
+from web.security import allow
+
+MAX_PAGE = 200
+CaseId = Annotated[int, PathParameter(description="The case number")]
+Trigger = Annotated[str, PathParameter(description="The trigger to fire, e.g. triage")]
+ApiRequest = Request[User, Any, Any]
+
+
+def case_json(request: ApiRequest, case: CaseRecord) -> Case:
+    """The case as the API shows it: with its SLA clocks and what this user may fire."""
+    casework, now = casework_of(request), now_of(request)
+    reckoner = casework.runtime.scheduler.reckoner
+    clocks = [clock_of(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
+    spec = casework.registry.get(case.definition_id).spec
+    return case_of(case, clocks, [t.trigger for t in may_fire(spec, case, request.user)])
+
+
+@post("/", guards=[allow(*WORKERS)], sync_to_thread=True, status_code=HTTP_201_CREATED,
+      summary="Start a case", operation_class=ApiOperation, responses=errors(403, 422),
+      response_description="The new case")
+def start_case(request: ApiRequest, data: JSONBody[StartCase]) -> Case:
+    """Open a case on the newest version of a workflow, as the token's user."""
+    casework = casework_of(request)
+    try:
+        casework.registry.active(data.workflow)
+    except NotFound as exc:  # a name in the body, not the resource asked for
+        raise InvalidInput("workflow", str(exc)) from None
+    case = casework.runtime.start(data.workflow, data.fields, acting(request.user),
+                                  now_of(request), customer=data.customer)
+    return case_json(request, case)
+
+
+@get("/{case_id:int}", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="Read a case",
+     operation_class=ApiOperation, responses=errors(403, 404))
+def read_case(request: ApiRequest, case_id: CaseId) -> Case:
+    """A case with its fields, lock_version, SLA clocks and the triggers you may fire."""
+    return case_json(request, casework_of(request).store.get_case(case_id))
+
+
+@post("/{case_id:int}/fire/{trigger:str}", guards=[allow(*WORKERS)], sync_to_thread=True,
+      status_code=HTTP_200_OK, summary="Fire a trigger", operation_class=ApiOperation,
+      responses=errors(403, 404, 409, 422), response_description="The case after the fire")
+def fire(request: ApiRequest, case_id: CaseId, trigger: Trigger, data: JSONBody[Fire]) -> Case:
+    """Fire a trigger on a case with the fields it takes; all or nothing: a refusal (role 403,
+    state, guard or field 422, version 409) changes nothing."""
+    casework = casework_of(request)
+    case = casework.store.get_case(case_id)
+    transition = casework.registry.get(case.definition_id).spec.transition(trigger, case.state)
+    allowed = transition.roles if transition is not None else frozenset()
+    fired = casework.runtime.fire(case_id, trigger, acting(request.user, allowed),
+                                  now_of(request), data.fields,
+                                  expected_version=data.expected_version)
+    return case_json(request, fired)
+
+
+@post("/{case_id:int}/comments", guards=[allow(*WORKERS)], sync_to_thread=True,
+      status_code=HTTP_200_OK, summary="Comment on a case", operation_class=ApiOperation,
+      responses=errors(403, 404, 409, 422), response_description="The case after the comment")
+def comment(request: ApiRequest, case_id: CaseId, data: JSONBody[Comment]) -> Case:
+    """Add a comment to the case's history (event case.commented)."""
+    case = casework_of(request).desk.comment(case_id, data.text, acting(request.user),
+                                             now_of(request), data.expected_version)
+    return case_json(request, case)
+
+
+@post("/{case_id:int}/assign", guards=[allow(*WORKERS)], sync_to_thread=True,
+      status_code=HTTP_200_OK, summary="Assign a case", operation_class=ApiOperation,
+      responses=errors(403, 404, 409, 422), response_description="The case after the change")
+def assign(request: ApiRequest, case_id: CaseId, data: JSONBody[Assign]) -> Case:
+    """Claim a case, give it back, or (supervisor, manager) give it to someone."""
+    user = request.user
+    actor = acting(user, ASSIGNING_ROLES if data.assignee != user.name else ())
+    case = casework_of(request).desk.assign(case_id, data.assignee, actor, now_of(request),
+                                            data.expected_version)
+    return case_json(request, case)
+
+
+@get("/{case_id:int}/history", guards=[allow(*EVERYONE)], sync_to_thread=True,
+     summary="A case's history", operation_class=ApiOperation, responses=errors(403, 404))
+def history(request: ApiRequest, case_id: CaseId) -> list[HistoryEvent]:
+    """Every event of the case, oldest first, each with the hashes that chain it."""
+    store = casework_of(request).store
+    store.get_case(case_id)  # an unknown case is 404, not an empty history
+    return [event_of(e) for e in store.case_events(case_id)]
+
+
+@get("/", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="A queue's open cases",
+     operation_class=ApiOperation, responses=errors(403, 422))
+def queue(request: ApiRequest,
+          queue: Annotated[str, QueryParameter(description="The queue, e.g. intake")],
+          limit: Annotated[int, QueryParameter(description="Cases per page", ge=1,
+                                               le=MAX_PAGE)] = PAGE,
+          after: Annotated[str | None, QueryParameter(
+              description="The `next` of the page before")] = None) -> QueuePage:
+    """One page of the queue's open cases, soonest SLA due first; follow `next` for more."""
+    found = casework_of(request).views.queue(QueueQuery(queue=queue, after=parse_after(after),
+                                                        limit=limit))
+    cursor = None
+    if found.next_after is not None:
+        moment, last = found.next_after
+        cursor = f"{moment.isoformat()}~{last}"
+    return QueuePage(queue=queue, cases=[queued_of(r) for r in found.rows], next=cursor)
+
+
+ROUTES = [Router("/api/cases", route_handlers=[start_case, read_case, fire, comment, assign,
+                                                history, queue],
+                 tags=["cases"], security=SECURITY, before_request=refuse_nul)]

@@ -1,0 +1,142 @@
+"""/api/customers: one customer's record, figures and tier history; search by id, name or
+email."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from litestar import Request, Router, get
+from litestar.params import PathParameter, QueryParameter
+from msgspec import Meta, Struct
+
+from engine.accounts import User
+from engine.history import CustomerEvent
+from web.api.common import SECURITY, ApiOperation, errors, refuse_nul
+from web.pages.common import EVERYONE, casework_of
+from web.security import allow
+
+MAX_FOUND = 200
+
+
+class Figures(Struct, kw_only=True):
+    """A customer's figures from the latest `casework tiers recompute`."""
+
+    as_of: Annotated[date, Meta(description="The day the figures count up to")]
+    computed_at: datetime
+    recency_days: Annotated[int | None, Meta(
+        description="Days since the last purchase (null: none yet)")]
+    frequency: Annotated[int, Meta(description="Purchase occasions (days)")]
+    monetary: Annotated[str, Meta(description="Total spend, exact, as text", examples=["12.50"])]
+    revenue_12m: Annotated[str, Meta(description="Spend in the last 12 months, as text")]
+    revenue_share: Annotated[float, Meta(description="Share of all customers' revenue")]
+    years_active: float
+    r_score: Annotated[int, Meta(description="Recency quintile 1-5 (0: no purchase yet)")]
+    f_score: Annotated[int, Meta(description="Frequency quintile 1-5")]
+    m_score: Annotated[int, Meta(description="Monetary quintile 1-5")]
+    p_alive: Annotated[float, Meta(description="Probability the customer is still active")]
+    expected_purchases: float
+    expected_spend: float
+    clv: Annotated[float, Meta(description="Customer lifetime value")]
+    churn_risk: str | None
+    tier_rule: Annotated[str | None, Meta(description="The customer_tier row that set the tier")]
+    tier_table_version: Annotated[int | None, Meta(
+        description="The customer_tier version that row is of")]
+
+
+class CustomerEventJson(Struct, kw_only=True):
+    """One event of a customer's own history (a tier change and the rule behind it, ...)."""
+
+    seq: int
+    name: Annotated[str, Meta(examples=["customer.tier_changed"])]
+    actor: str
+    role: str | None
+    at: datetime
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class Customer(Struct, kw_only=True):
+    """A customer record, its latest figures and its history."""
+
+    id: str
+    type: Annotated[str, Meta(description="personal or enterprise")]
+    status: Annotated[str, Meta(description="potential, active, dormant or lost")]
+    name: str | None
+    email: str | None
+    phone: str | None
+    industry: str | None
+    region: str | None
+    owner: Annotated[str | None, Meta(description="The account manager")]
+    tier: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    figures: Annotated[Figures | None, Meta(description="null until the first recompute")]
+    history: Annotated[list[CustomerEventJson], Meta(description="Oldest first")]
+
+
+class FoundCustomer(Struct, kw_only=True):
+    """A customer a search found."""
+
+    id: str
+    name: str | None
+    email: str | None
+    type: str
+    status: str
+    tier: str | None
+    owner: str | None
+    region: str | None
+
+
+@get("/{customer_id:str}", guards=[allow(*EVERYONE)], sync_to_thread=True,
+     summary="Read a customer", operation_class=ApiOperation, responses=errors(403, 404))
+def read_customer(request: Request[User, Any, Any],
+                  customer_id: Annotated[str, PathParameter(description="The customer id")]
+                  ) -> Customer:
+    """The record, the figures of the latest recompute, and the tier history (each change with
+    the table row that made it)."""
+    customers = casework_of(request).customers
+    record = customers.customer(customer_id)
+    return customer_of(record, customers.history(customer_id))
+
+
+@get("/", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="Find customers",
+     operation_class=ApiOperation, responses=errors(403, 422))
+def search(request: Request[User, Any, Any],
+           q: Annotated[str, QueryParameter(
+               description="The start of an id, or part of a name or email "
+                           "(case-insensitive); empty: every customer")] = "",
+           limit: Annotated[int, QueryParameter(description="At most this many", ge=1,
+                                                le=MAX_FOUND)] = 50) -> list[FoundCustomer]:
+    """Customers by id whose id starts with q, or whose name or email contains it."""
+    found = casework_of(request).search.search(q, limit)
+    return [FoundCustomer(**{k: row[k] for k in FoundCustomer.__struct_fields__})
+            for row in found]
+
+
+def customer_of(record: dict[str, Any], history: list[CustomerEvent]) -> Customer:
+    figures = None
+    if record["as_of"] is not None:
+        figures = Figures(**{name: _exact(record[name]) for name in Figures.__struct_fields__})
+    return Customer(**{name: record[name] for name in Customer.__struct_fields__
+                       if name not in ("figures", "history")},
+                    figures=figures, history=[_event(e) for e in history])
+
+
+def _exact(value: Any) -> Any:
+    """Money as text, so no digit is lost to a float."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _event(event: CustomerEvent) -> CustomerEventJson:
+    return CustomerEventJson(seq=event.seq, name=event.name, actor=event.actor, role=event.role,
+                             at=event.at, payload=json.loads(event.payload),
+                             prev_hash=event.prev_hash, hash=event.hash)
+
+
+ROUTES = [Router("/api/customers", route_handlers=[read_customer, search], tags=["customers"],
+                 security=SECURITY, before_request=refuse_nul)]
