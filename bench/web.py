@@ -1,0 +1,523 @@
+"""The desk's pages under load: the queue page and the case page of `casework serve` on a database
+of N cases (N/10 open in 10 queues), with 1 and 2 server processes, next to a trivial route of
+the same server (/healthz, the floor) and to the same pages on a 10,000-case database.
+
+The databases (bench/web_data.py) hold complaint cases as the runtime writes them, built once in
+bulk and kept under bench/data/ for later runs. Each is served as an operator serves it:
+
+    CASEWORK_DATABASE_URL=sqlite:///FILE casework serve --port P --home H --processes N
+                                                       --no-worker --now NOW
+
+(H: a folder with the repository's workflows/ and rules/; --now pins the pages' clock to the
+moment the data was made for, so the SLA badges count down as they would have then.) The bench
+signs in once through POST /login (the CSRF cookie and form field, as a browser does) and sends
+that session cookie with every request.
+
+The load: wrk (Debian's `wrk`) on 127.0.0.1 for D seconds per row after a 1-second warm-up,
+with as many connections as the server has processes (or C, with --connections), a Lua script
+that cycles through the row's paths and counts every response that is not 200 (a run with any
+is an error, not a figure); without wrk, an asyncio client (httpx) with the same connections and
+duration. Each connection sends its next request as soon as its last answer is in, so each
+server process always has a request to work on: the server is saturated (the requests/s are its
+capacity; a desk of dozens of agents asks a few a second), and the latency is what a request
+costs at full load, without queueing behind other requests of the load generator (with
+--connections above the processes it includes that queueing: about C / processes times as
+long). The rows:
+
+  /healthz (floor)      the framework and the session cookie's round trip (the session is read
+                        and written back per request), no page: what any route costs
+  /queues               the open, unassigned, warning and breached counts of every queue
+  queue, SLA due        /queues/Q, the default sort (the soonest SLA due first), Q cycling
+                        through the 10 queues
+  queue, filter+search  /queues/Q?severity=high&q=refund: a filter and a word of the summary
+  queue, later page     /queues/Q?after=CURSOR: the keyset page 11 (after 500 rows), its cursor
+                        taken from the pages' own "Next page" links (on the small database, the
+                        last page there is)
+  case page             /cases/ID over 200 open cases drawn at random: fields, customer, SLA
+                        clocks, the triggers, the history
+
+Each row runs R rounds (the rows in turn, so drift hits them alike); reported: the medians over
+the rounds of requests/s and of the p50, p95 and p99 latency (ms, as wrk measures: from sending
+the request to the last byte of the response). Also reported: the plan of the queue page's query
+(EXPLAIN QUERY PLAN of engine.store.views.queue_select for /queues/Q) and the query's own time
+in-process (median of 9 runs), on both databases.
+
+Targets (issue 7): the queue page's p95 under 50 ms at 1 process, and no page slower (p95) on
+the big database than on the small one by more than 2x. Both databases are SQLite (WAL, as
+engine.store.db sets it): a second server process reads in parallel; every request also writes
+its session back, and those writes take turns at SQLite's one write lock. wrk, the servers and
+whatever else runs share this machine's cores: compare the rows of one run, not runs on other
+machines.
+
+    python bench/web.py [--cases N] [--small-cases M] [--connections C] [--duration D]
+                        [--rounds R] [--client wrk|httpx] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from bench.web_data import NOW, PASSWORD, QUEUES, USER, Shape, database  # noqa: E402
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+DATA = ROOT / "bench" / "data"
+LATER_PAGE = 11  # the keyset page the "later page" row asks for
+SEARCH = {"severity": "high", "q": "refund"}
+ROWS = (  # key, label
+    ("healthz", "/healthz (floor)"),
+    ("queues", "/queues (counts)"),
+    ("queue", "queue, SLA due first"),
+    ("queue_search", "queue, filter + search"),
+    ("queue_later", f"queue, page {LATER_PAGE} (keyset)"),
+    ("case", "case page"),
+)
+TARGET_P95_MS = 50.0
+TARGET_RATIO = 2.0
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(db: Path, processes: int, home: Path) -> Iterator[str]:
+    """`casework serve` on `db` with `processes` processes until the block ends; its base URL."""
+    port = free_port()
+    env = {**os.environ, "CASEWORK_DATABASE_URL": f"sqlite:///{db}",
+           "CASEWORK_SECRET": "bench/web.py signs its CSRF cookies with this"}
+    log = (home / f"serve-{processes}.log").open("w")
+    server = subprocess.Popen(
+        [CASEWORK, "serve", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
+         "--processes", str(processes), "--no-worker", "--now", NOW.isoformat()],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                raise SystemExit(f"casework serve stopped ({server.returncode}):\n"
+                                 + (home / f"serve-{processes}.log").read_text()[-2000:])
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("casework serve did not answer /healthz within 120 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # only the process group this bench started
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+def sign_in(base: str) -> str:
+    """Sign in as the bench user like a browser; the Cookie header that carries the session."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.get("/login")
+        answer = client.post("/login", data={"name": USER, "password": PASSWORD, "next": "/",
+                                             "_csrf_token": client.cookies["csrftoken"]})
+        if answer.status_code != 302:
+            raise SystemExit(f"signing in failed ({answer.status_code}): {answer.text[:300]}")
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+# --- what is asked ------------------------------------------------------------------------------
+
+def later_cursors(base: str, cookie: str) -> tuple[list[str], int]:
+    """Per queue, the path of page LATER_PAGE (or the last page there is), found by following
+    the pages' own Next links; and the shallowest page number reached."""
+    found, reached = [], LATER_PAGE
+    with httpx.Client(base_url=base, headers={"Cookie": cookie, "HX-Request": "true"},
+                      timeout=120) as client:
+        for queue in QUEUES:
+            path, page = f"/queues/{queue}", 1
+            while page < LATER_PAGE:
+                link = re.search(r'<a class="more" href="([^"]+)"', client.get(path).text)
+                if link is None:
+                    break
+                path, page = link.group(1).replace("&amp;", "&"), page + 1
+            found.append(path)
+            reached = min(reached, page)
+    return found, reached
+
+
+def open_cases(db: Path, count: int, seed: int = 11) -> list[int]:
+    with sqlite3.connect(db) as connection:
+        ids = [row[0] for row in connection.execute(
+            "SELECT id FROM cases WHERE closed_at IS NULL ORDER BY id")]
+    return sorted(random.Random(seed).sample(ids, min(count, len(ids))))
+
+
+def paths_of(db: Path, base: str, cookie: str) -> tuple[dict[str, list[str]], int]:
+    """The paths of each row, and the page number the later-page row reached."""
+    search = "&".join(f"{k}={v}" for k, v in SEARCH.items())
+    later, reached = later_cursors(base, cookie)
+    return {
+        "healthz": ["/healthz"],
+        "queues": ["/queues"],
+        "queue": [f"/queues/{q}" for q in QUEUES],
+        "queue_search": [f"/queues/{q}?{search}" for q in QUEUES],
+        "queue_later": later,
+        "case": [f"/cases/{i}" for i in open_cases(db, 200)],
+    }, reached
+
+
+def check_paths(base: str, cookie: str, paths: list[str]) -> int:
+    """Every path answers 200 (not a sign-in redirect); the mean page size in bytes."""
+    sizes = []
+    with httpx.Client(base_url=base, headers={"Cookie": cookie}, timeout=120) as client:
+        for path in paths:
+            answer = client.get(path)
+            if answer.status_code != 200:
+                raise SystemExit(f"GET {path}: {answer.status_code} {answer.text[:300]}")
+            sizes.append(len(answer.content))
+    return int(statistics.mean(sizes))
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+@dataclass
+class Load:
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    requests: int
+    bad: int
+
+
+WRK_SCRIPT = """
+paths = {%s}
+cookie = %s
+threads = {}
+counter, bad = 0, 0  -- globals: done() reads each thread's own `bad`
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  counter = math.random(#paths)
+  wrk.headers["Cookie"] = cookie
+end
+function request()
+  counter = counter %% #paths + 1
+  return wrk.format("GET", paths[counter])
+end
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "us": %%d, "bad": %%d, "errors": %%d, ' ..
+    '"p50": %%d, "p95": %%d, "p99": %%d}\\n',
+    summary.requests, summary.duration, total, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def wrk(base: str, cookie: str, paths: list[str], connections: int, seconds: float,
+        folder: Path) -> Load:
+    script = folder / "paths.lua"
+    quoted = ", ".join(json.dumps(p) for p in paths)
+    script.write_text(WRK_SCRIPT % (quoted, json.dumps(cookie)))
+    run = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
+         "-s", str(script), f"{base}/"], capture_output=True, text=True, check=False)
+    found = re.search(r"^RESULT (.*)$", run.stdout, re.M)
+    if run.returncode != 0 or found is None:
+        raise SystemExit(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+    result = json.loads(found.group(1))
+    return Load(result["requests"] / (result["us"] / 1e6), result["p50"] / 1000,
+                result["p95"] / 1000, result["p99"] / 1000, result["requests"],
+                result["bad"] + result["errors"])
+
+
+def httpx_load(base: str, cookie: str, paths: list[str], connections: int,
+               seconds: float, folder: Path) -> Load:
+    """The same load from an asyncio client, for machines without wrk."""
+    del folder
+
+    async def run() -> tuple[list[float], int, float]:
+        latencies: list[float] = []
+        bad = 0
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(base_url=base, headers={"Cookie": cookie}, limits=limits,
+                                     timeout=30) as client:
+            started = time.perf_counter()
+            end = started + seconds
+
+            async def user(offset: int) -> None:
+                nonlocal bad
+                n = offset
+                while time.perf_counter() < end:
+                    n = (n + 1) % len(paths)
+                    sent = time.perf_counter()
+                    answer = await client.get(paths[n])
+                    latencies.append(time.perf_counter() - sent)
+                    bad += answer.status_code != 200
+
+            await asyncio.gather(*(user(k * 7) for k in range(connections)))
+            return latencies, bad, time.perf_counter() - started
+
+    latencies, bad, elapsed = asyncio.run(run())
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return Load(len(latencies) / elapsed, cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000,
+                len(latencies), bad)
+
+
+# --- the query itself ---------------------------------------------------------------------------
+
+def queue_query(db: Path) -> dict[str, Any]:
+    """The plan of the queue page's query (default sort, first page) and its median time."""
+    import sqlalchemy as sa
+
+    from engine.settings import Settings
+    from engine.store.views import QueueQuery, queue_select
+    from engine.wiring import open_casework
+
+    casework = open_casework(Settings(home=ROOT, database_url=f"sqlite:///{db}"))
+    try:
+        query = QueueQuery(queue=QUEUES[1])
+        statement = queue_select(query)
+        explain: list[str] = []
+
+        def explained(conn: Any, cursor: Any, sql: str, params: Any, context: Any,
+                      many: bool) -> tuple[str, Any]:
+            return f"EXPLAIN QUERY PLAN {sql}", params
+
+        engine = casework.database.engine
+        sa.event.listen(engine, "before_cursor_execute", explained, retval=True)
+        try:
+            with casework.database.reading() as connection:
+                explain = [str(row[-1]) for row in connection.execute(statement)]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", explained)
+        times = []
+        for _ in range(9):
+            started = time.perf_counter()
+            casework.views.queue(query)
+            times.append((time.perf_counter() - started) * 1000)
+        return {"plan": "; ".join(explain), "ms": statistics.median(times)}
+    finally:
+        casework.close()
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+Loader = Callable[[str, str, list[str], int, float, Path], Load]
+
+
+def measure(db: Path, processes: int, rows: list[str], options: argparse.Namespace,
+            loader: Loader, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Serve `db` with `processes` processes; every row R times; medians per row."""
+    with tempfile.TemporaryDirectory(prefix="casework-web-") as tmp:
+        home = Path(tmp)
+        for part in ("workflows", "rules"):
+            (home / part).symlink_to(ROOT / part)
+        with served(db, processes, home) as base:
+            cookie = sign_in(base)
+            paths, reached = paths_of(db, base, cookie)
+            sizes = {key: check_paths(base, cookie, paths[key]) for key in rows}
+            runs: dict[str, list[Load]] = {key: [] for key in rows}
+            for round_no in range(1, options.rounds + 1):
+                for key in rows:
+                    connections = options.connections or processes
+                    loader(base, cookie, paths[key], connections, 1.0, home)  # warm-up
+                    load = loader(base, cookie, paths[key], connections,
+                                  options.duration, home)
+                    if load.bad:
+                        raise SystemExit(f"{key}: {load.bad} of {load.requests} responses were "
+                                         "not 200 (or failed): see the server's log")
+                    runs[key].append(load)
+                    progress(f"  {processes} process(es), round {round_no}: {key:13} "
+                             f"{load.rps:7.1f}/s  p50 {load.p50:6.1f}  p95 {load.p95:6.1f}  "
+                             f"p99 {load.p99:6.1f} ms")
+    return {key: {"rps": statistics.median(r.rps for r in loads),
+                  "p50_ms": statistics.median(r.p50 for r in loads),
+                  "p95_ms": statistics.median(r.p95 for r in loads),
+                  "p99_ms": statistics.median(r.p99 for r in loads),
+                  "requests": sum(r.requests for r in loads), "bytes": sizes[key],
+                  "paths": len(paths[key]), **({"page": reached} if key == "queue_later" else {})}
+            for key, loads in runs.items()}
+
+
+def summary(big: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
+    one, two, tiny = big["runs"][1], big["runs"][2], small["runs"][1]
+    ratios = {key: one[key]["p95_ms"] / tiny[key]["p95_ms"] for key in one if key in tiny}
+    pages = {k: v for k, v in ratios.items() if k != "healthz"}
+    worst = max(pages, key=lambda k: pages[k])
+    return {
+        "cases": big["shape"]["cases"], "open": big["shape"]["open"],
+        "small_cases": small["shape"]["cases"], **big["setting"],
+        "queue_p95_ms": one["queue"]["p95_ms"], "case_p95_ms": one["case"]["p95_ms"],
+        "queue_rps_1proc": one["queue"]["rps"], "queue_rps_2proc": two["queue"]["rps"],
+        "queue_p95_ms_10k": tiny["queue"]["p95_ms"],
+        "floor_p95_ms": one["healthz"]["p95_ms"], "floor_rps_1proc": one["healthz"]["rps"],
+        "p95_ratio_big_vs_small": ratios, "worst_ratio_page": worst,
+        "over_ratio": sorted(k for k, v in pages.items() if v > TARGET_RATIO),
+        "target_queue_p95_met": one["queue"]["p95_ms"] < TARGET_P95_MS,
+        "target_ratio_met": pages[worst] <= TARGET_RATIO,
+        "big": big, "small": small,
+    }
+
+
+def report(result: dict[str, Any]) -> None:
+    big, small = result["big"], result["small"]
+    setting = big["setting"]
+    connections = (f"{setting['connections']} connections" if setting["connections"] else
+                   "1 connection a server process")
+    print(f"desk pages of `casework serve` on SQLite {sqlite3.sqlite_version}, "
+          f"{setting['client']} on 127.0.0.1, {connections}, "
+          f"{setting['duration']:g} s a row, median of {setting['rounds']} round(s)")
+    for db in (big, small):
+        shape = db["shape"]
+        built = (f"built in {db['build_s']:.0f} s" if db["build_s"] else "kept from an "
+                 "earlier run")
+        print(f"  {shape['cases']:>9,} cases, {shape['open']:,} open in {len(QUEUES)} queues, "
+              f"{db['megabytes']:,.0f} MB ({built}: bench/data/{db['file']})")
+    print()
+    print(f"  {result['cases']:,} cases{'':17}{'1 process':^31}  {'2 processes':^31}")
+    head = f"{'req/s':>7}{'p50':>8}{'p95':>8}{'p99':>8}"
+    print(f"  {'':30}{head} ms {head} ms   KB")
+    for key, label in ROWS:
+        one, two = big["runs"][1][key], big["runs"][2][key]
+        print(f"  {label:30}{_cells(one)}    {_cells(two)}   {one['bytes'] / 1024:4.0f}")
+    print()
+    print(f"  {result['small_cases']:,} cases, 1 process{'':8}{head} ms   p95 {result['cases']:,}"
+          f" / {result['small_cases']:,}")
+    for key, label in ROWS:
+        row = small["runs"][1][key]
+        print(f"  {label:30}{_cells(row)}    {result['p95_ratio_big_vs_small'][key]:5.2f}x")
+    print()
+    for db in (big, small):
+        query = db["query"]
+        print(f"  queue query alone, {db['shape']['cases']:,} cases: {query['ms']:.2f} ms "
+              f"(in-process, median of 9); plan: {query['plan']}")
+    labels = dict(ROWS)
+    met = "met" if result["target_queue_p95_met"] else "MISSED"
+    print(f"  target: queue page p95 < {TARGET_P95_MS:g} ms at 1 process: "
+          f"{result['queue_p95_ms']:.1f} ms, {met}")
+    over = ", ".join(f"{labels[k]} {result['p95_ratio_big_vs_small'][k]:.2f}x"
+                     for k in result["over_ratio"])
+    print(f"  target: no page's p95 over {TARGET_RATIO:g}x the small database's: "
+          + ("met" if result["target_ratio_met"] else f"MISSED by {over}"))
+    big_open, small_open = (db["shape"]["open"] // len(QUEUES) for db in (big, small))
+    notes = [
+        "/healthz is the floor: the framework, the session read and written back, the socket.",
+        "Latency is closed-loop: each connection sends its next request when the last answer "
+        "is in.",
+        "The queue page, its later pages and the case page read a page's rows from an index of "
+        "open cases\n    in the page's order: their cost does not grow with the cases "
+        "(engine/store/views.py).",
+        f"/queues counts every open case ({big['shape']['open']:,} here, "
+        f"{small['shape']['open']:,} on the small database) from an index of\n    open cases "
+        "alone: it grows with the open cases.",
+        "A filter and a search read the queue's open cases in the page's order until a page "
+        f"matches: a rare\n    match reads most of the queue ({big_open:,} open a queue here, "
+        f"{small_open:,} on the small database). intake holds only\n    untriaged cases, all "
+        "of severity medium: severity=high finds none there and reads the whole queue.",
+        f"The small database's later page is page {small['runs'][1]['queue_later']['page']}, "
+        f"its last ({small_open} open cases a queue).",
+        "The data: rows written in bulk as the runtime writes them, every history a valid hash "
+        "chain\n    (bench/web_data.py).",
+    ]
+    print("  notes:\n" + "\n".join(f"  - {note}" for note in notes))
+
+
+def _cells(row: dict[str, Any]) -> str:
+    return f"{row['rps']:7.1f}{row['p50_ms']:8.1f}{row['p95_ms']:8.1f}{row['p99_ms']:8.1f}"
+
+
+def prepared(shape: Shape, progress: Callable[[str], None]) -> dict[str, Any]:
+    progress(f"database of {shape.cases:,} cases ({shape.open:,} open): building or reusing")
+    path, seconds = database(shape, DATA, progress)
+    return {"path": path, "file": path.name, "build_s": seconds,
+            "megabytes": path.stat().st_size / 2**20,
+            "shape": {"cases": shape.cases, "open": shape.open, "customers": shape.customers,
+                      "seed": shape.seed}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases (1000000)")
+    parser.add_argument("--small-cases", type=int, default=10_000,
+                        help="cases of the small database the pages are compared with (10000)")
+    parser.add_argument("--connections", type=int,
+                        help="concurrent connections (default: one a server process)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds a row (8)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median counts (3)")
+    parser.add_argument("--client", choices=("wrk", "httpx"),
+                        help="load generator (default: wrk when installed, else httpx)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    args = parser.parse_args(argv)
+    if min(args.cases, args.small_cases, args.connections or 1, args.rounds) < 1 or \
+            args.duration <= 0 or args.cases < 10 * len(QUEUES):
+        parser.error("--cases (at least 100), --small-cases, --connections, --rounds and "
+                     "--duration must be positive")
+    client = args.client or ("wrk" if shutil.which("wrk") else "httpx")
+    if client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (apt-get install wrk), use --client httpx")
+    loader: Loader = wrk if client == "wrk" else httpx_load
+
+    def progress(line: str) -> None:
+        if not args.json:
+            print(line, file=sys.stderr, flush=True)
+
+    if client == "httpx" and not args.client:
+        progress("wrk is not installed (apt-get install wrk): the asyncio client loads instead")
+    setting = {"client": client, "connections": args.connections, "duration": args.duration,
+               "rounds": args.rounds}
+    databases = []
+    for cases, processes in ((args.cases, (1, 2)), (args.small_cases, (1,))):
+        db = {**prepared(Shape(cases, cases // 10), progress), "setting": setting}
+        db["query"] = queue_query(db["path"])
+        progress(f"  queue query: {db['query']['ms']:.2f} ms; {db['query']['plan']}")
+        db["runs"] = {n: measure(db["path"], n, [key for key, _ in ROWS], args, loader,
+                                 progress) for n in processes}
+        db["path"] = str(db["path"])
+        databases.append(db)
+    result = summary(*databases)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        report(result)
+
+
+if __name__ == "__main__":
+    main()
