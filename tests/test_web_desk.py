@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from engine.runtime import Actor
 from engine.wiring import Casework
@@ -268,3 +269,27 @@ def test_guessing_passwords_is_slowed_down(web: Client) -> None:
     assert answers[:10] == [401] * 10
     assert answers[10:] == [429, 429]
     assert web.get("/login").status_code == 200  # reading the form is not throttled
+
+
+def test_signing_in_sweeps_expired_sessions(web: Client, desk: Casework) -> None:
+    desk.accounts.save_session("long-gone", b"{}", datetime(2020, 1, 1, tzinfo=UTC))
+    desk.accounts.save_session("far-off", b"{}", datetime(2999, 1, 1, tzinfo=UTC))
+    sign_in(web, "ann")
+    assert desk.accounts.session_expiry("long-gone") is None
+    assert desk.accounts.session_expiry("far-off") is not None
+
+
+def test_a_session_is_written_only_when_it_changes(web: Client, desk: Casework) -> None:
+    for _ in range(3):
+        assert web.get("/login").status_code == 200
+        assert web.get("/healthz").status_code == 200
+    assert "session" not in web.cookies  # anonymous visits leave no session behind
+    sign_in(web, "ann")
+    key = web.cookies["session"]
+    expires = desk.accounts.session_expiry(key)
+    assert expires is not None
+    assert web.get("/queues").status_code == 200
+    assert web.get("/queues/intake").status_code == 200
+    assert desk.accounts.session_expiry(key) == expires  # page views wrote nothing
+    assert web.post("/logout", data=csrf(web), follow_redirects=False).status_code == 302
+    assert desk.accounts.session(key, T0) is None

@@ -24,6 +24,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.stores.base import Store
+from litestar.types import Empty
 
 from engine.accounts import User, token_digest
 from engine.store.accounts import SqlAccounts
@@ -90,10 +91,17 @@ def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRout
 NEW_SESSION = "casework_new_session"
 
 
+LOADED = "casework_loaded_session"
+
+
 class RotatingSessionBackend(ServerSideSessionBackend):
-    """Litestar's server-side sessions, except that signing in starts a session under a new
-    key: a key planted in a browser before sign-in (session fixation) never becomes one that
-    is signed in."""
+    """Litestar's server-side sessions, with two changes:
+
+    - signing in starts a session under a new key: a key planted in a browser before sign-in
+      (session fixation) never becomes one that is signed in;
+    - a session is written only when it changed: a page view costs no database write (and no
+      SQLite write lock), and an anonymous request (a health check, the sign-in form) leaves
+      no row behind. A session therefore ends SESSION_HOURS after sign-in, however busy."""
 
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         state = connection.scope.setdefault("state", {})
@@ -102,6 +110,20 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         if isinstance(state.get(NEW_SESSION), str):
             return str(state[NEW_SESSION])
         return super().get_session_id(connection)
+
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]
+                                   ) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope.setdefault("state", {})[LOADED] = dict(data)
+        return data
+
+    async def store_in_message(self, scope_session: Any, message: Any,
+                               connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+        state = connection.scope.setdefault("state", {})
+        unchanged = scope_session is not Empty and NEW_SESSION not in state \
+            and scope_session == state.get(LOADED, {})
+        if not unchanged:
+            await super().store_in_message(scope_session, message, connection)
 
 
 class SessionConfig(ServerSideSessionConfig):

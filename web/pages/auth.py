@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -48,6 +49,8 @@ async def login(request: Request[Any, Any, Any],
     old = request.cookies.get("session")
     if old and old != "null":  # whatever was kept under the old key is dropped
         await request.app.stores.get("sessions").delete(old)
+    # expired sessions are swept here, where sessions begin: no table grows without end
+    await anyio.to_thread.run_sync(accounts.drop_sessions, None, datetime.now(UTC))
     start_new_session(request)
     request.set_session({"user": data.name.strip()})
     return Redirect(_safe_next(data.next))
