@@ -20,7 +20,7 @@ from engine.history import Event
 from engine.records import CaseRecord
 from engine.specs import READ_ONLY_ROLES, TransitionSpec, WorkflowSpec
 from web.errors import status_of
-from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
+from web.pages.common import EVERYONE, WORKERS, acting, assignment, casework_of, now_of
 from web.rendering import page
 from web.security import allow
 
@@ -38,8 +38,6 @@ class Shown:
 
 def may_fire(spec: WorkflowSpec, case: CaseRecord, user: User) -> list[TransitionSpec]:
     """The transitions from the case's state that one of the user's roles may fire."""
-    if case.closed_at is not None and not spec.transitions_from(case.state):
-        return []
     usable = set(user.roles) - READ_ONLY_ROLES
     return [t for t in spec.transitions_from(case.state)
             if usable and (not t.roles or usable & t.roles)]
@@ -147,11 +145,8 @@ def comment(request: Request[User, Any, Any], case_id: FromPath[int],
 def assign(request: Request[User, Any, Any], case_id: FromPath[int],
            data: FormBody) -> Any:
     form = data
-    from engine.desk import ASSIGNING_ROLES
-
     wanted = (form.get("assignee") or "").strip()
-    target = None if wanted in ("", "none") else request.user.name if wanted == "me" else wanted
-    actor = acting(request.user, ASSIGNING_ROLES if target != request.user.name else ())
+    target, actor = assignment(request.user, wanted)
     try:
         casework_of(request).desk.assign(case_id, target, actor, now_of(request),
                                          expected_version=_version(form))

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request
 
 from engine.accounts import User
+from engine.desk import ASSIGNING_ROLES
 from engine.runtime import Actor
 from engine.specs import READ_ONLY_ROLES
 from engine.wiring import Casework
@@ -36,3 +37,10 @@ def acting(user: User, allowed: Iterable[str] = ()) -> Actor:
         if role in wanted:
             return Actor(user.name, role)
     return Actor(user.name, usable[0] if usable else user.roles[0])
+
+
+def assignment(user: User, wanted: str | None) -> tuple[str | None, Actor]:
+    """Whom an assignment form means ("me", "none" or empty, or a name), and the role the user
+    acts in: their own claim needs no assigning role; handing a case to another does."""
+    target = None if wanted in (None, "", "none") else user.name if wanted == "me" else wanted
+    return target, acting(user, ASSIGNING_ROLES if target != user.name else ())

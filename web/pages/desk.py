@@ -16,7 +16,7 @@ from engine.accounts import User
 from engine.desk import ASSIGNING_ROLES
 from engine.errors import CaseworkError
 from engine.store.views import SLA_STATES, SORTS, QueueQuery
-from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
+from web.pages.common import EVERYONE, WORKERS, assignment, casework_of, now_of
 from web.rendering import page
 from web.security import allow
 
@@ -111,9 +111,7 @@ def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
     casework, user = casework_of(request), request.user
     if data.claim:
         data.assignee, data.case = "me", [data.claim]
-    target = None if data.assignee in ("", "none") else \
-        user.name if data.assignee == "me" else data.assignee
-    actor = acting(user, ASSIGNING_ROLES if target != user.name else ())
+    target, actor = assignment(user, data.assignee)
     notes: list[str] = []
     picked = [data.case] if isinstance(data.case, str) else [c for c in data.case or [] if c]
     if not picked:
