@@ -24,8 +24,8 @@ costs at full load, without queueing behind other requests of the load generator
 --connections above the processes it includes that queueing: about C / processes times as
 long). The rows:
 
-  /healthz (floor)      the framework and the session cookie's round trip (the session is read
-                        and written back per request), no page: what any route costs
+  /healthz (floor)      the framework and the session cookie's round trip (the session is read;
+                        it is written only when it changes), no page: what any route costs
   /queues               the open, unassigned, warning and breached counts of every queue
   queue, SLA due        /queues/Q, the default sort (the soonest SLA due first), Q cycling
                         through the 10 queues
@@ -44,8 +44,7 @@ in-process (median of 9 runs), on both databases.
 
 Targets (issue 7): the queue page's p95 under 50 ms at 1 process, and no page slower (p95) on
 the big database than on the small one by more than 2x. Both databases are SQLite (WAL, as
-engine.store.db sets it): a second server process reads in parallel; every request also writes
-its session back, and those writes take turns at SQLite's one write lock. wrk, the servers and
+engine.store.db sets it): a second server process reads in parallel. wrk, the servers and
 whatever else runs share this machine's cores: compare the rows of one run, not runs on other
 machines.
 
@@ -439,19 +438,19 @@ def report(result: dict[str, Any]) -> None:
           + ("met" if result["target_ratio_met"] else f"MISSED by {over}"))
     big_open, small_open = (db["shape"]["open"] // len(QUEUES) for db in (big, small))
     notes = [
-        "/healthz is the floor: the framework, the session read and written back, the socket.",
+        "/healthz is the floor: the framework, the session read, the socket.",
         "Latency is closed-loop: each connection sends its next request when the last answer "
         "is in.",
         "The queue page, its later pages and the case page read a page's rows from an index of "
         "open cases\n    in the page's order: their cost does not grow with the cases "
         "(engine/store/views.py).",
-        f"/queues counts every open case ({big['shape']['open']:,} here, "
-        f"{small['shape']['open']:,} on the small database) from an index of\n    open cases "
-        "alone: it grows with the open cases.",
-        "A filter and a search read the queue's open cases in the page's order until a page "
-        f"matches: a rare\n    match reads most of the queue ({big_open:,} open a queue here, "
-        f"{small_open:,} on the small database). intake holds only\n    untriaged cases, all "
-        "of severity medium: severity=high finds none there and reads the whole queue.",
+        "/queues reads counts kept per queue and SLA status as the cases change, not the "
+        f"{big['shape']['open']:,} open\n    cases (engine/store/queue_counts.py).",
+        "A filter and a search read the queue's index of open cases in the page's order, which "
+        "holds the\n    filtered fields, until a page matches: a rare match reads most of the "
+        f"queue's index entries\n    ({big_open:,} open a queue here, {small_open:,} on the "
+        "small database), and the table only for the rows shown.\n    intake holds only "
+        "untriaged cases, all of severity medium: severity=high finds none there.",
         f"The small database's later page is page {small['runs'][1]['queue_later']['page']}, "
         f"its last ({small_open} open cases a queue).",
         "The data: rows written in bulk as the runtime writes them, every history a valid hash "

@@ -54,6 +54,7 @@ from engine.history import GENESIS, canonical, event_hash
 from engine.settings import Settings
 from engine.store.bulk import execute_many, instant
 from engine.store.migrate import alembic_config
+from engine.store.queue_counts import QueueCounts
 from engine.wiring import open_casework
 from tests.fixtures import ROOT, publish_shipped
 
@@ -175,6 +176,8 @@ class Builder:
                 self.write(Chunk(self, range(first, last), opened))
                 if (last - 1) % 200_000 < CHUNK or last > self.shape.cases:
                     self.progress(f"  {last - 1:,} of {self.shape.cases:,} cases written")
+            # the queue counts' changes the cases' triggers added, folded as a read would
+            QueueCounts(self.casework.database).fold()
         finally:
             self.casework.close()
 

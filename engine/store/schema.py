@@ -8,6 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from engine.history import GENESIS
 
@@ -42,6 +45,37 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
 
 
+class field_text(FunctionElement[str]):  # noqa: N801 (used like a SQL function)
+    """`field_text(cases.c.fields, "summary")`: one field of a JSON document as text, with the
+    field's name written into the SQL rather than bound, so that the expression is the very one
+    an index holds (SQLite matches an indexed expression only to the same expression)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+    def __init__(self, document: Any, name: str) -> None:
+        if not name.isidentifier() or not name.isascii():
+            raise ValueError(f"field name {name!r} cannot be written into SQL")
+        super().__init__(document, sa.literal_column(f"'{name}'"))
+
+
+def _field_parts(element: field_text, compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    document, name = element.clauses.clauses
+    return compiler.process(document, **kw), str(name.name).strip("'")
+
+
+@compiles(field_text)
+def _sqlite_field(element: field_text, compiler: SQLCompiler, **kw: Any) -> str:
+    document, name = _field_parts(element, compiler, **kw)
+    return f"json_extract({document}, '$.{name}')"
+
+
+@compiles(field_text, "postgresql")
+def _postgres_field(element: field_text, compiler: SQLCompiler, **kw: Any) -> str:
+    document, name = _field_parts(element, compiler, **kw)
+    return f"({document} ->> '{name}')"
+
+
 definitions = sa.Table(
     "definitions", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -68,6 +102,7 @@ publications = sa.Table(
 )
 
 _OPEN = sa.text("closed_at IS NULL")
+QUEUE_ORDERS = ("sla_due_at", "created_at", "updated_at")  # the columns a queue is read by
 cases = sa.Table(
     "cases", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -89,17 +124,39 @@ cases = sa.Table(
     # (engine/store/timers.py): what queue pages sort and filter by without reading the clocks.
     sa.Column("sla_status", sa.String(16), nullable=False, server_default="none"),
     sa.Column("sla_due_at", UTCDateTime),  # the soonest due time of those clocks
-    sa.Index(None, "queue", "state"),
     sa.Index(None, "assignee"),
     sa.Index(None, "customer"),
     # Open cases only, in the orders a queue page reads them (engine/store/views.py), and every
-    # column the queue counts and state lists read (closed_at too: SQLite would otherwise read
-    # it from the table): none of them grows with the closed cases. (On PostgreSQL migration
-    # 0009 adds the statistics st_cases_queue_closed_at, which no Table describes.)
-    *(sa.Index(None, "queue", *columns, sqlite_where=_OPEN, postgresql_where=_OPEN)
-      for columns in (("sla_due_at", "id"), ("created_at", "id"), ("updated_at", "id"),
-                      ("state", "sla_status", "assignee", "closed_at"))),
+    # column the state lists read (closed_at too: SQLite would otherwise read it from the
+    # table): none of them grows with the closed cases. On SQLite the orders' indexes also hold
+    # what the page filters and searches by, so that a filtered page reads the table only for
+    # the rows it shows (migration 0010); on PostgreSQL migration 0009 adds the statistics
+    # st_cases_queue_closed_at, which no Table describes.
+    sa.Index(None, "queue", "state", "sla_status", "assignee", "closed_at",
+             sqlite_where=_OPEN, postgresql_where=_OPEN),
+    *(sa.Index(None, "queue", column, "id", postgresql_where=_OPEN).ddl_if(dialect="postgresql")
+      for column in QUEUE_ORDERS),
 )
+# what a queue page filters and searches by besides the queue (engine/store/views.py)
+QUEUE_FILTERS = (field_text(cases.c.fields, "severity"), field_text(cases.c.fields, "summary"),
+                 cases.c.customer, cases.c.state, cases.c.assignee, cases.c.sla_status)
+for _column in QUEUE_ORDERS:
+    sa.Index(f"ix_cases_open_by_{_column}", cases.c.queue, cases.c[_column], cases.c.id,
+             *QUEUE_FILTERS, sqlite_where=_OPEN).ddl_if(dialect="sqlite")
+
+# The open cases per queue, SLA status and (un)assigned, for the queue list: the count when it
+# was last folded (engine/store/queue_counts.py), and the changes since, which triggers on
+# cases add in the transaction that changes a case (migration 0010).
+queue_counts, queue_count_changes = (sa.Table(
+    name, metadata, *extra,
+    sa.Column("queue", sa.String(100), primary_key=not extra, nullable=False),
+    sa.Column("sla_status", sa.String(16), primary_key=not extra, nullable=False),
+    sa.Column("unassigned", sa.Boolean, primary_key=not extra, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+) for name, extra in (
+    ("queue_counts", []),
+    ("queue_count_changes",
+     [sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)])))
 
 events = sa.Table(
     "events", metadata,

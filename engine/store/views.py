@@ -1,12 +1,15 @@
-"""What the service desk's pages read: queues with their counts, and one queue's open cases
-with filters, sorting and keyset pages (no OFFSET: page 1,000 costs what page 1 costs).
+"""What the service desk's pages read: queues with their counts (engine/store/queue_counts.py),
+and one queue's open cases with filters, sorting and keyset pages (no OFFSET: page 1,000 costs
+what page 1 costs).
 
 Every read here is of open cases only, through indexes that hold only open cases (migration
 0009: `WHERE closed_at IS NULL`), each in an order a queue page is read in: a page walks its
 index from the cursor and stops after a page of rows, however many cases were ever closed. The
 SLA status and soonest due time of each case are columns of the case row (`sla_status`,
 `sla_due_at`), kept by the transaction that writes its clocks (engine/store/timers.py), so that
-neither sorting nor filtering by SLA reads the clocks.
+neither sorting nor filtering by SLA reads the clocks. On SQLite those indexes also hold every
+column and field the filters and the search compare (migration 0010), written here as the
+indexes write them (`field_text`): a filtered page reads the table only for the rows it shows.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
 from engine.store.db import Database
+from engine.store.queue_counts import QueueCount, QueueCounts
 from engine.store.repository import MAX_ID
-from engine.store.schema import UTCDateTime, cases, customers
+from engine.store.schema import UTCDateTime, cases, customers, field_text
 
 SORTS = {"due": "SLA due first", "created": "oldest first", "-created": "newest first",
          "-updated": "recently changed first"}
@@ -29,25 +33,16 @@ FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the cursor of cases without a due ti
 PAGE = 50
 
 _OPEN = cases.c.closed_at.is_(None)
-_severity = cases.c.fields["severity"].as_string()
-_summary = cases.c.fields["summary"].as_string()
+_severity = field_text(cases.c.fields, "severity")
+_summary = field_text(cases.c.fields, "summary")
 _ROW = (cases.c.id, cases.c.workflow, cases.c.state, cases.c.assignee, cases.c.customer,
-        customers.c.tier, _summary, _severity, cases.c.fields["priority"].as_string(),
+        customers.c.tier, _summary, _severity, field_text(cases.c.fields, "priority"),
         cases.c.created_at, cases.c.updated_at, cases.c.lock_version, cases.c.sla_due_at,
         cases.c.sla_status)
 _KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending), each an index's order
     "due": (cases.c.sla_due_at, False), "created": (cases.c.created_at, False),
     "-created": (cases.c.created_at, True), "-updated": (cases.c.updated_at, True),
 }
-_COUNTS = (
-    sa.select(cases.c.queue, sa.func.count(),
-              sa.func.sum(sa.case((cases.c.assignee.is_(None), 1), else_=0)),
-              sa.func.sum(sa.case((cases.c.sla_status == "breached", 1), else_=0)),
-              sa.func.sum(sa.case((cases.c.sla_status == "warning", 1), else_=0)))
-    .where(_OPEN, cases.c.queue.is_not(None)).group_by(cases.c.queue).order_by(cases.c.queue)
-)
-
-
 @dataclass(frozen=True)
 class QueueQuery:
     """One page of a queue's open cases: filters, sort, and the cursor of the page before."""
@@ -98,25 +93,15 @@ class QueuePage:
     states: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class QueueCount:
-    queue: str
-    open: int
-    unassigned: int
-    breached: int
-    warning: int
-
-
 class SqlViews:
     """Read-only queries for the pages."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.counts = QueueCounts(database)
 
     def queue_counts(self) -> list[QueueCount]:
-        with self.database.reading() as connection:
-            return [QueueCount(q, n, int(u or 0), int(b or 0), int(w or 0))
-                    for q, n, u, b, w in connection.execute(_COUNTS)]
+        return self.counts.read()
 
     def queue(self, query: QueueQuery) -> QueuePage:
         found: list[Any] = []
