@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,8 +20,13 @@ from engine.errors import InvalidInput
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "cw_"
-# Checking a wrong password for an unknown user costs as much as for a known one.
-_DUMMY_HASH = _HASHER.hash("no such user, no such password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """What a wrong password for an unknown user is checked against, so that it costs as much
+    as for a known one; made at the first sign-in, not by every command that imports this."""
+    return _HASHER.hash("no such user, no such password")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ def hash_password(password: str) -> str:
 def password_matches(stored_hash: str | None, password: str) -> bool:
     """Whether `password` is the one hashed; a missing hash matches nothing (same cost)."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

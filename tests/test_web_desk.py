@@ -293,3 +293,23 @@ def test_a_session_is_written_only_when_it_changes(web: Client, desk: Casework) 
     assert desk.accounts.session_expiry(key) == expires  # page views wrote nothing
     assert web.post("/logout", data=csrf(web), follow_redirects=False).status_code == 302
     assert desk.accounts.session(key, T0) is None
+
+
+def test_a_nul_character_from_a_page_is_a_clear_400_and_stores_nothing(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    """PostgreSQL can hold no NUL in text: a form or a link carrying one is refused by name
+    before it reaches the database, on both databases alike."""
+    case_id = complaint(desk)
+    ann, ada = client_as("ann"), client_as("ada")
+    for who, path, params in [(ann, "/queues/intake", {"q": "refund\x00"}),
+                              (ann, "/customers", {"q": "\x00"}),
+                              (ada, "/audit", {"actor": "ann\x00"}),
+                              (ann, "/queues/in%00take", {})]:
+        refused = who.get(path, params=params)
+        assert refused.status_code == 400, (path, refused.text[:300])
+        assert "holds a NUL character" in refused.text
+    posted = ann.post(f"/cases/{case_id}/comments",
+                      data={"version": "1", "text": "a\x00b", **csrf(ann)})
+    assert posted.status_code == 400
+    assert "form field 'text' holds a NUL character" in html.unescape(posted.text)
+    assert [e.name for e in desk.store.case_events(case_id)][-1] != "case.commented"

@@ -19,6 +19,7 @@ from engine.settings import get_settings
 from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle
+from web.inputs import refuse_nul
 from web.rendering import template_config
 from web.security import (
     API,
@@ -64,6 +65,7 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         template_config=template_config(),
         plugins=[HTMXPlugin()],
         exception_handlers={Exception: handle},
+        before_request=refuse_nul,  # text with NUL, which no database here can keep
         openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
                                      # the schema as JSON and YAML only: the HTML viewers
                                      # would load their scripts from CDNs

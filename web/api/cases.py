@@ -27,7 +27,7 @@ from web.api.case_models import (
     event_of,
     queued_of,
 )
-from web.api.common import SECURITY, ApiOperation, errors, refuse_nul
+from web.api.common import SECURITY, ApiOperation, errors
 from web.pages.cases import may_fire
 from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
 from web.pages.desk import parse_after
@@ -137,4 +137,4 @@ def queue(request: ApiRequest,
 
 ROUTES = [Router("/api/cases", route_handlers=[start_case, read_case, fire, comment, assign,
                                                 history, queue],
-                 tags=["cases"], security=SECURITY, before_request=refuse_nul)]
+                 tags=["cases"], security=SECURITY)]

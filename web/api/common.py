@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Request
-from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
     Operation,
@@ -54,16 +52,6 @@ def _nul_in(value: Any, where: str) -> str | None:
             if found is not None:
                 return found
     return None
-
-
-def refuse_nul(request: Request[Any, Any, Any]) -> None:
-    """A before-request hook: a path or query parameter with NUL names nothing casework keeps."""
-    for source, values in (("path", request.path_params.items()),
-                           ("query", request.query_params.items())):
-        for name, value in values:
-            if isinstance(value, str) and "\x00" in value:
-                raise ValidationException(f"{source} parameter '{name}' holds a NUL character "
-                                          "(%00), which casework cannot store")
 
 
 class ApiError(Struct, kw_only=True):

@@ -14,7 +14,7 @@ from msgspec import Meta, Struct
 
 from engine.accounts import User
 from engine.history import CustomerEvent
-from web.api.common import SECURITY, ApiOperation, errors, refuse_nul
+from web.api.common import SECURITY, ApiOperation, errors
 from web.pages.common import EVERYONE, casework_of
 from web.security import allow
 
@@ -139,4 +139,4 @@ def _event(event: CustomerEvent) -> CustomerEventJson:
 
 
 ROUTES = [Router("/api/customers", route_handlers=[read_customer, search], tags=["customers"],
-                 security=SECURITY, before_request=refuse_nul)]
+                 security=SECURITY)]

@@ -16,7 +16,7 @@ from engine.history import iso
 from engine.table_loading import given_value
 from engine.tables import Decision, TableSpec, decide, explain
 from engine.yamlsource import known_list, suggest
-from web.api.common import SECURITY, ApiOperation, Body, errors, refuse_nul
+from web.api.common import SECURITY, ApiOperation, Body, errors
 from web.pages.common import casework_of, now_of
 from web.security import allow
 
@@ -126,4 +126,4 @@ def _plain(value: Any) -> Any:
 
 
 ROUTES = [Router("/api/tables", route_handlers=[evaluate, explain_table], tags=["tables"],
-                 security=SECURITY, before_request=refuse_nul)]
+                 security=SECURITY)]
