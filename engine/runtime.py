@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from engine.case_actions import customer_values, measure_kpis, update_customer
 from engine.clocks import Reckoner
@@ -20,7 +20,7 @@ from engine.expressions import Expression
 from engine.fields import REFERENCE_TYPES, coerce, to_cel, to_json
 from engine.history import GENESIS, EventDraft, chain
 from engine.machine import MachineError
-from engine.records import CaseRecord, Store, Transaction
+from engine.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
 from engine.registry import Deployed, Registry
 from engine.scheduling import Scheduler
 from engine.specs import (
@@ -90,18 +90,21 @@ class Runtime:
         drafted = [self._new_case(request, now) for request in requests]
         if not drafted:
             return []
-        ids = tx.insert_cases([record for record, _ in drafted])
+        deadlines = _Deadlines(tx)  # the new cases' clocks and timers, written after them
         started, events = [], []
-        for (record, created), case_id, request in zip(drafted, ids, requests, strict=True):
+        for (record, created), case_id, request in zip(
+                drafted, tx.reserve_case_ids(len(drafted)), requests, strict=True):
             drafts = [created]
             if request.deployed.spec.timers or request.deployed.spec.sla:
-                drafts += self._entered(tx, request.deployed.spec, record.evolve(id=case_id),
-                                        None, None, actor, now)
+                drafts += self._entered(cast(Transaction, deadlines), request.deployed.spec,
+                                        record.evolve(id=case_id), None, None, actor, now)
             chained = chain(case_id, 0, GENESIS, drafts, actor.name, actor.role, now)
             started.append(record.evolve(id=case_id, history_seq=chained[-1].seq,
                                          history_head=chained[-1].hash))
             events += chained
-        tx.set_case_heads(started)
+        tx.insert_cases(started)
+        tx.save_clocks(deadlines.clocks)
+        tx.add_timers(deadlines.timers, now)
         tx.append_events(events)
         return started
 
@@ -342,6 +345,27 @@ class Runtime:
         tx.update_case(updated, case.lock_version)
         tx.append_events(events)
         return updated
+
+
+class _Deadlines:
+    """What scheduling a batch of new cases writes, kept to be written after the cases in one
+    statement each; anything else scheduling asks of the transaction goes to it. (A new case
+    has no clocks or timers to read or cancel, and the clocks' SLA columns belong on its row,
+    which must exist first.)"""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.clocks: list[ClockRecord] = []
+        self.timers: list[TimerRecord] = []
+
+    def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
+        self.clocks += clocks
+
+    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None:
+        self.timers += timers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tx, name)
 
 
 def _changes(spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,

@@ -69,3 +69,11 @@ def test_the_database_refuses_to_change_history(casework: Casework, statement: s
         connection.exec_driver_sql(statement)
     assert [e.name for e in casework.store.case_events(1)] == [
         "case.created", "sla.started", "sla.started"]
+
+
+def test_a_new_case_row_names_every_column_but_the_sla_ones() -> None:
+    """The bulk insert of started cases (SqlTransaction.insert_cases) writes its columns by
+    hand: a column added to cases must be added there too."""
+    from engine.store.repository import _NEW_CASE
+    from engine.store.schema import cases
+    assert set(_NEW_CASE) == {c.name for c in cases.c} - {"sla_status", "sla_due_at"}

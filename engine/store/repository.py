@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from engine.errors import Conflict, NotFound
 from engine.history import Event
 from engine.records import CaseRecord, DefinitionRecord
+from engine.store.bulk import Instants, execute_many
 from engine.store.case_links import CaseLinks
 from engine.store.db import Database
 from engine.store.schema import (
@@ -45,11 +47,17 @@ _UPDATE_CASE = (
            cases.c.lock_version == sa.bindparam("expected"))
     .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
 )
-_INSERT_EVENTS = sa.insert(events)
 _INSERT_CASE = sa.insert(cases).returning(cases.c.id)
-_INSERT_CASES = sa.insert(cases).returning(cases.c.id, sort_by_parameter_order=True)
-_SET_CASE_HEAD = (sa.update(cases).where(cases.c.id == sa.bindparam("key"))
-                  .values(history_seq=sa.bindparam("seq"), history_head=sa.bindparam("head")))
+# the driver's own statements: SQLAlchemy's processing of each row cost more than the insert
+# (fields as SQLAlchemy's JSON type writes them: json.dumps)
+_NEW_CASE = ("id", "definition_id", "workflow", "version", "state", "queue", "assignee",
+             "customer", "fields", "lock_version", "history_seq", "history_head", "created_at",
+             "updated_at", "closed_at")  # a new case's columns: all but the SLA ones
+_INSERT_CASES = (f"INSERT INTO cases ({', '.join(_NEW_CASE)}) "
+                 f"VALUES ({', '.join('?' for _ in _NEW_CASE)})")
+_LAST_CASE_ID = sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))
+_APPEND_EVENT = ("INSERT INTO events (case_id, seq, name, actor, role, at, from_state, to_state, "
+                 "payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
@@ -106,15 +114,28 @@ class SqlTransaction(TimerWrites, CaseLinks):
         values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
         return int(self.connection.execute(_INSERT_CASE, values).scalar_one())
 
-    def insert_cases(self, records: Sequence[CaseRecord]) -> list[int]:
-        """Insert new cases in one statement; their ids in the order given."""
-        rows = [{c.name: getattr(r, c.name) for c in _CASE_COLUMNS} for r in records]
-        return [int(i) for i in self.connection.execute(_INSERT_CASES, rows).scalars()]
+    def reserve_case_ids(self, count: int) -> list[int]:
+        """Ids for `count` new cases that no other case has or will be given, in order, so
+        that a batch of starts can chain their histories before they are written."""
+        if count <= 0:
+            return []
+        if self.connection.dialect.name == "postgresql":
+            return sorted(int(i) for i in self.connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) "
+                "FROM generate_series(1, %(count)s)", {"count": count}).scalars())
+        # SQLite gives a new row the largest id + 1; this transaction holds the one write lock
+        # (BEGIN IMMEDIATE), so nobody else inserts a case before these are written
+        first = int(self.connection.execute(_LAST_CASE_ID).scalar_one()) + 1
+        return list(range(first, first + count))
 
-    def set_case_heads(self, records: Sequence[CaseRecord]) -> None:
-        """Point just-inserted cases at the head of their first events."""
-        self.connection.execute(_SET_CASE_HEAD, [
-            {"key": r.id, "seq": r.history_seq, "head": r.history_head} for r in records])
+    def insert_cases(self, records: Sequence[CaseRecord]) -> None:
+        """Insert new cases under their reserved ids, with the heads of their histories."""
+        stamp = Instants(self.connection)
+        execute_many(self.connection, _INSERT_CASES, [
+            (r.id, r.definition_id, r.workflow, r.version, r.state, r.queue, r.assignee,
+             r.customer, json.dumps(r.fields), r.lock_version, r.history_seq, r.history_head,
+             stamp(r.created_at), stamp(r.updated_at),
+             None if r.closed_at is None else stamp(r.closed_at)) for r in records])
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
         values = {f"new_{name}": getattr(record, name) for name in _CHANGING}
@@ -134,8 +155,10 @@ class SqlTransaction(TimerWrites, CaseLinks):
             definition_id=record.definition_id, version=record.version))
 
     def append_events(self, new_events: Sequence[Event]) -> None:
-        if new_events:
-            self.connection.execute(_INSERT_EVENTS, [e.__dict__ for e in new_events])
+        stamp = Instants(self.connection)
+        execute_many(self.connection, _APPEND_EVENT, [
+            (e.case_id, e.seq, e.name, e.actor, e.role, stamp(e.at), e.from_state, e.to_state,
+             e.payload, e.prev_hash, e.hash) for e in new_events])
 
     def publication_mark(self) -> int:
         """The newest publication's id: it changes whenever any table is published."""
