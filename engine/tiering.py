@@ -11,9 +11,11 @@ stops halfway is finished by running it again (unchanged customers write nothing
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -111,7 +113,8 @@ class Tiering:
         self.runtime = runtime
 
     def figures(self, as_of: date) -> Figures:
-        return compute_figures(self.customers.totals(as_of))
+        with _collector_paused():
+            return compute_figures(self.customers.totals(as_of))
 
     def recompute(self, as_of: date, now: datetime,
                   progress: Callable[[int, int], None] = lambda done, total: None) -> Recomputed:
@@ -170,6 +173,21 @@ class Tiering:
             return self.registry.active_table(CHURN_TABLE, now)
         except NotFound:
             return None  # churn warnings are optional: a site without the table has none
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the figures are read and worked out: they are millions
+    of rows in lists and tuples that hold no cycles, and each collection the allocations set
+    off walked all of them again (at a million customers the per-day sums took 23 s instead of
+    6). Whatever cycles arise meanwhile are collected when it is back on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _decide(tables: _Tables, rows: list[dict[str, Any]]
