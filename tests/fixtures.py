@@ -66,6 +66,33 @@ def _create_database(admin_url: str, name: str, template: str | None) -> None:
     engine.dispose()
 
 
+def database_at(revision: str, request: pytest.FixtureRequest,
+                tmp_path: Path) -> Iterator[Database]:
+    """An empty database of the kind `request.param` names ("sqlite" or "postgresql") migrated
+    only to `revision`, for tests of the migrations after it (a fixture body: `yield from`)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        admin = request.getfixturevalue("postgres_admin_url")
+        name = f"casework_at_{revision}_{os.getpid()}_{next(_counter)}"
+        _create_database(admin, name, template=None)
+        url = _with_database(admin, name)
+    database = Database(url)
+    upgrade(database, revision)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def add_raw_definition(connection: sa.Connection, at: datetime) -> None:
+    """Definition 1 (workflow 'w' v1), for case rows a migration test writes by hand; `at` as
+    the database stores it (naive UTC on SQLite)."""
+    connection.execute(sa.text(
+        "INSERT INTO definitions (id, kind, name, version, content_hash, source, source_path, "
+        "loaded_at) VALUES (1, 'workflow', 'w', 1, 'h', 's', 'p', :at)"), {"at": at})
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A freshly migrated, empty database of each kind."""

@@ -3,7 +3,6 @@ on both databases they must equal, at every commit, what counting the open cases
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,7 @@ from engine.store.migrate import upgrade
 from engine.store.queue_counts import QueueCounts
 from engine.store.schema import cases, queue_count_changes
 from engine.wiring import Casework
-from tests.fixtures import T0, _create_database, _with_database, add_test_customers
+from tests.fixtures import T0, add_raw_definition, add_test_customers, database_at
 
 ALICE, SAM = Actor("alice", "agent"), Actor("sam", "supervisor")
 TRIAGE = {"category": "billing", "severity": "high"}
@@ -152,19 +151,7 @@ def test_a_fold_leaves_the_changes_of_a_transaction_still_open(
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def at_0009(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        name = f"casework_counts_{os.getpid()}"
-        _create_database(admin, name, template=None)
-        url = _with_database(admin, name)
-    database = Database(url)
-    upgrade(database, "0009")
-    try:
-        yield database
-    finally:
-        database.dispose()
+    yield from database_at("0009", request, tmp_path)
 
 
 def test_migration_0010_counts_the_open_cases_there_are(at_0009: Database) -> None:
@@ -176,10 +163,7 @@ def test_migration_0010_counts_the_open_cases_there_are(at_0009: Database) -> No
     ]
     at = T0.replace(tzinfo=None) if at_0009.dialect == "sqlite" else T0
     with at_0009.engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO definitions (id, kind, name, version, content_hash, source, "
-            "source_path, loaded_at) VALUES (1, 'workflow', 'w', 1, 'h', 's', 'p', :at)"),
-            {"at": at})
+        add_raw_definition(connection, at)
         for number, (queue, assignee, status, closed) in enumerate(rows, 1):
             connection.execute(sa.text(
                 "INSERT INTO cases (id, definition_id, workflow, version, state, queue, "

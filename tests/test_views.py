@@ -4,8 +4,6 @@ backfill of databases made before it."""
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +19,9 @@ from engine.store.migrate import upgrade
 from engine.store.schema import cases
 from engine.store.views import FAR, SORTS, QueueQuery, QueueRow, queue_select, queue_selects
 from engine.wiring import Casework
-from tests.fixtures import T0, _create_database, _with_database, add_test_customers
+from tests.fixtures import T0, add_raw_definition, add_test_customers, database_at
 
 ALICE = Actor("alice", "agent")
-_numbers = itertools.count()
 
 
 @pytest.fixture
@@ -282,19 +279,7 @@ def test_postgresql_knows_that_only_open_cases_have_a_queue(postgres_casework: C
 @pytest.fixture
 def at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database of each kind migrated only to 0008."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        admin = request.getfixturevalue("postgres_admin_url")
-        name = f"casework_views_{os.getpid()}_{next(_numbers)}"
-        _create_database(admin, name, template=None)
-        url = _with_database(admin, name)
-    database = Database(url)
-    upgrade(database, "0008")
-    try:
-        yield database
-    finally:
-        database.dispose()
+    yield from database_at("0008", request, tmp_path)
 
 
 CLOCK = ("INSERT INTO sla_clocks (case_id, name, status, business, calendar, elapsed_seconds, "
@@ -318,10 +303,7 @@ def test_migration_0009_works_out_the_sla_of_existing_cases(at_0008: Database) -
     }
     at = T0.replace(tzinfo=None) if at_0008.engine.dialect.name == "sqlite" else T0
     with at_0008.engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO definitions (id, kind, name, version, content_hash, source, "
-            "source_path, loaded_at) VALUES (1, 'workflow', 'w', 1, 'h', 's', 'p', :at)"),
-            {"at": at})
+        add_raw_definition(connection, at)
         for case_id, its in clocks.items():
             connection.execute(sa.text(
                 "INSERT INTO cases (id, definition_id, workflow, version, state, queue, fields, "
