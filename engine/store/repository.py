@@ -131,11 +131,12 @@ class SqlTransaction(TimerWrites, CaseLinks):
     def insert_cases(self, records: Sequence[CaseRecord]) -> None:
         """Insert new cases under their reserved ids, with the heads of their histories."""
         stamp = Instants(self.connection)
+        stored: dict[str, Callable[[Any], Any]] = {
+            "fields": json.dumps, "created_at": stamp, "updated_at": stamp,
+            "closed_at": lambda moment: None if moment is None else stamp(moment)}
         execute_many(self.connection, _INSERT_CASES, [
-            (r.id, r.definition_id, r.workflow, r.version, r.state, r.queue, r.assignee,
-             r.customer, json.dumps(r.fields), r.lock_version, r.history_seq, r.history_head,
-             stamp(r.created_at), stamp(r.updated_at),
-             None if r.closed_at is None else stamp(r.closed_at)) for r in records])
+            tuple(stored[c](getattr(r, c)) if c in stored else getattr(r, c) for c in _NEW_CASE)
+            for r in records])
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
         values = {f"new_{name}": getattr(record, name) for name in _CHANGING}
