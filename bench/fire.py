@@ -10,7 +10,8 @@ N cases of workflows/complaint.yaml, each timed with time.perf_counter and run R
                   SELECT the case, UPDATE it (optimistic lock), INSERT its 4 events with their
                   sha256 hash chain, COMMIT. The rows of both files are compared after each round.
   transitions     one transitions.Machine, no database: attach a model, fire, detach (as
-                  engine/machine.py does), to show what the state machine library itself costs.
+                  engine/workflows/machine.py does), to show what the state machine library itself
+                  costs.
 
 Cases are started (untimed) before each round; every round uses fresh database files.
 Reported: the median rate over the R rounds, per path, in fires per second.
@@ -53,15 +54,15 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from transitions import Machine  # noqa: E402
 
-from engine.deciding import decided_event  # noqa: E402
-from engine.fields import coerce, to_json  # noqa: E402
-from engine.history import GENESIS, EventDraft, chain  # noqa: E402
-from engine.registry import Registry, load_tables, load_workflows  # noqa: E402
-from engine.runtime import Actor, Runtime  # noqa: E402
-from engine.specs import WorkflowSpec  # noqa: E402
+from engine.cases.deciding import decided_event  # noqa: E402
+from engine.cases.runtime import Actor, Runtime  # noqa: E402
+from engine.kernel.fields import coerce, to_json  # noqa: E402
+from engine.kernel.history import GENESIS, EventDraft, chain  # noqa: E402
+from engine.kernel.specs import WorkflowSpec  # noqa: E402
+from engine.rules.tables import TableSpec, decide  # noqa: E402
 from engine.store import Database, SqlStore  # noqa: E402
-from engine.store.migrate import upgrade  # noqa: E402
-from engine.tables import TableSpec, decide  # noqa: E402
+from engine.store.upgrades import upgrade  # noqa: E402
+from engine.workflows.registry import Registry, load_tables, load_workflows  # noqa: E402
 
 WORKFLOW = "complaint"
 TRIGGER = "triage"

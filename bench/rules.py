@@ -3,8 +3,8 @@
 One decision, rules/customer_tier.yaml (hit policy first, six inputs, five rows), taken for N
 synthetic customers in a single process, three ways, each timed with time.perf_counter:
 
-  casework        engine.tables.decide(table, customer) with the shipped YAML loaded by
-                  engine.table_loading.load_table_file: `[decide(table, c) for c in customers]`.
+  casework        engine.rules.tables.decide(table, customer) with the shipped YAML loaded by
+                  engine.rules.loading.load_table_file: `[decide(table, c) for c in customers]`.
   python floor    the same five rows hand-written as an if chain over the same dicts, in the same
                   loop shape: the least a Python caller can spend per customer on this decision.
   zen             zen-engine (GoRules, Rust) running the same table written as a GoRules JDM
@@ -69,8 +69,8 @@ import zen  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from engine.table_loading import load_table_file  # noqa: E402
-from engine.tables import TableSpec, decide  # noqa: E402
+from engine.rules.loading import load_table_file  # noqa: E402
+from engine.rules.tables import TableSpec, decide  # noqa: E402
 
 TABLE_FILE = ROOT / "rules" / "customer_tier.yaml"
 ZEN_KEY = "customer_tier.json"

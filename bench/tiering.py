@@ -27,7 +27,7 @@ models; decide: both tables over every customer; write: the batched transactions
 JSON report.
 
 The fit: BG/NBD on the CDNOW master summary (calibration to 1998-06-30, 23,570 customers, the same
-frequency/recency/T arrays for both), casework's engine.analytics.fit_bg_nbd next to
+frequency/recency/T arrays for both), casework's engine.customers.analytics.fit_bg_nbd next to
 lifetimes.BetaGeoFitter().fit, each timed R times in this process; medians reported, with both
 log-likelihoods so that it is clear they found the same optimum.
 
@@ -59,9 +59,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.analytics import _bg_nbd_objective, fit_bg_nbd  # noqa: E402
-from engine.customers import occasions, read_file  # noqa: E402
-from engine.rfm import summarize  # noqa: E402
+from engine.customers.analytics import _bg_nbd_objective, fit_bg_nbd  # noqa: E402
+from engine.customers.files import occasions, read_file  # noqa: E402
+from engine.customers.rfm import summarize  # noqa: E402
 
 CDNOW = Path(os.environ.get("CASEWORK_CDNOW_DIR", ROOT.parent / "shared" / "data" / "cdnow"))
 CASEWORK = str(Path(sys.executable).parent / "casework")

@@ -28,7 +28,8 @@ The runs, each on its own copy, each timed with time.perf_counter around the fir
                         (state, lock_version + 1, history_seq + 1, history_head, updated_at,
                         closed_at, under the old lock_version), insert its one history event
                         (canonical JSON payload, sha256 chained onto the head exactly as
-                        engine.history does) and mark the timer fired. It knows the workflow (the
+                        engine.kernel.history does) and mark the timer fired. It knows the workflow
+                        (the
                         destination of each trigger) up front, as a hand-written program would.
 
 Every worker process is started and has connected, loaded the workflow and collected garbage
@@ -89,12 +90,12 @@ import orjson  # noqa: E402
 import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from engine.escalation import SYSTEM  # noqa: E402
-from engine.history import iso  # noqa: E402
-from engine.loading import load_workflow_text  # noqa: E402
-from engine.runtime import Actor, StartRequest  # noqa: E402
-from engine.settings import Settings  # noqa: E402
+from engine.cases.runtime import Actor, StartRequest  # noqa: E402
+from engine.jobs.escalation import SYSTEM  # noqa: E402
+from engine.kernel.history import iso  # noqa: E402
+from engine.kernel.settings import Settings  # noqa: E402
 from engine.wiring import open_casework  # noqa: E402
+from engine.workflows.loading import load_workflow_text  # noqa: E402
 from tests.fixtures import expiring_workflow  # noqa: E402
 
 WORKFLOW = expiring_workflow("bench_timer")

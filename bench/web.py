@@ -306,7 +306,7 @@ def queue_query(db: Path) -> dict[str, Any]:
     """The plan of the queue page's query (default sort, first page) and its median time."""
     import sqlalchemy as sa
 
-    from engine.settings import Settings
+    from engine.kernel.settings import Settings
     from engine.store.views import QueueQuery, queue_select
     from engine.wiring import open_casework
 

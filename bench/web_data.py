@@ -21,7 +21,8 @@ Runtime.start / fire): the same columns, field JSON, clock rows, timer rows and 
               running; each with its pending SLA timer at its next lateness step
   closed      the rest: state closed, no queue, both clocks stopped, the resolution fields set
   events      open cases 10-20 each, closed cases 4 (created, triage, resolve, close), every
-              history a valid hash chain (engine.history.event_hash) whose head is on the case
+              history a valid hash chain (engine.kernel.history.event_hash) whose head is on the
+              case
 
 Queue names: the shipped complaint_routing table routes to five queues (intake and four teams);
 a larger desk would route to more, so the ten are those five and five more teams'. The pages do
@@ -49,12 +50,12 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
-from engine.accounts import hash_password
-from engine.history import GENESIS, canonical, event_hash
-from engine.settings import Settings
+from engine.kernel.accounts import hash_password
+from engine.kernel.history import GENESIS, canonical, event_hash
+from engine.kernel.settings import Settings
 from engine.store.bulk import execute_many, instant
-from engine.store.migrate import alembic_config
 from engine.store.queue_counts import QueueCounts
+from engine.store.upgrades import alembic_config
 from engine.wiring import open_casework
 from tests.fixtures import ROOT, publish_shipped
 
@@ -479,7 +480,7 @@ class Chunk:
 
 
 class History:
-    """A case's events as rows, chained as engine.history.chain chains them."""
+    """A case's events as rows, chained as engine.kernel.history.chain chains them."""
 
     def __init__(self, case_id: int, actor: str) -> None:
         self.case_id, self.actor = case_id, actor

@@ -6,29 +6,29 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from engine.clocks import Reckoner
-from engine.desk import Desk
-from engine.errors import CaseworkError
-from engine.history import Break, verify
-from engine.migration import Migrator
-from engine.opening import Opening
-from engine.registry import Registry, load_calendars
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.cases.desk import Desk
+from engine.cases.runtime import Runtime
+from engine.cases.version_moves import Migrator
+from engine.jobs.opening import Opening
+from engine.kernel.errors import CaseworkError
+from engine.kernel.history import Break, verify
+from engine.kernel.settings import Settings
+from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.audit_views import SqlAudit
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
-from engine.store.migrate import is_current, upgrade
 from engine.store.publications import SqlPublications
 from engine.store.sweeps import SqlTimers
+from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
+from engine.workflows.registry import Registry, load_calendars
 
 if TYPE_CHECKING:
-    from engine.tiering import Tiering
-    from engine.worker import Worker
+    from engine.jobs.tiering import Tiering
+    from engine.jobs.worker import Worker
 
 
 @dataclass
@@ -42,7 +42,9 @@ class Casework:
 
     @cached_property
     def tiering(self) -> Tiering:
-        from engine.tiering import Tiering  # NumPy and SciPy load only for the commands that fit
+        from engine.jobs.tiering import (
+            Tiering,  # NumPy and SciPy load only for the commands that fit
+        )
 
         return Tiering(self.customers, self.registry, self.runtime)
 
@@ -88,8 +90,8 @@ class Casework:
 
     @cached_property
     def worker(self) -> Worker:
-        from engine.escalation import Escalator, Notices  # Jinja2 loads only for the worker
-        from engine.worker import Worker
+        from engine.jobs.escalation import Escalator, Notices  # Jinja2 loads only for the worker
+        from engine.jobs.worker import Worker
 
         escalator = Escalator(self.runtime, self.registry, self.runtime.scheduler.reckoner,
                               Notices(self.settings.home))

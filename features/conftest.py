@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from engine.settings import Settings
+from engine.kernel.settings import Settings
 from engine.wiring import open_casework
 from features.desk import ROOT, Clock, Desk, moment
 from tests.fixtures import publish_shipped

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.records import CaseRecord
-from engine.runtime import Actor
-from engine.settings import Settings
+from engine.cases.runtime import Actor
+from engine.kernel.records import CaseRecord
+from engine.kernel.settings import Settings
 from engine.wiring import Casework, open_casework
 
 ROOT = Path(__file__).resolve().parent.parent

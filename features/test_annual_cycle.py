@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.cli import main
+from engine.cases.runtime import Actor
+from engine.cli.main import main
 from engine.demodata import CDNOW_SAMPLE
-from engine.errors import InvalidInput, TransitionRefused
-from engine.history import Event, iso
-from engine.runtime import Actor
+from engine.kernel.errors import InvalidInput, TransitionRefused
+from engine.kernel.history import Event, iso
 from engine.store.schema import cases, timers
 from features.desk import ROOT, Clock, Desk, moment
 

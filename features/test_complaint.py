@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.errors import InvalidInput, TransitionRefused
-from engine.runtime import Actor
+from engine.cases.runtime import Actor
+from engine.kernel.errors import InvalidInput, TransitionRefused
 from features.desk import Clock, Desk
 
 scenarios("complaint.feature")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from engine.errors import InvalidInput, TransitionRefused
-from engine.tiering import Recomputed
+from engine.jobs.tiering import Recomputed
+from engine.kernel.errors import InvalidInput, TransitionRefused
 from features.desk import Clock, moment
 from features.test_strategic_plan import (
     AccountDesk,

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.cli import main
-from engine.errors import TransitionRefused
-from engine.history import CustomerEvent, Event
-from engine.opening import Opened
+from engine.cli.main import main
+from engine.jobs.opening import Opened
+from engine.kernel.errors import TransitionRefused
+from engine.kernel.history import CustomerEvent, Event
 from engine.store.schema import cases
 from features.desk import ROOT, Clock, Desk, moment
 

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from engine.cases.runtime import Actor
 from engine.demodata import CDNOW_SAMPLE
-from engine.errors import InvalidInput, TransitionRefused
-from engine.history import CustomerEvent, Event
-from engine.runtime import Actor
+from engine.kernel.errors import InvalidInput, TransitionRefused
+from engine.kernel.history import CustomerEvent, Event
 from engine.store.schema import cases, customer_figures, customers
 from features.desk import Clock, Desk, moment
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.cli import main
-from engine.registry import table_files
+from engine.cli.main import main
+from engine.workflows.registry import table_files
 from tests.fixtures import ROOT
 
 scenarios("rules.feature")

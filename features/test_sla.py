@@ -9,8 +9,8 @@ from typing import Any
 
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.records import ClockRecord
-from engine.runtime import Actor
+from engine.cases.runtime import Actor
+from engine.kernel.records import ClockRecord
 from features.desk import Clock, Desk, moment
 
 scenarios("sla.feature")

@@ -1,7 +1,7 @@
 """Steps for strategic_plan.feature (the shared ones are in conftest.py).
 
 Tiers come from purchases, as in production: a scenario imports a customer base and the named
-customer's orders as CSV files, and the tier recompute (engine.tiering) decides on the shipped
+customer's orders as CSV files, and the tier recompute (engine.jobs.tiering) decides on the shipped
 rules/customer_tier.yaml. The helpers at the top are shared with test_key_plan.py.
 """
 
@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.errors import InvalidInput, TransitionRefused
-from engine.history import CustomerEvent, Event
-from engine.runtime import Actor
-from engine.tiering import Recomputed
+from engine.cases.runtime import Actor
+from engine.jobs.tiering import Recomputed
+from engine.kernel.errors import InvalidInput, TransitionRefused
+from engine.kernel.history import CustomerEvent, Event
 from features.desk import Clock, Desk, moment
 
 scenarios("strategic_plan.feature")

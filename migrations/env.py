@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from engine.settings import get_settings
+from engine.kernel.settings import get_settings
 from engine.store.db import create_engine
 from engine.store.schema import metadata
 

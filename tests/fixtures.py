@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.registry import load_tables
-from engine.settings import Settings
+from engine.kernel.settings import Settings
 from engine.store import Database
-from engine.store.migrate import upgrade
+from engine.store.upgrades import upgrade
 from engine.wiring import Casework, open_casework
+from engine.workflows.registry import load_tables
 from tests.pgserver import start_server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from engine.accounts import hash_password
-from engine.settings import Settings
+from engine.kernel.accounts import hash_password
+from engine.kernel.settings import Settings
 from engine.wiring import Casework, open_casework
 from tests.fixtures import ROOT, T0, add_test_customers, publish_shipped
 from web.app import create_app

@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
-from engine.settings import get_settings
+from engine.kernel.settings import get_settings
 from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle

@@ -26,7 +26,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from engine.errors import (
+from engine.kernel.errors import (
     CaseworkError,
     Conflict,
     DefinitionError,

@@ -26,7 +26,7 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty
 
-from engine.accounts import User, token_digest
+from engine.kernel.accounts import User, token_digest
 from engine.store.accounts import SqlAccounts
 
 API = "/api"

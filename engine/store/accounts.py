@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.accounts import User
-from engine.errors import NotFound
+from engine.kernel.accounts import User
+from engine.kernel.errors import NotFound
 from engine.store.db import Database
 from engine.store.schema import api_tokens, users, web_sessions
 

@@ -13,9 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.history import CustomerEvent
-from engine.kpis import YearActivity
-from engine.records import CustomerHead
+from engine.kernel.history import CustomerEvent
+from engine.kernel.records import CustomerHead, YearActivity
 from engine.store.bulk import Instants, execute_many
 from engine.store.schema import cases, customers, events, purchases, users
 

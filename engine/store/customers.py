@@ -18,12 +18,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from engine.customers import DataError, Item, Purchase, digest, scan
-from engine.errors import NotFound, Problem
-from engine.figures import REVENUE_WINDOW_DAYS, Totals
-from engine.history import GENESIS, CustomerEvent
-from engine.records import CustomerHead
-from engine.specs import STORED_FIGURES
+from engine.customers.figures import REVENUE_WINDOW_DAYS, Totals
+from engine.customers.files import DataError, Item, Purchase, digest, scan
+from engine.kernel.errors import NotFound, Problem
+from engine.kernel.history import GENESIS, CustomerEvent
+from engine.kernel.records import CustomerHead
+from engine.kernel.specs import STORED_FIGURES
 from engine.store.bulk import Instants, day, execute_many, fetch, fetch_columns, instant, money
 from engine.store.db import Database
 from engine.store.repository import SqlTransaction, with_events

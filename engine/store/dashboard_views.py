@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.specs import KPIS
+from engine.kernel.specs import KPIS
 from engine.store.db import Database
 from engine.store.schema import UTCDateTime, cases, customers, events, sla_clocks
 

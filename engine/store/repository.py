@@ -15,9 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
-from engine.errors import Conflict, NotFound
-from engine.history import Event
-from engine.records import CaseRecord, DefinitionRecord
+from engine.kernel.errors import Conflict, NotFound
+from engine.kernel.history import Event
+from engine.kernel.records import CaseRecord, DefinitionRecord
 from engine.store.bulk import Instants, execute_many
 from engine.store.case_links import CaseLinks
 from engine.store.db import Database

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from engine.history import GENESIS
+from engine.kernel.history import GENESIS
 
 metadata = sa.MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -189,7 +189,7 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200)),  # argon2id; null: may not sign in
 )
 
-# API tokens for systems: only the SHA-256 of each token is kept (engine/accounts.py).
+# API tokens for systems: only the SHA-256 of each token is kept (engine/kernel/accounts.py).
 api_tokens = sa.Table(
     "api_tokens", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.records import ClockRecord, TimerRecord
+from engine.kernel.records import ClockRecord, TimerRecord
 from engine.store.db import Database
 from engine.store.repository import SqlTransaction
 from engine.store.schema import outbox, sla_clocks, timers

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from engine.records import ClockRecord, Notice, TimerRecord
+from engine.kernel.records import ClockRecord, Notice, TimerRecord
 from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
 
 _CLOCK_KEYS = ("case_id", "name")
@@ -98,7 +98,7 @@ class TimerWrites:
                 .values({k: v for k, v in row.items() if k not in _CLOCK_KEYS}))
             if done.rowcount == 0:
                 self.connection.execute(sa.insert(sla_clocks).values(row))
-        # the case row after its clocks: the lock order engine/worker.py relies on
+        # the case row after its clocks: the lock order engine/jobs/worker.py relies on
         for case_id in sorted({clock.case_id for clock in clocks}):
             self.connection.execute(_KEEP_SLA, {"of_case": case_id})
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from engine.cli_demo import demo_password
+from engine.cli.demo import demo_password
 from tests.browser.served import (
     ROOT,
     VIEWPORT,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from engine.cli_demo import demo_password
+from engine.cli.demo import demo_password
 from tests.browser.served import sign_in
 
 pytestmark = pytest.mark.browser

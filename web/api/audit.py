@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, Router, get
 from msgspec import Meta, Struct
 
-from engine.accounts import User
+from engine.kernel.accounts import User
 from web.api.common import SECURITY, ApiOperation, errors
 from web.pages.common import casework_of
 from web.security import allow

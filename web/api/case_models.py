@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
-from engine.history import Event
-from engine.records import CaseRecord, ClockRecord, clock_json
+from engine.kernel.history import Event
+from engine.kernel.records import CaseRecord, ClockRecord, clock_json
 from engine.store.views import QueueRow
 from web.api.common import Body
 

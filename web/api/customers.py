@@ -12,8 +12,8 @@ from litestar import Request, Router, get
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
-from engine.accounts import User
-from engine.history import CustomerEvent
+from engine.kernel.accounts import User
+from engine.kernel.history import CustomerEvent
 from web.api.common import SECURITY, ApiOperation, errors
 from web.pages.common import EVERYONE, casework_of
 from web.security import allow

@@ -10,12 +10,12 @@ from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta, Struct
 
-from engine.accounts import User
-from engine.errors import RuleError
-from engine.history import iso
-from engine.table_loading import given_value
-from engine.tables import Decision, TableSpec, decide, explain
-from engine.yamlsource import known_list, suggest
+from engine.kernel.accounts import User
+from engine.kernel.errors import RuleError
+from engine.kernel.history import iso
+from engine.kernel.yaml_source import known_list, suggest
+from engine.rules.loading import given_value
+from engine.rules.tables import Decision, TableSpec, decide, explain
 from web.api.common import SECURITY, ApiOperation, Body, errors
 from web.pages.common import casework_of, now_of
 from web.security import allow

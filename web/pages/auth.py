@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
-from engine.accounts import password_matches
+from engine.kernel.accounts import password_matches
 from web.pages.common import casework_of
 from web.rendering import page
 from web.security import start_new_session

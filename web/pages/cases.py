@@ -14,11 +14,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from engine.accounts import User
-from engine.errors import CaseworkError, Conflict, NotFound
-from engine.history import Event
-from engine.records import CaseRecord
-from engine.specs import READ_ONLY_ROLES, TransitionSpec, WorkflowSpec
+from engine.kernel.accounts import User
+from engine.kernel.errors import CaseworkError, Conflict, NotFound
+from engine.kernel.history import Event
+from engine.kernel.records import CaseRecord
+from engine.kernel.specs import READ_ONLY_ROLES, TransitionSpec, WorkflowSpec
 from web.errors import status_of
 from web.pages.common import EVERYONE, WORKERS, acting, assignment, casework_of, now_of
 from web.rendering import page

@@ -8,10 +8,10 @@ from typing import Any
 
 from litestar import Request
 
-from engine.accounts import User
-from engine.desk import ASSIGNING_ROLES
-from engine.runtime import Actor
-from engine.specs import READ_ONLY_ROLES
+from engine.cases.desk import ASSIGNING_ROLES
+from engine.cases.runtime import Actor
+from engine.kernel.accounts import User
+from engine.kernel.specs import READ_ONLY_ROLES
 from engine.wiring import Casework
 
 # Every role: the pages a role may read; auditors read everything and change nothing.

@@ -13,8 +13,8 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 from litestar.response import Template
 
-from engine.accounts import User
-from engine.history import CustomerEvent
+from engine.kernel.accounts import User
+from engine.kernel.history import CustomerEvent
 from engine.store.customer_search import PLANS
 from web.pages.common import EVERYONE, casework_of
 from web.pages.desk import TIERS

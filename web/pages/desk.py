@@ -12,9 +12,9 @@ from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
-from engine.accounts import User
-from engine.desk import ASSIGNING_ROLES
-from engine.errors import CaseworkError
+from engine.cases.desk import ASSIGNING_ROLES
+from engine.kernel.accounts import User
+from engine.kernel.errors import CaseworkError
 from engine.store.views import SLA_STATES, SORTS, QueueQuery
 from web.pages.common import EVERYONE, WORKERS, assignment, casework_of, now_of
 from web.rendering import page

@@ -1,7 +1,7 @@
 """The table editor for managers: YAML in a textarea, and validate, test, simulate and publish.
 
 Nothing the page says is trusted: every action loads the posted text with the loader the CLI
-uses (engine/table_loading.py), and publishing loads and tests it again before the registry
+uses (engine/rules/loading.py), and publishing loads and tests it again before the registry
 stores it (which refuses failing tests and changed content under a stored version itself).
 """
 
@@ -18,12 +18,12 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
-from engine.accounts import User
-from engine.errors import CaseworkError, DefinitionError, NotFound, Problem
-from engine.specs import CUSTOMER_FIGURES
-from engine.table_loading import load_table_text
-from engine.tables import TableSpec, TestResult, run_tests
-from engine.tiering import TIER_TABLE, Simulation
+from engine.jobs.tiering import TIER_TABLE, Simulation
+from engine.kernel.accounts import User
+from engine.kernel.errors import CaseworkError, DefinitionError, NotFound, Problem
+from engine.kernel.specs import CUSTOMER_FIGURES
+from engine.rules.loading import load_table_text
+from engine.rules.tables import TableSpec, TestResult, run_tests
 from engine.wiring import Casework
 from web.pages.common import casework_of, now_of
 from web.pages.rules import EDITORS, active_spec, chosen, stored

@@ -15,14 +15,14 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from engine.accounts import User
-from engine.diagram import mermaid
-from engine.errors import NotFound
-from engine.records import DefinitionRecord
+from engine.kernel.accounts import User
+from engine.kernel.errors import NotFound
+from engine.kernel.records import DefinitionRecord
+from engine.rules.loading import load_table_text
+from engine.rules.tables import TableSpec, TestResult, run_tests
 from engine.store.publications import Publication
-from engine.table_loading import load_table_text
-from engine.tables import TableSpec, TestResult, run_tests
 from engine.wiring import Casework
+from engine.workflows.diagram import mermaid
 from web.pages.common import casework_of, now_of
 from web.rendering import page
 from web.security import allow

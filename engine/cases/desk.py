@@ -1,0 +1,77 @@
+"""What people do to a case besides firing a trigger: comment on it, claim it, assign it.
+
+Each is one transaction that writes the case row and its history together, like a fire, and
+moves the case's row version: someone who loaded the case before is told it changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.cases.runtime import Actor, Runtime
+from engine.kernel.errors import Conflict, InvalidInput, TransitionRefused
+from engine.kernel.history import EventDraft
+from engine.kernel.records import CaseRecord
+from engine.kernel.specs import READ_ONLY_ROLES
+
+MAX_COMMENT = 10_000
+# Who may hand a case to somebody else; anyone who may work cases may claim one for themself.
+ASSIGNING_ROLES = frozenset({"supervisor", "manager", "admin"})
+
+
+class Desk:
+    """Comments and assignments on cases, through the runtime's store and history."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def comment(self, case_id: int, text: str, actor: Actor, now: datetime,
+                expected_version: int | None = None) -> CaseRecord:
+        """Add a comment to the case's history (`case.commented`)."""
+        _may_work(actor, "comment")
+        text = text.strip()
+        if not text:
+            raise InvalidInput("comment", "is empty; write something")
+        if len(text) > MAX_COMMENT:
+            raise InvalidInput("comment", f"is {len(text):,} characters long; the most is "
+                               f"{MAX_COMMENT:,}")
+        with self.runtime.store.transaction() as tx:
+            case = self._current(tx.get_case(case_id), expected_version)
+            return self.runtime.amend(tx, case, case, None,
+                                      [EventDraft("case.commented", {"text": text})], actor, now)
+
+    def assign(self, case_id: int, assignee: str | None, actor: Actor, now: datetime,
+               expected_version: int | None = None) -> CaseRecord:
+        """Give the case to `assignee` (None: to nobody). Claiming (to oneself) an unassigned
+        case, or giving back one's own, is open to all who work cases; the rest needs a
+        supervisor, manager or admin."""
+        _may_work(actor, "assign")
+        with self.runtime.store.transaction() as tx:
+            case = self._current(tx.get_case(case_id), expected_version)
+            if case.closed_at is not None:
+                raise TransitionRefused("assign", "state", f"case {case_id} is closed "
+                                        f"(state '{case.state}')")
+            if assignee == case.assignee:  # nothing to do, whoever asks
+                return case
+            own = (assignee == actor.name and case.assignee is None) \
+                or (assignee is None and case.assignee == actor.name)
+            if not own and actor.role not in ASSIGNING_ROLES:
+                held = f"assigned to {case.assignee}" if case.assignee else "unassigned"
+                raise TransitionRefused("assign", "role", f"role '{actor.role}' may claim an "
+                                        "unassigned case or give back its own; this case is "
+                                        f"{held} (a supervisor may reassign it)")
+            if assignee is not None and not tx.exists("user", assignee):
+                raise InvalidInput("assignee", f"there is no active user '{assignee}'")
+            return self.runtime.amend(tx, case, case.evolve(assignee=assignee), None, [],
+                                      actor, now)
+
+    @staticmethod
+    def _current(case: CaseRecord, expected_version: int | None) -> CaseRecord:
+        if expected_version is not None and expected_version != case.lock_version:
+            raise Conflict(case.id, expected_version, case.lock_version)
+        return case
+
+
+def _may_work(actor: Actor, what: str) -> None:
+    if actor.role in READ_ONLY_ROLES:
+        raise TransitionRefused(what, "role", f"role '{actor.role}' is read-only")

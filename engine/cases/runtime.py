@@ -1,0 +1,466 @@
+"""Starting cases and firing triggers: each one a single transaction, all or nothing.
+
+fire = load the case -> role -> fields given -> guard -> needed fields -> state change (on the
+version's `transitions` machine) -> actions -> history -> write, inside one store transaction.
+A refusal raises before anything is written, so a refused fire changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from engine.cases.actions import customer_values, measure_kpis, update_customer
+from engine.cases.deciding import run_decision
+from engine.cases.scheduling import Scheduler
+from engine.kernel.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
+from engine.kernel.expressions import Expression
+from engine.kernel.fields import REFERENCE_TYPES, coerce, to_cel, to_json
+from engine.kernel.history import GENESIS, EventDraft, chain
+from engine.kernel.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
+from engine.kernel.specs import (
+    READ_ONLY_ROLES,
+    AssignAction,
+    CustomerAction,
+    DecideAction,
+    MeasureAction,
+    SetAction,
+    TransitionSpec,
+    WorkflowSpec,
+)
+from engine.kernel.yaml_source import known_list, suggest
+from engine.sla.clocks import Reckoner
+from engine.workflows.machine import MachineError
+from engine.workflows.registry import Deployed, Registry
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A case to open: on which workflow version, with what fields, about which customer, and
+    why (an automatic start names the event that caused it)."""
+
+    deployed: Deployed
+    fields: Mapping[str, Any]
+    customer: str | None = None
+    because: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who fires: a user name and the role they act in."""
+
+    name: str
+    role: str
+
+
+class Runtime:
+    """Runs cases of the workflows in a registry against a store."""
+
+    def __init__(self, store: Store, registry: Registry,
+                 reckoner: Reckoner | None = None) -> None:
+        self.store = store
+        self.registry = registry
+        self.scheduler = Scheduler(reckoner or Reckoner({}))
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self, workflow: str, fields: Mapping[str, Any], actor: Actor, now: datetime,
+              customer: str | None = None) -> CaseRecord:
+        """Open a case on the newest version of `workflow`."""
+        with self.store.transaction() as tx:
+            return self.start_in(tx, workflow, fields, actor, now, customer)
+
+    def start_in(self, tx: Transaction, workflow: str, fields: Mapping[str, Any], actor: Actor,
+                 now: datetime, customer: str | None = None) -> CaseRecord:
+        """start() inside the caller's transaction."""
+        deployed = self.registry.active(workflow)
+        record, created = self._new_case(StartRequest(deployed, fields, customer), now)
+        self._check_subject(tx, deployed.spec, customer)
+        _check_references(tx, deployed.spec, case_values(deployed.spec, record.fields))
+        record = record.evolve(id=tx.insert_case(record))
+        drafts = [created, *self._entered(tx, deployed.spec, record, None, None, actor, now)]
+        return self._write(tx, record, drafts, actor, now, bump=False)
+
+    def start_many(self, tx: Transaction, requests: Sequence[StartRequest], actor: Actor,
+                   now: datetime) -> list[CaseRecord]:
+        """Open many cases inside the caller's transaction (automatic starts commit or roll back
+        with what caused them), written in bulk; every request is checked before any write."""
+        drafted = [self._new_case(request, now) for request in requests]
+        if not drafted:
+            return []
+        deadlines = _Deadlines(tx)  # the new cases' clocks and timers, written after them
+        started, events = [], []
+        for (record, created), case_id, request in zip(
+                drafted, tx.reserve_case_ids(len(drafted)), requests, strict=True):
+            drafts = [created]
+            if request.deployed.spec.timers or request.deployed.spec.sla:
+                drafts += self._entered(cast(Transaction, deadlines), request.deployed.spec,
+                                        record.evolve(id=case_id), None, None, actor, now)
+            chained = chain(case_id, 0, GENESIS, drafts, actor.name, actor.role, now)
+            started.append(record.evolve(id=case_id, history_seq=chained[-1].seq,
+                                         history_head=chained[-1].hash))
+            events += chained
+        tx.insert_cases(started)
+        tx.save_clocks(deadlines.clocks)
+        tx.add_timers(deadlines.timers, now)
+        tx.append_events(events)
+        return started
+
+    @staticmethod
+    def _check_subject(tx: Transaction, spec: WorkflowSpec, customer: str | None) -> None:
+        """A case names a customer that exists, and is its only open one where it must be."""
+        if customer is None:
+            return
+        if not tx.exists("customer", customer):
+            raise InvalidInput("customer", f"there is no customer '{customer}'; import or "
+                               "create the customer first (casework customers import)")
+        if spec.one_open_per_customer:
+            open_id = tx.open_case(spec.name, customer)
+            if open_id is not None:
+                raise InvalidInput("customer", f"customer '{customer}' already has an open "
+                                   f"{spec.name} case (#{open_id}); work that one, or close it "
+                                   "first")
+
+    @staticmethod
+    def _new_case(request: StartRequest, now: datetime) -> tuple[CaseRecord, EventDraft]:
+        """A new case's row and its `case.created` event, its fields checked."""
+        deployed, customer = request.deployed, request.customer
+        spec = deployed.spec
+        if spec.subject == "customer" and not customer:
+            raise InvalidInput("customer", f"a {spec.name} case is about a customer; "
+                               "say which one (--customer ID)")
+        values = {name: f.default for name, f in spec.fields.items() if f.default is not None}
+        values.update(_coerce_all(spec, request.fields, allowed=spec.fields))
+        _check_required(spec, values)
+        state = spec.initial
+        record = CaseRecord(
+            id=0, definition_id=deployed.definition_id, workflow=spec.name, version=spec.version,
+            state=state.name, queue=state.queue, assignee=None, customer=customer,
+            fields=_json_fields(spec, values), lock_version=1, history_seq=0,
+            history_head=GENESIS, created_at=now, updated_at=now,
+            closed_at=now if state.final else None,
+        )
+        created = EventDraft("case.created", {
+            "workflow": spec.name, "version": spec.version, "content_hash": spec.content_hash,
+            "customer": customer, "fields": record.fields, "queue": state.queue,
+            **({"because": dict(request.because)} if request.because else {}),
+        }, None, state.name)
+        return record, created
+
+    # --- fire -----------------------------------------------------------------------------
+
+    def fire(self, case_id: int, trigger: str, actor: Actor, now: datetime,
+             inputs: Mapping[str, Any] | None = None,
+             expected_version: int | None = None) -> CaseRecord:
+        """Fire `trigger` on a case; raise TransitionRefused, InvalidInput or Conflict."""
+        with self.store.transaction() as tx:
+            return self.fire_in(tx, case_id, trigger, actor, now, inputs, expected_version)
+
+    def fire_in(self, tx: Transaction, case_id: int, trigger: str, actor: Actor, now: datetime,
+                inputs: Mapping[str, Any] | None = None, expected_version: int | None = None,
+                timer: str | None = None,
+                because: Mapping[str, Any] | None = None) -> CaseRecord:
+        """fire() inside the caller's transaction. A `timer`, or a customer event (`because`),
+        fires as the workflow itself, so roles do not apply to it (its guard and fields do)."""
+        case = tx.get_case(case_id)
+        if expected_version is not None and expected_version != case.lock_version:
+            raise Conflict(case_id, expected_version, case.lock_version)
+        deployed = self.registry.get(case.definition_id)
+        spec = deployed.spec
+        transition = self._transition(spec, case, trigger, actor,
+                                      timer is not None or because is not None)
+        given = _coerce_all(spec, inputs or {}, allowed=transition.inputs, trigger=trigger)
+        _check_asks(transition, given)
+        _check_references(tx, spec, given)
+        values = {**case_values(spec, case.fields), **given}
+        filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
+        _check_needs(transition, values, skip=filled_by_actions)
+        self._check_guard(transition, spec, case, values, actor, now)
+        dest = self._move(deployed, case.state, trigger)
+        moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
+        decided: list[EventDraft] = []
+        updates: dict[str, Any] = {}  # what update_customer actions write on the customer
+        mark: int | None = None  # which table versions are published: read once per fire
+        for action in transition.actions:
+            if isinstance(action, SetAction):
+                values[action.field] = self._set(spec, action, moved, values, actor, now)
+            elif isinstance(action, DecideAction):
+                mark = tx.publication_mark() if mark is None else mark
+                moved, event = self._decide(spec, action, moved, values, actor, now, mark)
+                decided.append(event)
+            elif isinstance(action, CustomerAction):
+                updates.update(customer_values(tx, action, _evaluator(spec, moved, values,
+                                                                      actor, now)))
+            elif isinstance(action, MeasureAction):
+                decided.append(measure_kpis(tx, spec, action, moved, values,
+                                            _evaluator(spec, moved, values, actor, now)))
+            else:
+                moved = moved.evolve(
+                    assignee=self._assign(tx, spec, action, moved, values, actor, now))
+        _check_needs(transition, values, skip=set())
+        _check_required(spec, values)
+        updated = update_customer(tx, case, updates, transition.trigger, actor.name,
+                                  actor.role, now) if updates else None
+        if updated is not None:
+            decided.append(updated)
+        cause = {**({"timer": timer} if timer else {}),
+                 **({"because": dict(because)} if because else {})}
+        return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
+                            cause)
+
+    def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
+        """The transitions this actor's role may fire from the case's state now (for buttons)."""
+        deployed = self.registry.get(case.definition_id)
+        return [
+            t for name in deployed.machine.triggers(case.state)
+            if (t := deployed.spec.transition(name, case.state)) is not None
+            and actor.role not in READ_ONLY_ROLES and (not t.roles or actor.role in t.roles)
+        ]
+
+    # --- the steps ------------------------------------------------------------------------
+
+    @staticmethod
+    def _transition(spec: WorkflowSpec, case: CaseRecord, trigger: str, actor: Actor,
+                    by_timer: bool = False) -> TransitionSpec:
+        transition = spec.transition(trigger, case.state)
+        if transition is None:
+            if trigger not in spec.triggers:
+                raise TransitionRefused(trigger, "trigger", f"workflow '{spec.name}' has no "
+                                        f"trigger '{trigger}'{suggest(trigger, spec.triggers)} "
+                                        f"(triggers: {known_list(spec.triggers)})")
+            here = [t.trigger for t in spec.transitions_from(case.state)]
+            raise TransitionRefused(trigger, "state", f"case {case.id} is in state "
+                                    f"'{case.state}', where '{trigger}' does not apply (from "
+                                    f"here: {', '.join(here) or 'nothing'})")
+        if by_timer:
+            return transition
+        if actor.role in READ_ONLY_ROLES:
+            raise TransitionRefused(trigger, "role", f"role '{actor.role}' is read-only")
+        if transition.roles and actor.role not in transition.roles:
+            raise TransitionRefused(trigger, "role", f"role '{actor.role}' may not fire it "
+                                    f"(allowed: {', '.join(sorted(transition.roles))})")
+        return transition
+
+    def _check_guard(self, transition: TransitionSpec, spec: WorkflowSpec, case: CaseRecord,
+                     values: dict[str, Any], actor: Actor, now: datetime) -> None:
+        if transition.when is None:
+            return
+        try:
+            allowed = transition.when.evaluate(context_for(transition.when, spec, case, values,
+                                                        actor, now))
+        except ExpressionError as exc:
+            raise TransitionRefused(transition.trigger, "guard", str(exc)) from None
+        if allowed is not True:
+            raise TransitionRefused(transition.trigger, "guard",
+                                    f"condition not met: {transition.when.source}")
+
+    @staticmethod
+    def _move(deployed: Deployed, state: str, trigger: str) -> str:
+        try:
+            return deployed.machine.move(state, trigger)
+        except MachineError as exc:  # the spec and the machine disagree: a bug, say so plainly
+            raise TransitionRefused(trigger, "state", str(exc)) from None
+
+    @staticmethod
+    def _set(spec: WorkflowSpec, action: SetAction, case: CaseRecord, values: dict[str, Any],
+             actor: Actor, now: datetime) -> Any:
+        result = action.expression.evaluate(context_for(action.expression, spec, case, values,
+                                                     actor, now))
+        try:
+            return coerce(spec.fields[action.field], result)
+        except InvalidInput as exc:
+            raise InvalidInput(action.field, f"set by '{action.expression.source}' (line "
+                               f"{action.line}): {exc.detail}") from None
+
+    def _decide(self, spec: WorkflowSpec, action: DecideAction, case: CaseRecord,
+                values: dict[str, Any], actor: Actor, now: datetime,
+                mark: int) -> tuple[CaseRecord, EventDraft]:
+        table = self.registry.active_table(action.table, now, mark)
+        moved, event, _ = run_decision(table, action, spec, case, values,
+                                       lambda e: context_for(e, spec, case, values, actor, now))
+        return moved, event
+
+    @staticmethod
+    def _assign(tx: Transaction, spec: WorkflowSpec, action: AssignAction, case: CaseRecord,
+                values: dict[str, Any], actor: Actor, now: datetime) -> str | None:
+        if action.strategy == "nobody":
+            return None
+        if action.expression is not None:
+            user = action.expression.evaluate(context_for(action.expression, spec, case, values,
+                                                       actor, now))
+            if user is not None and not isinstance(user, str):
+                raise ExpressionError(f"assign '{action.expression.source}' gave {user!r}, "
+                                      "not a user name")
+            return user
+        return tx.pick_assignee(action.strategy, action.among,
+                                f"{spec.name}:{','.join(action.among)}")
+
+    def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
+                transition: TransitionSpec, values: dict[str, Any], decided: list[EventDraft],
+                actor: Actor, now: datetime, cause: dict[str, Any]) -> CaseRecord:
+        new_fields = _json_fields(spec, values)
+        fired = {"trigger": transition.trigger, **cause}
+        drafts = [EventDraft("case.transitioned", fired, case.state, moved.state), *decided,
+                  *_changes(spec, case, moved, new_fields)]
+        closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
+        updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
+        drafts += self._entered(tx, spec, updated, transition.trigger, case.state, actor, now,
+                                values)
+        return self._write(tx, updated, drafts, actor, now, bump=True)
+
+    def amend(self, tx: Transaction, case: CaseRecord, moved: CaseRecord,
+              values: dict[str, Any] | None, drafts: list[EventDraft], actor: Actor,
+              now: datetime) -> CaseRecord:
+        """Record events, and any field, queue or assignee changes (`moved`, `values`; None
+        keeps the fields), on a case without a transition: what timers and escalations do."""
+        spec = self.registry.get(case.definition_id).spec
+        values = case_values(spec, case.fields) if values is None else values
+        new_fields = _json_fields(spec, values)
+        drafts = [*drafts, *_changes(spec, case, moved, new_fields)]
+        return self._write(tx, moved.evolve(fields=new_fields, updated_at=now), drafts, actor,
+                           now, bump=True)
+
+    def _entered(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
+                 trigger: str | None, left: str | None, actor: Actor, now: datetime,
+                 values: dict[str, Any] | None = None) -> list[EventDraft]:
+        """The deadlines of a case that has just entered its state (engine.cases.scheduling)."""
+        if not spec.timers and not spec.sla:
+            return []
+        values = case_values(spec, case.fields) if values is None else values
+        return self.scheduler.entered(
+            tx, spec, case.id, trigger, left, case.state,
+            lambda e: e.evaluate(context_for(e, spec, case, values, actor, now)), now)
+
+    @staticmethod
+    def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
+               now: datetime, bump: bool) -> CaseRecord:
+        """Chain the events onto the case's history and write both; `bump` the row version."""
+        events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
+                       actor.role, now)
+        version = case.lock_version + 1 if bump else case.lock_version
+        updated = case.evolve(history_seq=events[-1].seq, history_head=events[-1].hash,
+                              lock_version=version)
+        tx.update_case(updated, case.lock_version)
+        tx.append_events(events)
+        return updated
+
+
+class _Deadlines:
+    """What scheduling a batch of new cases writes, kept to be written after the cases in one
+    statement each; anything else scheduling asks of the transaction goes to it. (A new case
+    has no clocks or timers to read or cancel, and the clocks' SLA columns belong on its row,
+    which must exist first.)"""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.clocks: list[ClockRecord] = []
+        self.timers: list[TimerRecord] = []
+
+    def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
+        self.clocks += clocks
+
+    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None:
+        self.timers += timers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tx, name)
+
+
+def _changes(spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
+             new_fields: dict[str, Any]) -> list[EventDraft]:
+    """case.field_changed for each field that changed, case.assigned for a new assignee."""
+    drafts = [
+        EventDraft("case.field_changed", {"field": name, "old": case.fields.get(name),
+                                          "new": new_fields.get(name)})
+        for name in spec.fields if case.fields.get(name) != new_fields.get(name)
+    ]
+    if moved.assignee != case.assignee:
+        drafts.append(EventDraft("case.assigned", {"from": case.assignee, "to": moved.assignee}))
+    return drafts
+
+
+def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
+                trigger: str | None = None) -> dict[str, Any]:
+    result = {}
+    for name, value in raw.items():
+        if name not in spec.fields:
+            raise InvalidInput(name, f"workflow '{spec.name}' has no such field"
+                               f"{suggest(name, spec.fields)} (fields: {known_list(spec.fields)})")
+        if name not in allowed:
+            raise TransitionRefused(str(trigger), "field", f"'{trigger}' does not take field "
+                                    f"'{name}' (it takes: {', '.join(allowed) or 'no fields'})")
+        result[name] = coerce(spec.fields[name], value)
+    return result
+
+
+def _check_references(tx: Transaction, spec: WorkflowSpec, values: Mapping[str, Any]) -> None:
+    """A field naming a customer, user or case names one that exists."""
+    for name, value in values.items():
+        kind = spec.fields[name].type
+        if kind in REFERENCE_TYPES and value is not None and not tx.exists(kind, value):
+            what = {"user": "active user"}.get(kind, kind)
+            raise InvalidInput(name, f"there is no {what} {value!r}")
+
+
+def _queue(spec: WorkflowSpec, state: str, current: str | None) -> str | None:
+    """A state's own queue; else the queue the case is in; none once the case is final."""
+    target = spec.states[state]
+    return target.queue or (None if target.final else current)
+
+
+def _check_needs(transition: TransitionSpec, values: dict[str, Any], skip: set[str]) -> None:
+    missing = [f for f in transition.needs if f not in skip and values.get(f) in (None, "", [])]
+    if missing:
+        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
+                                + " ".join(f"--field {f}=..." for f in missing))
+
+
+def _check_asks(transition: TransitionSpec, given: dict[str, Any]) -> None:
+    """`asks:` fields must be given in this fire: a value from an earlier one does not do."""
+    missing = [f for f in transition.asks if given.get(f) in (None, "", [])]
+    if missing:
+        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
+                                + " ".join(f"--field {f}=..." for f in missing)
+                                + " (now: an earlier value does not count)")
+
+
+def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:
+    for name, field in spec.fields.items():
+        if field.required and values.get(name) in (None, "", []):
+            raise InvalidInput(name, "is required and has no value")
+
+
+def case_values(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
+    return {name: coerce(spec.fields[name], value) for name, value in stored.items()
+            if name in spec.fields}
+
+
+def _json_fields(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_json(spec.fields[name], value) for name, value in values.items()
+            if value is not None}
+
+
+def _evaluator(spec: WorkflowSpec, case: CaseRecord, values: dict[str, Any], actor: Actor,
+               now: datetime) -> Callable[[Expression], Any]:
+    return lambda e: e.evaluate(context_for(e, spec, case, values, actor, now))
+
+
+def context_for(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
+             values: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
+    """Only what the expression reads: CEL is much faster with small inputs."""
+    context: dict[str, Any] = {}
+    for root, members in expression.members.items():
+        if root == "case":  # unset fields are left out, so that has(case.x) means "is set"
+            context["case"] = {
+                m: to_cel(spec.fields[m], values[m]) if m in spec.fields else getattr(case, m)
+                for m in members if m not in spec.fields or values.get(m) is not None
+            }
+        elif root == "actor":
+            context["actor"] = {"name": actor.name, "role": actor.role}
+        elif root == "now":
+            context["now"] = now
+        elif root == "customer":
+            context["customer"] = {"id": case.customer}
+    return context

@@ -1,0 +1,111 @@
+"""What entering a state does to a case's deadlines: its state timers and its SLA clocks.
+
+The runtime calls `Scheduler.entered` inside the transaction of every start and fire, before it
+writes the case row (the lock order engine/jobs/worker.py relies on): timers of the state left are
+cancelled, those of the state entered are armed, and the clocks start, pause, resume, stop or
+take a new target. The history drafts it returns go into the same chain as the fire's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.kernel.errors import ExpressionError, InvalidInput
+from engine.kernel.expressions import Expression
+from engine.kernel.history import EventDraft
+from engine.kernel.records import TimerRecord, Transaction
+from engine.kernel.specs import ClockSpec, TimerSpec, WorkflowSpec
+from engine.sla.clocks import ClockSettings, Reckoner, as_target, move_clocks
+
+Evaluate = Callable[[Expression], Any]  # CEL over the case as it is after the fire
+
+
+class Scheduler:
+    """Arms and disarms a case's deadlines as it moves."""
+
+    def __init__(self, reckoner: Reckoner) -> None:
+        self.reckoner = reckoner
+
+    def entered(self, tx: Transaction, spec: WorkflowSpec, case_id: int, trigger: str | None,
+                left: str | None, dest: str, evaluate: Evaluate,
+                now: datetime) -> list[EventDraft]:
+        """Deadlines after `trigger` moved the case from `left` to `dest` (trigger and left
+        None: the case was just created)."""
+        if left != dest:
+            if left is not None and any(timer.state == left for timer in spec.timers):
+                tx.cancel_timers(case_id, "timer", None, now)
+            armed = [self.arm(timer, case_id, evaluate, now)
+                     for timer in spec.timers if timer.state == dest]
+            tx.add_timers(armed, now)
+        if spec.sla is None:
+            return []
+        clocks = tx.clocks(case_id) if left is not None else {}
+        work = move_clocks(spec.sla, clocks, case_id, trigger, dest,
+                           lambda clock: _settings(clock, evaluate, self.reckoner),
+                           self.reckoner, now, spec.states[dest].final)
+        if work.reset and left is not None:
+            tx.cancel_timers(case_id, "sla", work.reset, now)
+        tx.save_clocks(work.saved)
+        tx.add_timers(work.timers, now)
+        return work.drafts
+
+    def arm(self, timer: TimerSpec, case_id: int, evaluate: Evaluate,
+            now: datetime) -> TimerRecord:
+        """The timer of a state just entered, with its due time."""
+        return TimerRecord(case_id, "timer", timer.name, self.due(timer, evaluate, now),
+                           trigger=timer.fire)
+
+    def due(self, timer: TimerSpec, evaluate: Evaluate, now: datetime) -> datetime:
+        if timer.at is not None:
+            moment = _value(timer, timer.at, evaluate)
+            if not isinstance(moment, datetime):
+                raise InvalidInput(timer.name, f"timer '{timer.name}': 'at' gave {moment!r}, "
+                                   "not a timestamp")
+            return moment
+        if timer.after_expression is not None:
+            amount = _value(timer, timer.after_expression, evaluate)
+            if not isinstance(amount, timedelta) or amount < timedelta(0):
+                raise InvalidInput(timer.name, f"timer '{timer.name}': 'after' gave "
+                                   f"{amount!r}, not a duration of 0 or more")
+            return now + amount
+        delay = timer.after
+        assert delay is not None  # the loader gives every timer after, after_expression or at
+        if delay.days:
+            return self.reckoner.calendar(timer.calendar or "").add_days(now, delay.days)
+        return self.reckoner.add(delay.business, timer.calendar or "", now, delay.amount)
+
+
+def _value(timer: TimerSpec, expression: Expression, evaluate: Evaluate) -> Any:
+    try:
+        return evaluate(expression)
+    except ExpressionError as exc:
+        raise InvalidInput(timer.name, f"timer '{timer.name}': {exc}") from None
+
+
+def _settings(clock: ClockSpec, evaluate: Evaluate, reckoner: Reckoner) -> ClockSettings:
+    """A clock's target, whether it counts business time and on which calendar, as the case
+    says now. A target the case does not give yet (a field not set) leaves the clock without
+    one for now; a calendar expression must name a calendar that exists."""
+    try:
+        target = as_target(evaluate(clock.target), clock.name)
+    except ExpressionError:
+        target = None
+    business = True
+    if clock.business is not None:
+        try:
+            business = evaluate(clock.business) is not False
+        except ExpressionError:
+            business = True
+    calendar = clock.calendar or ""
+    if clock.calendar_expression is not None:
+        try:
+            chosen = evaluate(clock.calendar_expression)
+        except ExpressionError as exc:
+            raise InvalidInput(clock.name, f"clock '{clock.name}': 'calendar' {exc}") from None
+        if not isinstance(chosen, str) or chosen not in reckoner.calendars:
+            raise InvalidInput(clock.name, f"clock '{clock.name}': 'calendar' gave {chosen!r}, "
+                               f"not one of the calendars ({', '.join(reckoner.calendars)})")
+        calendar = chosen
+    return ClockSettings(target, business, calendar)

@@ -1,0 +1,2 @@
+"""The command line, `casework ...`: above the engine and web/, the one place that starts a
+server."""

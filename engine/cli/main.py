@@ -1,0 +1,309 @@
+"""`casework ...`: the command line for operators, scripts and the project's own checks.
+
+Exit codes: 0 done; 1 definitions or history not valid, or another error; 2 refused or invalid
+input (the reason on stderr); 3 conflict (someone else changed the case first).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from engine.cases.runtime import Actor
+from engine.cli.customers import clv, customers
+from engine.cli.cycles import cycles, reviews
+from engine.cli.demo import demo
+from engine.cli.rules import rules
+from engine.cli.serve import serve
+from engine.cli.support import (
+    F,
+    common,
+    fail,
+    handles_errors,
+    opened,
+    parse_fields,
+    settings_of,
+    show_case,
+)
+from engine.cli.tiers import tiers
+from engine.cli.worker import outbox, timers, worker
+from engine.cli.workflows import workflows
+from engine.kernel.accounts import hash_password, new_token, token_digest
+from engine.kernel.errors import DefinitionError
+from engine.kernel.history import iso
+from engine.kernel.specs import ROLES
+from engine.sla.calendars import Calendar
+from engine.workflows.registry import (
+    check_tables,
+    load_calendars,
+    load_workflows,
+    table_files,
+    workflow_files,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="casework")
+def main() -> None:
+    """casework: rules-driven workflow and case management for customer management."""
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+@main.command()
+@common
+@handles_errors
+def check(home: Path | None, now_text: str | None) -> None:
+    """Validate every workflow and rule file; print every problem; exit 1 if there is one."""
+    settings = settings_of(home, now_text)
+    if not settings.home.is_dir():
+        fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
+    tables, found = check_tables(settings.home)
+    problems = [str(p) for p in found]
+    calendars: dict[str, Calendar] | None = None
+    try:
+        calendars = load_calendars(settings.home)
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:  # with the tables and calendars that loaded, so that references are checked too
+        load_workflows(settings.home, tables, calendars)
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    from engine.jobs.escalation import Notices  # Jinja2 loads only when a command needs it
+
+    problems.extend(str(p) for p in Notices(settings.home).problems())
+    for line in problems:
+        click.echo(line)
+    files, rule_files = workflow_files(settings.home), table_files(settings.home)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {len(files) + len(rule_files)} file(s) under "
+             f"{settings.home}", 1)
+    click.echo(f"ok: {len(files)} workflow(s), {len(rule_files)} decision table(s) under "
+               f"{settings.home}")
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@common
+@handles_errors
+def db_upgrade(home: Path | None, now_text: str | None) -> None:
+    """Bring the database schema to the newest migration."""
+    with opened(home, now_text, migrate=True) as casework:
+        click.echo(f"database schema is current ({casework.database.dialect})")
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+@main.group()
+def cases() -> None:
+    """Start cases, fire triggers, read cases and their history."""
+
+
+def actor_options(func: F) -> F:
+    func = click.option("--role", required=True, type=click.Choice(sorted(ROLES)),
+                        help="The role the actor acts in")(func)
+    func = click.option("--actor", required=True, help="Who acts (a user name)")(func)
+    return func
+
+
+@cases.command("start")
+@click.argument("workflow")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A case field")
+@click.option("--customer", help="The customer the case is about")
+@actor_options
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_start(workflow: str, fields: tuple[str, ...], customer: str | None, actor: str,
+                role: str, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Open a case of WORKFLOW (loading the home's workflow files first)."""
+    with opened(home, now_text) as casework:
+        now = casework.settings.clock()
+        casework.registry.deploy_home(casework.settings.home, now)
+        case = casework.runtime.start(workflow, parse_fields(fields), Actor(actor, role), now,
+                                      customer=customer)
+        show_case(casework, case, as_json)
+
+
+@cases.command("fire")
+@click.argument("case_id", type=int)
+@click.argument("trigger")
+@actor_options
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="A field the transition needs or accepts")
+@click.option("--if-version", type=int, help="Refuse (exit 3) unless the case is at this version")
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_fire(case_id: int, trigger: str, actor: str, role: str, fields: tuple[str, ...],
+               if_version: int | None, as_json: bool, home: Path | None,
+               now_text: str | None) -> None:
+    """Fire TRIGGER on case CASE_ID."""
+    with opened(home, now_text) as casework:
+        case = casework.runtime.fire(case_id, trigger, Actor(actor, role),
+                                     casework.settings.clock(), parse_fields(fields),
+                                     expected_version=if_version)
+        show_case(casework, case, as_json)
+
+
+@cases.command("show")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
+@common
+@handles_errors
+def cases_show(case_id: int, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Show a case: its state, queue, assignee and fields."""
+    with opened(home, now_text) as casework:
+        show_case(casework, casework.store.get_case(case_id), as_json)
+
+
+@cases.command("history")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the events as one JSON list")
+@common
+@handles_errors
+def cases_history(case_id: int, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """Show a case's history, oldest first."""
+    with opened(home, now_text) as casework:
+        casework.store.get_case(case_id)
+        events = casework.store.case_events(case_id)
+    if as_json:
+        click.echo(json.dumps([e.to_json() for e in events], ensure_ascii=False))
+        return
+    for e in events:
+        move = f"  {e.from_state or '(new)'} -> {e.to_state}" if e.to_state else ""
+        details = json.loads(e.payload)
+        if e.name == "case.created":
+            details = details["fields"]
+        if e.name == "rule.decided":
+            shown = (f"{details['table']} v{details['version']}: {_pairs(details['outputs'])} "
+                     f"<- {_pairs(details['inputs'])}  "
+                     f"(row {', '.join(details['matched']) or '-'})")
+        else:
+            shown = "  ".join(f"{k}={v}" for k, v in details.items())
+        click.echo(f"{e.seq:>4}  {iso(e.at)}  {e.name:<19} {e.actor} ({e.role}){move}  {shown}")
+
+
+def _pairs(values: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Check the tamper-evident history."""
+
+
+@audit.command("verify")
+@common
+@handles_errors
+def audit_verify(home: Path | None, now_text: str | None) -> None:
+    """Check every case's and customer's hash chain; exit 1 naming the first broken event of
+    each damaged history."""
+    with opened(home, now_text) as casework:
+        cases, customers, breaks = casework.verify_history()
+    for found in breaks:
+        click.echo(f"BROKEN {found}")
+    checked = f"{cases} case and {customers} customer histories"
+    if breaks:
+        fail(f"{len(breaks)} of {checked} are damaged", 1)
+    click.echo(f"ok: {checked} intact")
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """People who work cases."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--display-name")
+@click.option("--email", help="Where notices (SLA escalations) are sent")
+@click.option("--password", help="To sign in to the web pages (at least 8 characters); "
+              "without it the user cannot sign in until `casework users password` sets one")
+@common
+@handles_errors
+def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
+              password: str | None, home: Path | None, now_text: str | None) -> None:
+    """Add a user holding one or more roles."""
+    digest = hash_password(password) if password is not None else None
+    with opened(home, now_text) as casework:
+        if casework.store.user_roles(name) is not None:
+            fail(f"user '{name}' exists already", 2)
+        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email,
+                                digest)
+    click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (asked for when not given)")
+@common
+@handles_errors
+def users_password(name: str, password: str, home: Path | None, now_text: str | None) -> None:
+    """Set a user's password for signing in to the web pages."""
+    digest = hash_password(password)
+    with opened(home, now_text) as casework:
+        casework.accounts.set_password_hash(name, digest)
+    click.echo(f"password of {name} set")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens: how other systems call /api as a user."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--label", help="What the token is for, e.g. the calling system")
+@common
+@handles_errors
+def tokens_create(name: str, label: str | None, home: Path | None, now_text: str | None) -> None:
+    """Make an API token for a user and print it (it is shown only this once)."""
+    token = new_token()
+    with opened(home, now_text) as casework:
+        casework.accounts.add_token(name, token_digest(token), label, casework.settings.clock())
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@common
+@handles_errors
+def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
+    """Revoke every API token of a user."""
+    with opened(home, now_text) as casework:
+        count = casework.accounts.revoke_tokens(name, casework.settings.clock())
+    click.echo(f"revoked {count} token(s) of {name}")
+
+
+main.add_command(rules)
+main.add_command(demo)
+main.add_command(serve)
+main.add_command(customers)
+main.add_command(clv)
+main.add_command(tiers)
+main.add_command(worker)
+main.add_command(timers)
+main.add_command(outbox)
+main.add_command(workflows)
+main.add_command(cycles)
+main.add_command(reviews)

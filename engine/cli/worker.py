@@ -1,0 +1,152 @@
+"""`casework worker`, `casework timers` and `casework outbox`: deadlines and the notices they
+send."""
+
+from __future__ import annotations
+
+import json
+import signal
+import smtplib
+import threading
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.table import Table
+
+from engine.cli.support import common, fail, handles_errors, opened, out
+from engine.kernel.history import iso
+
+
+@click.command()
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between sweeps")
+@click.option("--once", is_flag=True, help="Run one sweep, print how many timers fired, stop")
+@common
+@handles_errors
+def worker(interval: float, once: bool, home: Path | None, now_text: str | None) -> None:
+    """Fire due timers: SLA warnings, breaches and escalations, and workflow timers. Stops
+    cleanly on SIGTERM or Ctrl-C, after the timer in hand."""
+    with opened(home, now_text) as casework:
+        if once:
+            click.echo(f"fired {casework.worker.fire_due_timers(casework.settings.clock())} "
+                       "timer(s)")
+            return
+        if casework.settings.now is not None:
+            fail("--now / CASEWORK_NOW fixes the time, so a looping worker would fire nothing "
+                 "new; use --once", 2)
+        from engine.jobs.worker import Sweeper  # Jinja2 and the ladder load only for the worker
+
+        def report(at: datetime, fired: int) -> None:
+            if fired:
+                click.echo(f"{iso(at)} fired {fired} timer(s)")
+
+        sweeper = Sweeper(casework.worker, casework.settings.clock, interval, report)
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        click.echo(f"worker: sweeping every {interval:g} s; SIGTERM or Ctrl-C stops it")
+        sweeper.start()
+        while not stopping.wait(0.2) and sweeper.running:
+            pass
+        sweeper.stop()
+        click.echo("worker: stopped")
+
+
+@click.group()
+def timers() -> None:
+    """Durable timers: what is pending, what fired, what keeps failing."""
+
+
+@timers.command("list")
+@click.option("--case", "case_id", type=int, help="Only this case's timers")
+@click.option("--state", type=click.Choice(["pending", "fired", "cancelled"]))
+@click.option("--failing", is_flag=True, help="Only pending timers whose last attempt failed")
+@click.option("--json", "as_json", is_flag=True, help="Print the timers as JSON lines")
+@common
+@handles_errors
+def timers_list(case_id: int | None, state: str | None, failing: bool, as_json: bool,
+                home: Path | None, now_text: str | None) -> None:
+    """List timers, soonest due first."""
+    with opened(home, now_text) as casework:
+        rows = casework.timers.listing(case_id, state, failing)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(_jsonable(row), ensure_ascii=False))
+        return
+    table = Table("id", "case", "kind", "name", "due", "state", "attempts", "outcome / error")
+    for row in rows:
+        table.add_row(str(row["id"]), str(row["case_id"]), row["kind"],
+                      row["name"] + (f" @{row['step']:g}" if row["step"] else ""),
+                      iso(row["due_at"]), row["state"], str(row["attempts"]),
+                      row["outcome"] or row["last_error"] or "")
+    out.print(table)
+
+
+@click.group()
+def outbox() -> None:
+    """Notices to people (escalations): read them, or send them by email."""
+
+
+@outbox.command("list")
+@click.option("--unsent", is_flag=True, help="Only notices not sent yet")
+@click.option("--json", "as_json", is_flag=True, help="Print the notices as JSON lines")
+@common
+@handles_errors
+def outbox_list(unsent: bool, as_json: bool, home: Path | None, now_text: str | None) -> None:
+    """List notices, oldest first."""
+    with opened(home, now_text) as casework:
+        rows = casework.timers.notices(unsent)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(_jsonable(row), ensure_ascii=False))
+        return
+    for row in rows:
+        sent = iso(row["sent_at"]) if row["sent_at"] else "not sent"
+        click.echo(f"#{row['id']} to {row['recipient']} <{row['address'] or 'no address'}> "
+                   f"({sent}): {row['subject']}")
+
+
+@outbox.command("send")
+@click.option("--smtp-host", required=True, help="SMTP server to hand the mail to")
+@click.option("--smtp-port", type=int, default=25, show_default=True)
+@click.option("--sender", "from_address", required=True, help="From: address")
+@common
+@handles_errors
+def outbox_send(smtp_host: str, smtp_port: int, from_address: str, home: Path | None,
+                now_text: str | None) -> None:
+    """Send unsent notices to recipients with an email address, one mail each; a failure is
+    recorded on the notice and tried again next time."""
+    sent = failed = skipped = 0
+    with opened(home, now_text) as casework:
+        store = casework.timers
+        with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as smtp:
+            for row in store.notices(unsent_only=True):
+                if not row["address"]:
+                    skipped += 1
+                    continue
+                message = EmailMessage()
+                message["From"], message["To"] = from_address, row["address"]
+                message["Subject"] = row["subject"]
+                message.set_content(row["body"])
+                try:
+                    smtp.send_message(message)
+                except smtplib.SMTPException as exc:
+                    store.mark_sent(row["id"], casework.settings.clock(), error=str(exc))
+                    failed += 1
+                    continue
+                store.mark_sent(row["id"], casework.settings.clock())
+                sent += 1
+    click.echo(f"sent {sent}, failed {failed}, without an address {skipped}")
+    if failed:
+        fail(f"{failed} notice(s) could not be sent; they stay in the outbox", 1)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: iso(v) if hasattr(v, "astimezone") else v for k, v in row.items()}

@@ -1,0 +1,2 @@
+"""Customers: reading purchase files, RFM, the BG/NBD and Gamma-Gamma models, figures and annual
+KPIs."""

@@ -1,0 +1,216 @@
+"""What the runtime reads and writes, and the small interface a store offers it.
+
+The runtime never sees SQL: it asks a `Store` for a transaction and works through these
+methods. engine/store implements them with SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from engine.kernel.history import CustomerEvent, Event
+
+
+@dataclass(frozen=True)
+class YearActivity:
+    """What the store knows of a customer's year Y (purchases of Y-1 and Y by day)."""
+
+    year: int
+    days: dict[date, Decimal] = field(default_factory=dict)  # purchase day -> amount
+    csat: list[int] = field(default_factory=list)  # every rating given in Y
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case as stored: fields in their JSON form, plus the head of its history chain."""
+
+    id: int
+    definition_id: int
+    workflow: str
+    version: int
+    state: str
+    queue: str | None
+    assignee: str | None
+    customer: str | None
+    fields: dict[str, Any]
+    lock_version: int
+    history_seq: int
+    history_head: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+    def evolve(self, **changes: Any) -> CaseRecord:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        from engine.kernel.history import iso
+
+        return {
+            "id": self.id, "workflow": self.workflow, "version": self.version,
+            "state": self.state, "queue": self.queue, "assignee": self.assignee,
+            "customer": self.customer, "fields": self.fields, "lock_version": self.lock_version,
+            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+            "closed_at": iso(self.closed_at) if self.closed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class DefinitionRecord:
+    """One stored version of a workflow or table, with the exact source it was loaded from."""
+
+    id: int
+    kind: str
+    name: str
+    version: int
+    content_hash: str
+    source: str
+    source_path: str
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerHead:
+    """What a recompute compares and moves on: a customer's tier, churn risk, history head."""
+
+    id: str
+    tier: str | None
+    churn_risk: str | None
+    seq: int
+    head: str
+
+
+@dataclass(frozen=True)
+class TimerRecord:
+    """A durable timer: kind "timer" fires `trigger`; kind "sla" looks at clock `name` at
+    lateness `step`. id 0 until stored."""
+
+    case_id: int
+    kind: str
+    name: str
+    due_at: datetime
+    trigger: str | None = None
+    step: float | None = None
+    id: int = 0
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ClockRecord:
+    """One SLA clock of a case. Business (or calendar) time counted is `elapsed` plus, while
+    running, the time from `since` to now; targets and due times follow the case's fields."""
+
+    case_id: int
+    name: str
+    status: str  # running | paused | stopped
+    business: bool
+    calendar: str
+    target: timedelta | None
+    elapsed: timedelta
+    since: datetime | None
+    due_at: datetime | None
+    started_at: datetime
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    stopped_at: datetime | None = None
+    level: int = 0  # the escalation level reached
+    step: float = 0.0  # the highest lateness step looked at
+
+    def evolve(self, **changes: Any) -> ClockRecord:
+        return replace(self, **changes)
+
+    @property
+    def shown(self) -> str:
+        """What a service desk sees: met, breached, paused, warning or running."""
+        if self.status == "stopped":
+            return "breached" if self.breached_at else "met"
+        if self.breached_at:
+            return "breached"
+        return "paused" if self.status == "paused" else "warning" if self.warned_at else "running"
+
+
+def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
+    """A clock as JSON (the CLI's --json, the API), with the time it has counted so far."""
+    from engine.kernel.history import iso
+
+    return {"name": clock.name, "status": clock.shown, "running": clock.status == "running",
+            "business": clock.business, "calendar": clock.calendar,
+            "target_hours": clock.target.total_seconds() / 3600 if clock.target else None,
+            "elapsed_hours": round(spent.total_seconds() / 3600, 4),
+            "due_at": iso(clock.due_at) if clock.due_at else None,
+            "started_at": iso(clock.started_at),
+            "warned_at": iso(clock.warned_at) if clock.warned_at else None,
+            "breached_at": iso(clock.breached_at) if clock.breached_at else None,
+            "stopped_at": iso(clock.stopped_at) if clock.stopped_at else None,
+            "level": clock.level}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for a person, kept in the outbox until read or sent."""
+
+    recipient: str
+    address: str | None
+    subject: str
+    body: str
+    case_id: int | None = None
+
+
+class Transaction(Protocol):
+    def get_case(self, case_id: int) -> CaseRecord: ...
+    def insert_case(self, record: CaseRecord) -> int: ...
+    def reserve_case_ids(self, count: int) -> list[int]: ...
+    def insert_cases(self, records: Sequence[CaseRecord]) -> None: ...
+    def update_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
+    def rebase_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
+    def append_events(self, events: Sequence[Event]) -> None: ...
+    def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None: ...
+    def publication_mark(self) -> int: ...
+    # Timers and clocks are written before the case row: a worker that holds a claimed timer
+    # then waits for nobody (see engine/jobs/worker.py on lock order).
+    def clocks(self, case_id: int) -> dict[str, ClockRecord]: ...
+    def save_clocks(self, clocks: Sequence[ClockRecord]) -> None: ...
+    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None: ...
+    def cancel_timers(self, case_id: int, kind: str, names: Sequence[str] | None,
+                      at: datetime) -> None: ...
+    def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None: ...
+    def add_notices(self, notices: Sequence[Notice], at: datetime) -> None: ...
+    def recipients(self, role: str) -> list[tuple[str, str | None]]: ...
+    def user_email(self, name: str) -> str | None: ...
+    def customer_owner(self, customer_id: str) -> str | None: ...
+    def exists(self, kind: str, key: str | int) -> bool: ...
+    def open_case(self, workflow: str, customer: str) -> int | None: ...
+    def open_case_ids(self, workflows: Sequence[str],
+                      customers_: Sequence[str]) -> dict[tuple[str, str], list[int]]: ...
+    def customer_record(self, customer_id: str) -> tuple[CustomerHead, dict[str, Any]]: ...
+    def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
+                        events: Sequence[CustomerEvent], at: datetime) -> None: ...
+    def year_activity(self, customer_id: str, year: int) -> YearActivity: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def get_case(self, case_id: int) -> CaseRecord: ...
+    def case_events(self, case_id: int) -> list[Event]: ...
+    def definition(self, kind: str, name: str, version: int | None = None) -> DefinitionRecord: ...
+    def definition_by_id(self, definition_id: int) -> DefinitionRecord: ...
+    def add_definition(self, kind: str, name: str, version: int, content_hash: str, source: str,
+                       source_path: str, at: datetime) -> DefinitionRecord: ...
+    def definitions(self, kind: str) -> list[DefinitionRecord]: ...
+    def publications(self, kind: str, name: str) -> list[DefinitionRecord]: ...
+    def publish(self, record: DefinitionRecord, at: datetime, by: str) -> None: ...
+    def chains(self) -> Iterator[tuple[int, int, str, Iterable[Event]]]: ...
+
+
+class TimerStore(Protocol):
+    """Where a worker finds due timers (engine.jobs.worker)."""
+
+    def claimed(self, now: datetime) -> AbstractContextManager[
+        tuple[Transaction, TimerRecord | None]]: ...
+    def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None: ...

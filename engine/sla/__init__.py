@@ -1,0 +1,1 @@
+"""Business calendars, their loading, and SLA clocks that count business time."""

@@ -1,0 +1,240 @@
+"""Workflow versions: loaded from YAML, stored with their source, and cached per process.
+
+A version number means one content forever: loading changed content under a version that is
+already stored is refused with a request to raise the version. Running cases are served from the
+stored source of their own version, so editing a file never changes a running case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from engine.kernel.errors import DefinitionError, NotFound, Problem
+from engine.kernel.records import DefinitionRecord, Store
+from engine.kernel.specs import ReactSpec, StartSpec, WorkflowSpec
+from engine.rules.loading import load_table_text
+from engine.rules.tables import TableSpec, in_force, run_tests
+from engine.sla.calendars import Calendar
+from engine.sla.loading import load_calendars_file
+from engine.workflows.loading import load_workflow_text
+from engine.workflows.machine import WorkflowMachine
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Named)
+
+_VERSION_LINE = re.compile(r"^version\s*:", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """A stored workflow version, ready to run: its spec, its row id and its machine."""
+
+    definition_id: int
+    spec: WorkflowSpec
+    machine: WorkflowMachine
+
+
+def workflow_files(home: Path) -> list[Path]:
+    folder = home / "workflows"
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+
+
+CALENDAR_FILE = "calendars.yaml"  # beside the tables in rules/, but not a decision table
+
+
+def table_files(home: Path) -> list[Path]:
+    folder = home / "rules"
+    found = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
+    return sorted(path for path in found if path.name != CALENDAR_FILE)
+
+
+def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
+                   calendars: Collection[str] | None = None) -> list[tuple[WorkflowSpec, str]]:
+    """Load every workflow file under home/workflows; raise one error listing all problems."""
+    return _load_all(workflow_files(home), "workflow",
+                     lambda text, path: load_workflow_text(text, path, tables, calendars))
+
+
+def load_calendars(home: Path) -> dict[str, Calendar]:
+    """The business calendars of home/rules/calendars.yaml (none if there is no such file)."""
+    path = home / "rules" / CALENDAR_FILE
+    return load_calendars_file(path) if path.is_file() else {}
+
+
+def load_tables(home: Path) -> list[tuple[TableSpec, str]]:
+    """Load every decision table under home/rules; raise one error listing all problems."""
+    return _load_all(table_files(home), "table", load_table_text)
+
+
+def check_tables(home: Path) -> tuple[dict[str, TableSpec | None], list[Problem]]:
+    """Every table under home/rules by name (None for one that does not load, named by its
+    file), and the problems; for checking workflows against the tables that do load."""
+    loaded, problems, failed = _read_all(table_files(home), "table", load_table_text)
+    tables: dict[str, TableSpec | None] = {path.stem: None for path in failed}
+    tables.update((spec.name, spec) for spec, _ in loaded)
+    return tables, problems
+
+
+def _load_all(paths: list[Path], kind: str, load: Callable[[str, str], S]) -> list[tuple[S, str]]:
+    loaded, problems, _ = _read_all(paths, kind, load)
+    if problems:
+        raise DefinitionError(problems)
+    return loaded
+
+
+def _read_all(paths: list[Path], kind: str, load: Callable[[str, str], S],
+              ) -> tuple[list[tuple[S, str]], list[Problem], list[Path]]:
+    """Load each file: the definitions that load (with their text), every problem, and the
+    files that did not load. A name defined in two files is a problem of the second."""
+    loaded: list[tuple[S, str]] = []
+    problems: list[Problem] = []
+    failed: list[Path] = []
+    names: dict[str, str] = {}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        try:
+            spec = load(text, str(path))
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            failed.append(path)
+            continue
+        if spec.name in names:
+            problems.append(Problem(str(path), 1, f"{kind} '{spec.name}' is also defined in "
+                                    f"{names[spec.name]}; each {kind} lives in one file"))
+            continue
+        names[spec.name] = str(path)
+        loaded.append((spec, text))
+    return loaded, problems, failed
+
+
+class Registry:
+    """Every workflow version this process has seen, by definition id and by name."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._deployed: dict[int, Deployed] = {}
+        self._tables: dict[int, TableSpec] = {}
+        self._publications: dict[str, list[DefinitionRecord]] = {}  # valid under self._mark
+        self._mark: int | None = None
+
+    def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
+               path: str, at: datetime) -> DefinitionRecord:
+        """Store a version if it is new; refuse changed content under a stored version."""
+        try:
+            record = self.store.definition(kind, name, version)
+        except NotFound:
+            record = self.store.add_definition(kind, name, version, content_hash, source, path, at)
+        if record.content_hash != content_hash:
+            newest = self.store.definition(kind, name).version
+            match = _VERSION_LINE.search(source)
+            line = source.count("\n", 0, match.start()) + 1 if match else 1
+            raise DefinitionError([Problem(
+                path, line,
+                f"{kind} '{name}' version {version} is already stored with other "
+                f"content (loaded {record.loaded_at:%Y-%m-%d %H:%M} from {record.source_path}); "
+                f"what was decided with it depends on it, so set 'version: {newest + 1}' to "
+                "publish the change",
+            )])
+        return record
+
+    def deploy(self, spec: WorkflowSpec, source: str, at: datetime) -> Deployed:
+        """Store a workflow version (new cases start on the newest one)."""
+        record = self._store("workflow", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
+        return self._remember(record, spec)
+
+    def deploy_home(self, home: Path, at: datetime) -> list[Deployed]:
+        tables = {spec.name: spec for spec, _ in load_tables(home)}
+        return [self.deploy(spec, text, at)
+                for spec, text in load_workflows(home, tables, load_calendars(home))]
+
+    def publish_table(self, spec: TableSpec, source: str, at: datetime,
+                      by: str = "operator") -> DefinitionRecord:
+        """Make a table version the active one, once it loads and all its tests pass."""
+        failures = [Problem(spec.path, r.test.line, f"test failed: {r.failure}; not published")
+                    for r in run_tests(spec) if r.failure]
+        if failures:
+            raise DefinitionError(failures)
+        record = self._store("table", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
+        self.store.publish(record, at, by)
+        self._tables[record.id] = spec
+        return record
+
+    def active_table(self, name: str, at: datetime, mark: int | None = None) -> TableSpec:
+        """The table version in force at `at`: the newest publication whose effective dates
+        contain that day. With `mark` (the store's newest publication id, read in the caller's
+        transaction) the publications seen under the same mark are reused; a publish anywhere
+        changes the mark, so it is seen at once."""
+        if mark is None or mark != self._mark:
+            self._publications.clear()
+            self._mark = mark
+        published = self._publications.get(name)
+        if published is None:
+            published = self.store.publications("table", name)
+            if mark is not None:
+                self._publications[name] = published
+        if not published:
+            raise NotFound(f"decision table '{name}' has no published version; run `casework "
+                           f"rules publish rules/{name}.yaml`")
+        for record in published:
+            spec = self._tables.get(record.id)
+            if spec is None:
+                spec = load_table_text(record.source, record.source_path)
+                self._tables[record.id] = spec
+            if in_force(spec, at.date()):
+                return spec
+        raise NotFound(f"no published version of decision table '{name}' is in force on "
+                       f"{at.date()} (see their 'effective' dates)")
+
+    def get(self, definition_id: int) -> Deployed:
+        """A stored version by row id, rebuilt from its stored source on first use."""
+        deployed = self._deployed.get(definition_id)
+        if deployed is None:
+            record = self.store.definition_by_id(definition_id)
+            deployed = self._remember(record, self._parse(record))
+        return deployed
+
+    def active(self, name: str) -> Deployed:
+        """The newest stored version of a workflow: the one new cases start on."""
+        try:
+            record = self.store.definition("workflow", name)
+        except NotFound:
+            known = sorted({d.name for d in self.store.definitions("workflow")})
+            raise NotFound(f"workflow '{name}' is not loaded (loaded: "
+                           f"{', '.join(known) or 'none'}); check workflows/{name}.yaml") from None
+        return self.get(record.id)
+
+    def starts(self) -> list[tuple[Deployed, StartSpec]]:
+        """Every automatic start of the newest version of each stored workflow."""
+        return [(deployed, start) for deployed in self._newest() for start in deployed.spec.starts]
+
+    def reacts(self) -> list[tuple[Deployed, ReactSpec]]:
+        """Every reaction to customer events of the newest version of each stored workflow
+        (it fires on the open cases of every version; a version without the trigger refuses)."""
+        return [(deployed, react) for deployed in self._newest() for react in deployed.spec.reacts]
+
+    def _newest(self) -> list[Deployed]:
+        return [self.active(name)
+                for name in sorted({d.name for d in self.store.definitions("workflow")})]
+
+    def _remember(self, record: DefinitionRecord, spec: WorkflowSpec) -> Deployed:
+        deployed = self._deployed.get(record.id)
+        if deployed is None:
+            deployed = Deployed(record.id, spec, WorkflowMachine(spec))
+            self._deployed[record.id] = deployed
+        return deployed
+
+    @staticmethod
+    def _parse(record: DefinitionRecord) -> WorkflowSpec:
+        return load_workflow_text(record.source, record.source_path)

@@ -1,0 +1,104 @@
+"""`casework serve --processes N`: the server processes share one TCP socket, answer kept-alive
+connections without waiting on delayed ACKs, and run with the settings of the command."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.cli.serve import listening_socket, process_environment
+from engine.kernel.errors import CaseworkError
+from engine.kernel.settings import Settings
+from engine.store import Database
+from engine.store.upgrades import upgrade
+from engine.wiring import Casework, open_casework
+from tests.fixtures import ROOT
+
+CASEWORK = str(Path(sys.executable).parent / "casework")
+
+
+def test_the_shared_socket_is_a_tcp_socket_the_processes_inherit() -> None:
+    with listening_socket("127.0.0.1", 0) as sock:
+        assert (sock.family, sock.type, sock.proto) == (
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        assert sock.get_inheritable()
+        port = sock.getsockname()[1]
+        sock.listen()
+        with pytest.raises(CaseworkError, match=f"cannot listen on 127.0.0.1:{port}: .*--port"):
+            listening_socket("127.0.0.1", port)
+
+
+def test_each_process_gets_the_home_database_and_fixed_clock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'casework.db'}"
+    now = datetime(2026, 3, 4, 11, tzinfo=UTC)
+    for fixed, expected in ((now, {"CASEWORK_NOW": "2026-03-04T11:00:00+00:00"}), (None, {})):
+        casework: Casework = open_casework(Settings(home=ROOT, database_url=url, now=fixed),
+                                           migrate=True)
+        try:
+            assert process_environment(casework) == {
+                "CASEWORK_HOME": str(ROOT), "CASEWORK_DATABASE_URL": url, **expected}
+        finally:
+            casework.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_two_processes_answer_kept_alive_requests_without_nagle_delays(tmp_path: Path) -> None:
+    """With Nagle's algorithm on, every request after the first on one connection waits for
+    the client's delayed ACK (40 ms on Linux): the fastest of them shows whether it is off."""
+    database = Database(f"sqlite:///{tmp_path / 'casework.db'}")
+    upgrade(database)
+    database.dispose()
+    port = free_port()
+    env = {**os.environ, "CASEWORK_DATABASE_URL": database.url,
+           "CASEWORK_SECRET": "a test secret that signs CSRF cookies"}
+    server = subprocess.Popen(
+        [CASEWORK, "serve", "--port", str(port), "--processes", "2", "--no-worker",
+         "--home", str(ROOT), "--now", "2026-03-04T11:00:00Z"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        connection = _connected(port, server)
+        times = []
+        for _ in range(12):
+            started = time.perf_counter()
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read()) == (200, b'{"status":"ok"}')
+            times.append(time.perf_counter() - started)
+        connection.close()
+        assert min(times[1:]) < 0.035, times
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _connected(port: int, server: subprocess.Popen[bytes]) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, "casework serve stopped"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.connect()
+            return connection
+        except OSError:
+            connection.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,235 @@
+"""Timers, SLA clocks and escalations fired by the worker, on both databases.
+
+The dates are worked out by hand on the shipped office calendar (Europe/Berlin, Monday to
+Friday 08:00-18:00; Berlin is UTC+1 in early March): a complaint received on Monday 2 March
+2026 at 10:00 Berlin (09:00 UTC) and triaged half an hour later as an ordinary customer's
+high-severity complaint gets 40 business hours to be resolved.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from engine.cases.runtime import Actor
+from engine.jobs.worker import Sweeper
+from engine.kernel.errors import TransitionRefused
+from engine.wiring import Casework
+from engine.workflows.loading import load_workflow_text
+from tests.fixtures import T0, add_test_customers
+
+ALICE = Actor("alice", "agent")
+SAM = Actor("sam", "supervisor")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def desk(casework: Casework) -> Casework:
+    casework.store.add_user("alice", ["agent"], T0, email="alice@example.org")
+    casework.store.add_user("sam", ["supervisor"], T0, email="sam@example.org")
+    casework.store.add_user("mia", ["manager"], T0)
+    add_test_customers(casework)
+    return casework
+
+
+def triaged(casework: Casework, severity: str = "high") -> int:
+    case = casework.runtime.start("complaint", {"channel": "email", "summary": "late"}, ALICE,
+                                  T0, customer="C1")
+    casework.runtime.fire(case.id, "triage", ALICE, T0 + timedelta(minutes=30),
+                          {"category": "billing", "severity": severity})
+    casework.runtime.fire(case.id, "respond", ALICE, T0 + timedelta(minutes=30),
+                          {"first_response": "We are on it"})
+    return case.id
+
+
+def clock(casework: Casework, case_id: int, name: str = "resolution") -> Any:
+    return next(c for c in casework.timers.clocks(case_id) if c.name == name)
+
+
+def names(casework: Casework, case_id: int) -> list[str]:
+    return [e.name for e in casework.store.case_events(case_id)]
+
+
+def payloads(casework: Casework, case_id: int, name: str) -> list[dict[str, Any]]:
+    import json
+    return [json.loads(e.payload) for e in casework.store.case_events(case_id) if e.name == name]
+
+
+def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casework) -> None:
+    case_id = triaged(desk)
+    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    assert (first.shown, first.elapsed) == ("met", timedelta(minutes=30))
+    assert (resolution.shown, resolution.target, resolution.calendar) == (
+        "running", timedelta(hours=40), "office")
+    assert resolution.due_at == at("2026-03-06T09:00:00")  # Friday 10:00 Berlin
+    [pending] = desk.timers.listing(case_id, "pending")
+    assert (pending["kind"], pending["name"], pending["step"]) == ("sla", "resolution", 0.8)
+    assert pending["due_at"] == at("2026-03-05T11:00:00")  # 32 business hours: Thursday noon
+
+
+def test_the_ladder_climbs_once_per_level_and_notifies_the_right_people(desk: Casework) -> None:
+    case_id = triaged(desk)
+    worker = desk.worker
+    assert worker.fire_due_timers(at("2026-03-05T10:59:00")) == 0
+    assert worker.fire_due_timers(at("2026-03-05T11:00:00")) == 1
+    assert worker.fire_due_timers(at("2026-03-05T11:00:00")) == 0  # each step once
+    assert clock(desk, case_id).shown == "warning"
+    assert worker.fire_due_timers(at("2026-03-06T09:00:00")) == 1  # the breach, Friday 10:00
+    assert desk.store.get_case(case_id).fields["priority"] == "high"
+    assert worker.fire_due_timers(at("2026-03-10T08:59:00")) == 0
+    assert worker.fire_due_timers(at("2026-03-10T09:00:00")) == 1  # 150%: Tuesday 10:00
+    assert worker.fire_due_timers(at("2026-03-20T09:00:00")) == 0  # no step is left
+    escalated = payloads(desk, case_id, "sla.escalated")
+    assert [(p["level"], p["notify"], p["lateness"], p["matched"]) for p in escalated] == [
+        (1, ["alice"], 0.8, ["warning"]), (2, ["sam"], 1.0, ["breach"]),
+        (3, ["mia"], 1.5, ["far-past-target"])]
+    assert [p["lateness"] for p in payloads(desk, case_id, "sla.warned")] == [0.8]
+    assert [p["lateness"] for p in payloads(desk, case_id, "sla.breached")] == [1.0]
+    notices = desk.timers.notices()
+    assert [(n["recipient"], n["address"], n["case_id"]) for n in notices] == [
+        ("alice", "alice@example.org", case_id), ("sam", "sam@example.org", case_id),
+        ("mia", None, case_id)]
+    assert "at risk (escalation level 1)" in notices[0]["subject"]
+    assert "breached (escalation level 2)" in notices[1]["subject"]
+    assert "rule far-past-target" not in notices[2]["body"]
+    assert "complaint_escalation v1, row far-past-target" in notices[2]["body"]
+    assert desk.store.get_case(case_id).fields["priority"] == "urgent"
+    assert [t["outcome"] for t in desk.timers.listing(case_id, "fired")] == [
+        "looked at resolution at 0.8; level 1", "looked at resolution at 1; level 2",
+        "looked at resolution at 1.5; level 3"]
+    assert desk.verify_history()[2] == []
+
+
+def test_waiting_for_the_customer_pauses_the_resolution_clock(desk: Casework) -> None:
+    case = desk.runtime.start("complaint", {"channel": "email", "summary": "late"}, ALICE, T0,
+                              customer="C1")
+    desk.runtime.fire(case.id, "triage", ALICE, T0, {"category": "billing", "severity": "high"})
+    desk.runtime.fire(case.id, "ask_customer", ALICE, T0 + timedelta(hours=2),
+                      {"question": "Which invoice?"})
+    paused = clock(desk, case.id)
+    assert (paused.shown, paused.elapsed, paused.due_at) == ("paused", timedelta(hours=2), None)
+    assert desk.timers.listing(case.id, "pending") == []
+    assert desk.worker.fire_due_timers(at("2026-03-31T00:00:00")) == 0  # nothing runs
+    desk.runtime.fire(case.id, "customer_replied", ALICE, at("2026-03-04T09:00:00"),
+                      {"answer": "No. 42"})
+    resumed = clock(desk, case.id)
+    assert resumed.shown == "running"
+    assert resumed.due_at == at("2026-03-09T17:00:00")  # 38 h on from Wednesday 10:00 Berlin
+    assert names(desk, case.id)[-3:] == ["case.transitioned", "case.field_changed",
+                                         "sla.resumed"]
+    assert [p["reason"] for p in payloads(desk, case.id, "sla.paused")] == ["waiting_customer"]
+
+
+def test_a_follow_up_timer_closes_an_unanswered_complaint_and_leaving_cancels_it(
+        desk: Casework) -> None:
+    first, second = triaged(desk, "low"), triaged(desk, "low")
+    resolved_at = at("2026-03-06T16:00:00")  # Friday 17:00 Berlin
+    for case_id in (first, second):
+        desk.runtime.fire(case_id, "resolve", ALICE, resolved_at, {"resolution": "refunded",
+                                                             "root_cause": "late parcel",
+                                                             "remedy": "refund"})
+    assert clock(desk, first).shown == "met"
+    desk.runtime.fire(second, "not_satisfied", ALICE, resolved_at + timedelta(hours=1),
+                      {"csat": 2})
+    # five working days on from Friday 17:00 Berlin: the next Friday at 17:00
+    due = at("2026-03-13T16:00:00")
+    assert [t["due_at"] for t in desk.timers.listing(first, "pending") if t["kind"] == "timer"] \
+        == [due]
+    assert [t["name"] for t in desk.timers.listing(second, "cancelled")
+            if t["kind"] == "timer"] == ["follow_up"]
+    assert desk.worker.fire_due_timers(due - timedelta(minutes=1)) == 0
+    assert desk.worker.fire_due_timers(due) == 1
+    closed = desk.store.get_case(first)
+    assert (closed.state, closed.closed_at) == ("closed", due)
+    transitioned = payloads(desk, first, "case.transitioned")[-1]
+    assert transitioned == {"trigger": "close_unanswered", "timer": "follow_up"}
+    last = desk.store.case_events(first)[-1]
+    assert (last.actor, last.role) == ("casework", "system")
+    assert desk.store.get_case(second).state == "in_progress"
+
+
+LEDGER = """
+workflow: ledger
+version: 1
+fields:
+  note: {type: text}
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - trigger: book
+    from: open
+    to: done
+    roles: [agent]
+    when: 'has(case.note)'
+    do:
+      - decide: {table: %s}
+timers:
+  - name: nightly
+    in: open
+    after: 2h
+    fire: book
+"""
+
+
+def test_a_failing_timer_is_recorded_retried_later_and_does_not_stop_the_others(
+        desk: Casework) -> None:
+    spec = load_workflow_text(LEDGER % "complaint_routing", "ledger.yaml")
+    desk.registry.deploy(spec, LEDGER % "complaint_routing", T0)
+    broken = load_workflow_text((LEDGER % "not_published").replace("ledger", "broken"),
+                                "broken.yaml")
+    desk.registry.deploy(broken, "broken", T0)
+    bad = desk.runtime.start("broken", {"note": "x"}, ALICE, T0).id
+    refused = desk.runtime.start("ledger", {}, ALICE, T0).id
+    due = T0 + timedelta(hours=2)
+    assert desk.worker.fire_due_timers(due) == 1  # the skipped one is done; the bad one is not
+    [failing] = desk.timers.listing(bad, failing=True)
+    assert (failing["attempts"], failing["state"]) == (1, "pending")
+    assert failing["retry_at"] == due + timedelta(seconds=30)
+    assert "not_published" in failing["last_error"]
+    assert desk.store.get_case(bad).state == "open"  # rolled back: nothing half-done
+    [done] = desk.timers.listing(refused, "fired")
+    assert done["outcome"] == "skipped: 'book' refused (guard): condition not met: has(case.note)"
+    assert names(desk, refused)[-1] == "timer.skipped"
+    assert desk.worker.fire_due_timers(due + timedelta(seconds=29)) == 0
+    assert desk.worker.fire_due_timers(due + timedelta(seconds=30)) == 0  # fails again
+    [again] = desk.timers.listing(bad, failing=True)
+    assert (again["attempts"], again["retry_at"]) == (2, due + timedelta(seconds=90))
+
+
+def test_a_timer_fires_even_a_transition_no_role_of_the_caller_could(desk: Casework) -> None:
+    text = (LEDGER % "x").replace("roles: [agent]", "roles: [manager]").replace(
+        "    do:\n      - decide: {table: x}\n", "")
+    desk.registry.deploy(load_workflow_text(text, "ledger.yaml"), text, T0)
+    case_id = desk.runtime.start("ledger", {"note": "n"}, ALICE, T0).id
+    with pytest.raises(TransitionRefused, match="role 'agent' may not"):
+        desk.runtime.fire(case_id, "book", ALICE, T0)
+    assert desk.worker.fire_due_timers(T0 + timedelta(hours=2)) == 1
+    assert desk.store.get_case(case_id).state == "done"
+
+
+def test_a_sweeper_fires_due_timers_on_its_own_thread_until_stopped(desk: Casework) -> None:
+    case_id = triaged(desk)
+    now = [at("2026-03-05T10:00:00")]
+    seen: list[tuple[datetime, int]] = []
+    sweeper = Sweeper(desk.worker, lambda: now[0], 0.05, lambda when, n: seen.append((when, n)))
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 30
+        while sweeper.sweeps < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        now[0] = at("2026-03-05T11:00:00")  # the warning is due
+        while clock(desk, case_id).shown != "warning" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sweeper.stop(timeout=30)
+    assert not sweeper.running
+    assert clock(desk, case_id).shown == "warning"
+    assert (at("2026-03-05T11:00:00"), 1) in seen
+    assert sum(n for _, n in seen) == 1

@@ -1,0 +1,315 @@
+"""The service desk's pages: signing in, queues, claiming, the case page, firing, comments."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from engine.cases.runtime import Actor
+from engine.wiring import Casework
+from tests.fixtures import T0
+from tests.web_fixtures import Client, csrf, sign_in
+
+ANN = Actor("ann", "agent")
+
+
+def complaint(desk: Casework, summary: str = "Parcel arrived damaged", customer: str = "C1",
+              **steps: dict[str, str]) -> int:
+    case = desk.runtime.start("complaint", {"channel": "email", "summary": summary}, ANN, T0,
+                              customer=customer)
+    for trigger, fields in steps.items():
+        case = desk.runtime.fire(case.id, trigger, ANN, T0, fields)
+    return case.id
+
+
+def notes(page: str) -> list[str]:
+    """What the queue page says about the cases it was asked to assign (unescaped)."""
+    found = re.search(r'<ul class="notes" role="status">(.*?)</ul>', page, re.S)
+    items = re.findall(r"<li>(.*?)</li>", found.group(1), re.S) if found else []
+    return [html.unescape(item) for item in items]
+
+
+def test_pages_send_a_stranger_to_sign_in_and_back(web: Client) -> None:
+    response = web.get("/queues/intake?sla=running&sort=created", follow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["location"] == \
+        "/login?next=/queues/intake%3Fsla%3Drunning%26sort%3Dcreated"
+    form = web.get(response.headers["location"])
+    assert '<input type="hidden" name="next" value="/queues/intake?sla=running&amp;sort=created">' \
+        in form.text
+    web.get("/login")
+    signed = web.post("/login", data={"name": "ann", "password": "ann-password", **csrf(web),
+                                      "next": "/queues/intake?sla=running&sort=created"},
+                      follow_redirects=False)
+    assert signed.headers["location"] == "/queues/intake?sla=running&sort=created"
+
+
+def test_a_wrong_password_is_refused_and_says_so(web: Client) -> None:
+    web.get("/login")
+    for name, password in [("ann", "not-her-password"), ("nobody", "ann-password")]:
+        refused = web.post("/login", data={"name": name, "password": password, **csrf(web)})
+        assert refused.status_code == 401
+        assert "Wrong name or password" in refused.text
+    assert web.get("/queues", follow_redirects=False).status_code == 302
+
+
+def test_sign_in_never_redirects_off_the_site(web: Client) -> None:
+    web.get("/login")
+    for target in ["https://evil.example/", "//evil.example/x"]:
+        signed = web.post("/login", data={"name": "ann", "password": "ann-password",
+                                          "next": target, **csrf(web)}, follow_redirects=False)
+        assert signed.headers["location"] == "/"
+
+
+def test_signing_out_ends_the_session(web: Client) -> None:
+    sign_in(web, "ann")
+    assert web.get("/queues").status_code == 200
+    assert web.post("/logout", data=csrf(web), follow_redirects=False).status_code == 302
+    assert web.get("/queues", follow_redirects=False).status_code == 302
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    refused = ann.post(f"/cases/{case_id}/comments", data={"text": "hello", "version": "1"})
+    assert refused.status_code == 403
+    forged = ann.post(f"/cases/{case_id}/comments",
+                      data={"text": "hello", "version": "1", "_csrf_token": "forged"})
+    assert forged.status_code == 403
+    assert [e.name for e in desk.store.case_events(case_id)] == \
+        [e.name for e in desk.store.case_events(case_id) if e.name != "case.commented"]
+
+
+def test_the_queue_list_counts_open_cases(desk: Casework,
+                                          client_as: Callable[[str], Client]) -> None:
+    complaint(desk)
+    complaint(desk, "Charged twice")
+    page = client_as("ann").get("/queues")
+    assert page.status_code == 200
+    row = re.search(r'<a href="/queues/intake">intake</a></td><td class="num">(\d+)</td>\s*'
+                    r'<td class="num">(\d+)</td>', page.text)
+    assert row is not None and row.groups() == ("2", "2")
+
+
+def test_a_queue_filters_searches_and_pages(desk: Casework,
+                                            client_as: Callable[[str], Client]) -> None:
+    ids = [complaint(desk, f"Complaint number {n}") for n in range(7)]
+    special = complaint(desk, "Invoice <b>wrong</b>", customer="C7")
+    ann = client_as("ann")
+    everything = ann.get("/queues/intake")
+    assert all(f'href="/cases/{i}"' in everything.text for i in [*ids, special])
+    found = ann.get("/queues/intake", params={"q": "invoice"})
+    assert f'href="/cases/{special}"' in found.text
+    assert f'href="/cases/{ids[0]}"' not in found.text
+    assert "Invoice &lt;b&gt;wrong&lt;/b&gt;" in found.text
+    by_number = ann.get("/queues/intake", params={"q": f"#{ids[3]}"})
+    assert re.findall(r'href="/cases/(\d+)"', by_number.text) == [str(ids[3])]
+    by_customer = ann.get("/queues/intake", params={"q": "C7"})
+    assert re.findall(r'href="/cases/(\d+)"', by_customer.text) == [str(special)]
+    # newest first, three at a time, following the page links to the end
+    seen: list[str] = []
+    url: str | None = "/queues/intake?sort=-created"
+    while url:
+        page = ann.get(url.replace("&amp;", "&"))
+        seen += re.findall(r'href="/cases/(\d+)"', page.text)
+        more = re.search(r'<a class="more" href="([^"]+)"', page.text)
+        url = more.group(1) if more else None
+        if len(seen) > 20:
+            break
+    assert seen == [str(i) for i in sorted([*ids, special], reverse=True)]
+
+
+def test_a_queue_page_for_htmx_is_only_the_rows(desk: Casework,
+                                                client_as: Callable[[str], Client]) -> None:
+    complaint(desk)
+    rows = client_as("ann").get("/queues/intake", headers={"HX-Request": "true"})
+    assert rows.text.lstrip().startswith('<form id="rows"')
+    assert "<html" not in rows.text
+
+
+def test_an_unknown_sort_or_cursor_is_a_clear_error(client_as: Callable[[str], Client]) -> None:
+    ann = client_as("ann")
+    bad_sort = ann.get("/queues/intake", params={"sort": "price"})
+    assert bad_sort.status_code == 400
+    assert "sort &#39;price&#39; is not one of due, created" in bad_sort.text
+    bad_cursor = ann.get("/queues/intake", params={"after": "yesterday"})
+    assert bad_cursor.status_code == 400
+    assert "is not one this site made" in bad_cursor.text
+
+
+def test_claiming_from_the_queue_and_losing_a_race(desk: Casework,
+                                                   client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann, bob = client_as("ann"), client_as("bob")
+    claimed = ann.post("/queues/intake/assign", data={"claim": f"{case_id}@1", **csrf(ann)})
+    assert claimed.status_code == 200
+    assert notes(claimed.text) == [f"#{case_id}: claimed"]
+    assert desk.store.get_case(case_id).assignee == "ann"
+    late = bob.post("/queues/intake/assign", data={"claim": f"{case_id}@1", **csrf(bob)})
+    assert notes(late.text) == [f"#{case_id}: case {case_id} was changed by someone else "
+                                "(expected version 1, now at version 2); reload the case and "
+                                "try again"]
+    assert desk.store.get_case(case_id).assignee == "ann"
+
+
+def test_an_agent_may_not_hand_cases_to_others_but_a_supervisor_may(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    first, second = complaint(desk), complaint(desk, "Second")
+    ann, sam = client_as("ann"), client_as("sam")
+    refused = ann.post("/queues/intake/assign",
+                       data={"case": f"{first}@1", "assignee": "bob", **csrf(ann)})
+    assert notes(refused.text) == [f"#{first}: 'assign' refused (role): role 'agent' may claim "
+                                   "an unassigned case or give back its own; this case is "
+                                   "unassigned (a supervisor may reassign it)"]
+    assert desk.store.get_case(first).assignee is None
+    done = sam.post("/queues/intake/assign", data={"case": [f"{first}@1", f"{second}@1"],
+                                                   "assignee": "bob", **csrf(sam)})
+    assert done.status_code == 200
+    assert [desk.store.get_case(i).assignee for i in (first, second)] == ["bob", "bob"]
+
+
+def test_the_case_page_offers_what_this_user_may_fire(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    page = client_as("ann").get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    assert f'action="/cases/{case_id}/fire/triage"' in page.text
+    assert 'name="category"' in page.text and 'name="first_response"' not in page.text
+    auditor = client_as("ada").get(f"/cases/{case_id}")
+    assert "/fire/" not in auditor.text
+    assert "Add comment" not in auditor.text
+
+
+def test_firing_from_the_case_page_moves_the_case(desk: Casework,
+                                                  client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    fired = ann.post(f"/cases/{case_id}/fire/triage", follow_redirects=False,
+                     data={"version": "1", "category": "billing", "severity": "high",
+                           **csrf(ann)})
+    assert fired.status_code == 303
+    case = desk.store.get_case(case_id)
+    assert (case.state, case.queue, case.assignee) == ("in_progress", "billing", "ann")
+    page = ann.get(f"/cases/{case_id}")
+    assert "decided by <strong>complaint_routing</strong>" in page.text
+
+
+def test_a_refused_fire_shows_its_reason_by_the_form(desk: Casework,
+                                                     client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    refused = ann.post(f"/cases/{case_id}/fire/triage",
+                       data={"version": "1", "category": "billing", "severity": "critical",
+                             **csrf(ann)})
+    assert refused.status_code == 422
+    assert "condition not met" in refused.text
+    wrong_type = ann.post(f"/cases/{case_id}/fire/triage",
+                          data={"version": "1", "category": "fruit", **csrf(ann)})
+    assert wrong_type.status_code == 422
+    assert "field &#39;category&#39;" in wrong_type.text
+    assert desk.store.get_case(case_id).state == "received"
+
+
+def test_a_fire_on_a_case_someone_changed_says_so(desk: Casework,
+                                                  client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    desk.desk.comment(case_id, "meanwhile", Actor("bob", "agent"), T0)
+    stale = ann.post(f"/cases/{case_id}/fire/triage",
+                     data={"version": "1", "category": "billing", **csrf(ann)})
+    assert stale.status_code == 409
+    assert "Someone else changed this case" in stale.text
+    assert "meanwhile" in stale.text
+    assert desk.store.get_case(case_id).state == "received"
+
+
+def test_a_comment_lands_in_the_history_as_text(desk: Casework,
+                                                client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    posted = ann.post(f"/cases/{case_id}/comments", follow_redirects=False,
+                      data={"version": "1", "text": "<script>alert(1)</script>", **csrf(ann)})
+    assert posted.status_code == 303
+    page = ann.get(f"/cases/{case_id}")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>alert(1)" not in page.text
+    events = desk.store.case_events(case_id)
+    assert (events[-1].name, events[-1].actor) == ("case.commented", "ann")
+    empty = ann.post(f"/cases/{case_id}/comments",
+                     data={"version": "2", "text": "   ", **csrf(ann)})
+    assert empty.status_code == 422
+    assert "is empty" in empty.text
+
+
+def test_an_unknown_case_is_a_404_page(client_as: Callable[[str], Client]) -> None:
+    missing = client_as("ann").get("/cases/999999")
+    assert missing.status_code == 404
+    assert "case 999999 does not exist" in missing.text
+
+
+def test_signing_in_starts_a_session_under_a_new_key(web: Client, desk: Casework) -> None:
+    web.get("/login")
+    web.cookies.set("session", "planted-by-someone-else", domain="testserver.local")
+    signed = web.post("/login", data={"name": "ann", "password": "ann-password", **csrf(web)},
+                      follow_redirects=False)
+    assert signed.status_code == 302
+    key = web.cookies["session"]
+    assert key not in ("planted-by-someone-else", "null")
+    assert desk.accounts.session("planted-by-someone-else", T0) is None
+    assert web.get("/queues").status_code == 200
+
+
+def test_guessing_passwords_is_slowed_down(web: Client) -> None:
+    web.get("/login")
+    answers = [web.post("/login", data={"name": "ann", "password": f"guess-{n}", **csrf(web)})
+               .status_code for n in range(12)]
+    assert answers[:10] == [401] * 10
+    assert answers[10:] == [429, 429]
+    assert web.get("/login").status_code == 200  # reading the form is not throttled
+
+
+def test_signing_in_sweeps_expired_sessions(web: Client, desk: Casework) -> None:
+    desk.accounts.save_session("long-gone", b"{}", datetime(2020, 1, 1, tzinfo=UTC))
+    desk.accounts.save_session("far-off", b"{}", datetime(2999, 1, 1, tzinfo=UTC))
+    sign_in(web, "ann")
+    assert desk.accounts.session_expiry("long-gone") is None
+    assert desk.accounts.session_expiry("far-off") is not None
+
+
+def test_a_session_is_written_only_when_it_changes(web: Client, desk: Casework) -> None:
+    for _ in range(3):
+        assert web.get("/login").status_code == 200
+        assert web.get("/healthz").status_code == 200
+    assert "session" not in web.cookies  # anonymous visits leave no session behind
+    sign_in(web, "ann")
+    key = web.cookies["session"]
+    expires = desk.accounts.session_expiry(key)
+    assert expires is not None
+    assert web.get("/queues").status_code == 200
+    assert web.get("/queues/intake").status_code == 200
+    assert desk.accounts.session_expiry(key) == expires  # page views wrote nothing
+    assert web.post("/logout", data=csrf(web), follow_redirects=False).status_code == 302
+    assert desk.accounts.session(key, T0) is None
+
+
+def test_a_nul_character_from_a_page_is_a_clear_400_and_stores_nothing(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    """PostgreSQL can hold no NUL in text: a form or a link carrying one is refused by name
+    before it reaches the database, on both databases alike."""
+    case_id = complaint(desk)
+    ann, ada = client_as("ann"), client_as("ada")
+    for who, path, params in [(ann, "/queues/intake", {"q": "refund\x00"}),
+                              (ann, "/customers", {"q": "\x00"}),
+                              (ada, "/audit", {"actor": "ann\x00"}),
+                              (ann, "/queues/in%00take", {})]:
+        refused = who.get(path, params=params)
+        assert refused.status_code == 400, (path, refused.text[:300])
+        assert "holds a NUL character" in refused.text
+    posted = ann.post(f"/cases/{case_id}/comments",
+                      data={"version": "1", "text": "a\x00b", **csrf(ann)})
+    assert posted.status_code == 400
+    assert "form field 'text' holds a NUL character" in html.unescape(posted.text)
+    assert [e.name for e in desk.store.case_events(case_id)][-1] != "case.commented"

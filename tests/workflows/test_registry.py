@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from engine.kernel.errors import DefinitionError, NotFound
+from engine.rules.loading import load_table_text
+from engine.wiring import Casework
+from tests.fixtures import ROOT, T0
+
+ROUTING = (ROOT / "rules" / "complaint_routing.yaml").read_text()
+
+
+def version(text: str, number: int, *, effective: str | None = None,
+            billing_queue: str = "billing") -> str:
+    text = text.replace("version: 1", f"version: {number}")
+    if effective:
+        text = text.replace("hit: first", f"hit: first\neffective: {effective}")
+    return (text.replace("    then: {queue: billing}", f"    then: {{queue: {billing_queue}}}")
+                .replace("    expect: {queue: billing}", f"    expect: {{queue: {billing_queue}}}"))
+
+
+def publish(casework: Casework, text: str, at: datetime) -> None:
+    casework.registry.publish_table(load_table_text(text, "rules/complaint_routing.yaml"), text,
+                                    at)
+
+
+def active(casework: Casework, at: datetime) -> int:
+    return casework.registry.active_table("complaint_routing", at).version
+
+
+def test_a_table_whose_tests_fail_is_not_published(casework: Casework) -> None:
+    broken = version(ROUTING, 2).replace("    then: {queue: after_sales}",
+                                         "    then: {queue: billing}", 1)
+    with pytest.raises(DefinitionError, match=r"complaint_routing.yaml:\d+: test failed: .*"
+                                              r"expected \{'queue': 'after_sales'\}"):
+        publish(casework, broken, T0)
+    assert active(casework, T0) == 1
+    assert [r.version for r in casework.store.publications("table", "complaint_routing")] == [1]
+
+
+def test_publishing_an_older_version_again_makes_it_active_again(casework: Casework) -> None:
+    publish(casework, version(ROUTING, 2, billing_queue="after_sales"), T0 + timedelta(hours=1))
+    assert active(casework, T0 + timedelta(hours=1)) == 2
+    publish(casework, ROUTING, T0 + timedelta(hours=2))
+    assert active(casework, T0 + timedelta(hours=2)) == 1
+    history = casework.store.publications("table", "complaint_routing")
+    assert [r.version for r in history] == [1, 2, 1]  # every activation kept, newest first
+
+
+def test_a_version_published_ahead_takes_over_on_its_first_day(casework: Casework) -> None:
+    publish(casework, version(ROUTING, 2, effective="{from: 2027-01-01}",
+                              billing_queue="after_sales"), T0)
+    assert active(casework, datetime.fromisoformat("2026-12-31T23:59:00+00:00")) == 1
+    assert active(casework, datetime.fromisoformat("2027-01-01T00:00:00+00:00")) == 2
+
+
+def test_changed_content_under_a_published_version_is_refused(casework: Casework) -> None:
+    changed = ROUTING.replace("title: Complaint routing", "title: Routing")
+    with pytest.raises(DefinitionError, match="set 'version: 2'"):
+        publish(casework, changed, T0)
+
+
+def test_a_table_that_was_never_published_says_how_to_publish_it(casework: Casework) -> None:
+    with pytest.raises(NotFound, match=r"run `casework rules publish rules/nope.yaml`"):
+        casework.registry.active_table("nope", T0)
+
+
+def test_an_expired_version_gives_way_to_the_one_before_it(casework: Casework) -> None:
+    publish(casework, version(ROUTING, 2, effective="{until: 2026-01-01}"), T0)
+    assert active(casework, T0) == 1
+    assert active(casework, datetime.fromisoformat("2025-06-01T00:00:00+00:00")) == 2
+
+
+def test_no_version_in_force_on_a_day_is_a_clear_error(casework: Casework) -> None:
+    text = ROUTING.replace("table: complaint_routing", "table: old_routing").replace(
+        "hit: first", "hit: first\neffective: {until: 2026-01-01}")
+    casework.registry.publish_table(load_table_text(text, "old.yaml"), text, T0)
+    with pytest.raises(NotFound, match="no published version of decision table 'old_routing' "
+                                       "is in force on 2026-03-02"):
+        casework.registry.active_table("old_routing", T0)
