@@ -15,7 +15,7 @@ from typing import Any
 from engine.kernel.errors import ExpressionError, InvalidInput
 from engine.kernel.expressions import Expression
 from engine.kernel.history import EventDraft
-from engine.kernel.records import TimerRecord, Transaction
+from engine.kernel.records import TimerKind, TimerRecord, Transaction
 from engine.kernel.specs import ClockSpec, TimerSpec, WorkflowSpec
 from engine.sla.clocks import ClockSettings, Reckoner, as_target, move_clocks
 
@@ -35,7 +35,7 @@ class Scheduler:
         None: the case was just created)."""
         if left != dest:
             if left is not None and any(timer.state == left for timer in spec.timers):
-                tx.cancel_timers(case_id, "timer", None, now)
+                tx.cancel_timers(case_id, TimerKind.TIMER, None, now)
             armed = [self.arm(timer, case_id, evaluate, now)
                      for timer in spec.timers if timer.state == dest]
             tx.add_timers(armed, now)
@@ -46,7 +46,7 @@ class Scheduler:
                            lambda clock: _settings(clock, evaluate, self.reckoner),
                            self.reckoner, now, spec.states[dest].final)
         if work.reset and left is not None:
-            tx.cancel_timers(case_id, "sla", work.reset, now)
+            tx.cancel_timers(case_id, TimerKind.SLA, work.reset, now)
         tx.save_clocks(work.saved)
         tx.add_timers(work.timers, now)
         return work.drafts
@@ -54,7 +54,7 @@ class Scheduler:
     def arm(self, timer: TimerSpec, case_id: int, evaluate: Evaluate,
             now: datetime) -> TimerRecord:
         """The timer of a state just entered, with its due time."""
-        return TimerRecord(case_id, "timer", timer.name, self.due(timer, evaluate, now),
+        return TimerRecord(case_id, TimerKind.TIMER, timer.name, self.due(timer, evaluate, now),
                            trigger=timer.fire)
 
     def due(self, timer: TimerSpec, evaluate: Evaluate, now: datetime) -> datetime:

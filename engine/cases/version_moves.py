@@ -22,7 +22,7 @@ from engine.cases.scheduling import Scheduler
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.fields import coerce, to_json
 from engine.kernel.history import EventDraft, chain
-from engine.kernel.records import CaseRecord, Store, Transaction
+from engine.kernel.records import CaseRecord, Store, TimerKind, Transaction
 from engine.kernel.yaml_source import known_list, suggest
 from engine.workflows.registry import Deployed, Registry
 
@@ -152,7 +152,7 @@ class Migrator:
         moved = case.evolve(definition_id=target.definition_id, version=spec.version,
                             state=move.to_state, queue=state.queue or case.queue,
                             fields=fields, updated_at=now)
-        tx.cancel_timers(case.id, "timer", None, now)
+        tx.cancel_timers(case.id, TimerKind.TIMER, None, now)
         evaluate = lambda e: e.evaluate(  # noqa: E731 - one use, the scheduler's signature
             context_for(e, spec, moved, values, actor, now))
         tx.add_timers([self.scheduler.arm(t, case.id, evaluate, now)

@@ -21,7 +21,14 @@ from engine.cases.deciding import run_decision
 from engine.cases.runtime import Actor, Runtime, case_values, context_for
 from engine.kernel.errors import CaseworkError, Problem
 from engine.kernel.history import EventDraft, iso
-from engine.kernel.records import CaseRecord, ClockRecord, Notice, TimerRecord, Transaction
+from engine.kernel.records import (
+    CaseRecord,
+    ClockRecord,
+    ClockStatus,
+    Notice,
+    TimerRecord,
+    Transaction,
+)
 from engine.kernel.specs import ClockSpec, DecideAction, SlaSpec, WorkflowSpec
 from engine.sla.clocks import Reckoner, look
 from engine.workflows.registry import Registry
@@ -87,7 +94,7 @@ class Escalator:
         sla, clock_spec = _clock_spec(spec, timer.name)
         clock = tx.clocks(case.id).get(timer.name)
         step = timer.step or 0.0
-        if clock is None or clock.status != "running" or step <= clock.step:
+        if clock is None or clock.status != ClockStatus.RUNNING or step <= clock.step:
             return "nothing to do: the clock moved on"  # stale: its plan was replaced
         clock, work, lateness = look(sla, clock_spec, clock, step, self.reckoner, now)
         values = case_values(spec, case.fields)

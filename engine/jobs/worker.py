@@ -27,7 +27,7 @@ from engine.cases.runtime import Runtime
 from engine.jobs.escalation import SYSTEM, Escalator
 from engine.kernel.errors import TransitionRefused
 from engine.kernel.history import EventDraft
-from engine.kernel.records import TimerRecord, TimerStore, Transaction
+from engine.kernel.records import TimerKind, TimerRecord, TimerStore, Transaction
 
 log = logging.getLogger("casework.worker")
 FIRST_RETRY = timedelta(seconds=30)
@@ -70,7 +70,7 @@ class Worker:
         return fired
 
     def _fire(self, tx: Transaction, timer: TimerRecord, now: datetime) -> str:
-        if timer.kind == "sla":
+        if timer.kind == TimerKind.SLA:
             return self.escalator.look(tx, timer, now)
         assert timer.trigger is not None  # a workflow timer always names its trigger
         try:

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from engine.kernel.history import CustomerEvent, Event
@@ -85,13 +86,20 @@ class CustomerHead:
     head: str
 
 
+class TimerKind(StrEnum):
+    """What a durable timer is for (the `kind` column of timers)."""
+
+    TIMER = "timer"  # a workflow timer: fires its trigger when due
+    SLA = "sla"  # an SLA clock's warning or breach: looks at the clock when due
+
+
 @dataclass(frozen=True)
 class TimerRecord:
-    """A durable timer: kind "timer" fires `trigger`; kind "sla" looks at clock `name` at
+    """A durable timer: kind TIMER fires `trigger`; kind SLA looks at clock `name` at
     lateness `step`. id 0 until stored."""
 
     case_id: int
-    kind: str
+    kind: TimerKind
     name: str
     due_at: datetime
     trigger: str | None = None
@@ -101,6 +109,26 @@ class TimerRecord:
     last_error: str | None = None
 
 
+class ClockStatus(StrEnum):
+    """Whether an SLA clock counts (the `status` column of sla_clocks)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"  # in a state the clock pauses in
+    STOPPED = "stopped"  # its stop trigger fired (a later start trigger begins a new round)
+
+
+class SlaStatus(StrEnum):
+    """What a service desk sees of a clock, or of a case over its clocks (the case row's
+    `sla_status` column, and the queue's SLA filter)."""
+
+    MET = "met"  # stopped in time (a clock's only: a case counts only clocks that count)
+    BREACHED = "breached"
+    WARNING = "warning"
+    PAUSED = "paused"
+    RUNNING = "running"
+    NONE = "none"  # a case without a clock that counts (a case's only, never a clock's)
+
+
 @dataclass(frozen=True)
 class ClockRecord:
     """One SLA clock of a case. Business (or calendar) time counted is `elapsed` plus, while
@@ -108,7 +136,7 @@ class ClockRecord:
 
     case_id: int
     name: str
-    status: str  # running | paused | stopped
+    status: ClockStatus
     business: bool
     calendar: str
     target: timedelta | None
@@ -126,21 +154,24 @@ class ClockRecord:
         return replace(self, **changes)
 
     @property
-    def shown(self) -> str:
+    def shown(self) -> SlaStatus:
         """What a service desk sees: met, breached, paused, warning or running."""
-        if self.status == "stopped":
-            return "breached" if self.breached_at else "met"
+        if self.status == ClockStatus.STOPPED:
+            return SlaStatus.BREACHED if self.breached_at else SlaStatus.MET
         if self.breached_at:
-            return "breached"
-        return "paused" if self.status == "paused" else "warning" if self.warned_at else "running"
+            return SlaStatus.BREACHED
+        if self.status == ClockStatus.PAUSED:
+            return SlaStatus.PAUSED
+        return SlaStatus.WARNING if self.warned_at else SlaStatus.RUNNING
 
 
 def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
     """A clock as JSON (the CLI's --json, the API), with the time it has counted so far."""
     from engine.kernel.history import iso
 
-    return {"name": clock.name, "status": clock.shown, "running": clock.status == "running",
-            "business": clock.business, "calendar": clock.calendar,
+    return {"name": clock.name, "status": clock.shown,
+            "running": clock.status == ClockStatus.RUNNING, "business": clock.business,
+            "calendar": clock.calendar,
             "target_hours": clock.target.total_seconds() / 3600 if clock.target else None,
             "elapsed_hours": round(spent.total_seconds() / 3600, 4),
             "due_at": iso(clock.due_at) if clock.due_at else None,
@@ -177,7 +208,7 @@ class Transaction(Protocol):
     def clocks(self, case_id: int) -> dict[str, ClockRecord]: ...
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None: ...
     def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None: ...
-    def cancel_timers(self, case_id: int, kind: str, names: Sequence[str] | None,
+    def cancel_timers(self, case_id: int, kind: TimerKind, names: Sequence[str] | None,
                       at: datetime) -> None: ...
     def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None: ...
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None: ...

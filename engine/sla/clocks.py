@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.kernel.errors import CaseworkError, InvalidInput
 from engine.kernel.history import EventDraft, iso
-from engine.kernel.records import ClockRecord, TimerRecord
+from engine.kernel.records import ClockRecord, ClockStatus, TimerKind, TimerRecord
 from engine.kernel.specs import ClockSpec, SlaSpec
 from engine.sla.calendars import Calendar
 
@@ -62,7 +62,7 @@ class Reckoner:
 
     def spent(self, clock: ClockRecord, now: datetime) -> timedelta:
         """Time the clock has counted by `now`."""
-        if clock.status != "running" or clock.since is None:
+        if clock.status != ClockStatus.RUNNING or clock.since is None:
             return clock.elapsed
         return clock.elapsed + self.between(clock.business, clock.calendar, clock.since, now)
 
@@ -129,13 +129,13 @@ def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
         stopping = final or trigger in spec.stop_on or dest in spec.stop_in
         starting = (trigger in spec.start_on or dest in spec.start_in
                     or (trigger is None and not spec.start_on and not spec.start_in))
-        if old is None or old.status == "stopped":
+        if old is None or old.status == ClockStatus.STOPPED:
             if not starting or stopping:
                 continue
-            clock = ClockRecord(case_id, spec.name, "running", business, now_set.calendar,
-                                target, ZERO, now, None, now)
+            clock = ClockRecord(case_id, spec.name, ClockStatus.RUNNING, business,
+                                now_set.calendar, target, ZERO, now, None, now)
             if dest in spec.pause_in:
-                clock = clock.evolve(status="paused", since=None)
+                clock = clock.evolve(status=ClockStatus.PAUSED, since=None)
             work.drafts.append(_draft("sla.started", clock, target=_hours(target),
                                       business=business, calendar=clock.calendar))
         else:
@@ -158,7 +158,7 @@ def _moved(spec: ClockSpec, old: ClockRecord, stopping: bool, dest: str,
     if stopping:
         target = target or old.target
         late = target is not None and spent > target
-        clock = old.evolve(status="stopped", elapsed=spent, since=None, due_at=None,
+        clock = old.evolve(status=ClockStatus.STOPPED, elapsed=spent, since=None, due_at=None,
                            stopped_at=now, target=target,
                            breached_at=old.breached_at or (now if late else None))
         if target is not None and late and old.breached_at is None:
@@ -168,11 +168,11 @@ def _moved(spec: ClockSpec, old: ClockRecord, stopping: bool, dest: str,
                                   elapsed=_hours(spent), target=_hours(target)))
         return clock
     status = old.status
-    if dest in spec.pause_in and status == "running":
-        status = "paused"
+    if dest in spec.pause_in and status == ClockStatus.RUNNING:
+        status = ClockStatus.PAUSED
         work.drafts.append(_draft("sla.paused", old, reason=dest, elapsed=_hours(spent)))
-    elif dest not in spec.pause_in and status == "paused":
-        status = "running"
+    elif dest not in spec.pause_in and status == ClockStatus.PAUSED:
+        status = ClockStatus.RUNNING
         work.drafts.append(_draft("sla.resumed", old, elapsed=_hours(spent)))
     if (status, target, business, calendar) == (old.status, old.target, old.business,
                                                 old.calendar):
@@ -181,7 +181,7 @@ def _moved(spec: ClockSpec, old: ClockRecord, stopping: bool, dest: str,
         work.drafts.append(_draft("sla.retargeted", old, old=_hours(old.target),
                                   new=_hours(target)))
     return old.evolve(status=status, target=target, business=business, calendar=calendar,
-                      elapsed=spent, since=now if status == "running" else None)
+                      elapsed=spent, since=now if status == ClockStatus.RUNNING else None)
 
 
 def look(sla: SlaSpec, spec: ClockSpec, clock: ClockRecord, step: float, reckoner: Reckoner,
@@ -211,7 +211,7 @@ def _plan(sla: SlaSpec, spec: ClockSpec, clock: ClockRecord, reckoner: Reckoner,
     """Due time and the timer for the next lateness step of a running clock with a target
     (the clock's own row in work.saved is updated with its due time)."""
     due: datetime | None = None
-    if clock.status == "running" and clock.target is not None:
+    if clock.status == ClockStatus.RUNNING and clock.target is not None:
         spent = reckoner.spent(clock, now)
         due = reckoner.add(clock.business, clock.calendar, now, max(clock.target - spent, ZERO))
         later = [s for s in sla.steps(spec) if s > clock.step]
@@ -219,7 +219,7 @@ def _plan(sla: SlaSpec, spec: ClockSpec, clock: ClockRecord, reckoner: Reckoner,
             step = later[0]
             at = reckoner.add(clock.business, clock.calendar, now,
                               max(clock.target * step - spent, ZERO))
-            work.timers.append(TimerRecord(clock.case_id, "sla", clock.name, at, step=step))
+            work.timers.append(TimerRecord(clock.case_id, TimerKind.SLA, clock.name, at, step=step))
     updated = clock.evolve(due_at=due)
     work.saved = [updated if c.name == clock.name else c for c in work.saved]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.kernel.records import SlaStatus
 from engine.store.db import Database
 from engine.store.schema import queue_count_changes, queue_counts
 
@@ -29,8 +30,8 @@ _rows = sa.union_all(*(sa.select(*(t.c[k] for k in (*_KEY, "n")))
 _COUNTS = (
     sa.select(_rows.c.queue, sa.func.sum(_rows.c.n),
               sa.func.sum(sa.case((_rows.c.unassigned, _rows.c.n), else_=0)),
-              sa.func.sum(sa.case((_rows.c.sla_status == "breached", _rows.c.n), else_=0)),
-              sa.func.sum(sa.case((_rows.c.sla_status == "warning", _rows.c.n), else_=0)))
+              sa.func.sum(sa.case((_rows.c.sla_status == SlaStatus.BREACHED, _rows.c.n), else_=0)),
+              sa.func.sum(sa.case((_rows.c.sla_status == SlaStatus.WARNING, _rows.c.n), else_=0)))
     .group_by(_rows.c.queue).having(sa.func.sum(_rows.c.n) > 0).order_by(_rows.c.queue)
 )
 _PENDING = sa.select(sa.func.count()).select_from(

@@ -12,7 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from engine.kernel.records import ClockRecord, Notice, TimerRecord
+from engine.kernel.records import (
+    ClockRecord,
+    ClockStatus,
+    Notice,
+    SlaStatus,
+    TimerKind,
+    TimerRecord,
+)
 from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
 
 _CLOCK_KEYS = ("case_id", "name")
@@ -34,7 +41,7 @@ _CLOCKS = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("of_c
 def _live(*more: Any) -> Any:
     """Whether the case being updated has a clock that still counts (and `more`)."""
     return sa.exists().where(sla_clocks.c.case_id == cases.c.id,
-                             sla_clocks.c.status != "stopped", *more)
+                             sla_clocks.c.status != ClockStatus.STOPPED, *more)
 
 
 # The case row's SLA columns from its clocks, as the queue pages read them (engine/store/views.py):
@@ -43,14 +50,14 @@ def _live(*more: Any) -> Any:
 # written, in the same transaction, so that the two never disagree.
 _KEEP_SLA = sa.update(cases).where(cases.c.id == sa.bindparam("of_case")).values(
     sla_due_at=sa.select(sa.func.min(sla_clocks.c.due_at))
-    .where(sla_clocks.c.case_id == cases.c.id, sla_clocks.c.status != "stopped")
+    .where(sla_clocks.c.case_id == cases.c.id, sla_clocks.c.status != ClockStatus.STOPPED)
     .scalar_subquery(),
     sla_status=sa.case(
-        (~_live(), "none"),
-        (_live(sla_clocks.c.breached_at.is_not(None)), "breached"),
-        (~_live(sla_clocks.c.status != "paused"), "paused"),
-        (_live(sla_clocks.c.warned_at.is_not(None)), "warning"),
-        else_="running"),
+        (~_live(), SlaStatus.NONE),
+        (_live(sla_clocks.c.breached_at.is_not(None)), SlaStatus.BREACHED),
+        (~_live(sla_clocks.c.status != ClockStatus.PAUSED), SlaStatus.PAUSED),
+        (_live(sla_clocks.c.warned_at.is_not(None)), SlaStatus.WARNING),
+        else_=SlaStatus.RUNNING),
 )
 
 
@@ -59,6 +66,7 @@ def clock_record(row: Row[Any]) -> ClockRecord:
     target = m.pop("target_seconds")
     m["target"] = None if target is None else timedelta(seconds=target)
     m["elapsed"] = timedelta(seconds=m.pop("elapsed_seconds"))
+    m["status"] = ClockStatus(m["status"])
     return ClockRecord(**m)
 
 
@@ -76,8 +84,8 @@ def _clock_row(clock: ClockRecord) -> dict[str, Any]:
 
 def timer_record(row: Row[Any]) -> TimerRecord:
     m = row._mapping
-    return TimerRecord(m["case_id"], m["kind"], m["name"], m["due_at"], m["trigger"], m["step"],
-                       m["id"], m["attempts"], m["last_error"])
+    return TimerRecord(m["case_id"], TimerKind(m["kind"]), m["name"], m["due_at"], m["trigger"],
+                       m["step"], m["id"], m["attempts"], m["last_error"])
 
 
 class TimerWrites:
@@ -109,7 +117,7 @@ class TimerWrites:
                  "step": t.step, "due_at": t.due_at, "retry_at": t.due_at, "state": "pending",
                  "attempts": 0, "created_at": at} for t in new])
 
-    def cancel_timers(self, case_id: int, kind: str, names: Sequence[str] | None,
+    def cancel_timers(self, case_id: int, kind: TimerKind, names: Sequence[str] | None,
                       at: datetime) -> None:
         """Disarm the pending timers of a case of one kind (all of them, or those named)."""
         which = {"of_case": case_id, "of_kind": kind, "when": at}

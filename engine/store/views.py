@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
+from engine.kernel.records import SlaStatus
 from engine.store.db import Database
 from engine.store.queue_counts import QueueCount, QueueCounts
 from engine.store.repository import MAX_ID
@@ -28,7 +29,8 @@ from engine.store.schema import UTCDateTime, cases, customers, field_text
 
 SORTS = {"due": "SLA due first", "created": "oldest first", "-created": "newest first",
          "-updated": "recently changed first"}
-SLA_STATES = ("breached", "warning", "paused", "running", "none")
+SLA_STATES = (SlaStatus.BREACHED, SlaStatus.WARNING, SlaStatus.PAUSED, SlaStatus.RUNNING,
+              SlaStatus.NONE)  # a case's SLA statuses (met is a clock's only)
 FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the cursor of cases without a due time (sorted last)
 PAGE = 50
 

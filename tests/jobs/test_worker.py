@@ -17,6 +17,7 @@ import pytest
 from engine.cases.runtime import Actor
 from engine.jobs.worker import Sweeper
 from engine.kernel.errors import TransitionRefused
+from engine.kernel.records import ClockStatus, SlaStatus, TimerKind
 from engine.wiring import Casework
 from engine.workflows.loading import load_workflow_text
 from tests.fixtures import T0, add_test_customers
@@ -59,6 +60,19 @@ def names(casework: Casework, case_id: int) -> list[str]:
 def payloads(casework: Casework, case_id: int, name: str) -> list[dict[str, Any]]:
     import json
     return [json.loads(e.payload) for e in casework.store.case_events(case_id) if e.name == name]
+
+
+def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> None:
+    """The store keeps the words as strings and gives them back as the enums."""
+    case_id = triaged(desk)
+    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    assert [(type(c.status), c.status) for c in (first, resolution)] == [
+        (ClockStatus, ClockStatus.STOPPED), (ClockStatus, ClockStatus.RUNNING)]
+    assert (type(first.shown), first.shown) == (SlaStatus, SlaStatus.MET)
+    with desk.timers.claimed(at("2026-03-06T09:00:00")) as (_, timer):
+        assert timer is not None
+        assert (type(timer.kind), timer.kind, timer.name) == (TimerKind, TimerKind.SLA,
+                                                              "resolution")
 
 
 def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casework) -> None:
