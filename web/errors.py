@@ -32,6 +32,7 @@ from engine.kernel.errors import (
     DefinitionError,
     InvalidInput,
     NotFound,
+    RoleRefused,
     TransitionRefused,
 )
 from web.security import API
@@ -44,9 +45,8 @@ def status_of(exc: Exception, api: bool = False) -> int:
         return HTTP_422_UNPROCESSABLE_ENTITY
     if isinstance(exc, HTTPException):
         return exc.status_code
-    if isinstance(exc, TransitionRefused) and exc.reason == "role":
-        return HTTP_403_FORBIDDEN
-    for kind, status in ((Conflict, HTTP_409_CONFLICT), (NotFound, HTTP_404_NOT_FOUND),
+    for kind, status in ((RoleRefused, HTTP_403_FORBIDDEN), (Conflict, HTTP_409_CONFLICT),
+                         (NotFound, HTTP_404_NOT_FOUND),
                          (CaseworkError, HTTP_422_UNPROCESSABLE_ENTITY)):
         if isinstance(exc, kind):
             return status

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from engine.cases.runtime import Actor, Runtime
-from engine.kernel.errors import Conflict, InvalidInput, TransitionRefused
+from engine.kernel.errors import Conflict, InvalidInput, Refusal, RoleRefused, TransitionRefused
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord
 from engine.kernel.specs import READ_ONLY_ROLES
@@ -49,7 +49,7 @@ class Desk:
         with self.runtime.store.transaction() as tx:
             case = self._current(tx.get_case(case_id), expected_version)
             if case.closed_at is not None:
-                raise TransitionRefused("assign", "state", f"case {case_id} is closed "
+                raise TransitionRefused("assign", Refusal.STATE, f"case {case_id} is closed "
                                         f"(state '{case.state}')")
             if assignee == case.assignee:  # nothing to do, whoever asks
                 return case
@@ -57,9 +57,9 @@ class Desk:
                 or (assignee is None and case.assignee == actor.name)
             if not own and actor.role not in ASSIGNING_ROLES:
                 held = f"assigned to {case.assignee}" if case.assignee else "unassigned"
-                raise TransitionRefused("assign", "role", f"role '{actor.role}' may claim an "
-                                        "unassigned case or give back its own; this case is "
-                                        f"{held} (a supervisor may reassign it)")
+                raise RoleRefused("assign", f"role '{actor.role}' may claim an unassigned case "
+                                  f"or give back its own; this case is {held} (a supervisor "
+                                  "may reassign it)")
             if assignee is not None and not tx.exists("user", assignee):
                 raise InvalidInput("assignee", f"there is no active user '{assignee}'")
             return self.runtime.amend(tx, case, case.evolve(assignee=assignee), None, [],
@@ -74,4 +74,4 @@ class Desk:
 
 def _may_work(actor: Actor, what: str) -> None:
     if actor.role in READ_ONLY_ROLES:
-        raise TransitionRefused(what, "role", f"role '{actor.role}' is read-only")
+        raise RoleRefused(what, f"role '{actor.role}' is read-only")

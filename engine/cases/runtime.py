@@ -15,7 +15,14 @@ from typing import Any, cast
 from engine.cases.actions import customer_values, measure_kpis, update_customer
 from engine.cases.deciding import run_decision
 from engine.cases.scheduling import Scheduler
-from engine.kernel.errors import Conflict, ExpressionError, InvalidInput, TransitionRefused
+from engine.kernel.errors import (
+    Conflict,
+    ExpressionError,
+    InvalidInput,
+    Refusal,
+    RoleRefused,
+    TransitionRefused,
+)
 from engine.kernel.expressions import Expression
 from engine.kernel.fields import REFERENCE_TYPES, coerce, to_cel, to_json
 from engine.kernel.history import GENESIS, EventDraft, chain
@@ -227,20 +234,20 @@ class Runtime:
         transition = spec.transition(trigger, case.state)
         if transition is None:
             if trigger not in spec.triggers:
-                raise TransitionRefused(trigger, "trigger", f"workflow '{spec.name}' has no "
+                raise TransitionRefused(trigger, Refusal.TRIGGER, f"workflow '{spec.name}' has no "
                                         f"trigger '{trigger}'{suggest(trigger, spec.triggers)} "
                                         f"(triggers: {known_list(spec.triggers)})")
             here = [t.trigger for t in spec.transitions_from(case.state)]
-            raise TransitionRefused(trigger, "state", f"case {case.id} is in state "
+            raise TransitionRefused(trigger, Refusal.STATE, f"case {case.id} is in state "
                                     f"'{case.state}', where '{trigger}' does not apply (from "
                                     f"here: {', '.join(here) or 'nothing'})")
         if by_timer:
             return transition
         if actor.role in READ_ONLY_ROLES:
-            raise TransitionRefused(trigger, "role", f"role '{actor.role}' is read-only")
+            raise RoleRefused(trigger, f"role '{actor.role}' is read-only")
         if transition.roles and actor.role not in transition.roles:
-            raise TransitionRefused(trigger, "role", f"role '{actor.role}' may not fire it "
-                                    f"(allowed: {', '.join(sorted(transition.roles))})")
+            raise RoleRefused(trigger, f"role '{actor.role}' may not fire it "
+                              f"(allowed: {', '.join(sorted(transition.roles))})")
         return transition
 
     def _check_guard(self, transition: TransitionSpec, spec: WorkflowSpec, case: CaseRecord,
@@ -251,9 +258,9 @@ class Runtime:
             allowed = transition.when.evaluate(context_for(transition.when, spec, case, values,
                                                         actor, now))
         except ExpressionError as exc:
-            raise TransitionRefused(transition.trigger, "guard", str(exc)) from None
+            raise TransitionRefused(transition.trigger, Refusal.GUARD, str(exc)) from None
         if allowed is not True:
-            raise TransitionRefused(transition.trigger, "guard",
+            raise TransitionRefused(transition.trigger, Refusal.GUARD,
                                     f"condition not met: {transition.when.source}")
 
     @staticmethod
@@ -261,7 +268,7 @@ class Runtime:
         try:
             return deployed.machine.move(state, trigger)
         except MachineError as exc:  # the spec and the machine disagree: a bug, say so plainly
-            raise TransitionRefused(trigger, "state", str(exc)) from None
+            raise TransitionRefused(trigger, Refusal.STATE, str(exc)) from None
 
     @staticmethod
     def _set(spec: WorkflowSpec, action: SetAction, case: CaseRecord, values: dict[str, Any],
@@ -389,7 +396,7 @@ def _coerce_all(spec: WorkflowSpec, raw: Mapping[str, Any], allowed: Any,
             raise InvalidInput(name, f"workflow '{spec.name}' has no such field"
                                f"{suggest(name, spec.fields)} (fields: {known_list(spec.fields)})")
         if name not in allowed:
-            raise TransitionRefused(str(trigger), "field", f"'{trigger}' does not take field "
+            raise TransitionRefused(str(trigger), Refusal.FIELD, f"'{trigger}' does not take field "
                                     f"'{name}' (it takes: {', '.join(allowed) or 'no fields'})")
         result[name] = coerce(spec.fields[name], value)
     return result
@@ -413,16 +420,16 @@ def _queue(spec: WorkflowSpec, state: str, current: str | None) -> str | None:
 def _check_needs(transition: TransitionSpec, values: dict[str, Any], skip: set[str]) -> None:
     missing = [f for f in transition.needs if f not in skip and values.get(f) in (None, "", [])]
     if missing:
-        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
-                                + " ".join(f"--field {f}=..." for f in missing))
+        raise TransitionRefused(transition.trigger, Refusal.FIELD, f"needs {', '.join(missing)}: "
+                                "give " + " ".join(f"--field {f}=..." for f in missing))
 
 
 def _check_asks(transition: TransitionSpec, given: dict[str, Any]) -> None:
     """`asks:` fields must be given in this fire: a value from an earlier one does not do."""
     missing = [f for f in transition.asks if given.get(f) in (None, "", [])]
     if missing:
-        raise TransitionRefused(transition.trigger, "field", f"needs {', '.join(missing)}: give "
-                                + " ".join(f"--field {f}=..." for f in missing)
+        raise TransitionRefused(transition.trigger, Refusal.FIELD, f"needs {', '.join(missing)}: "
+                                "give " + " ".join(f"--field {f}=..." for f in missing)
                                 + " (now: an earlier value does not count)")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class CaseworkError(Exception):
@@ -46,14 +47,35 @@ class InvalidInput(CaseworkError):
         super().__init__(f"field '{field}': {message}")
 
 
+class Refusal(StrEnum):
+    """What refused a fire: TransitionRefused.reason, and the API's `reason`."""
+
+    TRIGGER = "trigger"  # the workflow has no such trigger
+    STATE = "state"  # it does not apply in the case's state (or the case is closed)
+    ROLE = "role"  # the actor's role may not (always a RoleRefused)
+    GUARD = "guard"  # the transition's condition is not met
+    FIELD = "field"  # a field it needs is missing, or it was given one it does not take
+
+
 class TransitionRefused(CaseworkError):
     """A fire that was not allowed: says whether a role, guard, field or the state refused it."""
 
-    def __init__(self, trigger: str, reason: str, detail: str) -> None:
+    def __init__(self, trigger: str, reason: Refusal, detail: str) -> None:
+        # the edge answers 403 by the class: a role refusal of the plain class would be a 422
+        if reason == Refusal.ROLE and not isinstance(self, RoleRefused):
+            raise TypeError(f"refusing '{trigger}' for a role: raise RoleRefused, not "
+                            "TransitionRefused with reason 'role'")
         self.trigger = trigger
-        self.reason = reason  # one of: trigger, state, role, guard, field
+        self.reason = reason
         self.detail = detail
         super().__init__(f"'{trigger}' refused ({reason}): {detail}")
+
+
+class RoleRefused(TransitionRefused):
+    """A fire or a change the actor's role may not make (forbidden, where HTTP answers)."""
+
+    def __init__(self, trigger: str, detail: str) -> None:
+        super().__init__(trigger, Refusal.ROLE, detail)
 
 
 class Conflict(CaseworkError):

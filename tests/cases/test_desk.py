@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.cases.runtime import Actor
-from engine.kernel.errors import Conflict, InvalidInput, TransitionRefused
+from engine.kernel.errors import Conflict, InvalidInput, RoleRefused, TransitionRefused
 from engine.kernel.history import verify
 from engine.wiring import Casework
 from tests.fixtures import T0, add_test_customers
@@ -41,7 +41,7 @@ def test_empty_long_stale_and_read_only_comments_are_refused(casework: Casework,
         casework.desk.comment(case_id, " \n ", ANN, T0)
     with pytest.raises(InvalidInput, match="10,001 characters long; the most is 10,000"):
         casework.desk.comment(case_id, "x" * 10_001, ANN, T0)
-    with pytest.raises(TransitionRefused, match="role 'auditor' is read-only"):
+    with pytest.raises(RoleRefused, match="role 'auditor' is read-only"):
         casework.desk.comment(case_id, "hello", Actor("ada", "auditor"), T0)
     casework.desk.comment(case_id, "first", ANN, T0)
     with pytest.raises(Conflict):
@@ -51,7 +51,7 @@ def test_empty_long_stale_and_read_only_comments_are_refused(casework: Casework,
 
 def test_claiming_giving_back_and_reassigning(casework: Casework, case_id: int) -> None:
     assert casework.desk.assign(case_id, "ann", ANN, T0).assignee == "ann"
-    with pytest.raises(TransitionRefused, match="this case is assigned to ann"):
+    with pytest.raises(RoleRefused, match="this case is assigned to ann"):
         casework.desk.assign(case_id, "bob", BOB, T0)
     assert casework.desk.assign(case_id, None, ANN, T0).assignee is None
     assert casework.desk.assign(case_id, "bob", SAM, T0).assignee == "bob"

@@ -15,6 +15,7 @@ from engine.kernel.errors import (
     ExpressionError,
     InvalidInput,
     NotFound,
+    RoleRefused,
     TransitionRefused,
 )
 from engine.wiring import Casework
@@ -94,6 +95,7 @@ def test_a_refused_fire_says_why_and_changes_nothing(
     with pytest.raises(TransitionRefused) as refused:
         casework.runtime.fire(case_id, trigger, actor, T0, inputs)
     assert refused.value.reason == reason
+    assert isinstance(refused.value, RoleRefused) == (reason == "role")
     assert says in str(refused.value)
     assert snapshot(casework, case_id) == before
 
@@ -251,7 +253,7 @@ def test_auditors_may_fire_nothing_not_even_a_transition_open_to_every_role(
     deploy(casework)
     case_id = casework.runtime.start("ledger", {"amount": "1"}, AGENT, T0).id
     casework.runtime.fire(case_id, "split", AGENT, T0, {"parts": 1})
-    with pytest.raises(TransitionRefused, match="role 'auditor' is read-only"):
+    with pytest.raises(RoleRefused, match="role 'auditor' is read-only"):
         casework.runtime.fire(case_id, "finish", Actor("zoe", "auditor"), T0)
     assert casework.runtime.fire(case_id, "finish", Actor("max", "manager"), T0).state == "done"
 
