@@ -21,9 +21,9 @@ from engine.kernel.yaml_source import (
     suggest,
 )
 from engine.rules.tables import (
-    AGGREGATES,
-    HIT_POLICIES,
     INPUT_TYPES,
+    Aggregate,
+    HitPolicy,
     OutputSpec,
     RowSpec,
     TableSpec,
@@ -82,8 +82,8 @@ class _TableLoader(Checker):
         aggregate = self.aggregate(doc, hit, outputs)
         rows = self.rows(doc.get("rules"), doc.line_of("rules"), inputs, outputs)
         self.default_row(doc, hit, rows)
-        tests = self.tests(doc.get("tests"), doc.line_of("tests"), inputs, outputs, rows, hit,
-                           aggregate)
+        many = not hit.single and doc.get("aggregate") is None  # a list of every match
+        tests = self.tests(doc.get("tests"), doc.line_of("tests"), inputs, outputs, rows, many)
         start, until = self.effective(doc)
         if self.problems or not isinstance(name, str) or not isinstance(version, int):
             return None
@@ -92,32 +92,37 @@ class _TableLoader(Checker):
                          outputs, tuple(rows), tuple(tests), start, until, content_hash(doc),
                          self.path, readers)
 
-    def hit(self, doc: Node) -> str:
-        hit = doc.get("hit", "unique")
-        if hit not in HIT_POLICIES:
+    def hit(self, doc: Node) -> HitPolicy:
+        hit = doc.get("hit", HitPolicy.UNIQUE)
+        if hit not in tuple(HitPolicy):  # a tuple: the YAML may give a list, or a number
             self.problem(doc.line_of("hit"), f"unknown hit policy {hit!r}"
-                         f"{suggest(str(hit), HIT_POLICIES)} (hit policies: "
-                         f"{', '.join(HIT_POLICIES)})")
-            return "unique"
-        return str(hit)
+                         f"{suggest(str(hit), HitPolicy)} (hit policies: "
+                         f"{', '.join(HitPolicy)})")
+            return HitPolicy.UNIQUE
+        return HitPolicy(hit)
 
-    def aggregate(self, doc: Node, hit: str, outputs: dict[str, OutputSpec]) -> str | None:
+    def aggregate(self, doc: Node, hit: HitPolicy,
+                  outputs: dict[str, OutputSpec]) -> Aggregate | None:
+        """The aggregate of a collect table (None also when it is wrong: a problem says so)."""
         aggregate = doc.get("aggregate")
         if aggregate is None:
             return None
         line = doc.line_of("aggregate")
-        if hit != "collect":
+        if hit != HitPolicy.COLLECT:
             self.problem(line, "'aggregate' goes only with 'hit: collect'")
-        elif aggregate not in AGGREGATES:
+        elif aggregate not in tuple(Aggregate):
             self.problem(line, f"unknown aggregate {aggregate!r}"
-                         f"{suggest(str(aggregate), AGGREGATES)} (aggregates: "
-                         f"{', '.join(AGGREGATES)})")
+                         f"{suggest(str(aggregate), Aggregate)} (aggregates: "
+                         f"{', '.join(Aggregate)})")
         elif len(outputs) != 1:
             self.problem(line, f"'aggregate: {aggregate}' needs exactly one output, not "
                          f"{len(outputs)}")
-        elif aggregate != "count" and next(iter(outputs.values())).type not in ("int", "double"):
+        elif aggregate != Aggregate.COUNT and \
+                next(iter(outputs.values())).type not in ("int", "double"):
             self.problem(line, f"'aggregate: {aggregate}' needs a number output (int or double)")
-        return str(aggregate)
+        else:
+            return Aggregate(aggregate)
+        return None
 
     def inputs(self, value: Any, line: int) -> dict[str, str]:
         if not isinstance(value, Node) or not value:
@@ -299,7 +304,7 @@ class _TableLoader(Checker):
             self.problem(line, f"{what} {exc}")
             return None
 
-    def default_row(self, doc: Node, hit: str, rows: list[RowSpec]) -> None:
+    def default_row(self, doc: Node, hit: HitPolicy, rows: list[RowSpec]) -> None:
         defaults = [i for i, r in enumerate(rows) if not r.cells and r.condition is None
                     and "if" not in self.row_nodes.get(r.line, {})
                     and r.line not in self.broken_rows]
@@ -307,26 +312,25 @@ class _TableLoader(Checker):
         if declared not in (None, "none"):
             self.problem(doc.line_of("default"), "'default' can only be 'none' (say that a first "
                          "table may match no row); a default row is a last rule with no when/if")
-        if hit == "first" and defaults and defaults[0] != len(rows) - 1:
+        if hit == HitPolicy.FIRST and defaults and defaults[0] != len(rows) - 1:
             shadowed = ", ".join(r.id for r in rows[defaults[0] + 1:])
             self.problem(rows[defaults[0]].line, f"row '{rows[defaults[0]].id}' matches "
                          f"everything, so the rows after it never match ({shadowed})")
-        if hit == "first" and rows and not defaults and declared != "none":
+        if hit == HitPolicy.FIRST and rows and not defaults and declared != "none":
             self.problem(doc.line_of("rules"), "a 'first' table needs a last row that matches "
                          "everything (no when/if), or 'default: none' to say no row may match")
 
     # --- tests ----------------------------------------------------------------------------
 
     def tests(self, value: Any, line: int, inputs: dict[str, str],
-              outputs: dict[str, OutputSpec], rows: list[RowSpec], hit: str,
-              aggregate: str | None) -> list[TableTest]:
+              outputs: dict[str, OutputSpec], rows: list[RowSpec], many: bool,
+              ) -> list[TableTest]:
         if value is None:
             return []
         if not isinstance(value, NodeList):
             self.problem(line, "'tests' must be a list of {given, expect, rows}")
             return []
         ids = {r.id for r in rows}
-        many = hit in ("collect", "rule_order") and aggregate is None
         result = []
         for index, body in enumerate(value):
             where = value.line_of(index)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +20,35 @@ from engine.kernel.errors import ExpressionError, RuleError
 from engine.kernel.expressions import Expression
 from engine.rules.unary import Test
 
-HIT_POLICIES = ("unique", "first", "priority", "any", "collect", "rule_order")
-AGGREGATES = ("sum", "count", "min", "max")
+
+class HitPolicy(StrEnum):
+    """How a table combines the rows that match (the DMN hit policies), in the order a table
+    author reads them."""
+
+    UNIQUE = "unique"  # at most one row may match
+    FIRST = "first"  # the first match in row order
+    PRIORITY = "priority"  # the match whose outputs come first in their `values` lists
+    ANY = "any"  # any number may match, if they agree
+    COLLECT = "collect"  # every match in row order, or their aggregate
+    RULE_ORDER = "rule_order"  # every match in row order
+
+    @property
+    def single(self) -> bool:
+        """Whether a table of this policy decides one result (a mapping), not a list."""
+        return self in _SINGLE
+
+
+_SINGLE = frozenset({HitPolicy.UNIQUE, HitPolicy.FIRST, HitPolicy.PRIORITY, HitPolicy.ANY})
+
+
+class Aggregate(StrEnum):
+    """What a collect table makes of its matches' one number output."""
+
+    SUM = "sum"
+    COUNT = "count"  # counts the matches with a value; the output need not be a number
+    MIN = "min"
+    MAX = "max"
+
 INPUT_TYPES = ("int", "double", "string", "bool", "timestamp", "duration", "list", "map")
 
 
@@ -54,8 +82,8 @@ class TableSpec:
     name: str
     version: int
     title: str
-    hit: str
-    aggregate: str | None
+    hit: HitPolicy
+    aggregate: Aggregate | None
     inputs: Mapping[str, str]  # name -> CEL type
     outputs: Mapping[str, OutputSpec]
     rows: tuple[RowSpec, ...]
@@ -89,7 +117,7 @@ class _Plan:
             getter if len(names) > 1 else lambda inputs: (getter(inputs),))
         plain = [_PLAIN.get(table.inputs[n]) for n in names]
         self.types: tuple[type | None, ...] | None = (
-            tuple(plain) if table.hit == "first" and None not in plain else None)
+            tuple(plain) if table.hit == HitPolicy.FIRST and None not in plain else None)
         index = {n: i for i, n in enumerate(names)}
         self.rows = [
             (row, tuple((index[n], t.unguarded) for n, t in row.cells),
@@ -145,7 +173,7 @@ def decide(table: TableSpec, inputs: Mapping[str, Any]) -> Decision:
 def _decide_slowly(table: TableSpec, inputs: Mapping[str, Any]) -> Decision:
     """Every hit policy, null inputs, CEL conditions and computed outputs."""
     values = check_inputs(table, inputs)
-    if table.hit == "first":
+    if table.hit == HitPolicy.FIRST:
         for row in table.rows:
             if _matches(table, row, values):
                 return _decision(table, MappingProxyType(_outputs(table, row, values)),
@@ -153,7 +181,7 @@ def _decide_slowly(table: TableSpec, inputs: Mapping[str, Any]) -> Decision:
         return table.plan.nothing
     matched = [row for row in table.rows if _matches(table, row, values)]
     outputs = _combine(table, matched, values)
-    if table.hit == "priority" and matched:  # the row whose outputs won decided
+    if table.hit == HitPolicy.PRIORITY and matched:  # the row whose outputs won decided
         matched = [next(r for r in matched if _outputs(table, r, values) == outputs)]
     return _decision(table, outputs, tuple(r.id for r in matched))
 
@@ -247,19 +275,19 @@ def _outputs(table: TableSpec, row: RowSpec, values: dict[str, Any]) -> dict[str
 def _combine(table: TableSpec, matched: Sequence[RowSpec], values: dict[str, Any]) -> Any:
     outputs = [_outputs(table, row, values) for row in matched]
     ids = [row.id for row in matched]
-    if table.hit == "unique":
+    if table.hit == HitPolicy.UNIQUE:
         if len(matched) > 1:
             raise RuleError(f"{table.name} v{table.version} is 'unique' but rows "
                             f"{', '.join(ids)} all match")
         return outputs[0] if outputs else {}
-    if table.hit == "any":
+    if table.hit == HitPolicy.ANY:
         if any(o != outputs[0] for o in outputs[1:]):
             raise RuleError(f"{table.name} v{table.version} is 'any' but matching rows "
                             f"{', '.join(ids)} disagree")
         return outputs[0] if outputs else {}
-    if table.hit == "priority":
+    if table.hit == HitPolicy.PRIORITY:
         return min(outputs, key=lambda o: _rank(table, o)) if outputs else {}
-    if table.hit == "collect" and table.aggregate is not None:
+    if table.hit == HitPolicy.COLLECT and table.aggregate is not None:
         return _aggregate(table, outputs)
     return outputs  # collect without aggregate, rule_order: every match, in row order
 
@@ -273,13 +301,13 @@ def _rank(table: TableSpec, output: Mapping[str, Any]) -> tuple[int, ...]:
 def _aggregate(table: TableSpec, outputs: list[dict[str, Any]]) -> dict[str, Any]:
     name = next(iter(table.outputs))
     numbers = [o[name] for o in outputs if o.get(name) is not None]
-    if table.aggregate == "count":
+    if table.aggregate == Aggregate.COUNT:
         return {name: len(numbers)}
     if not numbers:
         return {name: None}
-    if table.aggregate == "sum":
+    if table.aggregate == Aggregate.SUM:
         return {name: sum(numbers)}
-    return {name: min(numbers) if table.aggregate == "min" else max(numbers)}
+    return {name: min(numbers) if table.aggregate == Aggregate.MIN else max(numbers)}
 
 
 def _decision(table: TableSpec, outputs: Any, matched: tuple[str, ...]) -> Decision:

@@ -39,7 +39,6 @@ FEEDS = {"string": {"text", "enum", "user", "customer"}, "int": {"int", "case"},
          "duration": {"duration"}, "list": {"list"}, "map": set()}
 TAKES = {"text": {"string"}, "enum": {"string"}, "user": {"string"}, "customer": {"string"},
          "int": {"int"}, "case": {"int"}, "decimal": {"int", "double"}, "bool": {"bool"}}
-SINGLE_RESULT = {"unique", "first", "priority", "any"}
 
 
 class ActionLoader(Checker):
@@ -226,7 +225,7 @@ class ActionLoader(Checker):
             self.problem(line, f"{what} decides with unknown table '{name}'"
                          f"{suggest(name, self.tables)} (tables: {known_list(self.tables)})")
             return
-        if table.hit not in SINGLE_RESULT:
+        if not table.hit.single:
             self.problem(line, f"{what}: table '{name}' is '{table.hit}', which gives a list; "
                          "a decide action needs one result (unique, first, priority or any)")
         for extra in sorted(set(bindings) - set(table.inputs)):

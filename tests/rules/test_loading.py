@@ -10,7 +10,7 @@ import pytest
 
 from engine.kernel.errors import DefinitionError
 from engine.rules.loading import load_table_file, load_table_text
-from engine.rules.tables import OutputSpec, TableSpec, coverage, run_tests
+from engine.rules.tables import Aggregate, HitPolicy, OutputSpec, TableSpec, coverage, run_tests
 from engine.workflows.registry import table_files
 from tests.fixtures import ROOT
 
@@ -98,6 +98,7 @@ def test_base_is_valid(tmp_path: Path) -> None:
     assert isinstance(spec, TableSpec)
     assert (spec.name, spec.version, spec.title, spec.hit, spec.aggregate) == \
         ("demo", 1, "Demo", "first", None)
+    assert spec.hit is HitPolicy.FIRST
     assert dict(spec.inputs) == {"amount": "double", "tier": "string", "since": "timestamp"}
     assert spec.outputs == {"level": OutputSpec("level", "int"),
                             "notify": OutputSpec("notify", "string",
@@ -305,7 +306,8 @@ def test_aggregate_fits(aggregate: str, output: str, value: str) -> None:
     text = (edit("hit: collect", f"hit: collect\naggregate: {aggregate}", COLLECT)
             .replace("points: int", f"points: {output}")
             .replace("points: 1", f"points: {value}"))
-    assert load_table_text(text, "t.yaml").aggregate == aggregate
+    loaded = load_table_text(text, "t.yaml").aggregate
+    assert (type(loaded), loaded) == (Aggregate, aggregate)
 
 
 # --- inputs and outputs --------------------------------------------------------------------

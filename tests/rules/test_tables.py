@@ -16,6 +16,7 @@ from engine.kernel.errors import RuleError
 from engine.rules.loading import load_table_file, load_table_text
 from engine.rules.tables import (
     CellTrace,
+    HitPolicy,
     TableSpec,
     _decide_slowly,
     coverage,
@@ -855,3 +856,9 @@ def test_fast_and_slow_paths_agree_on_ints_above_2_to_the_53_for_doubles() -> No
     # an int given for a double is seen as the nearest double, on both paths
     assert outputs_of(spec, {"x": 2**53 + 1}) == ({"y": 0}, ("rest",))
     assert outputs_of(spec, {"x": 2**53 + 2}) == ({"y": 1}, ("above",))
+
+
+def test_the_hit_policies_that_decide_one_result() -> None:
+    """A decide action needs one of these; the others give a list."""
+    assert [p for p in HitPolicy if p.single] == ["unique", "first", "priority", "any"]
+    assert [p for p in HitPolicy if not p.single] == ["collect", "rule_order"]
