@@ -176,7 +176,7 @@ class _TableLoader(Checker):
             self.problem(body.line_of("values"), f"output '{name}': 'values' must be a list of "
                          f"distinct {kind} values")
             values = []
-        return OutputSpec(name, str(kind), tuple(values))
+        return OutputSpec(name, str(kind), tuple(values), body.line_of("values"))
 
     def effective(self, doc: Node) -> tuple[date | None, date | None]:
         value = doc.get("effective")

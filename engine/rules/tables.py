@@ -57,6 +57,7 @@ class OutputSpec:
     name: str
     type: str = "string"  # string | int | double | bool
     values: tuple[Any, ...] = ()  # allowed values; their order is the priority order
+    line: int = field(default=0, compare=False)  # of its `values` (else of the output)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,17 @@ class TableSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "plan", _Plan(self))
+
+    def values_of(self, output: str) -> tuple[Any, ...]:
+        """What `output` may decide: its declared `values`, else the literal values its rows
+        give, in row order (none for an output the table does not have)."""
+        spec = self.outputs.get(output)
+        if spec is None:
+            return ()
+        if spec.values:
+            return spec.values
+        given = (row.then[output] for row in self.rows if output in row.then)
+        return tuple(dict.fromkeys(given))
 
 
 # The one plain Python type of each input type the fast path takes as it is; anything else

@@ -103,6 +103,7 @@ def test_base_is_valid(tmp_path: Path) -> None:
     assert spec.outputs == {"level": OutputSpec("level", "int"),
                             "notify": OutputSpec("notify", "string",
                                                  ("manager", "supervisor", "nobody"))}
+    assert [(o.name, o.line) for o in spec.outputs.values()] == [("level", 10), ("notify", 11)]
     assert [(r.id, r.line) for r in spec.rows] == [("big", 13), ("old", 16), ("rest", 20)]
     big, old, rest = spec.rows
     assert [(name, test.source) for name, test in big.cells] == \

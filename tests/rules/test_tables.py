@@ -862,3 +862,25 @@ def test_the_hit_policies_that_decide_one_result() -> None:
     """A decide action needs one of these; the others give a list."""
     assert [p for p in HitPolicy if p.single] == ["unique", "first", "priority", "any"]
     assert [p for p in HitPolicy if not p.single] == ["collect", "rule_order"]
+
+
+def test_what_an_output_may_decide() -> None:
+    """Its declared values, in their order; else what the rows give, in row order."""
+    table = load_table_text(textwrap.dedent("""\
+        table: t
+        version: 1
+        hit: first
+        inputs: {x: int}
+        outputs:
+          queue: string
+          tier: {values: [gold, silver, bronze]}
+          score: int
+        rules:
+          - {id: a, when: {x: "> 5"}, then: {queue: billing, tier: silver, score: 2}}
+          - {id: b, when: {x: "> 1"}, then: {queue: intake, tier: gold, score: "=x * 2"}}
+          - {id: c, then: {queue: billing, tier: bronze, score: 1}}
+        """), "t.yaml")
+    assert table.values_of("tier") == ("gold", "silver", "bronze")
+    assert table.values_of("queue") == ("billing", "intake")
+    assert table.values_of("score") == (2, 1)  # a computed value is not known before
+    assert table.values_of("nothing") == ()
