@@ -151,6 +151,16 @@ def publish_shipped(app: Casework, at: datetime = T0) -> None:
     app.registry.deploy_home(ROOT, at)
 
 
+def tier_table(values: str, version: int = 2, key: str = "key") -> str:
+    """The shipped customer_tier table as another version, deciding among `values` (a YAML
+    list), its key customers tiered `key`."""
+    text = (ROOT / "rules" / "customer_tier.yaml").read_text(encoding="utf-8")
+    assert text.count("version: 1\n") == 1
+    return (text.replace("version: 1\n", f"version: {version}\n")
+            .replace("tier: {values: [strategic, key, ordinary]}", f"tier: {{values: {values}}}")
+            .replace("{tier: key}", f"{{tier: {key}}}"))
+
+
 def expiring_workflow(name: str = "expiring") -> str:
     """A workflow whose only timer moves a case from `open` to `done` an hour after it starts:
     for tests and benchmarks of the timer worker."""

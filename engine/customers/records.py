@@ -17,6 +17,8 @@ from engine.kernel.records import CustomerHead, Transaction
 if TYPE_CHECKING:  # numpy stays out of the import of this module
     from engine.customers.figures import Totals
 
+TIER_TABLE = "customer_tier"  # the decision table whose `tier` output tiers every customer
+
 
 class CustomerTransaction(Transaction, Protocol):
     """A transaction that writes customers as well as cases (a recompute batch)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.cases.runtime import Actor, Runtime, StartRequest
 from engine.customers.figures import Figures, Models, compute_figures
-from engine.customers.records import CustomerStore, CustomerTransaction
+from engine.customers.records import TIER_TABLE, CustomerStore, CustomerTransaction
 from engine.kernel.errors import InvalidInput, NotFound, RuleError, TransitionRefused
 from engine.kernel.expressions import Expression
 from engine.kernel.history import EventDraft, chain_customer
@@ -31,7 +31,6 @@ from engine.kernel.specs import CUSTOMER_FIGURES, ReactSpec, StartSpec
 from engine.rules.tables import Decision, TableSpec, decide
 from engine.workflows.registry import Deployed, Registry
 
-TIER_TABLE = "customer_tier"
 CHURN_TABLE = "churn_risk"
 SYSTEM = Actor("casework", "system")
 BATCH = 5000

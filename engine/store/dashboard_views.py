@@ -5,6 +5,7 @@ aggregated rows reach Python, where days are folded into ISO weeks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,7 +16,6 @@ from engine.kernel.specs import KPIS
 from engine.store.db import Database
 from engine.store.schema import UTCDateTime, cases, customers, events, sla_clocks
 
-TIERS = ("strategic", "key", "ordinary")
 # Open cases by age: (label, lower bound); a case falls in the last bucket whose bound it has
 # reached (ages as now - created_at).
 AGES = (("< 1 day", timedelta(0)), ("1-3 days", timedelta(days=1)),
@@ -110,12 +110,13 @@ class SqlDashboards:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def tiers(self) -> list[tuple[str | None, int]]:
-        """Customers per tier (None: no tier yet), the shipped tiers first."""
+    def tiers(self, known: Sequence[str]) -> list[tuple[str | None, int]]:
+        """Customers per tier (None: no tier yet): the `known` tiers first, in their order
+        (the customer_tier table's), then none, then any other tier a customer still has."""
         query = sa.select(customers.c.tier, sa.func.count()).group_by(customers.c.tier)
         with self.database.reading() as connection:
             found = {tier: n for tier, n in connection.execute(query)}
-        order = [*TIERS, None, *sorted(t for t in found if t is not None and t not in TIERS)]
+        order = [*known, None, *sorted(t for t in found if t is not None and t not in known)]
         return [(tier, found.get(tier, 0)) for tier in order]
 
     def sla_days(self, since: datetime, until: datetime) -> list[SlaDay]:

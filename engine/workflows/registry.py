@@ -8,15 +8,16 @@ stored source of their own version, so editing a file never changes a running ca
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from engine.customers.records import TIER_TABLE
 from engine.kernel.errors import DefinitionError, NotFound, Problem
 from engine.kernel.records import DefinitionRecord, Store
-from engine.kernel.specs import ReactSpec, StartSpec, WorkflowSpec
+from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, in_force, run_tests
 from engine.sla.calendars import Calendar
@@ -31,6 +32,7 @@ class _Named(Protocol):
 
 
 S = TypeVar("S", bound=_Named)
+SEVERITY = "severity"  # the enum field whose values the desk filters cases by
 
 _VERSION_LINE = re.compile(r"^version\s*:", re.MULTILINE)
 
@@ -224,9 +226,49 @@ class Registry:
         (it fires on the open cases of every version; a version without the trigger refuses)."""
         return [(deployed, react) for deployed in self._newest() for react in deployed.spec.reacts]
 
+    # --- what the loaded definitions name ------------------------------------------------
+
+    def tiers(self, at: datetime) -> tuple[str, ...]:
+        """The tiers a customer may be given: the `tier` values of the customer_tier table in
+        force at `at`, in its order (none while no version is)."""
+        table = self._table_in_force(TIER_TABLE, at)
+        return tuple(map(str, table.values_of("tier"))) if table else ()
+
+    def severities(self) -> tuple[str, ...]:
+        """The values of the `severity` enum field of the newest version of each workflow
+        that has one, as declared (workflows by name)."""
+        found = (value for deployed in self._newest()
+                 for value in _enum_values(deployed.spec, SEVERITY))
+        return tuple(dict.fromkeys(found))
+
+    def queues(self, at: datetime) -> tuple[str, ...]:
+        """Every queue a case may be put in, by name: the states' queues of the newest version
+        of each workflow, and the `queue` values of the tables in force at `at` that those
+        versions decide with (a routing table)."""
+        newest = [deployed.spec for deployed in self._newest()]
+        found = {state.queue for spec in newest for state in spec.states.values()
+                 if state.queue}
+        for name in sorted({name for spec in newest for name in _tables_of(spec)}):
+            table = self._table_in_force(name, at)
+            if table is not None:
+                found.update(map(str, table.values_of("queue")))
+        return tuple(sorted(found))
+
+    def _table_in_force(self, name: str, at: datetime) -> TableSpec | None:
+        try:
+            return self.active_table(name, at)
+        except NotFound:
+            return None
+
     def _newest(self) -> list[Deployed]:
-        return [self.active(name)
-                for name in sorted({d.name for d in self.store.definitions("workflow")})]
+        """The newest stored version of each workflow, by name, from one read of the store."""
+        newest: dict[str, DefinitionRecord] = {}
+        for record in self.store.definitions("workflow"):
+            known = newest.get(record.name)
+            if known is None or record.version > known.version:
+                newest[record.name] = record
+        return [self._deployed.get(record.id) or self._remember(record, self._parse(record))
+                for _, record in sorted(newest.items())]
 
     def _remember(self, record: DefinitionRecord, spec: WorkflowSpec) -> Deployed:
         deployed = self._deployed.get(record.id)
@@ -238,3 +280,18 @@ class Registry:
     @staticmethod
     def _parse(record: DefinitionRecord) -> WorkflowSpec:
         return load_workflow_text(record.source, record.source_path)
+
+
+def _enum_values(spec: WorkflowSpec, name: str) -> tuple[str, ...]:
+    field = spec.fields.get(name)
+    return field.values if field is not None and field.type == "enum" else ()
+
+
+def _tables_of(spec: WorkflowSpec) -> Iterator[str]:
+    """The tables a workflow decides with: in its transitions, and on its SLA's escalations."""
+    for transition in spec.transitions:
+        for action in transition.actions:
+            if isinstance(action, DecideAction):
+                yield action.table
+    if spec.sla is not None:
+        yield from (name for name in (spec.sla.on_warn, spec.sla.on_breach) if name)

@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from engine.demodata import CDNOW_SAMPLE
+from engine.rules.loading import load_table_text
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import T0, tier_table
 from tests.web_fixtures import NOW, Client
 
 # In the CDNOW sample, 01760 is strategic as of 30 June 1998 and key as of 30 September, with
@@ -77,6 +78,20 @@ def test_the_tier_filter_and_a_bad_tier(desk: Casework,
     bad = kim.get("/customers", params={"tier": "gold"})
     assert bad.status_code == 400
     assert "tier &#39;gold&#39; is not one of strategic, key, ordinary" in bad.text
+
+
+def test_the_tier_filter_offers_the_tiers_of_the_table_in_force(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    text = tier_table("[strategic, key, growth, ordinary]")
+    desk.registry.publish_table(load_table_text(text, "rules/customer_tier.yaml"), text, T0)
+    desk.customers.add("G1", T0, tier="growth")
+    kim = client_as("kim")
+    page = kim.get("/customers", params={"tier": "growth"}).text
+    assert found_ids(page) == ["G1"]
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", page) == [
+        "any", "strategic", "key", "growth", "ordinary"]
+    bad = kim.get("/customers", params={"tier": "gold"})
+    assert "tier &#39;gold&#39; is not one of strategic, key, growth, ordinary" in bad.text
 
 
 def test_search_pages_by_id_to_the_end(desk: Casework,

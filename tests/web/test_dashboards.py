@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from engine.cases.runtime import Actor
+from engine.rules.loading import load_table_text
 from engine.store.dashboard_views import SlaDay, SlaWeek, fold_weeks, week_start, weeks_until
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import T0, tier_table
 from tests.web_fixtures import Client
 
 ANN = Actor("ann", "agent")
@@ -282,6 +283,17 @@ def test_a_tier_that_looks_like_markup_is_shown_as_text(
     assert table(page, "tiers")[4] == ("<script>alert(1)</script>", "1", "33.3%")
     [chart] = svgs(page)
     assert "<script>alert(1)</script>" in [t.text for t in chart.iter(f"{SVG}text")]
+
+
+def test_the_tier_chart_lists_the_tiers_of_the_table_in_force(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    text = tier_table("[strategic, key, growth, ordinary]")
+    desk.registry.publish_table(load_table_text(text, "rules/customer_tier.yaml"), text, T0)
+    desk.customers.add("G1", T0, tier="growth")
+    rows = table(client_as("max").get("/dashboards/tiers").text, "tiers")
+    assert [row[0] for row in rows] == ["strategic", "key", "growth", "ordinary", "none yet",
+                                        "all"]
+    assert rows[2] == ("growth", "1", "33.3%")
 
 
 @pytest.mark.parametrize(("path", "status", "message"), [

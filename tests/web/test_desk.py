@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from engine.cases.runtime import Actor
+from engine.rules.loading import load_table_text
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import T0, tier_table
 from tests.web_fixtures import Client, csrf, sign_in
 
 ANN = Actor("ann", "agent")
@@ -120,6 +121,25 @@ def test_a_queue_filters_searches_and_pages(desk: Casework,
         if len(seen) > 20:
             break
     assert seen == [str(i) for i in sorted([*ids, special], reverse=True)]
+
+
+def options(page: str, name: str) -> list[str]:
+    """The choices of the queue page's <select name=...>."""
+    found = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S)
+    assert found is not None, name
+    return re.findall(r"<option[^>]*>([^<]*)</option>", found.group(1))
+
+
+def test_the_filters_offer_the_tiers_and_severities_the_definitions_declare(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    ann = client_as("ann")
+    shipped = ann.get("/queues/intake").text
+    assert options(shipped, "tier") == ["any", "strategic", "key", "ordinary"]
+    assert options(shipped, "severity") == ["any", "low", "medium", "high", "critical"]
+    text = tier_table("[strategic, key, growth, ordinary]")
+    desk.registry.publish_table(load_table_text(text, "rules/customer_tier.yaml"), text, T0)
+    grown = ann.get("/queues/intake").text
+    assert options(grown, "tier") == ["any", "strategic", "key", "growth", "ordinary"]
 
 
 def test_a_queue_page_for_htmx_is_only_the_rows(desk: Casework,

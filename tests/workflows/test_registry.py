@@ -5,9 +5,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.kernel.errors import DefinitionError, NotFound
+from engine.kernel.settings import Settings
 from engine.rules.loading import load_table_text
-from engine.wiring import Casework
-from tests.fixtures import ROOT, T0
+from engine.wiring import Casework, open_casework
+from engine.workflows.loading import load_workflow_text
+from tests.fixtures import ROOT, T0, tier_table
 
 ROUTING = (ROOT / "rules" / "complaint_routing.yaml").read_text()
 
@@ -80,3 +82,57 @@ def test_no_version_in_force_on_a_day_is_a_clear_error(casework: Casework) -> No
     with pytest.raises(NotFound, match="no published version of decision table 'old_routing' "
                                        "is in force on 2026-03-02"):
         casework.registry.active_table("old_routing", T0)
+
+
+# --- what the loaded definitions name -------------------------------------------------------
+
+SHIPPED_QUEUES = ("account_management", "after_sales", "billing", "intake", "plans", "records",
+                  "retention", "service_desk", "technical_support")
+
+
+def test_tiers_severities_and_queues_of_the_shipped_definitions(casework: Casework) -> None:
+    registry = casework.registry
+    assert registry.tiers(T0) == ("strategic", "key", "ordinary")
+    assert registry.severities() == ("low", "medium", "high", "critical")
+    assert registry.queues(T0) == SHIPPED_QUEUES  # states' queues and complaint_routing's
+
+
+def test_the_tiers_are_those_of_the_tier_table_in_force(casework: Casework) -> None:
+    text = tier_table("[strategic, key, growth, ordinary]").replace(
+        "hit: first", "hit: first\neffective: {from: 2026-03-03}")
+    casework.registry.publish_table(load_table_text(text, "rules/customer_tier.yaml"), text, T0)
+    assert casework.registry.tiers(T0) == ("strategic", "key", "ordinary")
+    assert casework.registry.tiers(T0 + timedelta(days=1)) == (
+        "strategic", "key", "growth", "ordinary")
+
+
+def test_a_routing_table_in_force_adds_its_queues(casework: Casework) -> None:
+    publish(casework, version(ROUTING, 2, effective="{from: 2026-03-03}",
+                              billing_queue="accounts_receivable").replace(
+        "service_desk]", "service_desk, accounts_receivable]"), T0)
+    assert casework.registry.queues(T0) == SHIPPED_QUEUES
+    assert casework.registry.queues(T0 + timedelta(days=1)) == tuple(sorted(
+        (*SHIPPED_QUEUES, "accounts_receivable")))
+
+
+def test_the_newest_workflow_versions_give_the_severities(casework: Casework) -> None:
+    text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8")
+    changed = text.replace("version: 4\n", "version: 5\n").replace(
+        "values: [low, medium, high, critical]", "values: [minor, medium, major, blocker]")
+    assert changed.count("blocker") == 1 and "version: 5\n" in changed
+    spec = load_workflow_text(changed, "workflows/complaint.yaml")
+    casework.registry.deploy(spec, changed, T0)
+    assert casework.registry.severities() == ("minor", "medium", "major", "blocker")
+
+
+def test_before_any_table_is_published_there_are_no_tiers(database_url: str) -> None:
+    """Only the states' queues: the routing table is not in force either."""
+    app = open_casework(Settings(home=ROOT, database_url=database_url))
+    try:
+        app.registry.deploy_home(ROOT, T0)
+        assert app.registry.tiers(T0) == ()
+        assert app.registry.queues(T0) == (
+            "account_management", "intake", "plans", "records", "retention")
+        assert app.registry.severities() == ("low", "medium", "high", "critical")
+    finally:
+        app.close()

@@ -16,8 +16,7 @@ from litestar.response import Template
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
 from engine.store.customer_search import PLANS
-from web.pages.common import EVERYONE, casework_of
-from web.pages.desk import TIERS
+from web.pages.common import EVERYONE, casework_of, now_of
 from web.rendering import page
 from web.security import allow
 
@@ -98,8 +97,10 @@ def tier_changes(history: list[CustomerEvent]) -> list[TierChange]:
 def customer_list(request: Request[User, Any, Any]) -> Template:
     params = request.query_params
     text, tier, after = params.get("q") or "", params.get("tier") or "", params.get("after")
-    if tier and tier not in TIERS:
-        raise ValidationException(f"tier {tier!r} is not one of {', '.join(TIERS)}")
+    tiers = casework_of(request).registry.tiers(now_of(request))
+    if tier and tier not in tiers:
+        raise ValidationException(f"tier {tier!r} is not one of {', '.join(tiers) or 'none'} "
+                                  "(the tiers of the customer_tier table in force)")
     found = casework_of(request).search.search(text, PAGE + 1, tier=tier or None,
                                                after=after or None)
     rows = found[:PAGE]
@@ -108,7 +109,7 @@ def customer_list(request: Request[User, Any, Any]) -> Template:
     if len(found) > PAGE:
         next_link = {**{k: v for k, v in chosen.items() if v}, "after": rows[-1]["id"]}
     return page(request, "customers.html", "results", user=request.user, rows=rows,
-                chosen=chosen, tiers=TIERS, next_link=next_link, first=not after)
+                chosen=chosen, tiers=tiers, next_link=next_link, first=not after)
 
 
 def parse_purchase_cursor(text: str | None) -> tuple[date, int] | None:

@@ -46,7 +46,7 @@ def parse_choice(weeks: str | None, year: str | None) -> Choice:
 
 
 def _tiers(casework: Casework, now: datetime, choice: Choice) -> Chart:
-    return tier_chart(casework.dashboards.tiers())
+    return tier_chart(casework.dashboards.tiers(casework.registry.tiers(now)))
 
 
 def _sla(casework: Casework, now: datetime, choice: Choice) -> Chart:

@@ -21,8 +21,6 @@ from web.rendering import page
 from web.security import allow
 
 FILTERS = ("state", "severity", "tier", "assignee", "sla", "q", "sort")
-SEVERITIES = ("critical", "high", "medium", "low")
-TIERS = ("strategic", "key", "ordinary")
 
 
 @get("/queues", guards=[allow(*EVERYONE)], sync_to_thread=True)
@@ -76,7 +74,8 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
     return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
                 queue=queue, page=found, chosen=chosen, next_link=next_link,
                 first=params.get("after") is None, sorts=SORTS, sla_states=SLA_STATES,
-                severities=SEVERITIES, tiers=TIERS, people=people, notes=notes or [],
+                severities=casework.registry.severities(),
+                tiers=casework.registry.tiers(now_of(request)), people=people, notes=notes or [],
                 now=now_of(request), may_assign=request.user.holds(*ASSIGNING_ROLES),
                 may_claim=request.user.holds(*WORKERS, "admin"))
 

@@ -18,7 +18,8 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
-from engine.jobs.tiering import TIER_TABLE, Simulation
+from engine.customers.records import TIER_TABLE
+from engine.jobs.tiering import Simulation
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, DefinitionError, NotFound, Problem
 from engine.kernel.specs import CUSTOMER_FIGURES
