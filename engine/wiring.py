@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from engine.cases.desk import Desk
 from engine.cases.runtime import Runtime
 from engine.cases.version_moves import Migrator
-from engine.jobs.opening import Opening
+from engine.customers.records import TIER_TABLE
+from engine.jobs.opening import Opening, managed_tier_problems
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.settings import Settings
@@ -130,7 +131,7 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
         raise CaseworkError(f"the database at {_safe(settings.database_url)} is not at the newest "
                             "schema; run `casework db upgrade` first")
     store = SqlStore(database)
-    registry = Registry(store)
+    registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems})
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
     return Casework(settings, database, store, registry, Runtime(store, registry, reckoner),
                     SqlCustomers(database))

@@ -30,6 +30,8 @@ from engine.cli.support import (
 from engine.cli.tiers import tiers
 from engine.cli.worker import outbox, timers, worker
 from engine.cli.workflows import workflows
+from engine.customers.records import TIER_TABLE
+from engine.jobs.opening import managed_tier_problems
 from engine.kernel.accounts import hash_password, new_token, token_digest
 from engine.kernel.errors import DefinitionError
 from engine.kernel.history import iso
@@ -62,6 +64,9 @@ def check(home: Path | None, now_text: str | None) -> None:
     if not settings.home.is_dir():
         fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
     tables, found = check_tables(settings.home)
+    tier_table = tables.get(TIER_TABLE)
+    if tier_table is not None:  # what publishing it would refuse
+        found += managed_tier_problems(tier_table)
     problems = [str(p) for p in found]
     calendars: dict[str, Calendar] | None = None
     try:

@@ -18,17 +18,17 @@ from typing import Any, Protocol
 from dateutil.relativedelta import relativedelta
 
 from engine.cases.runtime import Actor, Runtime, StartRequest
-from engine.customers.records import CustomerTransaction
-from engine.kernel.errors import RuleError
+from engine.customers.records import TIER_TABLE, CustomerTransaction
+from engine.kernel.errors import DefinitionError, InvalidInput, NotFound, Problem, RuleError
 from engine.kernel.history import EventDraft, chain_customer
 from engine.kernel.records import CustomerHead
-from engine.rules.tables import decide
+from engine.rules.tables import TableSpec, decide
 from engine.workflows.registry import Registry
 
 CYCLE_WORKFLOW = "annual_cycle"
 REVIEW_WORKFLOW = "record_review"
 REVIEW_TABLE = "record_review"
-MANAGED_TIERS = ("strategic", "key")
+MANAGED_TIERS = ("strategic", "key")  # the tiers annual cycles are opened for by default
 SYSTEM = Actor("casework", "system")
 BATCH = 1000
 
@@ -64,6 +64,7 @@ class Opening:
         """Open the year's annual_cycle for every customer in `tiers` that has none for it."""
         if not 1900 < year < 3000:
             raise RuleError(f"{year} is not a year to open cycles for")
+        self._check_tiers(tiers, now)
         deployed = self.registry.active(CYCLE_WORKFLOW)
         if "year" not in deployed.spec.fields:
             raise RuleError(f"workflow '{CYCLE_WORKFLOW}' has no 'year' field to open a "
@@ -111,6 +112,24 @@ class Opening:
         self._start(wanted, now, done)
         return done
 
+    def _check_tiers(self, tiers: Sequence[str], now: datetime) -> None:
+        """The tiers asked for are ones the customer_tier table in force decides: a wrong
+        table is the table's problem (by default), a wrong tier asked for the caller's."""
+        try:
+            table = self.registry.active_table(TIER_TABLE, now)
+        except NotFound:
+            return  # nothing is tiered yet: there is nothing to open, and no list to check
+        if tuple(tiers) == MANAGED_TIERS:
+            problems = managed_tier_problems(table)
+            if problems:
+                raise DefinitionError(problems)
+        decided = table.values_of("tier")
+        unknown = [tier for tier in tiers if tier not in decided]
+        if unknown:
+            raise InvalidInput("tier", f"{TIER_TABLE} v{table.version} decides no tier "
+                               f"{', '.join(map(repr, unknown))} (its tiers: "
+                               f"{', '.join(map(str, decided)) or 'none'}; see {table.path})")
+
     def _start(self, wanted: list[StartRequest], now: datetime, done: Opened) -> None:
         for first in range(0, len(wanted), BATCH):
             batch = wanted[first:first + BATCH]
@@ -121,6 +140,22 @@ class Opening:
                     _record(tx, request.customer, case.workflow, case.id,
                             str(request.because["event"]), now)
                     done.started[request.customer] = case.id
+
+
+def managed_tier_problems(table: TableSpec) -> list[Problem]:
+    """What is wrong with a customer_tier table that does not decide every managed tier: the
+    annual cycles are opened for them (the registry refuses to publish such a version)."""
+    decided = table.values_of("tier")
+    missing = [tier for tier in MANAGED_TIERS if tier not in decided]
+    if not missing:
+        return []
+    output = table.outputs.get("tier")
+    where = f"its 'tier' values are {', '.join(map(str, decided)) or 'none'}" if output else \
+        "it has no 'tier' output"
+    return [Problem(table.path, output.line if output else 1,
+                    f"table '{table.name}' must decide the managed tiers "
+                    f"{', '.join(MANAGED_TIERS)}, but {where}; add "
+                    f"{', '.join(missing)} (annual cycles are opened for the managed tiers)")]
 
 
 def _record(tx: CustomerTransaction, customer: str, workflow: str, case_id: int, on: str,

@@ -32,6 +32,9 @@ class _Named(Protocol):
 
 
 S = TypeVar("S", bound=_Named)
+# A check a table must pass to be published, beyond its own tests: the problems it finds.
+TableCheck = Callable[[TableSpec], list[Problem]]
+
 SEVERITY = "severity"  # the enum field whose values the desk filters cases by
 
 _VERSION_LINE = re.compile(r"^version\s*:", re.MULTILINE)
@@ -122,8 +125,10 @@ def _read_all(paths: list[Path], kind: str, load: Callable[[str, str], S],
 class Registry:
     """Every workflow version this process has seen, by definition id and by name."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, table_checks: Mapping[str, TableCheck] | None = None
+                 ) -> None:
         self.store = store
+        self.table_checks = dict(table_checks or {})  # by table name
         self._deployed: dict[int, Deployed] = {}
         self._tables: dict[int, TableSpec] = {}
         self._publications: dict[str, list[DefinitionRecord]] = {}  # valid under self._mark
@@ -162,9 +167,13 @@ class Registry:
 
     def publish_table(self, spec: TableSpec, source: str, at: datetime,
                       by: str = "operator") -> DefinitionRecord:
-        """Make a table version the active one, once it loads and all its tests pass."""
+        """Make a table version the active one, once it loads, all its tests pass and so do
+        the checks given for its name (`table_checks`)."""
         failures = [Problem(spec.path, r.test.line, f"test failed: {r.failure}; not published")
                     for r in run_tests(spec) if r.failure]
+        check = self.table_checks.get(spec.name)
+        if check is not None:
+            failures += check(spec)
         if failures:
             raise DefinitionError(failures)
         record = self._store("table", spec.name, spec.version, spec.content_hash, source,

@@ -20,7 +20,7 @@ from engine.kernel.accounts import password_matches, token_digest
 from engine.kernel.settings import Settings
 from engine.wiring import open_casework
 from engine.workflows.registry import table_files
-from tests.fixtures import CDNOW, ROOT
+from tests.fixtures import CDNOW, ROOT, tier_table
 
 AGENT = ["--actor", "ann", "--role", "agent"]
 
@@ -122,6 +122,17 @@ def test_check_reads_the_notice_template_and_the_calendars(run: Any, home: Path)
     assert f"{template}:3: Unexpected end of template" in result.stdout
     assert f"{calendars}:25: calendar 'office': unknown time zone 'Europe/Berln'; did you mean " \
            "'Europe/Berlin'?" in result.stdout
+
+
+def test_check_names_a_tier_table_without_the_managed_tiers(run: Any, home: Path) -> None:
+    path = home / "rules" / "customer_tier.yaml"
+    path.write_text(tier_table("[strategic, key_account, ordinary]", 1, key="key_account"))
+    result = run("check")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        f"{path}:17: table 'customer_tier' must decide the managed tiers strategic, key, but "
+        "its 'tier' values are strategic, key_account, ordinary; add key (annual cycles are "
+        "opened for the managed tiers)")
 
 
 def test_check_lists_every_problem_with_file_and_line(run: Any, home: Path) -> None:

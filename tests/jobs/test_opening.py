@@ -10,8 +10,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from engine.kernel.errors import RuleError
+from engine.jobs.opening import MANAGED_TIERS
+from engine.kernel.errors import DefinitionError, InvalidInput, RuleError
+from engine.rules.loading import load_table_text
 from engine.wiring import Casework
+from tests.fixtures import T0, tier_table
 from tests.jobs.test_tiering import NOW, tiered
 
 __all__ = ["tiered"]  # the fixture, shared with test_tiering
@@ -42,6 +45,49 @@ def test_a_years_cycles_open_once_for_every_managed_customer(tiered: Casework) -
 def test_cycles_need_a_year(tiered: Casework) -> None:
     with pytest.raises(RuleError, match="not a year"):
         tiered.opening.cycles(98, NOW)
+
+
+WITHOUT_KEY = tier_table("[strategic, key_account, ordinary]", key="key_account")
+NO_KEY = ("rules/customer_tier.yaml:17: table 'customer_tier' must decide the managed tiers "
+          "strategic, key, but its 'tier' values are strategic, key_account, ordinary; add key "
+          "(annual cycles are opened for the managed tiers)")
+
+
+def publish_tiers(casework: Casework, text: str) -> None:
+    casework.registry.publish_table(load_table_text(text, "rules/customer_tier.yaml"), text, T0)
+
+
+def test_a_tier_table_without_the_managed_tiers_is_not_published(casework: Casework) -> None:
+    with pytest.raises(DefinitionError) as refused:
+        publish_tiers(casework, WITHOUT_KEY)
+    assert str(refused.value) == NO_KEY
+    assert casework.registry.tiers(T0) == ("strategic", "key", "ordinary")  # v1 stays
+
+
+def test_a_tier_table_with_more_tiers_is_published(casework: Casework) -> None:
+    publish_tiers(casework, tier_table("[strategic, key, growth, ordinary]"))
+    assert casework.registry.tiers(T0) == ("strategic", "key", "growth", "ordinary")
+    assert casework.opening.cycles(2026, T0, ("growth",)).started == {}  # nobody is, yet
+
+
+def test_cycles_refuse_a_tier_table_in_force_without_the_managed_tiers(
+        casework: Casework) -> None:
+    """A version published before the check (or by a registry without it) is caught before
+    any cycle opens."""
+    casework.registry.table_checks.clear()
+    publish_tiers(casework, WITHOUT_KEY)
+    with pytest.raises(DefinitionError) as refused:
+        casework.opening.cycles(2026, T0)
+    assert str(refused.value) == NO_KEY
+    assert casework.opening.cycles(2026, T0, ("strategic",)).started == {}
+
+
+def test_cycles_for_a_tier_the_table_does_not_decide_are_refused(casework: Casework) -> None:
+    with pytest.raises(InvalidInput, match=r"field 'tier': customer_tier v1 decides no tier "
+                                           r"'gold' \(its tiers: strategic, key, ordinary; "
+                                           r"see .*customer_tier.yaml\)"):
+        casework.opening.cycles(2026, T0, ("strategic", "gold"))
+    assert casework.opening.cycles(2026, T0, MANAGED_TIERS).started == {}
 
 
 def test_reviews_fall_due_by_tier_and_open_once(tiered: Casework) -> None:
