@@ -1,38 +1,29 @@
 """Steps for key_plan.feature (the shared ones are in conftest.py; the purchase files, the
-recompute and the history tables come from test_strategic_plan.py)."""
+recompute and the history tables come from account_desk.py)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from engine.jobs.tiering import Recomputed
 from engine.kernel.errors import InvalidInput, TransitionRefused
-from features.desk import Clock, moment
-from features.test_strategic_plan import (
+from features.desk import moment
+from features.plans.account_desk import (
     AccountDesk,
     Refusal,
-    account_team,
     add_customer,
     attempt,
     case_events,
-    check_guard,
     check_invalid,
-    check_needs,
-    check_read_only,
-    check_refused_for_role,
     check_table,
     customer_history,
     customer_record,
     customer_story,
-    day_of,
     days_of,
-    every,
     import_base,
     import_more_base,
     import_purchases,
@@ -40,8 +31,8 @@ from features.test_strategic_plan import (
     money,
     open_by_hand,
     open_plans,
+    orders_regularly,
     pending_timers,
-    plan_history,
     recompute,
     started_plans,
     step,
@@ -53,18 +44,8 @@ scenarios("key_plan.feature")
 # --- the account team and the customers ------------------------------------------------------
 
 
-@given(step('the account team: manager "{manager:Q}", account managers "{first:Q}" and '
-            '"{second:Q}", agent "{agent:Q}", auditor "{auditor:Q}"'), target_fixture="desk")
-def team(desk_database: str, clock: Clock, tmp_path: Path, manager: str, first: str,
-         second: str, agent: str, auditor: str) -> AccountDesk:
-    return account_team(desk_database, clock, tmp_path, {
-        manager: "manager", first: "account_manager", second: "account_manager",
-        agent: "agent", auditor: "auditor"})
 
 
-@given(step("the shop's {count:d} other customers bought as usual from {since} to {until}"))
-def customer_base(desk: AccountDesk, count: int, since: str, until: str) -> None:
-    import_base(desk, count, since, until)
 
 
 @when(step("the other customers went on buying until {until}"))
@@ -73,13 +54,6 @@ def base_buys_on(desk: AccountDesk, until: str) -> None:
     import_more_base(desk, until)
 
 
-@given(step('customer "{customer:Q}", {name}, ordered for {amount} every {weeks:d} weeks from '
-            "{first} to {last}"))
-def orders_regularly(desk: AccountDesk, customer: str, name: str, amount: str, weeks: int,
-                     first: str, last: str) -> None:
-    add_customer(desk, customer, name)
-    import_purchases(desk, [(customer, day, money(amount))
-                            for day in every(day_of(first), day_of(last), 7 * weeks)])
 
 
 @when(step("{name} ordered for {amount} on {days}"))
@@ -101,15 +75,8 @@ def became_key(desk: AccountDesk, name: str, customer: str) -> int:
     return plan
 
 
-@when("the tiers are recomputed", target_fixture="recomputed")
-def tiers_recomputed(desk: AccountDesk) -> Recomputed:
-    return recompute(desk)
 
 
-@when(step("the tiers are recomputed on {text}"), target_fixture="recomputed")
-def tiers_recomputed_on(desk: AccountDesk, text: str) -> Recomputed:
-    desk.clock.now = moment(text)
-    return recompute(desk)
 
 
 @then(step('{name} is in the "{tier:Q}" tier, by the rule "{rule:Q}"'))
@@ -163,10 +130,6 @@ def history_says_opened(desk: AccountDesk, plan: int, name: str) -> None:
     assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
 
 
-@then("no plan is opened and none is moved")
-def nothing_opened(recomputed: Recomputed) -> None:
-    assert (recomputed.tier_changes, sum(recomputed.started.values()),
-            sum(recomputed.moved.values())) == (0, 0, 0)
 
 
 @then(step("{name} has {count:d} open key plan"))
@@ -305,36 +268,17 @@ def tries_promotion_without_notes(desk: AccountDesk, plan: int, who: str,
     return attempt(desk, plan, who, "decide_promotion", promotion=outcome)
 
 
-@when(step('"{who:Q}" finishes the hand-over: "{notes:Q}"'))
-def finishes_hand_over(desk: AccountDesk, plan: int, who: str, notes: str) -> None:
-    desk.fire(plan, who, "finish_hand_over", handover_notes=notes)
 
 
 # --- what people see -------------------------------------------------------------------------
 
 
-@then(step('the plan is "{state:Q}"'))
-def plan_state(desk: AccountDesk, plan: int, state: str) -> None:
-    assert desk.case(plan).state == state
 
 
-@then(step('the plan is "{state:Q}" in the "{queue:Q}" queue'))
-def plan_in_queue(desk: AccountDesk, plan: int, state: str, queue: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.queue) == (state, queue)
 
 
-@then(step('the plan is "{state:Q}" and in no queue'))
-def plan_closed(desk: AccountDesk, plan: int, state: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.queue) == (state, None)
-    assert case.closed_at == desk.clock.now
 
 
-@then(step('the plan is "{state:Q}" and assigned to "{who:Q}"'))
-def plan_assigned(desk: AccountDesk, plan: int, state: str, who: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.assignee, case.fields["account_manager"]) == (state, who, who)
 
 
 @then(step('the plan is "{state:Q}", aiming for {target} more than its baseline of {amount}'))
@@ -363,11 +307,6 @@ def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
         (plan, "key_plan", "assign_manager")
 
 
-@then(step("nobody owns {name}"))
-def nobody_owns(desk: AccountDesk, name: str) -> None:
-    customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] is None
-    assert not [e for e in customer_history(desk, customer) if e.name == "customer.updated"]
 
 
 @then(step("its quarterly visit is due on {visit} and its promotion review on {review}"))
@@ -394,29 +333,14 @@ def services(desk: AccountDesk, plan: int, offered: str, taken: str) -> None:
 # --- refusals --------------------------------------------------------------------------------
 
 
-@then(step('it is refused because role "{role:Q}" may not fire it'))
-def refused_for_role(refusal: Refusal, role: str) -> None:
-    check_refused_for_role(refusal, role)
 
 
-@then(step('it is refused because role "{role:Q}" is read-only'))
-def refused_read_only(refusal: Refusal, role: str) -> None:
-    check_read_only(refusal, role)
 
 
-@then(step('it is refused by the guard "{guard}"'))
-def refused_by_guard(refusal: Refusal, guard: str) -> None:
-    check_guard(refusal, guard)
 
 
-@then(step('it is refused because it needs the field "{name:Q}"'))
-def refused_for_field(refusal: Refusal, name: str) -> None:
-    check_needs(refusal, name)
 
 
-@then(step('it is refused because the {name} is wrong: "{message}"'))
-def refused_as_invalid(refusal: Refusal, name: str, message: str) -> None:
-    check_invalid(refusal, name, message)
 
 
 @then(step('it is refused because the plan is "{state:Q}", where "{trigger:Q}" does not apply'))
@@ -431,13 +355,6 @@ def refused_in_state(desk: AccountDesk, plan: int, refusal: Refusal, state: str,
 # --- the auditor -----------------------------------------------------------------------------
 
 
-@then("the plan's history says the workflow handed it over because the customer's tier changed")
-def handed_over_by_workflow(desk: AccountDesk, plan: int) -> None:
-    last = [e for e in case_events(desk, plan) if e.name == "case.transitioned"][-1]
-    assert (last.actor, last.role, last.from_state, last.to_state) == \
-        ("casework", "system", "active", "handing_over")
-    assert json.loads(last.payload) == {"trigger": "hand_over",
-                                        "because": {"event": "customer.tier_changed"}}
 
 
 @then(step('the plan\'s history says the workflow asked for the promotion review by the timer '
@@ -449,10 +366,6 @@ def promotion_by_timer(desk: AccountDesk, plan: int, timer: str) -> None:
     assert json.loads(asked.payload) == {"trigger": "review_promotion", "timer": timer}
 
 
-@then("the plan's history reads")
-def plan_history_reads(desk: AccountDesk, plan: int, datatable: list[list[str]]) -> None:
-    check_table(plan_history(desk, plan), datatable,
-                ["event", "who", "role", "from", "to", "why"])
 
 
 @then(step("the history of {name}, leaving churn warnings aside, reads"))
