@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from pytest_bdd import given, then, when
 
 from engine.jobs.tiering import Recomputed
+from engine.kernel.errors import InvalidInput
 from features.desk import Clock, moment
 from features.plans.account_desk import (
     AccountDesk,
     Refusal,
     account_team,
+    add_customer,
     case_events,
     check_guard,
     check_invalid,
@@ -23,6 +26,8 @@ from features.plans.account_desk import (
     customer_history,
     customer_record,
     import_base,
+    open_by_hand,
+    open_plans,
     orders_regularly,
     plan_history,
     recompute,
@@ -144,3 +149,52 @@ def handed_over_by_workflow(desk: AccountDesk, plan: int) -> None:
 def plan_history_reads(desk: AccountDesk, plan: int, datatable: list[list[str]]) -> None:
     check_table(plan_history(desk, plan), datatable,
                 ["event", "who", "role", "from", "to", "why"])
+
+
+@then(step("{name}'s history says that becoming {tier} opened the plan"))
+def history_says_opened(desk: AccountDesk, plan: int, name: str, tier: str) -> None:
+    history = customer_history(desk, desk.customer(name))
+    changed = [i for i, e in enumerate(history) if e.name == "customer.tier_changed"
+               and json.loads(e.payload)["new"] == tier]
+    started = [i for i, e in enumerate(history) if e.name == "customer.case_started"
+               and json.loads(e.payload) == {"workflow": f"{tier}_plan", "case": plan,
+                                             "on": "customer.tier_changed"}]
+    assert len(changed) == len(started) == 1 and changed[0] < started[0]
+    assert all((e.actor, e.role) == ("casework", "system") for e in history)
+    created = case_events(desk, plan)[0]
+    assert (created.name, created.actor, created.role) == ("case.created", "casework", "system")
+    assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
+
+
+@then(step("{name} has {count:d} open {tier} plan"))
+def open_plan_count(desk: AccountDesk, name: str, count: int, tier: str) -> None:
+    assert len(open_plans(desk, desk.customer(name), f"{tier}_plan")) == count
+
+
+@given(step('"{who:Q}" has opened a {tier} plan for customer "{customer:Q}", {name}'),
+       target_fixture="plan")
+def opened_by_hand(desk: AccountDesk, who: str, customer: str, name: str, tier: str) -> int:
+    add_customer(desk, customer, name)
+    return open_by_hand(desk, f"{tier}_plan", customer, who)
+
+
+@when(step('"{who:Q}" tries to open another {tier} plan for customer "{customer:Q}"'),
+      target_fixture="refusal")
+def tries_another(desk: AccountDesk, who: str, customer: str, tier: str) -> Refusal:
+    with pytest.raises(InvalidInput) as refused:
+        open_by_hand(desk, f"{tier}_plan", customer, who)
+    return refused.value
+
+
+@when(step('"{who:Q}" tries to open a {tier} plan for customer "{customer:Q}", whom nobody '
+           "has recorded"), target_fixture="refusal")
+def tries_unknown(desk: AccountDesk, who: str, customer: str, tier: str) -> Refusal:
+    return tries_another(desk, who, customer, tier)
+
+
+@then(step("it is refused because {name} already has an open {tier} plan, the one opened before"))
+def refused_second(desk: AccountDesk, refusal: Refusal, plan: int, name: str, tier: str) -> None:
+    customer = desk.customer(name)
+    check_invalid(refusal, "customer", f"customer '{customer}' already has an open "
+                  f"{tier}_plan case (#{plan}); work that one, or close it first")
+    assert open_plans(desk, customer, f"{tier}_plan") == [plan]

@@ -7,18 +7,15 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from engine.kernel.errors import InvalidInput, TransitionRefused
+from engine.kernel.errors import TransitionRefused
 from features.desk import moment
 from features.plans.account_desk import (
     AccountDesk,
     Refusal,
-    add_customer,
     attempt,
     case_events,
-    check_invalid,
     check_table,
     customer_history,
     customer_record,
@@ -29,7 +26,6 @@ from features.plans.account_desk import (
     import_purchases,
     listed,
     money,
-    open_by_hand,
     open_plans,
     orders_regularly,
     pending_timers,
@@ -115,55 +111,18 @@ def baseline(desk: AccountDesk, plan: int, name: str, amount: str) -> None:
         money(amount)
 
 
-@then(step("the history of {name} says that becoming key opened the plan"))
-def history_says_opened(desk: AccountDesk, plan: int, name: str) -> None:
-    history = customer_history(desk, desk.customer(name))
-    changed = [i for i, e in enumerate(history) if e.name == "customer.tier_changed"
-               and json.loads(e.payload)["new"] == "key"]
-    started = [i for i, e in enumerate(history) if e.name == "customer.case_started"
-               and json.loads(e.payload) == {"workflow": "key_plan", "case": plan,
-                                             "on": "customer.tier_changed"}]
-    assert len(changed) == len(started) == 1 and changed[0] < started[0]
-    assert all((e.actor, e.role) == ("casework", "system") for e in history)
-    created = case_events(desk, plan)[0]
-    assert (created.name, created.actor, created.role) == ("case.created", "casework", "system")
-    assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
 
 
 
 
-@then(step("{name} has {count:d} open key plan"))
-def open_plan_count(desk: AccountDesk, name: str, count: int) -> None:
-    assert len(open_plans(desk, desk.customer(name), "key_plan")) == count
 
 
-@given(step('"{who:Q}" has opened a key plan for customer "{customer:Q}", {name}'),
-       target_fixture="plan")
-def opened_by_hand(desk: AccountDesk, who: str, customer: str, name: str) -> int:
-    add_customer(desk, customer, name)
-    return open_by_hand(desk, "key_plan", customer, who)
 
 
-@when(step('"{who:Q}" tries to open another key plan for customer "{customer:Q}"'),
-      target_fixture="refusal")
-def tries_another(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    with pytest.raises(InvalidInput) as refused:
-        open_by_hand(desk, "key_plan", customer, who)
-    return refused.value
 
 
-@when(step('"{who:Q}" tries to open a key plan for customer "{customer:Q}", whom nobody has '
-           "recorded"), target_fixture="refusal")
-def tries_unknown(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    return tries_another(desk, who, customer)
 
 
-@then(step("it is refused because {name} already has an open key plan, the one opened before"))
-def refused_second(desk: AccountDesk, refusal: Refusal, plan: int, name: str) -> None:
-    customer = desk.customer(name)
-    check_invalid(refusal, "customer", f"customer '{customer}' already has an open key_plan "
-                  f"case (#{plan}); work that one, or close it first")
-    assert open_plans(desk, customer, "key_plan") == [plan]
 
 
 # --- working the plan ------------------------------------------------------------------------

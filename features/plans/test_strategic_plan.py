@@ -11,15 +11,11 @@ from decimal import Decimal
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from engine.kernel.errors import InvalidInput
 from features.desk import moment
 from features.plans.account_desk import (
     AccountDesk,
     Refusal,
-    add_customer,
     attempt,
-    case_events,
-    check_invalid,
     check_table,
     customer_history,
     customer_record,
@@ -27,8 +23,6 @@ from features.plans.account_desk import (
     import_base,
     import_more_base,
     listed,
-    open_by_hand,
-    open_plans,
     orders_regularly,
     pending_timers,
     recompute,
@@ -95,56 +89,18 @@ def plan_notes_tier(desk: AccountDesk, plan: int, name: str) -> None:
     assert Decimal(fields["revenue_share"]) >= Decimal("0.01")
 
 
-@then(step("{name}'s history says that becoming strategic opened the plan"))
-def history_says_opened(desk: AccountDesk, plan: int, name: str) -> None:
-    history = customer_history(desk, desk.customer(name))
-    changed = [i for i, e in enumerate(history) if e.name == "customer.tier_changed"
-               and json.loads(e.payload)["new"] == "strategic"]
-    started = [i for i, e in enumerate(history) if e.name == "customer.case_started"
-               and json.loads(e.payload) == {"workflow": "strategic_plan", "case": plan,
-                                             "on": "customer.tier_changed"}]
-    assert len(changed) == len(started) == 1 and changed[0] < started[0]
-    assert all((e.actor, e.role) == ("casework", "system") for e in history)
-    created = case_events(desk, plan)[0]
-    assert (created.name, created.actor, created.role) == ("case.created", "casework", "system")
-    assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
 
 
 
 
-@then(step("{name} has {count:d} open strategic plan"))
-def open_plan_count(desk: AccountDesk, name: str, count: int) -> None:
-    assert len(open_plans(desk, desk.customer(name), "strategic_plan")) == count
 
 
-@given(step('"{who:Q}" has opened a strategic plan for customer "{customer:Q}", {name}'),
-       target_fixture="plan")
-def opened_by_hand(desk: AccountDesk, who: str, customer: str, name: str) -> int:
-    add_customer(desk, customer, name)
-    return open_by_hand(desk, "strategic_plan", customer, who)
 
 
-@when(step('"{who:Q}" tries to open another strategic plan for customer "{customer:Q}"'),
-      target_fixture="refusal")
-def tries_another(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    with pytest.raises(InvalidInput) as refused:
-        open_by_hand(desk, "strategic_plan", customer, who)
-    return refused.value
 
 
-@when(step('"{who:Q}" tries to open a strategic plan for customer "{customer:Q}", whom nobody '
-           "has recorded"), target_fixture="refusal")
-def tries_unknown(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    return tries_another(desk, who, customer)
 
 
-@then(step("it is refused because {name} already has an open strategic plan, the one opened "
-           "before"))
-def refused_second(desk: AccountDesk, refusal: Refusal, plan: int, name: str) -> None:
-    customer = desk.customer(name)
-    check_invalid(refusal, "customer", f"customer '{customer}' already has an open "
-                  f"strategic_plan case (#{plan}); work that one, or close it first")
-    assert open_plans(desk, customer, "strategic_plan") == [plan]
 
 
 # --- working the plan ------------------------------------------------------------------------
