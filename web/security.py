@@ -27,6 +27,7 @@ from litestar.stores.base import Store
 from litestar.types import Empty
 
 from engine.kernel.accounts import User, token_digest
+from engine.kernel.roles import Permission, holders, may
 from engine.store.accounts import SqlAccounts
 
 API = "/api"
@@ -73,18 +74,20 @@ class Authentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth="session")
 
 
-def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard: the user must hold one of `roles` (admin may do everything)."""
-    allowed = frozenset(roles) | {"admin"}
+def allow(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any],
+                                               BaseRouteHandler], None]:
+    """A guard: the user must hold `permission` (engine.kernel.roles.PERMISSIONS says which
+    roles do; admin holds every one)."""
+    allowed = holders(permission)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user: User = connection.user
-        if not user.holds(*allowed):
+        if not may(user.roles, permission):
             raise PermissionDeniedException(
                 f"this needs the role {' or '.join(sorted(allowed))}; "
                 f"{user.name} holds {', '.join(user.roles) or 'none'}")
 
-    guard.__name__ = f"allow_{'_'.join(sorted(allowed))}"
+    guard.__name__ = f"allow_{permission}"
     return guard
 
 

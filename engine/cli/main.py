@@ -33,7 +33,7 @@ from engine.cli.workflows import workflows
 from engine.kernel.accounts import hash_password, new_token, token_digest
 from engine.kernel.errors import DefinitionError
 from engine.kernel.history import iso
-from engine.kernel.specs import ROLES
+from engine.kernel.roles import ROLES
 from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,

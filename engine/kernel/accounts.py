@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.kernel.errors import InvalidInput
+from engine.kernel.roles import Permission, may
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
@@ -45,6 +46,10 @@ class User:
 
     def holds(self, *roles: str) -> bool:
         return bool(set(self.roles) & set(roles))
+
+    def may(self, permission: Permission) -> bool:
+        """Whether one of the user's roles holds `permission` (engine.kernel.roles)."""
+        return may(self.roles, permission)
 
 
 def hash_password(password: str) -> str:

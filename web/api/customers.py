@@ -8,15 +8,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
+from engine.kernel.roles import Permission
 from web.api.common import SECURITY, ApiOperation, errors
-from web.pages.common import EVERYONE, casework_of
-from web.security import allow
+from web.areas import area, get
+from web.common import casework_of
 
 MAX_FOUND = 200
 
@@ -92,7 +93,7 @@ class FoundCustomer(Struct, kw_only=True):
     region: str | None
 
 
-@get("/{customer_id:str}", guards=[allow(*EVERYONE)], sync_to_thread=True,
+@get("/{customer_id:str}",
      summary="Read a customer", operation_class=ApiOperation, responses=errors(403, 404))
 def read_customer(request: Request[User, Any, Any],
                   customer_id: Annotated[str, PathParameter(description="The customer id")]
@@ -104,7 +105,7 @@ def read_customer(request: Request[User, Any, Any],
     return customer_of(record, customers.history(customer_id))
 
 
-@get("/", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="Find customers",
+@get("/", summary="Find customers",
      operation_class=ApiOperation, responses=errors(403, 422))
 def search(request: Request[User, Any, Any],
            q: Annotated[str, QueryParameter(
@@ -138,5 +139,6 @@ def _event(event: CustomerEvent) -> CustomerEventJson:
                              prev_hash=event.prev_hash, hash=event.hash)
 
 
-ROUTES = [Router("/api/customers", route_handlers=[read_customer, search], tags=["customers"],
-                 security=SECURITY)]
+ROUTER = area("/api/customers", Permission.READ_CUSTOMERS, [
+    read_customer, search],
+              tags=["customers"], security=SECURITY)

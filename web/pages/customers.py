@@ -8,22 +8,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
+from engine.kernel.roles import Permission
 from engine.store.customer_search import PLANS
-from web.pages.common import EVERYONE, casework_of
+from web.areas import area, get
+from web.common import casework_of
 from web.pages.desk import TIERS
 from web.rendering import page
-from web.security import allow
 
 PAGE = 50
 PURCHASES = 20
-AUDITING = ("auditor", "manager", "admin")  # who may follow a customer into /audit
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def tier_changes(history: list[CustomerEvent]) -> list[TierChange]:
     return found
 
 
-@get("/customers", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/")
 def customer_list(request: Request[User, Any, Any]) -> Template:
     params = request.query_params
     text, tier, after = params.get("q") or "", params.get("tier") or "", params.get("after")
@@ -123,7 +123,7 @@ def parse_purchase_cursor(text: str | None) -> tuple[date, int] | None:
                                   "open the customer's page again") from None
 
 
-@get("/customers/{customer_id:str}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/{customer_id:str}")
 def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) -> Template:
     """The whole page, or (HTMX) the next page of purchases."""
     casework = casework_of(request)
@@ -143,7 +143,7 @@ def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) 
                 purchases=shown, purchases_more=more, first_purchases=after is None,
                 plans=[c for c in related if c["workflow"] in PLANS],
                 cases=[c for c in related if c["workflow"] not in PLANS],
-                may_audit=request.user.holds(*AUDITING))
+                may_audit=request.user.may(Permission.AUDIT))
 
 
-ROUTES = [customer_list, customer_page]
+ROUTER = area("/customers", Permission.READ_CUSTOMERS, [customer_list, customer_page])
