@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +44,24 @@ def secret_key(home: Path) -> str:
         return given
     path = home / ".casework-secret"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(48))
+        _write_once(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Put `text` at `path` unless another process has put its own there first. The text is
+    written whole to a file of this process (0600, from mkstemp) and then hard-linked into
+    place, which fails if `path` exists: servers started together never read a half-written
+    key, never fail on the other's file, and all end up with the first key linked."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another server linked its key first: that one is read
+    finally:
+        os.unlink(temporary)
 
 
 class Authentication(AbstractAuthenticationMiddleware):
