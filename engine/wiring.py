@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.cases.desk import Desk
+from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.version_moves import Migrator
 from engine.jobs.opening import Opening
@@ -53,7 +54,7 @@ class Casework:
         return SqlAccounts(self.database)
 
     @cached_property
-    def views(self) -> SqlViews:
+    def views(self) -> Queues:
         return SqlViews(self.database)
 
     @cached_property

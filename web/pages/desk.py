@@ -13,9 +13,9 @@ from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from engine.cases.desk import ASSIGNING_ROLES
+from engine.cases.queues import SLA_STATES, SORTS, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError
-from engine.store.views import SLA_STATES, SORTS, QueueQuery
 from web.pages.common import EVERYONE, WORKERS, assignment, casework_of, now_of
 from web.rendering import page
 from web.security import allow
