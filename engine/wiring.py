@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from engine.cases.audit import Audit
 from engine.cases.desk import Desk
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
@@ -62,7 +63,7 @@ class Casework:
         return SqlCustomerSearch(self.database)
 
     @cached_property
-    def audit(self) -> SqlAudit:
+    def audit(self) -> Audit:
         return SqlAudit(self.database)
 
     @cached_property

@@ -16,9 +16,9 @@ from litestar import Request, get, post
 from litestar.exceptions import ValidationException
 from litestar.response import Stream, Template
 
+from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
 from engine.kernel.accounts import User
 from engine.kernel.history import Break, iso
-from engine.store.audit_views import KINDS, AuditCursor, AuditQuery, AuditRow
 from web.pages.common import casework_of, now_of
 from web.rendering import page
 from web.security import allow
