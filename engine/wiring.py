@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.cases.audit import Audit
+from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
@@ -71,7 +72,7 @@ class Casework:
         return SqlPublications(self.database)
 
     @cached_property
-    def dashboards(self) -> SqlDashboards:
+    def dashboards(self) -> Dashboards:
         return SqlDashboards(self.database)
 
     @cached_property

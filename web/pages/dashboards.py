@@ -14,8 +14,8 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from engine.cases.dashboards import fold_weeks, weeks_until
 from engine.kernel.accounts import User
-from engine.store.dashboard_views import fold_weeks, weeks_until
 from engine.wiring import Casework
 from web.charts import Chart, ages_chart, kpi_chart, sla_chart, tier_chart
 from web.pages.common import casework_of, now_of
