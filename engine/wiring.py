@@ -13,6 +13,7 @@ from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.version_moves import Migrator
 from engine.jobs.opening import Opening
+from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.settings import Settings
@@ -27,6 +28,7 @@ from engine.store.publications import SqlPublications
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
+from engine.workflows.publications import Publications
 from engine.workflows.registry import Registry, load_calendars
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class Casework:
         return Tiering(self.customers, self.registry, self.runtime)
 
     @cached_property
-    def accounts(self) -> SqlAccounts:
+    def accounts(self) -> Accounts:
         return SqlAccounts(self.database)
 
     @cached_property
@@ -68,7 +70,7 @@ class Casework:
         return SqlAudit(self.database)
 
     @cached_property
-    def publications(self) -> SqlPublications:
+    def publications(self) -> Publications:
         return SqlPublications(self.database)
 
     @cached_property

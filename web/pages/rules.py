@@ -20,9 +20,9 @@ from engine.kernel.errors import NotFound
 from engine.kernel.records import DefinitionRecord
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
-from engine.store.publications import Publication
 from engine.wiring import Casework
 from engine.workflows.diagram import mermaid
+from engine.workflows.publications import Publication
 from web.pages.common import casework_of, now_of
 from web.rendering import page
 from web.security import allow
