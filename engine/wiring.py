@@ -12,6 +12,7 @@ from engine.cases.desk import Desk
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.version_moves import Migrator
+from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening
 from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
@@ -62,7 +63,7 @@ class Casework:
         return SqlViews(self.database)
 
     @cached_property
-    def search(self) -> SqlCustomerSearch:
+    def search(self) -> CustomerSearch:
         return SqlCustomerSearch(self.database)
 
     @cached_property

@@ -20,6 +20,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.cases.runtime import Actor
+from engine.customers.records import CustomerProfile
 from engine.jobs.tiering import Recomputed
 from engine.kernel.errors import InvalidInput, TransitionRefused
 from engine.kernel.history import CustomerEvent, Event
@@ -168,7 +169,7 @@ def recompute(desk: Desk) -> Recomputed:
         casework.close()
 
 
-def customer_record(desk: Desk, customer: str) -> dict[str, Any]:
+def customer_record(desk: Desk, customer: str) -> CustomerProfile:
     casework = desk.open()
     try:
         return casework.customers.customer(customer)
@@ -339,7 +340,7 @@ def became_strategic(desk: AccountDesk, name: str, customer: str) -> int:
     import_base(desk, 300, "March 2024", "February 2026")
     orders_regularly(desk, customer, name, "250.00", 2, "4 August 2025", "2 February 2026")
     recompute(desk)
-    assert customer_record(desk, customer)["tier"] == "strategic"
+    assert customer_record(desk, customer).record.tier == "strategic"
     [plan] = started_plans(desk, customer, "strategic_plan")
     return plan
 
@@ -366,8 +367,9 @@ def tiers_recomputed_on(desk: AccountDesk, text: str) -> Recomputed:
 
 @then(step('{name}\'s tier is "{tier:Q}", by the rule "{rule:Q}"'))
 def tier_is(desk: AccountDesk, name: str, tier: str, rule: str) -> None:
-    record = customer_record(desk, desk.customer(name))
-    assert (record["tier"], record["tier_rule"]) == (tier, rule)
+    profile = customer_record(desk, desk.customer(name))
+    assert profile.figures is not None
+    assert (profile.record.tier, profile.figures.tier_rule) == (tier, rule)
 
 
 @then(step('a strategic plan for {name} waits for an account manager in the "{queue:Q}" queue'),
@@ -381,10 +383,12 @@ def plan_waits(desk: AccountDesk, name: str, queue: str) -> int:
 
 @then(step("the plan notes the tier and the share of the revenue {name} had when it opened"))
 def plan_notes_tier(desk: AccountDesk, plan: int, name: str) -> None:
-    record = customer_record(desk, desk.customer(name))
+    profile = customer_record(desk, desk.customer(name))
     fields = desk.case(plan).fields
-    assert fields["tier"] == record["tier"] == "strategic"
-    assert Decimal(fields["revenue_share"]) == pytest.approx(Decimal(str(record["revenue_share"])))
+    assert profile.figures is not None
+    assert fields["tier"] == profile.record.tier == "strategic"
+    assert Decimal(fields["revenue_share"]) == \
+        pytest.approx(Decimal(str(profile.figures.revenue_share)))
     assert Decimal(fields["revenue_share"]) >= Decimal("0.01")
 
 
@@ -536,7 +540,7 @@ def plan_assigned(desk: AccountDesk, plan: int, state: str, who: str) -> None:
 @then(step('"{who:Q}" owns {name} now'))
 def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] == who
+    assert customer_record(desk, customer).record.owner == who
     [updated] = [json.loads(e.payload) for e in customer_history(desk, customer)
                  if e.name == "customer.updated"]
     assert updated["changes"] == {"owner": {"old": None, "new": who}}
@@ -546,7 +550,7 @@ def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
 @then(step("nobody owns {name}"))
 def nobody_owns(desk: AccountDesk, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] is None
+    assert customer_record(desk, customer).record.owner is None
     assert not [e for e in customer_history(desk, customer) if e.name == "customer.updated"]
 
 

@@ -75,6 +75,27 @@ class DefinitionRecord:
 
 
 @dataclass(frozen=True)
+class CustomerRecord:
+    """One customer as stored, with the head of its history chain."""
+
+    id: str
+    type: str  # personal | enterprise
+    status: str  # potential | active | dormant | lost
+    name: str | None
+    email: str | None
+    phone: str | None
+    industry: str | None
+    region: str | None
+    owner: str | None  # the account manager
+    tier: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    history_seq: int
+    history_head: str
+
+
+@dataclass(frozen=True)
 class CustomerHead:
     """What a recompute compares and moves on: a customer's tier, churn risk, history head."""
 
@@ -188,7 +209,7 @@ class Transaction(Protocol):
     def open_case(self, workflow: str, customer: str) -> int | None: ...
     def open_case_ids(self, workflows: Sequence[str],
                       customers_: Sequence[str]) -> dict[tuple[str, str], list[int]]: ...
-    def customer_record(self, customer_id: str) -> tuple[CustomerHead, dict[str, Any]]: ...
+    def customer_record(self, customer_id: str) -> tuple[CustomerHead, CustomerRecord]: ...
     def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
                         events: Sequence[CustomerEvent], at: datetime) -> None: ...
     def year_activity(self, customer_id: str, year: int) -> YearActivity: ...
