@@ -17,6 +17,7 @@ from engine.jobs.opening import Opening
 from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
+from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class Casework:
+    """A running casework: the write side (store, registry, runtime, customers) and, read
+    through their protocols, the services the pages, the API and the command line ask."""
+
     settings: Settings
     database: Database
     store: SqlStore
@@ -91,7 +95,7 @@ class Casework:
         return Opening(self.customers, self.registry, self.runtime)
 
     @cached_property
-    def timers(self) -> SqlTimers:
+    def timers(self) -> Timers:
         return SqlTimers(self.database)
 
     @cached_property

@@ -196,7 +196,7 @@ def case_events(desk: Desk, case_id: int) -> list[Event]:
 def pending_timers(desk: Desk, case_id: int) -> dict[str, datetime]:
     casework = desk.open()
     try:
-        return {t["name"]: t["due_at"] for t in casework.timers.listing(case_id, "pending")}
+        return {t.name: t.due_at for t in casework.timers.listing(case_id, "pending")}
     finally:
         casework.close()
 
