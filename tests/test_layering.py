@@ -97,3 +97,9 @@ def test_the_check_sees_an_import_from_above(tmp_path: Path) -> None:
     ]
     assert problems_of(sample, "engine.cli.sample") == ["sqlalchemy (not spoken in engine.cli)"]
     assert problems_of(sample, "engine.store.sample") == ["web.app (layer 6 >= engine.store's 4)"]
+
+
+def test_web_never_reaches_into_the_store() -> None:
+    reaching = {module_name(p): sorted(n for n in imported(p) if package_of(n) == "engine.store")
+                for p in sorted((ROOT / "web").rglob("*.py"))}
+    assert {m: names for m, names in reaching.items() if names} == {}

@@ -27,9 +27,8 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty
 
-from engine.kernel.accounts import User, token_digest
+from engine.kernel.accounts import Accounts, User, token_digest
 from engine.kernel.roles import Permission, holders, may
-from engine.store.accounts import SqlAccounts
 
 API = "/api"
 # Paths anyone may open without signing in.
@@ -69,7 +68,7 @@ class Authentication(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
                                    ) -> AuthenticationResult:
-        accounts: SqlAccounts = connection.app.state.casework.accounts
+        accounts: Accounts = connection.app.state.casework.accounts
         if connection.scope["path"].startswith(API):
             header = connection.headers.get("authorization", "")
             scheme, _, token = header.partition(" ")
@@ -156,7 +155,7 @@ def start_new_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 class SqlSessionStore(Store):
     """Litestar's session store on the `web_sessions` table."""
 
-    def __init__(self, accounts: SqlAccounts) -> None:
+    def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None

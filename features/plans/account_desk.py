@@ -20,6 +20,7 @@ from typing import Any
 from pytest_bdd import parsers
 
 from engine.cases.runtime import Actor
+from engine.customers.records import CustomerProfile
 from engine.jobs.tiering import Recomputed
 from engine.kernel.errors import InvalidInput, TransitionRefused
 from engine.kernel.history import CustomerEvent, Event
@@ -164,7 +165,7 @@ def recompute(desk: Desk) -> Recomputed:
         casework.close()
 
 
-def customer_record(desk: Desk, customer: str) -> dict[str, Any]:
+def customer_record(desk: Desk, customer: str) -> CustomerProfile:
     casework = desk.open()
     try:
         return casework.customers.customer(customer)
@@ -191,7 +192,7 @@ def case_events(desk: Desk, case_id: int) -> list[Event]:
 def pending_timers(desk: Desk, case_id: int) -> dict[str, datetime]:
     casework = desk.open()
     try:
-        return {t["name"]: t["due_at"] for t in casework.timers.listing(case_id, "pending")}
+        return {t.name: t.due_at for t in casework.timers.listing(case_id, "pending")}
     finally:
         casework.close()
 

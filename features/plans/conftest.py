@@ -107,7 +107,7 @@ def plan_assigned(desk: AccountDesk, plan: int, state: str, who: str) -> None:
 @then(step("nobody owns {name}"))
 def nobody_owns(desk: AccountDesk, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] is None
+    assert customer_record(desk, customer).record.owner is None
     assert not [e for e in customer_history(desk, customer) if e.name == "customer.updated"]
 
 

@@ -66,7 +66,7 @@ def became_key(desk: AccountDesk, name: str, customer: str) -> int:
     orders_regularly(desk, customer, name, "40.00", 3, "1 April 2024", "20 January 2025")
     orders_on(desk, name, "20.00", "2 June 2025, 3 November 2025 and 16 February 2026")
     recompute(desk)
-    assert customer_record(desk, customer)["tier"] == "key"
+    assert customer_record(desk, customer).record.tier == "key"
     [plan] = started_plans(desk, customer, "key_plan")
     return plan
 
@@ -77,8 +77,9 @@ def became_key(desk: AccountDesk, name: str, customer: str) -> int:
 
 @then(step('{name} is in the "{tier:Q}" tier, by the rule "{rule:Q}"'))
 def tier_is(desk: AccountDesk, name: str, tier: str, rule: str) -> None:
-    record = customer_record(desk, desk.customer(name))
-    assert (record["tier"], record["tier_rule"]) == (tier, rule)
+    profile = customer_record(desk, desk.customer(name))
+    assert profile.figures is not None
+    assert (profile.record.tier, profile.figures.tier_rule) == (tier, rule)
 
 
 @then(step('a key plan for {name} waits for an account manager in the "{queue:Q}" queue'),
@@ -104,10 +105,11 @@ def strategic_plan_waits(desk: AccountDesk, plan: int, name: str, queue: str) ->
 @then(step("the plan takes {name}' {amount} of purchases over the last 12 months as its "
            "baseline"))
 def baseline(desk: AccountDesk, plan: int, name: str, amount: str) -> None:
-    record = customer_record(desk, desk.customer(name))
+    profile = customer_record(desk, desk.customer(name))
     fields = desk.case(plan).fields
-    assert fields["tier"] == record["tier"] == "key"
-    assert Decimal(fields["baseline_revenue"]) == Decimal(str(record["revenue_12m"])) == \
+    assert profile.figures is not None
+    assert fields["tier"] == profile.record.tier == "key"
+    assert Decimal(fields["baseline_revenue"]) == Decimal(str(profile.figures.revenue_12m)) == \
         money(amount)
 
 
@@ -258,7 +260,7 @@ def visits_held(desk: AccountDesk, plan: int, state: str, count: int) -> None:
 @then(step('"{who:Q}" owns {name} now'))
 def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] == who
+    assert customer_record(desk, customer).record.owner == who
     [updated] = [json.loads(e.payload) for e in customer_history(desk, customer)
                  if e.name == "customer.updated"]
     assert updated["changes"] == {"owner": {"old": None, "new": who}}

@@ -47,7 +47,7 @@ def became_strategic(desk: AccountDesk, name: str, customer: str) -> int:
     import_base(desk, 300, "March 2024", "February 2026")
     orders_regularly(desk, customer, name, "250.00", 2, "4 August 2025", "2 February 2026")
     recompute(desk)
-    assert customer_record(desk, customer)["tier"] == "strategic"
+    assert customer_record(desk, customer).record.tier == "strategic"
     [plan] = started_plans(desk, customer, "strategic_plan")
     return plan
 
@@ -67,8 +67,9 @@ def base_buys_on(desk: AccountDesk, name: str, until: str) -> None:
 
 @then(step('{name}\'s tier is "{tier:Q}", by the rule "{rule:Q}"'))
 def tier_is(desk: AccountDesk, name: str, tier: str, rule: str) -> None:
-    record = customer_record(desk, desk.customer(name))
-    assert (record["tier"], record["tier_rule"]) == (tier, rule)
+    profile = customer_record(desk, desk.customer(name))
+    assert profile.figures is not None
+    assert (profile.record.tier, profile.figures.tier_rule) == (tier, rule)
 
 
 @then(step('a strategic plan for {name} waits for an account manager in the "{queue:Q}" queue'),
@@ -82,10 +83,12 @@ def plan_waits(desk: AccountDesk, name: str, queue: str) -> int:
 
 @then(step("the plan notes the tier and the share of the revenue {name} had when it opened"))
 def plan_notes_tier(desk: AccountDesk, plan: int, name: str) -> None:
-    record = customer_record(desk, desk.customer(name))
+    profile = customer_record(desk, desk.customer(name))
     fields = desk.case(plan).fields
-    assert fields["tier"] == record["tier"] == "strategic"
-    assert Decimal(fields["revenue_share"]) == pytest.approx(Decimal(str(record["revenue_share"])))
+    assert profile.figures is not None
+    assert fields["tier"] == profile.record.tier == "strategic"
+    assert Decimal(fields["revenue_share"]) == \
+        pytest.approx(Decimal(str(profile.figures.revenue_share)))
     assert Decimal(fields["revenue_share"]) >= Decimal("0.01")
 
 
@@ -176,7 +179,7 @@ def tries_review_without_notes(desk: AccountDesk, plan: int, who: str) -> Refusa
 @then(step('"{who:Q}" owns {name} now'))
 def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] == who
+    assert customer_record(desk, customer).record.owner == who
     [updated] = [json.loads(e.payload) for e in customer_history(desk, customer)
                  if e.name == "customer.updated"]
     assert updated["changes"] == {"owner": {"old": None, "new": who}}

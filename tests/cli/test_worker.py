@@ -17,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from engine.store.schema import outbox, timers
 from tests.cli.test_main import AGENT, home, run, started
 
 __all__ = ["home", "run"]  # fixtures shared with test_cli
@@ -47,6 +48,8 @@ def test_worker_once_fires_what_is_due_and_timers_list_shows_it(run: Any) -> Non
         ("first_response", 0.8, "cancelled"), ("resolution", 0.8, "fired"),
         ("resolution", 1.0, "pending")]
     assert listed[1]["outcome"] == "looked at resolution at 0.8; level 1"
+    assert list(listed[1]) == [c.name for c in timers.c]  # one key per column, as stored
+    assert listed[1]["due_at"] == "2026-03-05T11:00:00Z" and listed[1]["done_at"] is not None
     shown = json.loads(run("cases", "show", str(case_id), "--json", "--now", WARNING).stdout)
     resolution = next(c for c in shown["sla"] if c["name"] == "resolution")
     assert (resolution["status"], resolution["elapsed_hours"], resolution["level"]) == (
@@ -107,6 +110,7 @@ def test_outbox_send_mails_each_notice_once_to_whoever_has_an_address(
     notices = [json.loads(line) for line in run("outbox", "list", "--json").stdout.splitlines()]
     assert [(n["recipient"], n["sent_at"] is not None) for n in notices] == [
         ("ann", False), ("sam", True)]
+    assert [list(n) for n in notices] == [[c.name for c in outbox.c]] * 2
 
 
 def test_the_worker_stops_cleanly_on_sigterm(home: Path, run: Any, database_url: str) -> None:

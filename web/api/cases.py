@@ -9,11 +9,11 @@ from litestar import Request
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from engine.cases.queues import PAGE, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.records import CaseRecord
 from engine.kernel.roles import Permission
-from engine.store.views import PAGE, QueueQuery
 from web.api.case_models import (
     Assign,
     Case,

@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
+from engine.customers.records import CustomerProfile
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
 from engine.kernel.roles import Permission
@@ -101,8 +102,7 @@ def read_customer(request: Request[User, Any, Any],
     """The record, the figures of the latest recompute, and the tier history (each change with
     the table row that made it)."""
     customers = casework_of(request).customers
-    record = customers.customer(customer_id)
-    return customer_of(record, customers.history(customer_id))
+    return customer_of(customers.customer(customer_id), customers.history(customer_id))
 
 
 @get("/", summary="Find customers",
@@ -115,15 +115,16 @@ def search(request: Request[User, Any, Any],
                                                 le=MAX_FOUND)] = 50) -> list[FoundCustomer]:
     """Customers by id whose id starts with q, or whose name or email contains it."""
     found = casework_of(request).search.search(q, limit)
-    return [FoundCustomer(**{k: row[k] for k in FoundCustomer.__struct_fields__})
+    return [FoundCustomer(**{k: getattr(row, k) for k in FoundCustomer.__struct_fields__})
             for row in found]
 
 
-def customer_of(record: dict[str, Any], history: list[CustomerEvent]) -> Customer:
-    figures = None
-    if record["as_of"] is not None:
-        figures = Figures(**{name: _exact(record[name]) for name in Figures.__struct_fields__})
-    return Customer(**{name: record[name] for name in Customer.__struct_fields__
+def customer_of(profile: CustomerProfile, history: list[CustomerEvent]) -> Customer:
+    stored, figures = profile.figures, None
+    if stored is not None:
+        figures = Figures(**{name: _exact(getattr(stored, name))
+                             for name in Figures.__struct_fields__})
+    return Customer(**{name: getattr(profile.record, name) for name in Customer.__struct_fields__
                        if name not in ("figures", "history")},
                     figures=figures, history=[_event(e) for e in history])
 

@@ -16,10 +16,10 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.response import Stream, Template
 
+from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
 from engine.kernel.accounts import User
 from engine.kernel.history import Break, iso
 from engine.kernel.roles import Permission
-from engine.store.audit_views import KINDS, AuditCursor, AuditQuery, AuditRow
 from web.areas import area, get, post
 from web.common import casework_of, now_of
 from web.rendering import page

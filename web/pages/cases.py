@@ -49,7 +49,7 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
     customer = None
     if case.customer:
         try:
-            customer = casework.customers.customer(case.customer)
+            customer = casework.customers.customer(case.customer).record
         except NotFound:
             customer = None
     shown = [Shown(e, json.loads(e.payload)) for e in casework.store.case_events(case.id)]

@@ -16,7 +16,6 @@ from litestar.response import Template
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
 from engine.kernel.roles import Permission
-from engine.store.customer_search import PLANS
 from web.areas import area, get
 from web.common import casework_of
 from web.pages.desk import TIERS
@@ -106,7 +105,7 @@ def customer_list(request: Request[User, Any, Any]) -> Template:
     chosen = {"q": text, "tier": tier}
     next_link = None
     if len(found) > PAGE:
-        next_link = {**{k: v for k, v in chosen.items() if v}, "after": rows[-1]["id"]}
+        next_link = {**{k: v for k, v in chosen.items() if v}, "after": rows[-1].id}
     return page(request, "customers.html", "results", user=request.user, rows=rows,
                 chosen=chosen, tiers=TIERS, next_link=next_link, first=not after)
 
@@ -127,22 +126,21 @@ def parse_purchase_cursor(text: str | None) -> tuple[date, int] | None:
 def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) -> Template:
     """The whole page, or (HTMX) the next page of purchases."""
     casework = casework_of(request)
-    record = casework.customers.customer(customer_id)  # NotFound: the 404 page
+    profile = casework.customers.customer(customer_id)  # NotFound: the 404 page
     after = parse_purchase_cursor(request.query_params.get("purchases_after"))
     bought = casework.search.purchases(customer_id, PURCHASES + 1, after)
     shown = bought[:PURCHASES]
-    more = f"{shown[-1]['day'].isoformat()}~{shown[-1]['id']}" \
-        if len(bought) > PURCHASES else None
+    more = f"{shown[-1].day.isoformat()}~{shown[-1].id}" if len(bought) > PURCHASES else None
     related = casework.search.cases(customer_id)
     # the purchases links ask for that block alone (an empty cursor: the newest again)
     block = "purchases" if "purchases_after" in request.query_params else None
     return page(request, "customer.html", block,
-                user=request.user, customer=record, figures=FIGURES,
-                computed=record.get("computed_at") is not None,
+                user=request.user, customer=profile.record, figures=FIGURES,
+                stored=profile.figures,
                 changes=tier_changes(casework.customers.history(customer_id)),
                 purchases=shown, purchases_more=more, first_purchases=after is None,
-                plans=[c for c in related if c["workflow"] in PLANS],
-                cases=[c for c in related if c["workflow"] not in PLANS],
+                plans=[c for c in related if c.is_plan],
+                cases=[c for c in related if not c.is_plan],
                 may_audit=request.user.may(Permission.AUDIT))
 
 

@@ -14,9 +14,9 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from engine.cases.dashboards import fold_weeks, weeks_until
 from engine.kernel.accounts import User
 from engine.kernel.roles import Permission
-from engine.store.dashboard_views import fold_weeks, weeks_until
 from engine.wiring import Casework
 from web.areas import area, get
 from web.charts import Chart, ages_chart, kpi_chart, sla_chart, tier_chart

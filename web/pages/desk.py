@@ -11,10 +11,10 @@ from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
+from engine.cases.queues import SLA_STATES, SORTS, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError
 from engine.kernel.roles import PERMISSIONS, Permission
-from engine.store.views import SLA_STATES, SORTS, QueueQuery
 from web.areas import area, get, post
 from web.common import assignment, casework_of, now_of
 from web.inputs import parse_after

@@ -21,9 +21,9 @@ from engine.kernel.records import DefinitionRecord
 from engine.kernel.roles import Permission
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
-from engine.store.publications import Publication
 from engine.wiring import Casework
 from engine.workflows.diagram import mermaid
+from engine.workflows.publications import Publication
 from web.areas import area, get
 from web.common import casework_of, now_of
 from web.rendering import page
