@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import signal
-import smtplib
 import threading
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
 from types import FrameType
 
@@ -16,6 +14,7 @@ import click
 from rich.table import Table
 
 from engine.cli.support import common, fail, handles_errors, opened, out
+from engine.jobs.outbox import Mailer, send_outbox
 from engine.kernel.history import iso
 
 
@@ -122,26 +121,10 @@ def outbox_send(smtp_host: str, smtp_port: int, from_address: str, home: Path | 
                 now_text: str | None) -> None:
     """Send unsent notices to recipients with an email address, one mail each; a failure is
     recorded on the notice and tried again next time."""
-    sent = failed = skipped = 0
     with opened(home, now_text) as casework:
-        store = casework.timers
-        with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as smtp:
-            for notice in store.notices(unsent_only=True):
-                if not notice.address:
-                    skipped += 1
-                    continue
-                message = EmailMessage()
-                message["From"], message["To"] = from_address, notice.address
-                message["Subject"] = notice.subject
-                message.set_content(notice.body)
-                try:
-                    smtp.send_message(message)
-                except smtplib.SMTPException as exc:
-                    store.mark_sent(notice.id, casework.settings.clock(), error=str(exc))
-                    failed += 1
-                    continue
-                store.mark_sent(notice.id, casework.settings.clock())
-                sent += 1
-    click.echo(f"sent {sent}, failed {failed}, without an address {skipped}")
-    if failed:
-        fail(f"{failed} notice(s) could not be sent; they stay in the outbox", 1)
+        done = send_outbox(casework.timers, Mailer(smtp_host, from_address, smtp_port),
+                           casework.settings.clock)
+    click.echo(f"sent {done.sent}, failed {done.failed}, without an address "
+               f"{done.without_address}")
+    if done.failed:
+        fail(f"{done.failed} notice(s) could not be sent; they stay in the outbox", 1)

@@ -6,19 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-
 from engine.store.schema import outbox, timers
 from tests.cli.test_main import AGENT, home, run, started
+from tests.smtp import Inbox
 
 __all__ = ["home", "run"]  # fixtures shared with test_cli
 
@@ -61,30 +56,6 @@ def test_a_looping_worker_refuses_a_fixed_clock(run: Any) -> None:
     result = run("worker", "--now", WARNING)
     assert result.exit_code == 2
     assert "use --once" in result.stderr
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802 - aiosmtpd's name
-                          envelope: Envelope) -> str:
-        self.mails.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
 
 
 def test_outbox_send_mails_each_notice_once_to_whoever_has_an_address(
