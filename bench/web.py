@@ -306,8 +306,9 @@ def queue_query(db: Path) -> dict[str, Any]:
     """The plan of the queue page's query (default sort, first page) and its median time."""
     import sqlalchemy as sa
 
+    from engine.cases.queues import QueueQuery
     from engine.kernel.settings import Settings
-    from engine.store.views import QueueQuery, queue_select
+    from engine.store.views import queue_select
     from engine.wiring import open_casework
 
     casework = open_casework(Settings(home=ROOT, database_url=f"sqlite:///{db}"))

@@ -6,13 +6,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from engine.cases.audit import Audit
+from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
+from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.version_moves import Migrator
 from engine.customers.records import TIER_TABLE
+from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
+from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
+from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
@@ -25,6 +31,7 @@ from engine.store.publications import SqlPublications
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
+from engine.workflows.publications import Publications
 from engine.workflows.registry import Registry, load_calendars
 
 if TYPE_CHECKING:
@@ -34,6 +41,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class Casework:
+    """A running casework: the write side (store, registry, runtime, customers) and, read
+    through their protocols, the services the pages, the API and the command line ask."""
+
     settings: Settings
     database: Database
     store: SqlStore
@@ -50,27 +60,27 @@ class Casework:
         return Tiering(self.customers, self.registry, self.runtime)
 
     @cached_property
-    def accounts(self) -> SqlAccounts:
+    def accounts(self) -> Accounts:
         return SqlAccounts(self.database)
 
     @cached_property
-    def views(self) -> SqlViews:
+    def views(self) -> Queues:
         return SqlViews(self.database)
 
     @cached_property
-    def search(self) -> SqlCustomerSearch:
+    def search(self) -> CustomerSearch:
         return SqlCustomerSearch(self.database)
 
     @cached_property
-    def audit(self) -> SqlAudit:
+    def audit(self) -> Audit:
         return SqlAudit(self.database)
 
     @cached_property
-    def publications(self) -> SqlPublications:
+    def publications(self) -> Publications:
         return SqlPublications(self.database)
 
     @cached_property
-    def dashboards(self) -> SqlDashboards:
+    def dashboards(self) -> Dashboards:
         return SqlDashboards(self.database)
 
     @cached_property
@@ -86,7 +96,7 @@ class Casework:
         return Opening(self.customers, self.registry, self.runtime)
 
     @cached_property
-    def timers(self) -> SqlTimers:
+    def timers(self) -> Timers:
         return SqlTimers(self.database)
 
     @cached_property

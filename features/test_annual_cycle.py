@@ -128,7 +128,8 @@ def tiers_are(desk: Desk, customers: dict[str, str], datatable: list[list[str]])
     assert header == ["customer", "tier"]
     casework = desk.open()
     try:
-        seen = [[name, casework.customers.customer(customers[name])["tier"]] for name, _ in rows]
+        seen = [[name, casework.customers.customer(customers[name]).record.tier]
+                for name, _ in rows]
     finally:
         casework.close()
     assert seen == rows

@@ -17,6 +17,7 @@ from engine.cli.main import main
 from engine.jobs.opening import Opened
 from engine.kernel.errors import TransitionRefused
 from engine.kernel.history import CustomerEvent, Event
+from engine.kernel.records import CustomerRecord
 from engine.store.schema import cases
 from features.desk import ROOT, Clock, Desk, moment
 
@@ -78,10 +79,10 @@ def customer_with_contact(desk: Desk, tier: str, customer: str, created: str, em
     on_file(desk, customer, tier, date.fromisoformat(created), email=email, phone=phone)
 
 
-def record(desk: Desk, customer: str) -> dict[str, Any]:
+def record(desk: Desk, customer: str) -> CustomerRecord:
     casework = desk.open()
     try:
-        return casework.customers.customer(customer)
+        return casework.customers.customer(customer).record
     finally:
         casework.close()
 
@@ -253,17 +254,17 @@ def review_done(desk: Desk, review: int, state: str) -> None:
 @then(parsers.parse('customer "{customer}" has the phone "{phone}" and the e-mail "{email}"'))
 def contact_data(desk: Desk, customer: str, phone: str, email: str) -> None:
     found = record(desk, customer)
-    assert (found["phone"], found["email"]) == (phone, email)
+    assert (found.phone, found.email) == (phone, email)
 
 
 @then(parsers.parse('customer "{customer}" was last reviewed on {text}'))
 def last_reviewed(desk: Desk, customer: str, text: str) -> None:
-    assert record(desk, customer)["reviewed_at"] == moment(text)
+    assert record(desk, customer).reviewed_at == moment(text)
 
 
 @then(parsers.parse('customer "{customer}" has never been reviewed'))
 def never_reviewed(desk: Desk, customer: str) -> None:
-    assert record(desk, customer)["reviewed_at"] is None
+    assert record(desk, customer).reviewed_at is None
     assert not [e for e in history(desk, customer) if e.name == "customer.updated"]
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.cases.runtime import Actor
+from engine.customers.records import CustomerProfile
 from engine.demodata import CDNOW_SAMPLE
 from engine.kernel.errors import InvalidInput, TransitionRefused
 from engine.kernel.history import CustomerEvent, Event
@@ -187,7 +188,7 @@ def closed_with(desk: Desk, retention: int, outcome: str) -> None:
 
 @then(parsers.parse('customer "{customer}" is "{status}"'))
 def customer_status(desk: Desk, customer: str, status: str) -> None:
-    assert record(desk, customer)["status"] == status
+    assert record(desk, customer).record.status == status
 
 
 @then(parsers.parse('its field "{name}" is "{value}"'))
@@ -305,7 +306,8 @@ def warning_started_case(desk: Desk, customer: str, risk: str, row: str, retenti
 
 @then(parsers.parse('customer "{customer}"\'s churn risk is "{risk}"'))
 def churn_risk_is(desk: Desk, customer: str, risk: str) -> None:
-    assert record(desk, customer)["churn_risk"] == risk
+    figures = record(desk, customer).figures
+    assert figures is not None and figures.churn_risk == risk
     last = [e for e in customer_history(desk, customer)
             if e.name == "customer.churn_risk_changed"][-1]
     assert json.loads(last.payload)["new"] == risk
@@ -373,7 +375,7 @@ def case_records_change(desk: Desk, retention: int, customer_change: CustomerEve
 # --- reading -----------------------------------------------------------------------------------
 
 
-def record(desk: Desk, customer: str) -> dict[str, Any]:
+def record(desk: Desk, customer: str) -> CustomerProfile:
     casework = desk.open()
     try:
         return casework.customers.customer(customer)

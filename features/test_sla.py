@@ -10,7 +10,7 @@ from typing import Any
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.cases.runtime import Actor
-from engine.kernel.records import ClockRecord
+from engine.kernel.records import ClockRecord, OutboxRow
 from features.desk import Clock, Desk, moment
 
 scenarios("sla.feature")
@@ -95,7 +95,7 @@ def breach_recorded(desk: Desk, complaint: int, text: str) -> None:
     assert (breach.at, json.loads(breach.payload)["clock"]) == (moment(text), "resolution")
 
 
-def notices(desk: Desk) -> list[dict[str, Any]]:
+def notices(desk: Desk) -> list[OutboxRow]:
     casework = desk.open()
     try:
         return casework.timers.notices()
@@ -113,10 +113,10 @@ def outbox_holds(desk: Desk, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     assert header == ["to", "about"]
     found = notices(desk)
-    assert [n["recipient"] for n in found] == [to for to, _ in rows]
+    assert [n.recipient for n in found] == [to for to, _ in rows]
     for notice, (to, about) in zip(found, rows, strict=True):
-        assert about in notice["subject"], notice["subject"]
-        assert notice["address"] == f"{to}@example.org"
+        assert about in notice.subject, notice.subject
+        assert notice.address == f"{to}@example.org"
 
 
 @then(parsers.parse("the history shows escalation levels 1, 2 and 3 at"))

@@ -1,7 +1,8 @@
 """A real, throw-away PostgreSQL server for the test session, started as an operator would.
 
 Uses the server binaries of Debian's postgresql package (initdb, pg_ctl) on a temporary data
-directory, listening on loopback only. As root, the server runs as the `postgres` user.
+directory, listening on loopback only. As root, the server runs as the `postgres` user (switched
+to by subprocess, so that no tool from /usr/sbin needs to be on PATH).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def server_binaries() -> Path | None:
@@ -41,10 +43,19 @@ class PostgresServer:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *args: str) -> None:
+        """Run a server binary by its full path; as root, as the postgres user (PostgreSQL
+        refuses to run as root), switched to by subprocess itself rather than by runuser or
+        su, which live in /usr/sbin and /usr/bin and need not be on PATH."""
         command = [str(self.bindir / args[0]), *args[1:]]
+        as_postgres: dict[str, Any] = {}
         if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+            entry = pwd.getpwnam("postgres")
+            as_postgres = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": [],
+                           "cwd": self.base,  # the postgres user may not enter ours
+                           "env": {**os.environ, "HOME": entry.pw_dir, "USER": "postgres",
+                                   "LOGNAME": "postgres"}}
+        result = subprocess.run(command, capture_output=True, text=True, check=False,
+                                **as_postgres)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 

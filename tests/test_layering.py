@@ -1,6 +1,6 @@
 """The packages keep their order: each imports only the ones below it, lazily or not.
 
-    kernel < rules, sla, customers < workflows < cases < jobs, store < wiring < web < cli
+    kernel < rules, sla, customers, shipped < workflows < cases < jobs, store < wiring < web < cli
 
 SQL is spoken only in engine/store, HTTP only in web/ and the command line; the engine never
 imports web/ or the command line; web/ reaches the database through the engine's read and write
@@ -17,7 +17,7 @@ from tests.fixtures import ROOT
 # Each package's layer; a package may import its own modules and those of lower layers only.
 LAYERS: dict[str, int] = {
     "engine.kernel": 0, "engine.demodata": 0,
-    "engine.rules": 1, "engine.sla": 1, "engine.customers": 1,
+    "engine.rules": 1, "engine.sla": 1, "engine.customers": 1, "engine.shipped": 1,
     "engine.workflows": 2,
     "engine.cases": 3,
     "engine.jobs": 4, "engine.store": 4,
@@ -97,3 +97,9 @@ def test_the_check_sees_an_import_from_above(tmp_path: Path) -> None:
     ]
     assert problems_of(sample, "engine.cli.sample") == ["sqlalchemy (not spoken in engine.cli)"]
     assert problems_of(sample, "engine.store.sample") == ["web.app (layer 6 >= engine.store's 4)"]
+
+
+def test_web_never_reaches_into_the_store() -> None:
+    reaching = {module_name(p): sorted(n for n in imported(p) if package_of(n) == "engine.store")
+                for p in sorted((ROOT / "web").rglob("*.py"))}
+    assert {m: names for m, names in reaching.items() if names} == {}

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from engine.kernel.roles import Permission
 from engine.kernel.settings import get_settings
 from engine.wiring import Casework, open_casework
 from web import api, pages
@@ -33,6 +34,12 @@ from web.security import (
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
 SIGN_INS_PER_MINUTE = 10  # per client address and server process: slows password guessing
+# The menu: each area's page, its label, and the permission that opens it.
+MENU = [("/queues", "Queues", Permission.READ_CASES),
+        ("/customers", "Customers", Permission.READ_CUSTOMERS),
+        ("/rules", "Rules", Permission.READ_RULES),
+        ("/audit", "Audit", Permission.AUDIT),
+        ("/dashboards", "Dashboards", Permission.VIEW_DASHBOARDS)]
 
 
 def _is_sign_in(request: Request[Any, Any, Any]) -> bool:
@@ -53,8 +60,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
                       exclude=[API], cookie_samesite="strict")
     app = Litestar(
         # the schema at /schema describes the API for systems; the pages are for people
-        route_handlers=[healthz, Router("/", route_handlers=pages.ROUTES, include_in_schema=False),
-                        *api.ROUTES,
+        route_handlers=[healthz, Router("/", route_handlers=pages.ROUTERS,
+                                        include_in_schema=False),
+                        *api.ROUTERS,
                         create_static_files_router(path="/static", directories=[STATIC],
                                                    include_in_schema=False)],
         middleware=[sessions.middleware, authentication,
@@ -78,9 +86,10 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
                                          security_schemes=api.SECURITY_SCHEMES)),
     )
     app.state.casework = casework
-    # the menu links only to the areas this app serves
-    app.template_engine.engine.globals["nav_links"] = {  # type: ignore[union-attr]
-        route.path for route in app.routes}
+    # the menu links to the areas this app serves that the user may open
+    served = {route.path for route in app.routes}
+    app.template_engine.engine.globals["menu"] = [  # type: ignore[union-attr]
+        item for item in MENU if item[0] in served]
     return app
 
 

@@ -17,7 +17,7 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from engine.store.dashboard_views import (
+from engine.cases.dashboards import (
     AGES,
     AgeCount,
     KpiFigures,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +27,8 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import Store
 from litestar.types import Empty
 
-from engine.kernel.accounts import User, token_digest
-from engine.store.accounts import SqlAccounts
+from engine.kernel.accounts import Accounts, User, token_digest
+from engine.kernel.roles import Permission, holders, may
 
 API = "/api"
 # Paths anyone may open without signing in.
@@ -42,10 +43,24 @@ def secret_key(home: Path) -> str:
         return given
     path = home / ".casework-secret"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(48))
+        _write_once(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Put `text` at `path` unless another process has put its own there first. The text is
+    written whole to a file of this process (0600, from mkstemp) and then hard-linked into
+    place, which fails if `path` exists: servers started together never read a half-written
+    key, never fail on the other's file, and all end up with the first key linked."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another server linked its key first: that one is read
+    finally:
+        os.unlink(temporary)
 
 
 class Authentication(AbstractAuthenticationMiddleware):
@@ -53,7 +68,7 @@ class Authentication(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
                                    ) -> AuthenticationResult:
-        accounts: SqlAccounts = connection.app.state.casework.accounts
+        accounts: Accounts = connection.app.state.casework.accounts
         if connection.scope["path"].startswith(API):
             header = connection.headers.get("authorization", "")
             scheme, _, token = header.partition(" ")
@@ -73,18 +88,20 @@ class Authentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=user, auth="session")
 
 
-def allow(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard: the user must hold one of `roles` (admin may do everything)."""
-    allowed = frozenset(roles) | {"admin"}
+def allow(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any],
+                                               BaseRouteHandler], None]:
+    """A guard: the user must hold `permission` (engine.kernel.roles.PERMISSIONS says which
+    roles do; admin holds every one)."""
+    allowed = holders(permission)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user: User = connection.user
-        if not user.holds(*allowed):
+        if not may(user.roles, permission):
             raise PermissionDeniedException(
                 f"this needs the role {' or '.join(sorted(allowed))}; "
                 f"{user.name} holds {', '.join(user.roles) or 'none'}")
 
-    guard.__name__ = f"allow_{'_'.join(sorted(allowed))}"
+    guard.__name__ = f"allow_{permission}"
     return guard
 
 
@@ -138,7 +155,7 @@ def start_new_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 class SqlSessionStore(Store):
     """Litestar's session store on the `web_sessions` table."""
 
-    def __init__(self, accounts: SqlAccounts) -> None:
+    def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None

@@ -50,7 +50,7 @@ def update_customer(tx: Transaction, case: CaseRecord, updates: dict[str, Any], 
     changed = {}
     for name, value in updates.items():
         spec = CUSTOMER_WRITABLE[name]
-        old, new = to_json(spec, record.get(name)), to_json(spec, value)
+        old, new = to_json(spec, getattr(record, name)), to_json(spec, value)
         if old != new:
             changed[name] = {"old": old, "new": new}
     if not changed:

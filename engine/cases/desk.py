@@ -12,11 +12,11 @@ from engine.cases.runtime import Actor, Runtime
 from engine.kernel.errors import Conflict, InvalidInput, Refusal, RoleRefused, TransitionRefused
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord
-from engine.kernel.specs import READ_ONLY_ROLES
+from engine.kernel.roles import READ_ONLY_ROLES, Permission, holders
 
 MAX_COMMENT = 10_000
 # Who may hand a case to somebody else; anyone who may work cases may claim one for themself.
-ASSIGNING_ROLES = frozenset({"supervisor", "manager", "admin"})
+ASSIGNING_ROLES = holders(Permission.ASSIGN_CASES)
 
 
 class Desk:

@@ -7,7 +7,7 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -27,8 +27,8 @@ from engine.kernel.expressions import Expression
 from engine.kernel.fields import REFERENCE_TYPES, coerce, to_cel, to_json
 from engine.kernel.history import GENESIS, EventDraft, chain
 from engine.kernel.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
+from engine.kernel.roles import READ_ONLY_ROLES
 from engine.kernel.specs import (
-    READ_ONLY_ROLES,
     AssignAction,
     CustomerAction,
     DecideAction,
@@ -217,13 +217,16 @@ class Runtime:
         return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
                             cause)
 
-    def triggers_for(self, case: CaseRecord, actor: Actor) -> list[TransitionSpec]:
-        """The transitions this actor's role may fire from the case's state now (for buttons)."""
+    def triggers_for(self, case: CaseRecord, roles: Collection[str]) -> list[TransitionSpec]:
+        """What someone holding `roles` may fire from the case's state now (a page's buttons,
+        the API's `may_fire`): transitions that one of their roles, not a read-only one, may
+        fire. Guards and fields are checked when they fire."""
+        usable = set(roles) - READ_ONLY_ROLES
         deployed = self.registry.get(case.definition_id)
         return [
             t for name in deployed.machine.triggers(case.state)
             if (t := deployed.spec.transition(name, case.state)) is not None
-            and actor.role not in READ_ONLY_ROLES and (not t.roles or actor.role in t.roles)
+            and usable and (not t.roles or not usable.isdisjoint(t.roles))
         ]
 
     # --- the steps ------------------------------------------------------------------------

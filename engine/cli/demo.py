@@ -5,16 +5,34 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from engine.cases.runtime import Actor
 from engine.cli.serve import run_server
-from engine.cli.support import common, handles_errors, opened, show_case
+from engine.cli.support import (
+    common,
+    definitions_source,
+    handles_errors,
+    opened,
+    settings_of,
+    show_case,
+)
+from engine.customers.records import TIER_TABLE
 from engine.demodata import CDNOW_SAMPLE
+from engine.jobs.opening import CYCLE_WORKFLOW
 from engine.kernel.accounts import hash_password
+from engine.kernel.errors import NotFound
+from engine.kernel.specs import WorkflowSpec
+from engine.rules.tables import TableSpec
 from engine.wiring import Casework
-from engine.workflows.registry import load_tables
+from engine.workflows.registry import (
+    definitions_home,
+    load_calendars,
+    load_tables,
+    load_workflows,
+)
 
 DEMO_STEPS = [
     ("triage", {"category": "after_sales", "severity": "high"}),
@@ -26,6 +44,12 @@ DEMO_STEPS = [
 ]
 
 
+# What the demo works with: complaints, the annual cycles and the tier table.
+DEMO_NEEDS = ["workflows/complaint.yaml", f"workflows/{CYCLE_WORKFLOW}.yaml",
+              f"rules/{TIER_TABLE}.yaml"]
+# The complaint the demo works from intake to resolution and shows.
+SHOWCASE_CUSTOMER = "00004"
+SHOWCASE = {"channel": "phone", "summary": "The box set arrived with two discs missing"}
 DEMO_AS_OF = date(1998, 6, 30)
 # Who can sign in to the demo: name, role, password (printed by the demo: it is a demo).
 DEMO_USERS = [("alice", "agent"), ("bob", "agent"), ("sam", "supervisor"),
@@ -52,15 +76,62 @@ def _demo_users(casework: Casework, now: datetime) -> None:
                                     hash_password(demo_password(name)))
 
 
-def _demo_complaints(casework: Casework, now: datetime, count: int = 36) -> int:
+def _definitions(home: Path) -> tuple[list[tuple[TableSpec, str]],
+                                      list[tuple[WorkflowSpec, str]]]:
+    """The home's (else the shipped) tables and workflows, all loaded before the database is
+    touched: files that do not load leave no half-built demo behind."""
+    tables = load_tables(home)
+    workflows = load_workflows(home, {spec.name: spec for spec, _ in tables},
+                               load_calendars(home))
+    loaded = {f"workflows/{spec.name}.yaml" for spec, _ in workflows} | {
+        f"rules/{spec.name}.yaml" for spec, _ in tables}
+    missing = [name for name in DEMO_NEEDS if name not in loaded]
+    if missing:
+        raise NotFound(f"the demo needs {', '.join(missing)}, which {definitions_home(home)} "
+                       "does not define; `casework init` writes the shipped ones there (or run "
+                       "the demo in a folder without workflows/ and rules/)")
+    return tables, workflows
+
+
+def _publish(casework: Casework, tables: list[tuple[TableSpec, str]],
+             workflows: list[tuple[WorkflowSpec, str]], now: datetime) -> None:
+    """Publish the tables not published yet and store the workflow versions not stored yet."""
+    for table, text in tables:
+        if not casework.store.publications("table", table.name):
+            casework.registry.publish_table(table, text, now)
+    for workflow, text in workflows:
+        casework.registry.deploy(workflow, text, now)
+    click.echo(f"published the {len(tables)} decision table(s) and loaded {len(workflows)} "
+               f"workflow(s) {definitions_source(casework.settings.home)} into "
+               f"{casework.database.dialect}")
+
+
+def _showcase(casework: Casework, now: datetime, there: set[tuple[str, Any]]) -> int | None:
+    """Work one complaint from intake to resolution and show it; None if it is there already."""
+    if (SHOWCASE_CUSTOMER, SHOWCASE["summary"]) in there:
+        return None
+    agent = Actor("alice", "agent")
+    case = casework.runtime.start("complaint", SHOWCASE, agent, now, customer=SHOWCASE_CUSTOMER)
+    for trigger, fields in DEMO_STEPS:
+        case = casework.runtime.fire(case.id, trigger, agent, now, fields)
+    show_case(casework, case, as_json=False)
+    return case.id
+
+
+def _demo_complaints(casework: Casework, now: datetime, there: set[tuple[str, Any]],
+                     count: int = 36) -> int:
     """A few dozen complaints at every step: in intake, triaged, answered, waiting for the
-    customer, resolved; of every severity, for the first customers of the sample."""
+    customer, resolved; of every severity, for the first customers of the sample. A customer
+    whose demo complaint is there already gets none: the demo runs again without adding any."""
     sam, agents = Actor("sam", "supervisor"), [Actor("alice", "agent"), Actor("bob", "agent")]
     customer_ids = [row[0] for row in casework.customers.tiered(None)[:count]]
+    opened_now = 0
     for i, customer in enumerate(customer_ids):
+        summary = DEMO_SUMMARIES[i % len(DEMO_SUMMARIES)]
+        if (customer, summary) in there:
+            continue
         case = casework.runtime.start("complaint", {
-            "channel": ["phone", "email", "web", "visit"][i % 4],
-            "summary": DEMO_SUMMARIES[i % len(DEMO_SUMMARIES)],
+            "channel": ["phone", "email", "web", "visit"][i % 4], "summary": summary,
             "severity": DEMO_SEVERITIES[i % 4]}, agents[i % 2], now, customer=customer)
         steps = DEMO_STEPS[:[0, 0, 1, 2, 3, 5][i % 6]]
         for trigger, given in steps:
@@ -68,7 +139,28 @@ def _demo_complaints(casework: Casework, now: datetime, count: int = 36) -> int:
                 if trigger == "triage" else given
             actor = sam if DEMO_SEVERITIES[i % 4] == "critical" else agents[i % 2]
             case = casework.runtime.fire(case.id, trigger, actor, now, fields)
-    return len(customer_ids)
+        opened_now += 1
+    return opened_now
+
+
+def _work(casework: Casework, now: datetime) -> tuple[int | None, int]:
+    """Tier the customers, open the cycles and verify every history (none of it twice), after
+    the demo complaints: the showcase's id (None if it was there) and how many were opened."""
+    there = casework.customers.field_values("complaint", "summary")
+    showcase = _showcase(casework, now, there)
+    opened_now = _demo_complaints(casework, now, there)
+    click.echo(f"demo complaints opened: {opened_now}")
+    done = casework.tiering.recompute(DEMO_AS_OF, now)  # the sample ends in June 1998
+    click.echo(f"tiers as of {DEMO_AS_OF}: "
+               + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
+               + "; cases opened: " + (", ".join(
+                   f"{k}={v}" for k, v in sorted(done.started.items())) or "none"))
+    cycles = casework.opening.cycles(DEMO_AS_OF.year, now)
+    click.echo(f"annual cycles opened for {DEMO_AS_OF.year}: {len(cycles.started)}")
+    cases, customers_checked, breaks = casework.verify_history()
+    click.echo(f"history of {cases} case(s) and {customers_checked} customer(s) verified: "
+               f"{breaks if breaks else 'intact'}")
+    return showcase, opened_now
 
 
 @click.command()
@@ -79,43 +171,27 @@ def _demo_complaints(casework: Casework, now: datetime, count: int = 36) -> int:
 @common
 @handles_errors
 def demo(serve: bool, host: str, port: int, home: Path | None, now_text: str | None) -> None:
-    """Migrate, load the shipped workflows and tables, import the demo customers, add demo
-    users, work demo complaints, tier the customers, verify every history, and serve the web
-    pages on http://127.0.0.1:8000/ (Ctrl-C stops it)."""
+    """Migrate, load the home's workflows and tables (the shipped ones if the home has none),
+    import the demo customers, add demo users, work demo complaints, tier the customers, verify
+    every history, and serve the web pages on http://127.0.0.1:8000/ (Ctrl-C stops it). Run
+    again, it adds nothing and serves what is there."""
+    tables, workflows = _definitions(settings_of(home, now_text).home)
     with opened(home, now_text, migrate=True) as casework:
         now = casework.settings.clock()
-        for spec, text in load_tables(casework.settings.home):  # first run: publish them
-            if not casework.store.publications("table", spec.name):
-                casework.registry.publish_table(spec, text, now)
-        deployed = casework.registry.deploy_home(casework.settings.home, now)
-        click.echo(f"published the decision tables and loaded {len(deployed)} workflow(s) into "
-                   f"{casework.database.dialect}")
+        _publish(casework, tables, workflows, now)
         imported = casework.customers.import_file(CDNOW_SAMPLE, "cdnow", now)
         stored, bought = casework.customers.count()
         click.echo(f"demo customers (CDNOW sample): {stored} customers, {bought} purchases"
                    + (" (already imported)" if imported.already else ""))
         _demo_users(casework, now)
-        agent = Actor("alice", "agent")
-        case = casework.runtime.start("complaint", {
-            "channel": "phone", "summary": "The box set arrived with two discs missing",
-        }, agent, now, customer="00004")
-        for trigger, fields in DEMO_STEPS:
-            case = casework.runtime.fire(case.id, trigger, agent, now, fields)
-        show_case(casework, case, as_json=False)
-        click.echo(f"demo complaints opened: {_demo_complaints(casework, now)}")
-        done = casework.tiering.recompute(DEMO_AS_OF, now)  # the sample ends in June 1998
-        click.echo(f"tiers as of {DEMO_AS_OF}: "
-                   + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
-                   + "; cases opened: " + (", ".join(
-                       f"{k}={v}" for k, v in sorted(done.started.items())) or "none"))
-        cycles = casework.opening.cycles(DEMO_AS_OF.year, now)
-        click.echo(f"annual cycles opened for {DEMO_AS_OF.year}: {len(cycles.started)}")
-        cases, customers_checked, breaks = casework.verify_history()
-        click.echo(f"history of {cases} case(s) and {customers_checked} customer(s) verified: "
-                   f"{breaks if breaks else 'intact'}")
+        showcase, opened_now = _work(casework, now)
+        if showcase is None and not opened_now:
+            click.echo(f"the demo was already there in {casework.settings.home}: "
+                       "nothing added")
         if not serve:
-            click.echo(f"next: casework serve   |   casework cases history {case.id}   |   "
-                       "casework customers show 00004")
+            history = f"casework cases history {showcase}   |   " if showcase else ""
+            click.echo(f"next: casework serve   |   {history}casework customers show "
+                       f"{SHOWCASE_CUSTOMER}")
             return
         logins = ", ".join(f"{name} / {demo_password(name)} ({role})"
                            for name, role in DEMO_USERS)
@@ -123,5 +199,3 @@ def demo(serve: bool, host: str, port: int, home: Path | None, now_text: str | N
         click.echo("Ctrl-C stops the server", nl=True)
         sys.stdout.flush()
         run_server(casework, host, port)
-
-

@@ -15,11 +15,13 @@ from engine.cases.runtime import Actor
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
+from engine.cli.init import init
 from engine.cli.rules import rules
 from engine.cli.serve import serve
 from engine.cli.support import (
     F,
     common,
+    definitions_source,
     fail,
     handles_errors,
     opened,
@@ -35,7 +37,7 @@ from engine.jobs.opening import managed_tier_problems
 from engine.kernel.accounts import hash_password, new_token, token_digest
 from engine.kernel.errors import DefinitionError
 from engine.kernel.history import iso
-from engine.kernel.specs import ROLES
+from engine.kernel.roles import ROLES
 from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,
@@ -62,7 +64,8 @@ def check(home: Path | None, now_text: str | None) -> None:
     """Validate every workflow and rule file; print every problem; exit 1 if there is one."""
     settings = settings_of(home, now_text)
     if not settings.home.is_dir():
-        fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/", 1)
+        fail(f"{settings.home} is not a folder; give --home DIR with workflows/ and rules/ "
+             "(`casework init DIR` writes the shipped ones there)", 1)
     tables, found = check_tables(settings.home)
     tier_table = tables.get(TIER_TABLE)
     if tier_table is not None:  # what publishing it would refuse
@@ -83,11 +86,10 @@ def check(home: Path | None, now_text: str | None) -> None:
     for line in problems:
         click.echo(line)
     files, rule_files = workflow_files(settings.home), table_files(settings.home)
+    source = definitions_source(settings.home)
     if problems:
-        fail(f"{len(problems)} problem(s) in {len(files) + len(rule_files)} file(s) under "
-             f"{settings.home}", 1)
-    click.echo(f"ok: {len(files)} workflow(s), {len(rule_files)} decision table(s) under "
-               f"{settings.home}")
+        fail(f"{len(problems)} problem(s) in {len(files) + len(rule_files)} file(s) {source}", 1)
+    click.echo(f"ok: {len(files)} workflow(s), {len(rule_files)} decision table(s) {source}")
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -301,6 +303,7 @@ def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
 
 
 main.add_command(rules)
+main.add_command(init)
 main.add_command(demo)
 main.add_command(serve)
 main.add_command(customers)

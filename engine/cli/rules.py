@@ -15,7 +15,7 @@ from engine.kernel.errors import NotFound
 from engine.kernel.history import iso
 from engine.rules.loading import given_value, load_table_file, load_table_text
 from engine.rules.tables import Decision, RowTrace, TableSpec, coverage, decide, explain, run_tests
-from engine.workflows.registry import load_tables
+from engine.workflows.registry import definitions_home, load_tables
 
 if TYPE_CHECKING:
     from engine.jobs.tiering import Simulation
@@ -153,7 +153,7 @@ def _print_matrix(result: Simulation) -> None:
 
 
 def _from_home(name: str, home: Path | None, now_text: str | None) -> TableSpec:
-    folder = settings_of(home, now_text).home / "rules"
+    folder = definitions_home(settings_of(home, now_text).home) / "rules"
     for path in (folder / f"{name}.yaml", folder / f"{name}.yml"):
         if path.exists():
             spec = load_table_file(path)

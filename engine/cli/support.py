@@ -28,6 +28,7 @@ from engine.kernel.history import iso
 from engine.kernel.records import CaseRecord, clock_json
 from engine.kernel.settings import Settings, settings_for
 from engine.wiring import Casework, open_casework
+from engine.workflows.registry import definitions_home
 
 F = TypeVar("F", bound=Callable[..., Any])
 out = Console(highlight=False)
@@ -37,11 +38,20 @@ def common(func: F) -> F:
     """--home and --now, which every command takes."""
     func = click.option(
         "--home", type=click.Path(file_okay=False, path_type=Path),
-        help="Folder with workflows/ and rules/ [env CASEWORK_HOME; default: .]",
+        help="Folder with workflows/ and rules/ (without them: the shipped ones) "
+             "[env CASEWORK_HOME; default: .]",
     )(func)
     func = click.option("--now", "now_text", metavar="ISO-8601",
                         help="Act as if it were this instant [env CASEWORK_NOW]")(func)
     return func
+
+
+def definitions_source(home: Path) -> str:
+    """Where the home's workflows and tables come from, for what check and demo print."""
+    if definitions_home(home) == home:
+        return f"under {home}"
+    return (f"shipped with casework ({home} has no workflows/ or rules/ of its own; "
+            "`casework init` copies them there to edit)")
 
 
 def settings_of(home: Path | None, now_text: str | None) -> Settings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,8 @@ def customers_show(customer_id: str, as_json: bool, home: Path | None,
                    now_text: str | None) -> None:
     """A customer's record, latest figures, and history (tier changes and the rules behind)."""
     with opened(home, now_text) as casework:
-        record = casework.customers.customer(customer_id)
+        plain = casework.customers.customer(customer_id).to_json()
         history = casework.customers.history(customer_id)
-    plain = {k: _plain(v) for k, v in record.items()}
     if as_json:
         click.echo(json.dumps({"customer": plain, "history": [e.to_json() for e in history]},
                               ensure_ascii=False))
@@ -102,13 +101,3 @@ def customers_show(customer_id: str, as_json: bool, home: Path | None,
         change = (f"{payload.get('old')} -> {payload.get('new')}" if "new" in payload
                   else f"{payload.get('workflow')} case {payload.get('case')}")
         click.echo(f"{event.seq:>3} {iso(event.at)} {event.name}: {change}{why}")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float | int | str | bool) or value is None:
-        return value
-    return str(value)  # Decimal money, exactly as stored

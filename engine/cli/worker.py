@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 import signal
-import smtplib
 import threading
 from datetime import datetime
-from email.message import EmailMessage
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import click
 from rich.table import Table
 
 from engine.cli.support import common, fail, handles_errors, opened, out
+from engine.jobs.outbox import Mailer, send_outbox
 from engine.kernel.history import iso
 
 
@@ -78,14 +76,14 @@ def timers_list(case_id: int | None, state: str | None, failing: bool, as_json: 
         rows = casework.timers.listing(case_id, state, failing)
     if as_json:
         for row in rows:
-            click.echo(json.dumps(_jsonable(row), ensure_ascii=False))
+            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
         return
     table = Table("id", "case", "kind", "name", "due", "state", "attempts", "outcome / error")
     for row in rows:
-        table.add_row(str(row["id"]), str(row["case_id"]), row["kind"],
-                      row["name"] + (f" @{row['step']:g}" if row["step"] else ""),
-                      iso(row["due_at"]), row["state"], str(row["attempts"]),
-                      row["outcome"] or row["last_error"] or "")
+        table.add_row(str(row.id), str(row.case_id), row.kind,
+                      row.name + (f" @{row.step:g}" if row.step else ""),
+                      iso(row.due_at), row.state, str(row.attempts),
+                      row.outcome or row.last_error or "")
     out.print(table)
 
 
@@ -102,15 +100,15 @@ def outbox() -> None:
 def outbox_list(unsent: bool, as_json: bool, home: Path | None, now_text: str | None) -> None:
     """List notices, oldest first."""
     with opened(home, now_text) as casework:
-        rows = casework.timers.notices(unsent)
+        notices = casework.timers.notices(unsent)
     if as_json:
-        for row in rows:
-            click.echo(json.dumps(_jsonable(row), ensure_ascii=False))
+        for notice in notices:
+            click.echo(json.dumps(notice.to_json(), ensure_ascii=False))
         return
-    for row in rows:
-        sent = iso(row["sent_at"]) if row["sent_at"] else "not sent"
-        click.echo(f"#{row['id']} to {row['recipient']} <{row['address'] or 'no address'}> "
-                   f"({sent}): {row['subject']}")
+    for notice in notices:
+        sent = iso(notice.sent_at) if notice.sent_at else "not sent"
+        click.echo(f"#{notice.id} to {notice.recipient} <{notice.address or 'no address'}> "
+                   f"({sent}): {notice.subject}")
 
 
 @outbox.command("send")
@@ -123,30 +121,10 @@ def outbox_send(smtp_host: str, smtp_port: int, from_address: str, home: Path | 
                 now_text: str | None) -> None:
     """Send unsent notices to recipients with an email address, one mail each; a failure is
     recorded on the notice and tried again next time."""
-    sent = failed = skipped = 0
     with opened(home, now_text) as casework:
-        store = casework.timers
-        with smtplib.SMTP(smtp_host, smtp_port, timeout=30) as smtp:
-            for row in store.notices(unsent_only=True):
-                if not row["address"]:
-                    skipped += 1
-                    continue
-                message = EmailMessage()
-                message["From"], message["To"] = from_address, row["address"]
-                message["Subject"] = row["subject"]
-                message.set_content(row["body"])
-                try:
-                    smtp.send_message(message)
-                except smtplib.SMTPException as exc:
-                    store.mark_sent(row["id"], casework.settings.clock(), error=str(exc))
-                    failed += 1
-                    continue
-                store.mark_sent(row["id"], casework.settings.clock())
-                sent += 1
-    click.echo(f"sent {sent}, failed {failed}, without an address {skipped}")
-    if failed:
-        fail(f"{failed} notice(s) could not be sent; they stay in the outbox", 1)
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: iso(v) if hasattr(v, "astimezone") else v for k, v in row.items()}
+        done = send_outbox(casework.timers, Mailer(smtp_host, from_address, smtp_port),
+                           casework.settings.clock)
+    click.echo(f"sent {done.sent}, failed {done.failed}, without an address "
+               f"{done.without_address}")
+    if done.failed:
+        fail(f"{done.failed} notice(s) could not be sent; they stay in the outbox", 1)

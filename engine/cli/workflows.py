@@ -14,7 +14,7 @@ from engine.kernel.errors import NotFound
 from engine.kernel.specs import WorkflowSpec
 from engine.kernel.yaml_source import known_list, suggest
 from engine.workflows.diagram import diagrams_document, mermaid, workflow_page
-from engine.workflows.registry import load_workflows
+from engine.workflows.registry import definitions_home, load_workflows
 
 
 @click.group()
@@ -55,7 +55,8 @@ def shipped(home: Path) -> dict[str, WorkflowSpec]:
 
 def _named(specs: dict[str, WorkflowSpec], name: str, home: Path) -> WorkflowSpec:
     if name not in specs:
-        raise NotFound(f"no workflow '{name}' in {home / 'workflows'}{suggest(name, specs)} "
+        folder = definitions_home(home) / "workflows"
+        raise NotFound(f"no workflow '{name}' in {folder}{suggest(name, specs)} "
                        f"(workflows there: {known_list(specs)})")
     return specs[name]
 

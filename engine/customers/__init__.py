@@ -1,2 +1,2 @@
 """Customers: reading purchase files, RFM, the BG/NBD and Gamma-Gamma models, figures and annual
-KPIs."""
+KPIs, and the customer records and searches the pages read."""

@@ -1,4 +1,5 @@
-"""People's credentials: argon2 password hashes and API tokens (pure; the store keeps them).
+"""People's credentials: argon2 password hashes and API tokens (pure; the store keeps them,
+behind the `Accounts` protocol).
 
 A password is stored only as its argon2id hash (argon2-cffi's defaults, RFC 9106's low-memory
 profile). An API token is shown once when it is made and stored only as its SHA-256: a token
@@ -9,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.kernel.errors import InvalidInput
+from engine.kernel.roles import Permission, may
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
@@ -45,6 +50,34 @@ class User:
 
     def holds(self, *roles: str) -> bool:
         return bool(set(self.roles) & set(roles))
+
+    def may(self, permission: Permission) -> bool:
+        """Whether one of the user's roles holds `permission` (engine.kernel.roles)."""
+        return may(self.roles, permission)
+
+
+class Accounts(Protocol):
+    """Who may sign in, and how: users, password hashes, API token digests and the web's
+    server-side sessions (engine/store/accounts.py keeps them)."""
+
+    def user(self, name: str) -> User | None: ...
+    def users(self, role: str | None = None) -> list[User]:
+        """Every user, by name; with `role`, the active ones holding it."""
+    def password_hash(self, name: str) -> str | None:
+        """The active user's password hash, None if there is none."""
+    def set_password_hash(self, name: str, digest: str) -> None: ...
+    def add_token(self, name: str, digest: str, label: str | None, at: datetime) -> None: ...
+    def token_user(self, digest: str) -> User | None:
+        """The active user whose unrevoked token has this digest."""
+    def revoke_tokens(self, name: str, at: datetime) -> int:
+        """Revoke every token of the user; how many there were."""
+    def session(self, key: str, now: datetime) -> bytes | None:
+        """A session's data, None if there is none or it expired by `now`."""
+    def session_expiry(self, key: str) -> datetime | None: ...
+    def save_session(self, key: str, data: bytes, expires_at: datetime | None) -> None: ...
+    def drop_sessions(self, keys: Sequence[str] | None = None,
+                      expired_by: datetime | None = None) -> int:
+        """Delete the given sessions, or those expired by an instant, or (neither) all."""
 
 
 def hash_password(password: str) -> str:

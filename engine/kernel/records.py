@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
-from engine.kernel.history import CustomerEvent, Event
+from engine.kernel.history import CustomerEvent, Event, iso
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,6 @@ class CaseRecord:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        from engine.kernel.history import iso
-
         return {
             "id": self.id, "workflow": self.workflow, "version": self.version,
             "state": self.state, "queue": self.queue, "assignee": self.assignee,
@@ -73,6 +71,27 @@ class DefinitionRecord:
     source: str
     source_path: str
     loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """One customer as stored, with the head of its history chain."""
+
+    id: str
+    type: str  # personal | enterprise
+    status: str  # potential | active | dormant | lost
+    name: str | None
+    email: str | None
+    phone: str | None
+    industry: str | None
+    region: str | None
+    owner: str | None  # the account manager
+    tier: str | None
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    history_seq: int
+    history_head: str
 
 
 @dataclass(frozen=True)
@@ -167,8 +186,6 @@ class ClockRecord:
 
 def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
     """A clock as JSON (the CLI's --json, the API), with the time it has counted so far."""
-    from engine.kernel.history import iso
-
     return {"name": clock.name, "status": clock.shown,
             "running": clock.status == ClockStatus.RUNNING, "business": clock.business,
             "calendar": clock.calendar,
@@ -191,6 +208,52 @@ class Notice:
     subject: str
     body: str
     case_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    """A stored timer as `casework timers list` shows it: what it does, when, and how it went."""
+
+    id: int
+    case_id: int
+    kind: str  # timer | sla
+    name: str
+    trigger: str | None
+    step: float | None
+    due_at: datetime
+    retry_at: datetime  # due_at, later after a failure
+    state: str  # pending | fired | cancelled
+    attempts: int
+    last_error: str | None
+    outcome: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return _instants_as_text(asdict(self))
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A notice in the outbox, with whether and when it was sent."""
+
+    id: int
+    case_id: int | None
+    recipient: str
+    address: str | None
+    subject: str
+    body: str
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    last_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return _instants_as_text(asdict(self))
+
+
+def _instants_as_text(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 class Transaction(Protocol):
@@ -219,7 +282,7 @@ class Transaction(Protocol):
     def open_case(self, workflow: str, customer: str) -> int | None: ...
     def open_case_ids(self, workflows: Sequence[str],
                       customers_: Sequence[str]) -> dict[tuple[str, str], list[int]]: ...
-    def customer_record(self, customer_id: str) -> tuple[CustomerHead, dict[str, Any]]: ...
+    def customer_record(self, customer_id: str) -> tuple[CustomerHead, CustomerRecord]: ...
     def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
                         events: Sequence[CustomerEvent], at: datetime) -> None: ...
     def year_activity(self, customer_id: str, year: int) -> YearActivity: ...
@@ -245,3 +308,18 @@ class TimerStore(Protocol):
     def claimed(self, now: datetime) -> AbstractContextManager[
         tuple[Transaction, TimerRecord | None]]: ...
     def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None: ...
+
+
+class Timers(TimerStore, Protocol):
+    """The timers, clocks and outbox as the worker, the case pages and the command line read
+    them (engine/store/sweeps.py)."""
+
+    def listing(self, case_id: int | None = None, state: str | None = None,
+                failing: bool = False) -> list[TimerRow]:
+        """Timers soonest due first: of one case, in one state, or pending and failing."""
+    def clocks(self, case_id: int) -> list[ClockRecord]:
+        """The case's SLA clocks, by start and name."""
+    def notices(self, unsent_only: bool = False) -> list[OutboxRow]:
+        """The outbox, oldest first."""
+    def mark_sent(self, notice_id: int, at: datetime, error: str | None = None) -> None:
+        """Record an attempt to send a notice: sent at `at`, or failed with `error`."""

@@ -12,7 +12,6 @@ from datetime import timedelta
 from engine.kernel.expressions import Expression
 from engine.kernel.fields import FieldSpec
 
-ROLES = frozenset({"agent", "supervisor", "account_manager", "manager", "auditor", "admin"})
 # What `case.<name>` means besides the declared fields; a field may not reuse these names.
 CASE_ATTRIBUTES = frozenset(
     {"id", "state", "workflow", "version", "queue", "assignee", "customer", "created_at",
@@ -35,8 +34,6 @@ START_EVENTS = frozenset({"customer.tier_changed", "customer.churn_risk_changed"
 START_CUSTOMER_ATTRIBUTES = frozenset(
     {"id", "tier", "previous_tier", "churn_risk", "previous_churn_risk", *CUSTOMER_FIGURES}
 )
-# Roles that may read but never fire a transition.
-READ_ONLY_ROLES = frozenset({"auditor"})
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
 ASSIGN_STRATEGIES = frozenset({"least_loaded", "round_robin", "nobody"})
 # Case attributes a decision's outputs may set besides fields (a routing table sets the queue).

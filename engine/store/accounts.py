@@ -20,7 +20,8 @@ def _user(row: Any) -> User:
 
 
 class SqlAccounts:
-    """Who may sign in, and how: password hashes, API token digests, sessions."""
+    """Who may sign in, and how: password hashes, API token digests, sessions
+    (engine.kernel.accounts.Accounts)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.kernel.history import CustomerEvent
-from engine.kernel.records import CustomerHead, YearActivity
+from engine.kernel.records import CustomerHead, CustomerRecord, YearActivity
 from engine.store.bulk import Instants, execute_many
 from engine.store.schema import cases, customers, events, purchases, users
 
@@ -57,14 +57,14 @@ class CaseLinks:
                 found.setdefault((str(workflow), str(customer)), []).append(int(case_id))
         return found
 
-    def customer_record(self, customer_id: str) -> tuple[CustomerHead, dict[str, Any]]:
+    def customer_record(self, customer_id: str) -> tuple[CustomerHead, CustomerRecord]:
         """The customer's history head and record, locked against other writers (PostgreSQL)."""
         query = sa.select(customers).where(customers.c.id == customer_id)
         if self.connection.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = self.connection.execute(query).mappings().one()
-        return (CustomerHead(row["id"], row["tier"], None, row["history_seq"],
-                             row["history_head"]), dict(row))
+        record = CustomerRecord(**self.connection.execute(query).mappings().one())
+        return (CustomerHead(record.id, record.tier, None, record.history_seq,
+                             record.history_head), record)
 
     def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
                         events: Sequence[CustomerEvent], at: datetime) -> None:

@@ -1,6 +1,7 @@
-"""What the customer pages read beyond one record: finding customers, a customer's purchases
-newest first, and the cases and plans about a customer. Every list pages by keyset (no OFFSET:
-the thousandth page costs what the first does)."""
+"""What the customer pages read beyond one record (the engine.customers.search protocol):
+finding customers, a customer's purchases newest first, and the cases and plans about a
+customer. Every list pages by keyset (no OFFSET: the thousandth page costs what the first
+does)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.customers.search import PLANS, CustomerCase, StoredPurchase
+from engine.kernel.records import CustomerRecord
 from engine.store.db import Database
 from engine.store.schema import cases, customers, purchases
 
-# The workflows that are a customer's service plans: shown whether open or not.
-PLANS = ("strategic_plan", "key_plan")
-
 
 class SqlCustomerSearch:
-    """Read-only customer queries for the pages and the API."""
+    """Read-only customer queries for the pages and the API
+    (engine.customers.search.CustomerSearch)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
     def search(self, text: str, limit: int, tier: str | None = None,
-               after: str | None = None) -> list[dict[str, Any]]:
+               after: str | None = None) -> list[CustomerRecord]:
         """Up to `limit` customer records (every column) by id whose id starts with `text` or
         whose name or email contains it (case-insensitive; empty text: every customer), in
         `tier` if given, with ids after `after` (the last id of the page before)."""
@@ -40,10 +41,10 @@ class SqlCustomerSearch:
             query = query.where(customers.c.id > after)
         with self.database.reading() as connection:
             rows = connection.execute(query.order_by(customers.c.id).limit(limit))
-            return [dict(row._mapping) for row in rows]
+            return [CustomerRecord(**row._mapping) for row in rows]
 
     def purchases(self, customer_id: str, limit: int,
-                  after: tuple[date, int] | None = None) -> list[dict[str, Any]]:
+                  after: tuple[date, int] | None = None) -> list[StoredPurchase]:
         """Up to `limit` of the customer's purchases, newest first (by day, then id), older
         than `after` (day and id of the last one shown)."""
         query = (sa.select(purchases.c.id, purchases.c.day, purchases.c.quantity,
@@ -56,9 +57,10 @@ class SqlCustomerSearch:
                                                purchases.c.id < last_id)))
         query = query.order_by(purchases.c.day.desc(), purchases.c.id.desc()).limit(limit)
         with self.database.reading() as connection:
-            return [{**row._mapping, "day": _day(row.day)} for row in connection.execute(query)]
+            return [StoredPurchase(row.id, _day(row.day), row.quantity, row.amount)
+                    for row in connection.execute(query)]
 
-    def cases(self, customer_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    def cases(self, customer_id: str, limit: int = 200) -> list[CustomerCase]:
         """The customer's open cases and every plan (open or closed), newest first."""
         query = (sa.select(cases.c.id, cases.c.workflow, cases.c.state, cases.c.queue,
                            cases.c.assignee, cases.c.fields["summary"].as_string()
@@ -68,7 +70,7 @@ class SqlCustomerSearch:
                         sa.or_(cases.c.closed_at.is_(None), cases.c.workflow.in_(PLANS)))
                  .order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit))
         with self.database.reading() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
+            return [CustomerCase(**row._mapping) for row in connection.execute(query)]
 
 
 def _escaped(text: str) -> str:

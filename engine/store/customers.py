@@ -20,9 +20,10 @@ from sqlalchemy.engine import Connection
 
 from engine.customers.figures import REVENUE_WINDOW_DAYS, Totals
 from engine.customers.files import DataError, Item, Purchase, digest, scan
+from engine.customers.records import FIGURE_NAMES, CustomerProfile, StoredFigures
 from engine.kernel.errors import NotFound, Problem
 from engine.kernel.history import GENESIS, CustomerEvent
-from engine.kernel.records import CustomerHead
+from engine.kernel.records import CustomerHead, CustomerRecord
 from engine.kernel.specs import STORED_FIGURES
 from engine.store.bulk import Instants, day, execute_many, fetch, fetch_columns, instant, money
 from engine.store.db import Database
@@ -94,16 +95,19 @@ class SqlCustomers:
         with self.database.writing() as connection:
             yield SqlCustomerTransaction(connection)
 
-    def customer(self, customer_id: str) -> dict[str, Any]:
+    def customer(self, customer_id: str) -> CustomerProfile:
         """A customer record with its latest figures (None for figures never computed)."""
-        query = (sa.select(customers, *[c for c in customer_figures.c if c.name != "customer_id"])
+        query = (sa.select(customers, *[customer_figures.c[n] for n in FIGURE_NAMES])
                  .select_from(customers.outerjoin(customer_figures))
                  .where(customers.c.id == customer_id))
         with self.database.reading() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"customer '{customer_id}' does not exist")
-        return dict(row._mapping)
+        record = CustomerRecord(**{c.name: row[c.name] for c in customers.c})
+        figures = None if row["as_of"] is None else StoredFigures(
+            **{name: row[name] for name in FIGURE_NAMES})
+        return CustomerProfile(record, figures)
 
     def history(self, customer_id: str) -> list[CustomerEvent]:
         with self.database.reading() as connection:

@@ -1,101 +1,24 @@
-"""What the dashboards read: customers per tier, SLA clocks met per day and queue, open cases by
-age and queue, and the annual KPIs against their goals. Every query aggregates in the database
-(GROUP BY), so a page costs the same few queries on 1,000,000 cases as on ten; only the
-aggregated rows reach Python, where days are folded into ISO weeks."""
+"""What the dashboards read (the engine.cases.dashboards protocol): customers per tier, SLA
+clocks met per day and queue, open cases by age and queue, and the annual KPIs against their
+goals. Every query aggregates in the database (GROUP BY), so a page costs the same few queries
+on 1,000,000 cases as on ten; only the aggregated rows reach Python, where days are folded into
+ISO weeks (engine.cases.dashboards.fold_weeks)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.cases.dashboards import AGES, AgeCount, KpiFigures, SlaDay
 from engine.kernel.specs import KPIS
 from engine.store.db import Database
 from engine.store.schema import UTCDateTime, cases, customers, events, sla_clocks
 
-# Open cases by age: (label, lower bound); a case falls in the last bucket whose bound it has
-# reached (ages as now - created_at).
-AGES = (("< 1 day", timedelta(0)), ("1-3 days", timedelta(days=1)),
-        ("3-7 days", timedelta(days=3)), ("1-4 weeks", timedelta(days=7)),
-        ("> 4 weeks", timedelta(days=28)))
 CYCLE = "annual_cycle"
 MEASURED = "case.kpis_measured"
-
-
-@dataclass(frozen=True)
-class SlaDay:
-    """Stopped SLA clocks of one queue on one day (UTC): how many, and how many breached."""
-
-    queue: str
-    day: date
-    stopped: int
-    breached: int
-
-
-@dataclass(frozen=True)
-class SlaWeek:
-    queue: str
-    week: date  # the Monday the ISO week starts on
-    stopped: int
-    breached: int
-
-    @property
-    def met(self) -> int:
-        return self.stopped - self.breached
-
-    @property
-    def share_met(self) -> float:
-        return self.met / self.stopped
-
-
-@dataclass(frozen=True)
-class AgeCount:
-    queue: str
-    bucket: int  # the index into AGES
-    count: int
-
-
-@dataclass(frozen=True)
-class KpiFigures:
-    """One KPI over a year's measured cycles. The means and the share compare like with like:
-    they are taken over the cycles that have both a goal and an actual (`compared`); a cycle
-    whose year gave no actual (no rating, no purchase the year before) is counted apart."""
-
-    kpi: str
-    compared: int
-    mean_goal: float | None
-    mean_actual: float | None
-    met: int  # actual >= goal (a goal of 0 sales growth is met by no shrinking)
-    no_actual: int  # a goal but nothing measured
-
-    @property
-    def share_met(self) -> float | None:
-        return self.met / self.compared if self.compared else None
-
-
-def week_start(day: date) -> date:
-    """The Monday of the ISO week `day` falls in."""
-    return day - timedelta(days=day.weekday())
-
-
-def fold_weeks(days: list[SlaDay]) -> list[SlaWeek]:
-    """Days added up into ISO weeks per queue, by week, then queue."""
-    totals: dict[tuple[date, str], tuple[int, int]] = {}
-    for row in days:
-        key = (week_start(row.day), row.queue)
-        stopped, breached = totals.get(key, (0, 0))
-        totals[key] = (stopped + row.stopped, breached + row.breached)
-    return [SlaWeek(queue, week, stopped, breached)
-            for (week, queue), (stopped, breached) in sorted(totals.items())]
-
-
-def weeks_until(now: datetime, count: int) -> list[date]:
-    """The Mondays of the `count` ISO weeks that end with the one `now` falls in (UTC)."""
-    last = week_start(now.astimezone(UTC).date())
-    return [last - timedelta(weeks=back) for back in range(count - 1, -1, -1)]
 
 
 def _label(queue: str | None, workflow: str | None, closed: int) -> str:
@@ -105,7 +28,7 @@ def _label(queue: str | None, workflow: str | None, closed: int) -> str:
 
 
 class SqlDashboards:
-    """Read-only aggregate queries for the dashboards."""
+    """Read-only aggregate queries for the dashboards (engine.cases.dashboards.Dashboards)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database

@@ -1,27 +1,15 @@
-"""Who made which decision-table version active, and when: the rules pages' history."""
+"""Who made which decision-table version active, and when: the rules pages' history (the
+engine.workflows.publications protocol)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine.store.db import Database
 from engine.store.schema import definitions, publications
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One activation of a stored version (a version may be activated more than once)."""
-
-    definition_id: int
-    kind: str
-    name: str
-    version: int
-    published_at: datetime
-    published_by: str
+from engine.workflows.publications import Publication
 
 
 def _publication(row: Any) -> Publication:

@@ -13,11 +13,11 @@ sums at most a few thousand small rows however many cases are open.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine.cases.queues import QueueCount
 from engine.kernel.records import SlaStatus
 from engine.store.db import Database
 from engine.store.schema import queue_count_changes, queue_counts
@@ -41,15 +41,6 @@ _ADD = sa.text("INSERT INTO queue_counts (queue, sla_status, unassigned, n) "
                "VALUES (:queue, :sla_status, :unassigned, :n) "
                "ON CONFLICT (queue, sla_status, unassigned) DO UPDATE SET n = queue_counts.n + "
                "excluded.n")
-
-
-@dataclass(frozen=True)
-class QueueCount:
-    queue: str
-    open: int
-    unassigned: int
-    breached: int
-    warning: int
 
 
 class QueueCounts:

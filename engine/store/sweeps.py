@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.kernel.records import ClockRecord, TimerRecord
+from engine.kernel.records import ClockRecord, OutboxRow, TimerRecord, TimerRow
 from engine.store.db import Database
 from engine.store.repository import SqlTransaction
 from engine.store.schema import outbox, sla_clocks, timers
@@ -25,7 +25,7 @@ _DUE = (sa.select(timers).where(timers.c.state == "pending",
 
 
 class SqlTimers:
-    """The worker's side of the timers table."""
+    """The worker's side of the timers table, and the listings (engine.kernel.records.Timers)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -51,7 +51,7 @@ class SqlTimers:
                                        retry_at=retry_at))
 
     def listing(self, case_id: int | None = None, state: str | None = None,
-                failing: bool = False) -> list[dict[str, Any]]:
+                failing: bool = False) -> list[TimerRow]:
         query = sa.select(timers).order_by(timers.c.due_at, timers.c.id)
         if case_id is not None:
             query = query.where(timers.c.case_id == case_id)
@@ -60,7 +60,7 @@ class SqlTimers:
         if failing:
             query = query.where(timers.c.attempts > 0, timers.c.state == "pending")
         with self.database.reading() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
+            return [TimerRow(**row._mapping) for row in connection.execute(query)]
 
     def clocks(self, case_id: int) -> list[ClockRecord]:
         with self.database.reading() as connection:
@@ -68,12 +68,12 @@ class SqlTimers:
                                       .order_by(sla_clocks.c.started_at, sla_clocks.c.name))
             return [clock_record(row) for row in rows]
 
-    def notices(self, unsent_only: bool = False) -> list[dict[str, Any]]:
+    def notices(self, unsent_only: bool = False) -> list[OutboxRow]:
         query = sa.select(outbox).order_by(outbox.c.id)
         if unsent_only:
             query = query.where(outbox.c.sent_at.is_(None))
         with self.database.reading() as connection:
-            return [dict(row._mapping) for row in connection.execute(query)]
+            return [OutboxRow(**row._mapping) for row in connection.execute(query)]
 
     def mark_sent(self, notice_id: int, at: datetime, error: str | None = None) -> None:
         with self.database.writing() as connection:

@@ -1,6 +1,6 @@
-"""What the service desk's pages read: queues with their counts (engine/store/queue_counts.py),
-and one queue's open cases with filters, sorting and keyset pages (no OFFSET: page 1,000 costs
-what page 1 costs).
+"""The service desk's queues (the engine.cases.queues protocol): queues with their counts
+(engine/store/queue_counts.py), and one queue's open cases with filters, sorting and keyset
+pages (no OFFSET: page 1,000 costs what page 1 costs).
 
 Every read here is of open cases only, through indexes that hold only open cases (migration
 0009: `WHERE closed_at IS NULL`), each in an order a queue page is read in: a page walks its
@@ -14,25 +14,17 @@ indexes write them (`field_text`): a filtered page reads the table only for the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
 
-from engine.kernel.records import SlaStatus
+from engine.cases.queues import FAR, QueueCount, QueuePage, QueueQuery, QueueRow
 from engine.store.db import Database
-from engine.store.queue_counts import QueueCount, QueueCounts
+from engine.store.queue_counts import QueueCounts
 from engine.store.repository import MAX_ID
 from engine.store.schema import UTCDateTime, cases, customers, field_text
-
-SORTS = {"due": "SLA due first", "created": "oldest first", "-created": "newest first",
-         "-updated": "recently changed first"}
-SLA_STATES = (SlaStatus.BREACHED, SlaStatus.WARNING, SlaStatus.PAUSED, SlaStatus.RUNNING,
-              SlaStatus.NONE)  # a case's SLA statuses (met is a clock's only)
-FAR = datetime(9999, 12, 31, tzinfo=UTC)  # the cursor of cases without a due time (sorted last)
-PAGE = 50
 
 _OPEN = cases.c.closed_at.is_(None)
 _severity = field_text(cases.c.fields, "severity")
@@ -45,58 +37,10 @@ _KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending), each an 
     "due": (cases.c.sla_due_at, False), "created": (cases.c.created_at, False),
     "-created": (cases.c.created_at, True), "-updated": (cases.c.updated_at, True),
 }
-@dataclass(frozen=True)
-class QueueQuery:
-    """One page of a queue's open cases: filters, sort, and the cursor of the page before."""
-
-    queue: str
-    state: str | None = None
-    severity: str | None = None
-    tier: str | None = None
-    assignee: str | None = None  # a user, or "none" for unassigned
-    sla: str | None = None  # one of SLA_STATES
-    search: str | None = None  # case number, customer id, or words of the summary
-    sort: str = "due"
-    after: tuple[datetime, int] | None = None
-    limit: int = PAGE
-
-    def evolve(self, **changes: Any) -> QueueQuery:
-        return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    id: int
-    workflow: str
-    state: str
-    assignee: str | None
-    customer: str | None
-    tier: str | None
-    summary: str | None
-    severity: str | None
-    priority: str | None
-    created_at: datetime
-    updated_at: datetime
-    lock_version: int
-    due_at: datetime | None
-    sla: str
-
-    def sort_key(self, sort: str) -> datetime:
-        """The value this row has in the order `sort`: a cursor's first half."""
-        if sort == "due":
-            return self.due_at or FAR
-        return self.created_at if sort in ("created", "-created") else self.updated_at
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    rows: list[QueueRow]
-    next_after: tuple[datetime, int] | None  # the cursor of the next page, None on the last
-    states: list[str] = field(default_factory=list)
 
 
 class SqlViews:
-    """Read-only queries for the pages."""
+    """The queues as the desk pages read them (engine.cases.queues.Queues)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database

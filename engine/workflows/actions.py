@@ -12,13 +12,13 @@ from typing import Any
 
 from engine.kernel.expressions import Expression, ExpressionProblem, Scope, compile_expression
 from engine.kernel.fields import FieldSpec
+from engine.kernel.roles import ROLES
 from engine.kernel.specs import (
     ASSIGN_STRATEGIES,
     CASE_ATTRIBUTES,
     CUSTOMER_WRITABLE,
     DECIDABLE_ATTRIBUTES,
     KPIS,
-    ROLES,
     Action,
     AssignAction,
     CustomerAction,

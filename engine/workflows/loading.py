@@ -15,12 +15,11 @@ from typing import Any
 from engine.kernel.errors import DefinitionError, InvalidInput, Problem
 from engine.kernel.expressions import Scope
 from engine.kernel.fields import TYPES, FieldSpec, coerce
+from engine.kernel.roles import READ_ONLY_ROLES, ROLES
 from engine.kernel.specs import (
     ACTOR_ATTRIBUTES,
     CASE_ATTRIBUTES,
     CUSTOMER_ATTRIBUTES,
-    READ_ONLY_ROLES,
-    ROLES,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,

@@ -20,6 +20,7 @@ from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, in_force, run_tests
+from engine.shipped import FOLDERS, shipped_home
 from engine.sla.calendars import Calendar
 from engine.sla.loading import load_calendars_file
 from engine.workflows.loading import load_workflow_text
@@ -49,8 +50,16 @@ class Deployed:
     machine: WorkflowMachine
 
 
+def definitions_home(home: Path) -> Path:
+    """The folder whose workflows/ and rules/ define `home`: the home itself when it has either
+    folder, else the definitions shipped with casework (`casework init` copies them into the
+    home to edit). One home never mixes its own files with shipped ones."""
+    own = any((home / folder).is_dir() for folder in FOLDERS)
+    return home if own else shipped_home()
+
+
 def workflow_files(home: Path) -> list[Path]:
-    folder = home / "workflows"
+    folder = definitions_home(home) / "workflows"
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
 
 
@@ -58,7 +67,7 @@ CALENDAR_FILE = "calendars.yaml"  # beside the tables in rules/, but not a decis
 
 
 def table_files(home: Path) -> list[Path]:
-    folder = home / "rules"
+    folder = definitions_home(home) / "rules"
     found = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
     return sorted(path for path in found if path.name != CALENDAR_FILE)
 
@@ -72,7 +81,7 @@ def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = N
 
 def load_calendars(home: Path) -> dict[str, Calendar]:
     """The business calendars of home/rules/calendars.yaml (none if there is no such file)."""
-    path = home / "rules" / CALENDAR_FILE
+    path = definitions_home(home) / "rules" / CALENDAR_FILE
     return load_calendars_file(path) if path.is_file() else {}
 
 

@@ -65,7 +65,7 @@ def test_a_lost_customer_is_marked_lost_in_the_record_and_both_histories(
     casework.runtime.fire(case.id, "contact", KIM, T0, {"contact_notes": "Moving to a rival"})
     casework.runtime.fire(case.id, "lost", KIM, T0 + timedelta(days=1),
                           {"lost_reason": "A rival undercut our price"})
-    assert casework.customers.customer("K2")["status"] == "lost"
+    assert casework.customers.customer("K2").record.status == "lost"
     [updated] = [json.loads(e.payload) for e in casework.customers.history("K2")
                  if e.name == "customer.updated"]
     assert updated == {"customer": "K2", "case": case.id, "workflow": "retention",
@@ -88,8 +88,8 @@ def test_a_review_keeps_what_it_was_not_told_to_correct(casework: Casework) -> N
     casework.runtime.fire(case.id, "mark_reviewed", ANN, T0 + timedelta(hours=1), {
         "contact_verified": True, "classification_verified": True, "phone": "+49 30 2",
         "email": ""})  # a correction left empty in the form
-    record = casework.customers.customer("P1")
-    assert (record["email"], record["phone"], record["reviewed_at"]) == (
+    record = casework.customers.customer("P1").record
+    assert (record.email, record.phone, record.reviewed_at) == (
         "p1@example.org", "+49 30 2", T0 + timedelta(hours=1))
 
 

@@ -288,9 +288,24 @@ def test_a_missing_needed_field_is_named_before_the_guard_runs(casework: Casewor
 
 def test_buttons_show_what_this_role_may_fire_now(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
-    assert [t.trigger for t in casework.runtime.triggers_for(case, AGENT)] == [
+    assert [t.trigger for t in casework.runtime.triggers_for(case, ["agent"])] == [
         "triage", "mark_duplicate"]
-    assert casework.runtime.triggers_for(case, Actor("zoe", "auditor")) == []
+    assert casework.runtime.triggers_for(case, ["auditor"]) == []
+
+
+def test_buttons_show_what_any_of_a_users_roles_may_fire_now(casework: Casework) -> None:
+    case_id = start(casework)
+    casework.runtime.fire(case_id, "triage", AGENT, T0, {"category": "billing"})
+    case = casework.runtime.fire(case_id, "resolve", AGENT, T0, {
+        "resolution": "done", "root_cause": "typo", "remedy": "apology"})
+
+    def buttons(*roles: str) -> list[str]:
+        return [t.trigger for t in casework.runtime.triggers_for(case, roles)]
+
+    assert buttons("agent") == ["close", "not_satisfied"]
+    assert buttons("auditor", "agent") == ["close", "not_satisfied"]  # read-only adds nothing
+    assert buttons("agent", "supervisor") == ["close", "not_satisfied", "close_unanswered"]
+    assert buttons("manager") == buttons("auditor") == buttons() == []
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from engine.cli.main import main
 from engine.kernel.accounts import password_matches, token_digest
 from engine.kernel.settings import Settings
+from engine.store.schema import customer_figures, customers
 from engine.wiring import open_casework
 from engine.workflows.registry import table_files
 from tests.fixtures import CDNOW, ROOT, tier_table
@@ -353,6 +354,10 @@ def test_tiers_recompute_simulate_and_customer_show(run: Any, tmp_path: Path) ->
     customer = json.loads(shown.stdout)
     assert customer["customer"]["tier"] == customer["history"][0]["payload"]["new"]
     assert customer["history"][0]["payload"]["matched"] == [customer["customer"]["tier_rule"]]
+    assert list(customer["customer"]) == [c.name for c in customers.c] + [
+        c.name for c in customer_figures.c if c.name != "customer_id"]
+    assert (customer["customer"]["as_of"], customer["customer"]["history_seq"]) == (
+        "1998-06-30", len(customer["history"]))
     candidate = tmp_path / "customer_tier.yaml"
     candidate.write_text((ROOT / "rules" / "customer_tier.yaml").read_text()
                          .replace('">= 0.01"', '">= 0.002"').replace("version: 1", "version: 2"))

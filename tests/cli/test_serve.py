@@ -81,16 +81,56 @@ def test_two_processes_answer_kept_alive_requests_without_nagle_delays(tmp_path:
         connection.close()
         assert min(times[1:]) < 0.035, times
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop(server)
 
 
-def _connected(port: int, server: subprocess.Popen[bytes]) -> http.client.HTTPConnection:
-    deadline = time.monotonic() + 60
+def test_two_servers_started_at_once_on_a_fresh_home_both_serve_with_one_secret(
+        tmp_path: Path) -> None:
+    """Each server makes the home's CSRF key if it is not there yet: started together, they
+    must neither fail on the other's file nor read a half-written key
+    (tests/web/test_security.py races eight processes on the key itself)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    database = Database(f"sqlite:///{home / 'casework.db'}")
+    upgrade(database)
+    database.dispose()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("CASEWORK_")}
+    ports, logs = [free_port(), free_port()], [tmp_path / "one.log", tmp_path / "two.log"]
+    servers = []
+    for port, log in zip(ports, logs, strict=True):
+        with log.open("wb") as errors:
+            servers.append(subprocess.Popen(
+                [CASEWORK, "serve", "--port", str(port), "--no-worker", "--home", str(home),
+                 "--now", "2026-03-04T11:00:00Z"],
+                env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True))
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            connection = _connected(port, server, seconds=120)  # two imports on 2 cores
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read()) == (200, b'{"status":"ok"}')
+            connection.close()
+    finally:
+        for server in servers:
+            _stop(server)
+    assert [p.name for p in home.iterdir() if p.name.startswith(".casework-secret")] == [
+        ".casework-secret"]
+    assert [log.read_text() for log in logs] == ["", ""]
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def _connected(port: int, server: subprocess.Popen[bytes],
+               seconds: float = 60) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + seconds
     while True:
         assert server.poll() is None, "casework serve stopped"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

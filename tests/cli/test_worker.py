@@ -6,18 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-
+from engine.store.schema import outbox, timers
 from tests.cli.test_main import AGENT, home, run, started
+from tests.smtp import Inbox
 
 __all__ = ["home", "run"]  # fixtures shared with test_cli
 
@@ -47,6 +43,8 @@ def test_worker_once_fires_what_is_due_and_timers_list_shows_it(run: Any) -> Non
         ("first_response", 0.8, "cancelled"), ("resolution", 0.8, "fired"),
         ("resolution", 1.0, "pending")]
     assert listed[1]["outcome"] == "looked at resolution at 0.8; level 1"
+    assert list(listed[1]) == [c.name for c in timers.c]  # one key per column, as stored
+    assert listed[1]["due_at"] == "2026-03-05T11:00:00Z" and listed[1]["done_at"] is not None
     shown = json.loads(run("cases", "show", str(case_id), "--json", "--now", WARNING).stdout)
     resolution = next(c for c in shown["sla"] if c["name"] == "resolution")
     assert (resolution["status"], resolution["elapsed_hours"], resolution["level"]) == (
@@ -58,30 +56,6 @@ def test_a_looping_worker_refuses_a_fixed_clock(run: Any) -> None:
     result = run("worker", "--now", WARNING)
     assert result.exit_code == 2
     assert "use --once" in result.stderr
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.mails: list[Envelope] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802 - aiosmtpd's name
-                          envelope: Envelope) -> str:
-        self.mails.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
 
 
 def test_outbox_send_mails_each_notice_once_to_whoever_has_an_address(
@@ -107,6 +81,7 @@ def test_outbox_send_mails_each_notice_once_to_whoever_has_an_address(
     notices = [json.loads(line) for line in run("outbox", "list", "--json").stdout.splitlines()]
     assert [(n["recipient"], n["sent_at"] is not None) for n in notices] == [
         ("ann", False), ("sam", True)]
+    assert [list(n) for n in notices] == [[c.name for c in outbox.c]] * 2
 
 
 def test_the_worker_stops_cleanly_on_sigterm(home: Path, run: Any, database_url: str) -> None:

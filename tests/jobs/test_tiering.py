@@ -44,19 +44,21 @@ def test_every_customer_gets_a_tier_recorded_with_its_rule(tiered: Casework) -> 
     tier_table = tiered.registry.active_table("customer_tier", NOW)
     tiers = Counter()
     for customer in ("00004", "00021", "23556"):
-        record = tiered.customers.customer(customer)
+        profile = tiered.customers.customer(customer)
+        record, figures = profile.record, profile.figures
+        assert figures is not None
         first = tiered.customers.history(customer)[0]
         payload = json.loads(first.payload)
         assert (first.name, first.seq, payload["old"], payload["new"]) == \
-            ("customer.tier_changed", 1, None, record["tier"])
+            ("customer.tier_changed", 1, None, record.tier)
         assert (payload["table"], payload["version"], payload["as_of"]) == \
             ("customer_tier", 1, "1998-06-30")
-        assert payload["matched"] == [record["tier_rule"]]
+        assert payload["matched"] == [figures.tier_rule]
         # what history says was read gives, decided again, what history says was decided
         again = decide(tier_table, payload["inputs"])
         assert (again.outputs["tier"], list(again.matched)) == (payload["new"],
                                                                 payload["matched"])
-        tiers[record["tier"]] += 1
+        tiers[record.tier] += 1
     done = tiered.tiering.recompute(AS_OF, NOW)  # the same day again: nothing moves
     assert (done.tier_changes, done.risk_changes, sum(done.started.values())) == (0, 0, 0)
     assert sum(done.tiers.values()) == done.customers == 2357
@@ -103,7 +105,7 @@ def test_customer_history_verifies_and_tampering_is_found(tiered: Casework) -> N
     cases, customers, breaks = tiered.verify_history()
     assert (customers, breaks) == (2357, [])
     assert cases > 0
-    record = tiered.customers.customer("00004")
+    record = tiered.customers.customer("00004").record
     engine = tiered.database.engine
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
@@ -114,7 +116,7 @@ def test_customer_history_verifies_and_tampering_is_found(tiered: Casework) -> N
         connection.execute(sa.text(
             "UPDATE customer_events SET payload = replace(payload, :real, :forged) "
             "WHERE customer_id = '00004' AND seq = 1"),
-            {"real": f'"new":"{record["tier"]}"', "forged": '"new":"forged"'})
+            {"real": f'"new":"{record.tier}"', "forged": '"new":"forged"'})
     _, _, breaks = tiered.verify_history()
     assert [str(b) for b in breaks] == [
         "customer 00004: event 1: 'customer.tier_changed' was altered after it was written "

@@ -83,8 +83,8 @@ def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casewor
         "running", timedelta(hours=40), "office")
     assert resolution.due_at == at("2026-03-06T09:00:00")  # Friday 10:00 Berlin
     [pending] = desk.timers.listing(case_id, "pending")
-    assert (pending["kind"], pending["name"], pending["step"]) == ("sla", "resolution", 0.8)
-    assert pending["due_at"] == at("2026-03-05T11:00:00")  # 32 business hours: Thursday noon
+    assert (pending.kind, pending.name, pending.step) == ("sla", "resolution", 0.8)
+    assert pending.due_at == at("2026-03-05T11:00:00")  # 32 business hours: Thursday noon
 
 
 def test_the_ladder_climbs_once_per_level_and_notifies_the_right_people(desk: Casework) -> None:
@@ -106,15 +106,15 @@ def test_the_ladder_climbs_once_per_level_and_notifies_the_right_people(desk: Ca
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.warned")] == [0.8]
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.breached")] == [1.0]
     notices = desk.timers.notices()
-    assert [(n["recipient"], n["address"], n["case_id"]) for n in notices] == [
+    assert [(n.recipient, n.address, n.case_id) for n in notices] == [
         ("alice", "alice@example.org", case_id), ("sam", "sam@example.org", case_id),
         ("mia", None, case_id)]
-    assert "at risk (escalation level 1)" in notices[0]["subject"]
-    assert "breached (escalation level 2)" in notices[1]["subject"]
-    assert "rule far-past-target" not in notices[2]["body"]
-    assert "complaint_escalation v1, row far-past-target" in notices[2]["body"]
+    assert "at risk (escalation level 1)" in notices[0].subject
+    assert "breached (escalation level 2)" in notices[1].subject
+    assert "rule far-past-target" not in notices[2].body
+    assert "complaint_escalation v1, row far-past-target" in notices[2].body
     assert desk.store.get_case(case_id).fields["priority"] == "urgent"
-    assert [t["outcome"] for t in desk.timers.listing(case_id, "fired")] == [
+    assert [t.outcome for t in desk.timers.listing(case_id, "fired")] == [
         "looked at resolution at 0.8; level 1", "looked at resolution at 1; level 2",
         "looked at resolution at 1.5; level 3"]
     assert desk.verify_history()[2] == []
@@ -153,10 +153,10 @@ def test_a_follow_up_timer_closes_an_unanswered_complaint_and_leaving_cancels_it
                       {"csat": 2})
     # five working days on from Friday 17:00 Berlin: the next Friday at 17:00
     due = at("2026-03-13T16:00:00")
-    assert [t["due_at"] for t in desk.timers.listing(first, "pending") if t["kind"] == "timer"] \
+    assert [t.due_at for t in desk.timers.listing(first, "pending") if t.kind == "timer"] \
         == [due]
-    assert [t["name"] for t in desk.timers.listing(second, "cancelled")
-            if t["kind"] == "timer"] == ["follow_up"]
+    assert [t.name for t in desk.timers.listing(second, "cancelled")
+            if t.kind == "timer"] == ["follow_up"]
     assert desk.worker.fire_due_timers(due - timedelta(minutes=1)) == 0
     assert desk.worker.fire_due_timers(due) == 1
     closed = desk.store.get_case(first)
@@ -204,17 +204,17 @@ def test_a_failing_timer_is_recorded_retried_later_and_does_not_stop_the_others(
     due = T0 + timedelta(hours=2)
     assert desk.worker.fire_due_timers(due) == 1  # the skipped one is done; the bad one is not
     [failing] = desk.timers.listing(bad, failing=True)
-    assert (failing["attempts"], failing["state"]) == (1, "pending")
-    assert failing["retry_at"] == due + timedelta(seconds=30)
-    assert "not_published" in failing["last_error"]
+    assert (failing.attempts, failing.state) == (1, "pending")
+    assert failing.retry_at == due + timedelta(seconds=30)
+    assert failing.last_error is not None and "not_published" in failing.last_error
     assert desk.store.get_case(bad).state == "open"  # rolled back: nothing half-done
     [done] = desk.timers.listing(refused, "fired")
-    assert done["outcome"] == "skipped: 'book' refused (guard): condition not met: has(case.note)"
+    assert done.outcome == "skipped: 'book' refused (guard): condition not met: has(case.note)"
     assert names(desk, refused)[-1] == "timer.skipped"
     assert desk.worker.fire_due_timers(due + timedelta(seconds=29)) == 0
     assert desk.worker.fire_due_timers(due + timedelta(seconds=30)) == 0  # fails again
     [again] = desk.timers.listing(bad, failing=True)
-    assert (again["attempts"], again["retry_at"]) == (2, due + timedelta(seconds=90))
+    assert (again.attempts, again.retry_at) == (2, due + timedelta(seconds=90))
 
 
 def test_a_timer_fires_even_a_transition_no_role_of_the_caller_could(desk: Casework) -> None:

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.cases.queues import FAR, SORTS, QueueQuery, QueueRow
 from engine.cases.runtime import Actor
 from engine.kernel.records import ClockRecord
 from engine.store import Database
 from engine.store.schema import cases
 from engine.store.upgrades import upgrade
-from engine.store.views import FAR, SORTS, QueueQuery, QueueRow, queue_select, queue_selects
+from engine.store.views import queue_select, queue_selects
 from engine.wiring import Casework
 from tests.fixtures import T0, add_raw_definition, add_test_customers, database_at
 

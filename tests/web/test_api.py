@@ -175,7 +175,7 @@ def test_roles_a_transition_does_not_allow_are_403(desk: Casework, api: Client,
 
 
 def _intake() -> Any:
-    from engine.store.views import QueueQuery
+    from engine.cases.queues import QueueQuery
 
     return QueueQuery(queue="intake")
 

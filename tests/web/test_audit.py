@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.cases.audit import AuditQuery
 from engine.cases.runtime import Actor
 from engine.kernel.history import GENESIS, EventDraft, chain_customer
 from engine.kernel.records import CustomerHead
-from engine.store.audit_views import AuditQuery
 from engine.store.schema import customer_events, events
 from engine.wiring import Casework
 from tests.fixtures import T0

@@ -71,7 +71,7 @@ def test_the_tier_filter_and_a_bad_tier(desk: Casework,
     recomputed(desk)
     kim = client_as("kim")
     strategic = found_ids(kim.get("/customers", params={"tier": "strategic"}).text)
-    tiers = {desk.customers.customer(c)["tier"] for c in strategic}
+    tiers = {desk.customers.customer(c).record.tier for c in strategic}
     assert strategic and tiers == {"strategic"}
     assert MOVER not in strategic  # key since the second recompute
     assert MOVER in found_ids(kim.get("/customers", params={"tier": "key", "q": "0176"}).text)
@@ -136,22 +136,23 @@ def test_the_page_shows_the_rule_row_that_set_the_tier_and_its_history(
         "2026-03-02 11:00 UTC strategic → key customer_tier v1, row rfm-champion 1998-09-30",
         "2026-03-02 10:00 UTC none → strategic customer_tier v1, row high-value-loyal "
         "1998-06-30"]
-    record = desk.customers.customer(MOVER)
+    figures = desk.customers.customer(MOVER).figures
+    assert figures is not None
     assert piece(text, r'<tr id="figure-frequency">.*?<td class="num">(.*?)</td>') == \
-        str(record["frequency"])
+        str(figures.frequency)
     assert piece(text, r'<tr id="figure-recency_days">.*?<td class="num">(.*?)</td>') == \
-        f"{record['recency_days']} days"
+        f"{figures.recency_days} days"
     assert piece(text, r'<tr id="figure-p_alive">(.*?)</tr>').startswith(
-        f"Still buying (P(alive)) {record['p_alive']:.0%} The chance that the customer still")
+        f"Still buying (P(alive)) {figures.p_alive:.0%} The chance that the customer still")
     assert piece(text, r'<tr id="figure-clv">.*?<td class="num">(.*?)</td>') == \
-        f"{record['clv']:,.2f}"
+        f"{figures.clv:,.2f}"
     assert piece(text, r'<tr id="figure-churn_risk">.*?<td class="num">(.*?)</td>') == "high"
 
 
 def test_plans_and_open_cases_link_to_their_cases(desk: Casework,
                                                   client_as: Callable[[str], Client]) -> None:
     recomputed(desk)
-    related = {c["workflow"]: c["id"] for c in desk.search.cases(MOVER)}
+    related = {c.workflow: c.id for c in desk.search.cases(MOVER)}
     assert set(related) == {"strategic_plan", "key_plan", "retention"}
     text = client_as("ann").get(f"/customers/{MOVER}").text
     plans = re.search(r'<h2 id="plans">(.*?)<h2 id="open-cases">', text, re.S)
@@ -167,7 +168,7 @@ def test_purchases_newest_first_in_pages(desk: Casework,
     recomputed(desk)
     stored = desk.search.purchases(MOVER, 100)
     assert len(stored) == 47
-    expected = [p["day"].isoformat() for p in stored]
+    expected = [p.day.isoformat() for p in stored]
     assert expected == sorted(expected, reverse=True)
     ann = client_as("ann")
     first = ann.get(f"/customers/{MOVER}").text

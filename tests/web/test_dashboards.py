@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +20,6 @@ import pytest
 
 from engine.cases.runtime import Actor
 from engine.rules.loading import load_table_text
-from engine.store.dashboard_views import SlaDay, SlaWeek, fold_weeks, week_start, weeks_until
 from engine.wiring import Casework
 from tests.fixtures import T0, tier_table
 from tests.web_fixtures import Client
@@ -318,19 +317,3 @@ def test_who_may_look_at_the_dashboards(client_as: Callable[[str], Client]) -> N
             assert client.get(path).status_code == (200 if allowed else 403), (name, path)
         menu = client.get("/queues").text
         assert ('href="/dashboards"' in menu) == allowed, name
-
-
-def test_days_fold_into_iso_weeks_per_queue() -> None:
-    assert week_start(date(2026, 3, 8)) == date(2026, 3, 2)  # a Sunday: the Monday before
-    assert week_start(date(2026, 3, 2)) == date(2026, 3, 2)
-    days = [SlaDay("billing", date(2026, 3, 1), 2, 1), SlaDay("billing", date(2026, 2, 23), 1, 0),
-            SlaDay("billing", date(2026, 3, 2), 4, 1), SlaDay("intake", date(2026, 2, 24), 1, 1)]
-    assert fold_weeks(days) == [SlaWeek("billing", date(2026, 2, 23), 3, 1),
-                                SlaWeek("intake", date(2026, 2, 23), 1, 1),
-                                SlaWeek("billing", date(2026, 3, 2), 4, 1)]
-    assert fold_weeks([]) == []
-    assert SlaWeek("billing", date(2026, 3, 2), 4, 1).share_met == 0.75
-    # 2026-01-01 is a Thursday: its ISO week starts on Monday 29 December 2025
-    assert weeks_until(at("2026-01-01T23:30:00"), 3) == [
-        date(2025, 12, 15), date(2025, 12, 22), date(2025, 12, 29)]
-    assert weeks_until(at("2026-03-02T10:00:00"), 1) == [date(2026, 3, 2)]

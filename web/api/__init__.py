@@ -1,11 +1,9 @@
-"""The JSON API under /api for other systems: token authentication, the pages' role rules.
-Each module holds one area's operations (docs/api.md describes them)."""
-
-from typing import Any
+"""The JSON API under /api for other systems: token authentication, the pages' permissions.
+Each module holds one area's operations and its Router (docs/api.md describes them)."""
 
 from web.api import audit, cases, customers, tables
 from web.api.common import SECURITY_SCHEMES
 
-ROUTES: list[Any] = [*cases.ROUTES, *customers.ROUTES, *tables.ROUTES, *audit.ROUTES]
+ROUTERS = [cases.ROUTER, customers.ROUTER, tables.ROUTER, audit.ROUTER]
 
-__all__ = ["ROUTES", "SECURITY_SCHEMES"]
+__all__ = ["ROUTERS", "SECURITY_SCHEMES"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request
 from msgspec import Meta, Struct
 
 from engine.kernel.accounts import User
+from engine.kernel.roles import Permission
 from web.api.common import SECURITY, ApiOperation, errors
-from web.pages.common import casework_of
-from web.security import allow
-
-VERIFIERS = ("auditor", "manager")
+from web.areas import area, get
+from web.common import casework_of
 
 
 class Break(Struct, kw_only=True):
@@ -33,7 +32,7 @@ class Verification(Struct, kw_only=True):
     breaks: Annotated[list[Break], Meta(description="The first break of each broken chain")]
 
 
-@get("/verify", guards=[allow(*VERIFIERS)], sync_to_thread=True,
+@get("/verify",
      summary="Verify the history chains", operation_class=ApiOperation,
      responses=errors(403))
 def verify(request: Request[User, Any, Any]) -> Verification:
@@ -46,4 +45,4 @@ def verify(request: Request[User, Any, Any]) -> Verification:
                                       reason=b.reason) for b in breaks])
 
 
-ROUTES = [Router("/api/audit", route_handlers=[verify], tags=["audit"], security=SECURITY)]
+ROUTER = area("/api/audit", Permission.AUDIT, [verify], tags=["audit"], security=SECURITY)

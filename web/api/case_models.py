@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from engine.cases.queues import QueueRow
 from engine.kernel.history import Event
 from engine.kernel.records import CaseRecord, ClockRecord, clock_json
-from engine.store.views import QueueRow
 from web.api.common import Body
 
 ExpectedVersion = Annotated[int | None, Meta(

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get, post
+from litestar import Request
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from engine.cases.desk import ASSIGNING_ROLES
+from engine.cases.queues import PAGE, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.records import CaseRecord
-from engine.store.views import PAGE, QueueQuery
+from engine.kernel.roles import Permission
 from web.api.case_models import (
     Assign,
     Case,
@@ -28,9 +28,9 @@ from web.api.case_models import (
     queued_of,
 )
 from web.api.common import SECURITY, ApiOperation, errors
-from web.pages.cases import may_fire
-from web.pages.common import EVERYONE, WORKERS, acting, casework_of, now_of
-from web.pages.desk import parse_after
+from web.areas import area, get, post
+from web.common import acting, assigning, casework_of, now_of
+from web.inputs import parse_after
 from web.security import allow
 
 MAX_PAGE = 200
@@ -44,11 +44,11 @@ def case_json(request: ApiRequest, case: CaseRecord) -> Case:
     casework, now = casework_of(request), now_of(request)
     reckoner = casework.runtime.scheduler.reckoner
     clocks = [clock_of(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
-    spec = casework.registry.get(case.definition_id).spec
-    return case_of(case, clocks, [t.trigger for t in may_fire(spec, case, request.user)])
+    fireable = casework.runtime.triggers_for(case, request.user.roles)
+    return case_of(case, clocks, [t.trigger for t in fireable])
 
 
-@post("/", guards=[allow(*WORKERS)], sync_to_thread=True, status_code=HTTP_201_CREATED,
+@post("/", guards=[allow(Permission.WORK_CASES)], status_code=HTTP_201_CREATED,
       summary="Start a case", operation_class=ApiOperation, responses=errors(403, 422),
       response_description="The new case")
 def start_case(request: ApiRequest, data: JSONBody[StartCase]) -> Case:
@@ -63,14 +63,14 @@ def start_case(request: ApiRequest, data: JSONBody[StartCase]) -> Case:
     return case_json(request, case)
 
 
-@get("/{case_id:int}", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="Read a case",
+@get("/{case_id:int}", summary="Read a case",
      operation_class=ApiOperation, responses=errors(403, 404))
 def read_case(request: ApiRequest, case_id: CaseId) -> Case:
     """A case with its fields, lock_version, SLA clocks and the triggers you may fire."""
     return case_json(request, casework_of(request).store.get_case(case_id))
 
 
-@post("/{case_id:int}/fire/{trigger:str}", guards=[allow(*WORKERS)], sync_to_thread=True,
+@post("/{case_id:int}/fire/{trigger:str}", guards=[allow(Permission.WORK_CASES)],
       status_code=HTTP_200_OK, summary="Fire a trigger", operation_class=ApiOperation,
       responses=errors(403, 404, 409, 422), response_description="The case after the fire")
 def fire(request: ApiRequest, case_id: CaseId, trigger: Trigger, data: JSONBody[Fire]) -> Case:
@@ -86,7 +86,7 @@ def fire(request: ApiRequest, case_id: CaseId, trigger: Trigger, data: JSONBody[
     return case_json(request, fired)
 
 
-@post("/{case_id:int}/comments", guards=[allow(*WORKERS)], sync_to_thread=True,
+@post("/{case_id:int}/comments", guards=[allow(Permission.WORK_CASES)],
       status_code=HTTP_200_OK, summary="Comment on a case", operation_class=ApiOperation,
       responses=errors(403, 404, 409, 422), response_description="The case after the comment")
 def comment(request: ApiRequest, case_id: CaseId, data: JSONBody[Comment]) -> Case:
@@ -96,19 +96,19 @@ def comment(request: ApiRequest, case_id: CaseId, data: JSONBody[Comment]) -> Ca
     return case_json(request, case)
 
 
-@post("/{case_id:int}/assign", guards=[allow(*WORKERS)], sync_to_thread=True,
+@post("/{case_id:int}/assign", guards=[allow(Permission.WORK_CASES)],
       status_code=HTTP_200_OK, summary="Assign a case", operation_class=ApiOperation,
       responses=errors(403, 404, 409, 422), response_description="The case after the change")
 def assign(request: ApiRequest, case_id: CaseId, data: JSONBody[Assign]) -> Case:
     """Claim a case, give it back, or (supervisor, manager) give it to someone."""
     user = request.user
-    actor = acting(user, ASSIGNING_ROLES if data.assignee != user.name else ())
-    case = casework_of(request).desk.assign(case_id, data.assignee, actor, now_of(request),
+    case = casework_of(request).desk.assign(case_id, data.assignee,
+                                            assigning(user, data.assignee), now_of(request),
                                             data.expected_version)
     return case_json(request, case)
 
 
-@get("/{case_id:int}/history", guards=[allow(*EVERYONE)], sync_to_thread=True,
+@get("/{case_id:int}/history",
      summary="A case's history", operation_class=ApiOperation, responses=errors(403, 404))
 def history(request: ApiRequest, case_id: CaseId) -> list[HistoryEvent]:
     """Every event of the case, oldest first, each with the hashes that chain it."""
@@ -117,7 +117,7 @@ def history(request: ApiRequest, case_id: CaseId) -> list[HistoryEvent]:
     return [event_of(e) for e in store.case_events(case_id)]
 
 
-@get("/", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="A queue's open cases",
+@get("/", summary="A queue's open cases",
      operation_class=ApiOperation, responses=errors(403, 422))
 def queue(request: ApiRequest,
           queue: Annotated[str, QueryParameter(description="The queue, e.g. intake")],
@@ -135,6 +135,6 @@ def queue(request: ApiRequest,
     return QueuePage(queue=queue, cases=[queued_of(r) for r in found.rows], next=cursor)
 
 
-ROUTES = [Router("/api/cases", route_handlers=[start_case, read_case, fire, comment, assign,
-                                                history, queue],
-                 tags=["cases"], security=SECURITY)]
+ROUTER = area("/api/cases", Permission.READ_CASES, [
+    start_case, read_case, fire, comment, assign, history, queue],
+              tags=["cases"], security=SECURITY)

@@ -8,15 +8,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request
 from litestar.params import PathParameter, QueryParameter
 from msgspec import Meta, Struct
 
+from engine.customers.records import CustomerProfile
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
+from engine.kernel.roles import Permission
 from web.api.common import SECURITY, ApiOperation, errors
-from web.pages.common import EVERYONE, casework_of
-from web.security import allow
+from web.areas import area, get
+from web.common import casework_of
 
 MAX_FOUND = 200
 
@@ -92,7 +94,7 @@ class FoundCustomer(Struct, kw_only=True):
     region: str | None
 
 
-@get("/{customer_id:str}", guards=[allow(*EVERYONE)], sync_to_thread=True,
+@get("/{customer_id:str}",
      summary="Read a customer", operation_class=ApiOperation, responses=errors(403, 404))
 def read_customer(request: Request[User, Any, Any],
                   customer_id: Annotated[str, PathParameter(description="The customer id")]
@@ -100,11 +102,10 @@ def read_customer(request: Request[User, Any, Any],
     """The record, the figures of the latest recompute, and the tier history (each change with
     the table row that made it)."""
     customers = casework_of(request).customers
-    record = customers.customer(customer_id)
-    return customer_of(record, customers.history(customer_id))
+    return customer_of(customers.customer(customer_id), customers.history(customer_id))
 
 
-@get("/", guards=[allow(*EVERYONE)], sync_to_thread=True, summary="Find customers",
+@get("/", summary="Find customers",
      operation_class=ApiOperation, responses=errors(403, 422))
 def search(request: Request[User, Any, Any],
            q: Annotated[str, QueryParameter(
@@ -114,15 +115,16 @@ def search(request: Request[User, Any, Any],
                                                 le=MAX_FOUND)] = 50) -> list[FoundCustomer]:
     """Customers by id whose id starts with q, or whose name or email contains it."""
     found = casework_of(request).search.search(q, limit)
-    return [FoundCustomer(**{k: row[k] for k in FoundCustomer.__struct_fields__})
+    return [FoundCustomer(**{k: getattr(row, k) for k in FoundCustomer.__struct_fields__})
             for row in found]
 
 
-def customer_of(record: dict[str, Any], history: list[CustomerEvent]) -> Customer:
-    figures = None
-    if record["as_of"] is not None:
-        figures = Figures(**{name: _exact(record[name]) for name in Figures.__struct_fields__})
-    return Customer(**{name: record[name] for name in Customer.__struct_fields__
+def customer_of(profile: CustomerProfile, history: list[CustomerEvent]) -> Customer:
+    stored, figures = profile.figures, None
+    if stored is not None:
+        figures = Figures(**{name: _exact(getattr(stored, name))
+                             for name in Figures.__struct_fields__})
+    return Customer(**{name: getattr(profile.record, name) for name in Customer.__struct_fields__
                        if name not in ("figures", "history")},
                     figures=figures, history=[_event(e) for e in history])
 
@@ -138,5 +140,6 @@ def _event(event: CustomerEvent) -> CustomerEventJson:
                              prev_hash=event.prev_hash, hash=event.hash)
 
 
-ROUTES = [Router("/api/customers", route_handlers=[read_customer, search], tags=["customers"],
-                 security=SECURITY)]
+ROUTER = area("/api/customers", Permission.READ_CUSTOMERS, [
+    read_customer, search],
+              tags=["customers"], security=SECURITY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Request, Router, post
+from litestar import Request
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta, Struct
@@ -13,15 +13,15 @@ from msgspec import Meta, Struct
 from engine.kernel.accounts import User
 from engine.kernel.errors import RuleError
 from engine.kernel.history import iso
+from engine.kernel.roles import Permission
 from engine.kernel.yaml_source import known_list, suggest
 from engine.rules.loading import given_value
 from engine.rules.tables import Decision, TableSpec, decide, explain
 from web.api.common import SECURITY, ApiOperation, Body, errors
-from web.pages.common import casework_of, now_of
-from web.security import allow
+from web.areas import area, post
+from web.common import casework_of, now_of
 
 # Who may read the rules (as on the rules pages); evaluating writes nothing.
-READERS = ("manager", "supervisor", "auditor")
 TableName = Annotated[str, PathParameter(description="The table's name, e.g. complaint_sla")]
 
 
@@ -91,7 +91,7 @@ def _decision(decision: Decision) -> DecisionJson:
                         matched=found["matched"])
 
 
-@post("/{name:str}/evaluate", guards=[allow(*READERS)], sync_to_thread=True,
+@post("/{name:str}/evaluate",
       status_code=HTTP_200_OK, summary="Evaluate a decision table",
       operation_class=ApiOperation, responses=errors(403, 404, 422))
 def evaluate(request: Request[User, Any, Any], name: TableName,
@@ -101,7 +101,7 @@ def evaluate(request: Request[User, Any, Any], name: TableName,
     return _decision(decide(table, _inputs(table, data.inputs)))
 
 
-@post("/{name:str}/explain", guards=[allow(*READERS)], sync_to_thread=True,
+@post("/{name:str}/explain",
       status_code=HTTP_200_OK, summary="Explain a decision row by row",
       operation_class=ApiOperation, responses=errors(403, 404, 422))
 def explain_table(request: Request[User, Any, Any], name: TableName,
@@ -125,5 +125,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-ROUTES = [Router("/api/tables", route_handlers=[evaluate, explain_table], tags=["tables"],
-                 security=SECURITY)]
+ROUTER = area("/api/tables", Permission.READ_RULES, [
+    evaluate, explain_table],
+              tags=["tables"], security=SECURITY)

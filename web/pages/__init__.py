@@ -1,6 +1,6 @@
-"""The pages people work in: each module holds one area's handlers, collected here."""
+"""The pages people work in: each module holds one area's handlers and its Router."""
 
 from web.pages import audit, auth, cases, customers, dashboards, desk, rule_editing, rules
 
-ROUTES = [*auth.ROUTES, *desk.ROUTES, *cases.ROUTES, *customers.ROUTES, *audit.ROUTES,
-          *rules.ROUTES, *rule_editing.ROUTES, *dashboards.ROUTES]
+ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
+           rule_editing.ROUTER, dashboards.ROUTER]

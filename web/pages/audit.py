@@ -12,18 +12,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from litestar import Request, get, post
+from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.response import Stream, Template
 
+from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
 from engine.kernel.accounts import User
 from engine.kernel.history import Break, iso
-from engine.store.audit_views import KINDS, AuditCursor, AuditQuery, AuditRow
-from web.pages.common import casework_of, now_of
+from engine.kernel.roles import Permission
+from web.areas import area, get, post
+from web.common import casework_of, now_of
 from web.rendering import page
-from web.security import allow
 
-AUDITING = ("auditor", "manager")  # admin passes every guard
 FILTERS = ("case", "customer", "actor", "event", "from", "to")
 CSV_COLUMNS = ("kind", "subject", "seq", "name", "actor", "role", "at", "from_state",
                "to_state", "payload", "prev_hash", "hash")
@@ -126,14 +126,14 @@ def _audit_page(request: Request[User, Any, Any], params: Mapping[str, Any], blo
     return page(request, "audit.html", block, **{**context, "found": found})
 
 
-@get("/audit", guards=[allow(*AUDITING)], sync_to_thread=True)
+@get("/")
 def audit_page(request: Request[User, Any, Any]) -> Template:
     return _audit_page(request, request.query_params, "results")
 
 
 # Auditors may send this POST: verifying reads every chain and changes nothing. It is a POST
 # (with CSRF, like every form) only because it is expensive: no link or crawler should run it.
-@post("/audit/verify", guards=[allow(*AUDITING)], sync_to_thread=True)
+@post("/verify")
 def verify(request: Request[User, Any, Any]) -> Template:
     cases, customers, breaks = casework_of(request).verify_history()
     return _audit_page(request, {}, "verify", Verified(cases, customers, breaks))
@@ -183,18 +183,18 @@ def _json(row: AuditRow) -> dict[str, Any]:
             "prev_hash": row.prev_hash, "hash": row.hash}
 
 
-@get("/audit/export.csv", guards=[allow(*AUDITING)], sync_to_thread=False)
+@get("/export.csv", sync_to_thread=False)
 def export_csv(request: Request[User, Any, Any]) -> Stream:
     batches = casework_of(request).audit.export(_exported(request))
     return Stream(csv_lines(batches), media_type="text/csv; charset=utf-8",
                   headers=_file_name(request, "csv"))
 
 
-@get("/audit/export.jsonl", guards=[allow(*AUDITING)], sync_to_thread=False)
+@get("/export.jsonl", sync_to_thread=False)
 def export_jsonl(request: Request[User, Any, Any]) -> Stream:
     batches = casework_of(request).audit.export(_exported(request))
     return Stream(jsonl_lines(batches), media_type="application/x-ndjson",
                   headers=_file_name(request, "jsonl"))
 
 
-ROUTES = [audit_page, verify, export_csv, export_jsonl]
+ROUTER = area("/audit", Permission.AUDIT, [audit_page, verify, export_csv, export_jsonl])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
-from litestar import Request, get, post
+from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
@@ -14,7 +14,8 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from msgspec import Struct
 
 from engine.kernel.accounts import password_matches
-from web.pages.common import casework_of
+from web.areas import area, get, post
+from web.common import casework_of
 from web.rendering import page
 from web.security import start_new_session
 
@@ -67,4 +68,4 @@ def home(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/queues")
 
 
-ROUTES = [login_page, login, logout, home]
+ROUTER = area("/", None, [login_page, login, logout, home])

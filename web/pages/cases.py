@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
@@ -17,10 +17,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, Conflict, NotFound
 from engine.kernel.history import Event
-from engine.kernel.records import CaseRecord
-from engine.kernel.specs import READ_ONLY_ROLES, TransitionSpec, WorkflowSpec
+from engine.kernel.roles import Permission
+from engine.kernel.specs import TransitionSpec, WorkflowSpec
+from web.areas import area, get, post
+from web.common import acting, assignment, casework_of, now_of
 from web.errors import status_of
-from web.pages.common import EVERYONE, WORKERS, acting, assignment, casework_of, now_of
 from web.rendering import page
 from web.security import allow
 
@@ -36,13 +37,6 @@ class Shown:
     payload: dict[str, Any]
 
 
-def may_fire(spec: WorkflowSpec, case: CaseRecord, user: User) -> list[TransitionSpec]:
-    """The transitions from the case's state that one of the user's roles may fire."""
-    usable = set(user.roles) - READ_ONLY_ROLES
-    return [t for t in spec.transitions_from(case.state)
-            if usable and (not t.roles or usable & t.roles)]
-
-
 def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int = 200,
                error: dict[str, str] | None = None, notice: str | None = None,
                given: dict[str, str] | None = None) -> Template:
@@ -55,18 +49,19 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
     customer = None
     if case.customer:
         try:
-            customer = casework.customers.customer(case.customer)
+            customer = casework.customers.customer(case.customer).record
         except NotFound:
             customer = None
     shown = [Shown(e, json.loads(e.payload)) for e in casework.store.case_events(case.id)]
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
-                history=list(reversed(shown)), fireable=may_fire(spec, case, request.user),
+                history=list(reversed(shown)),
+                fireable=casework.runtime.triggers_for(case, request.user.roles),
                 error=error or {}, notice=notice, given=given or {}, now=now,
-                may_work=request.user.holds(*WORKERS, "admin"))
+                may_work=request.user.may(Permission.WORK_CASES))
 
 
-@get("/cases/{case_id:int}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/{case_id:int}")
 def case_page(request: Request[User, Any, Any], case_id: FromPath[int]) -> Template:
     return _case_page(request, case_id)
 
@@ -108,8 +103,7 @@ def _refused(request: Request[User, Any, Any], case_id: int, where: str, exc: Ca
                       error={where: str(exc)}, given=given)
 
 
-@post("/cases/{case_id:int}/fire/{trigger:str}", guards=[allow(*WORKERS)],
-      sync_to_thread=True)
+@post("/{case_id:int}/fire/{trigger:str}", guards=[allow(Permission.WORK_CASES)])
 def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: FromPath[str],
          data: FormBody) -> Any:
     form = data
@@ -128,7 +122,7 @@ def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: From
     return _after_change(request, case_id)
 
 
-@post("/cases/{case_id:int}/comments", guards=[allow(*WORKERS)], sync_to_thread=True)
+@post("/{case_id:int}/comments", guards=[allow(Permission.WORK_CASES)])
 def comment(request: Request[User, Any, Any], case_id: FromPath[int],
             data: FormBody) -> Any:
     form = data
@@ -141,7 +135,7 @@ def comment(request: Request[User, Any, Any], case_id: FromPath[int],
     return _after_change(request, case_id)
 
 
-@post("/cases/{case_id:int}/assign", guards=[allow(*WORKERS)], sync_to_thread=True)
+@post("/{case_id:int}/assign", guards=[allow(Permission.WORK_CASES)])
 def assign(request: Request[User, Any, Any], case_id: FromPath[int],
            data: FormBody) -> Any:
     form = data
@@ -160,4 +154,4 @@ def _version(form: Form) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-ROUTES = [case_page, fire, comment, assign]
+ROUTER = area("/cases", Permission.READ_CASES, [case_page, fire, comment, assign])

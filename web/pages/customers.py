@@ -8,21 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
-from engine.store.customer_search import PLANS
-from web.pages.common import EVERYONE, casework_of, now_of
+from engine.kernel.roles import Permission
+from web.areas import area, get
+from web.common import casework_of, now_of
 from web.rendering import page
-from web.security import allow
 
 PAGE = 50
 PURCHASES = 20
-AUDITING = ("auditor", "manager", "admin")  # who may follow a customer into /audit
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def tier_changes(history: list[CustomerEvent]) -> list[TierChange]:
     return found
 
 
-@get("/customers", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/")
 def customer_list(request: Request[User, Any, Any]) -> Template:
     params = request.query_params
     text, tier, after = params.get("q") or "", params.get("tier") or "", params.get("after")
@@ -107,7 +106,7 @@ def customer_list(request: Request[User, Any, Any]) -> Template:
     chosen = {"q": text, "tier": tier}
     next_link = None
     if len(found) > PAGE:
-        next_link = {**{k: v for k, v in chosen.items() if v}, "after": rows[-1]["id"]}
+        next_link = {**{k: v for k, v in chosen.items() if v}, "after": rows[-1].id}
     return page(request, "customers.html", "results", user=request.user, rows=rows,
                 chosen=chosen, tiers=tiers, next_link=next_link, first=not after)
 
@@ -124,27 +123,26 @@ def parse_purchase_cursor(text: str | None) -> tuple[date, int] | None:
                                   "open the customer's page again") from None
 
 
-@get("/customers/{customer_id:str}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/{customer_id:str}")
 def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) -> Template:
     """The whole page, or (HTMX) the next page of purchases."""
     casework = casework_of(request)
-    record = casework.customers.customer(customer_id)  # NotFound: the 404 page
+    profile = casework.customers.customer(customer_id)  # NotFound: the 404 page
     after = parse_purchase_cursor(request.query_params.get("purchases_after"))
     bought = casework.search.purchases(customer_id, PURCHASES + 1, after)
     shown = bought[:PURCHASES]
-    more = f"{shown[-1]['day'].isoformat()}~{shown[-1]['id']}" \
-        if len(bought) > PURCHASES else None
+    more = f"{shown[-1].day.isoformat()}~{shown[-1].id}" if len(bought) > PURCHASES else None
     related = casework.search.cases(customer_id)
     # the purchases links ask for that block alone (an empty cursor: the newest again)
     block = "purchases" if "purchases_after" in request.query_params else None
     return page(request, "customer.html", block,
-                user=request.user, customer=record, figures=FIGURES,
-                computed=record.get("computed_at") is not None,
+                user=request.user, customer=profile.record, figures=FIGURES,
+                stored=profile.figures,
                 changes=tier_changes(casework.customers.history(customer_id)),
                 purchases=shown, purchases_more=more, first_purchases=after is None,
-                plans=[c for c in related if c["workflow"] in PLANS],
-                cases=[c for c in related if c["workflow"] not in PLANS],
-                may_audit=request.user.holds(*AUDITING))
+                plans=[c for c in related if c.is_plan],
+                cases=[c for c in related if not c.is_plan],
+                may_audit=request.user.may(Permission.AUDIT))
 
 
-ROUTES = [customer_list, customer_page]
+ROUTER = area("/customers", Permission.READ_CUSTOMERS, [customer_list, customer_page])

@@ -9,20 +9,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from engine.cases.dashboards import fold_weeks, weeks_until
 from engine.kernel.accounts import User
-from engine.store.dashboard_views import fold_weeks, weeks_until
+from engine.kernel.roles import Permission
 from engine.wiring import Casework
+from web.areas import area, get
 from web.charts import Chart, ages_chart, kpi_chart, sla_chart, tier_chart
-from web.pages.common import casework_of, now_of
+from web.common import casework_of, now_of
 from web.rendering import page
-from web.security import allow
 
-VIEWERS = ("supervisor", "manager", "account_manager", "auditor")
 WEEKS = 12
 WEEK_CHOICES = (4, 8, 12, 26, 52)
 MOST_WEEKS = 104
@@ -82,13 +82,13 @@ def _dashboards(request: Request[User, Any, Any], keys: list[str], choice: Choic
                 year=shown_year, years=years, alone=len(keys) == 1)
 
 
-@get("/dashboards", guards=[allow(*VIEWERS)], sync_to_thread=True)
+@get("/")
 def dashboards(request: Request[User, Any, Any], weeks: FromQuery[str | None] = None,
                year: FromQuery[str | None] = None) -> Template:
     return _dashboards(request, list(CHARTS), parse_choice(weeks, year))
 
 
-@get("/dashboards/{chart:str}", guards=[allow(*VIEWERS)], sync_to_thread=True)
+@get("/{chart:str}")
 def dashboard_chart(request: Request[User, Any, Any], chart: FromPath[str],
                     weeks: FromQuery[str | None] = None,
                     year: FromQuery[str | None] = None) -> Template:
@@ -98,4 +98,4 @@ def dashboard_chart(request: Request[User, Any, Any], chart: FromPath[str],
     return _dashboards(request, [chart], parse_choice(weeks, year))
 
 
-ROUTES = [dashboards, dashboard_chart]
+ROUTER = area("/dashboards", Permission.VIEW_DASHBOARDS, [dashboards, dashboard_chart])

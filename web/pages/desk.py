@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
-from engine.cases.desk import ASSIGNING_ROLES
+from engine.cases.queues import SLA_STATES, SORTS, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError
-from engine.store.views import SLA_STATES, SORTS, QueueQuery
-from web.pages.common import EVERYONE, WORKERS, assignment, casework_of, now_of
+from engine.kernel.roles import PERMISSIONS, Permission
+from web.areas import area, get, post
+from web.common import assignment, casework_of, now_of
+from web.inputs import parse_after
 from web.rendering import page
 from web.security import allow
 
 FILTERS = ("state", "severity", "tier", "assignee", "sla", "q", "sort")
 
 
-@get("/queues", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/")
 def queues(request: Request[User, Any, Any]) -> Template:
     counts = casework_of(request).views.queue_counts()
     return page(request, "queues.html", "counts", user=request.user, counts=counts)
-
-
-def parse_after(text: str | None) -> tuple[datetime, int] | None:
-    """The keyset cursor `ISO-instant~case-id` of the page before."""
-    if not text:
-        return None
-    moment, _, number = text.rpartition("~")
-    try:  # every cursor this site makes has a time zone and a case number the store can hold
-        at, case_id = datetime.fromisoformat(moment), int(number)
-        if at.tzinfo is None or not 0 <= case_id < 2**63:
-            raise ValueError(text)
-        return at.astimezone(UTC), case_id
-    except (ValueError, OverflowError):
-        raise ValidationException(f"the page cursor {text!r} is not one this site made; "
-                                  "open the queue from its first page") from None
 
 
 def queue_query(queue: str, params: Any, user: User) -> QueueQuery:
@@ -70,17 +56,18 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
     if found.next_after is not None:
         moment, last = found.next_after
         next_link = {**following, "after": f"{moment.isoformat()}~{last}"}
-    people = [u.name for u in casework.accounts.users() if u.holds(*WORKERS) and u.active]
+    people = [u.name for u in casework.accounts.users() if u.active
+              and u.holds(*PERMISSIONS[Permission.WORK_CASES])]
     return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
                 queue=queue, page=found, chosen=chosen, next_link=next_link,
                 first=params.get("after") is None, sorts=SORTS, sla_states=SLA_STATES,
                 severities=casework.registry.severities(),
                 tiers=casework.registry.tiers(now_of(request)), people=people, notes=notes or [],
-                now=now_of(request), may_assign=request.user.holds(*ASSIGNING_ROLES),
-                may_claim=request.user.holds(*WORKERS, "admin"))
+                now=now_of(request), may_assign=request.user.may(Permission.ASSIGN_CASES),
+                may_claim=request.user.may(Permission.WORK_CASES))
 
 
-@get("/queues/{queue:str}", guards=[allow(*EVERYONE)], sync_to_thread=True)
+@get("/{queue:str}")
 def queue_page(request: Request[User, Any, Any], queue: FromPath[str]) -> Template:
     return _queue_page(request, queue, request.query_params)
 
@@ -102,7 +89,7 @@ class Assignment:
     filter_assignee: str = ""
 
 
-@post("/queues/{queue:str}/assign", guards=[allow(*WORKERS)], sync_to_thread=True)
+@post("/{queue:str}/assign", guards=[allow(Permission.WORK_CASES)])
 def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
                  data: Annotated[Assignment, Body(media_type=RequestEncodingType.URL_ENCODED)]
                  ) -> Template:
@@ -129,4 +116,4 @@ def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
     return _queue_page(request, queue, params, notes)
 
 
-ROUTES = [queues, queue_page, assign_cases]
+ROUTER = area("/queues", Permission.READ_CASES, [queues, queue_page, assign_cases])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Request, get, post
+from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
@@ -22,14 +22,15 @@ from engine.customers.records import TIER_TABLE
 from engine.jobs.tiering import Simulation
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, DefinitionError, NotFound, Problem
+from engine.kernel.roles import Permission
 from engine.kernel.specs import CUSTOMER_FIGURES
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
 from engine.wiring import Casework
-from web.pages.common import casework_of, now_of
-from web.pages.rules import EDITORS, active_spec, chosen, stored
+from web.areas import area, get, post
+from web.common import casework_of, now_of
+from web.pages.rules import active_spec, chosen, stored
 from web.rendering import page
-from web.security import allow
 
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MAX_SOURCE = 200_000  # characters: far above any real table, far below a denial of service
@@ -163,7 +164,7 @@ def _refused(request: Request[User, Any, Any], name: str, text: str, action: str
     return _editor(request, name, text, spec, outcome, data, HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-@get("/rules/tables/{name:str}/edit", guards=[allow(*EDITORS)], sync_to_thread=True)
+@get("/{name:str}/edit")
 def edit_table(request: Request[User, Any, Any], name: FromPath[str],
                version: FromQuery[int | None] = None) -> Template:
     casework = casework_of(request)
@@ -172,7 +173,7 @@ def edit_table(request: Request[User, Any, Any], name: FromPath[str],
     return _editor(request, name, record.source, load(name, record.source)[0])
 
 
-@post("/rules/tables/{name:str}/validate", guards=[allow(*EDITORS)], sync_to_thread=True)
+@post("/{name:str}/validate")
 def validate_table(request: Request[User, Any, Any], name: FromPath[str],
                    data: FormBody) -> Template:
     text, spec, problems = _checked(request, name, data)
@@ -184,7 +185,7 @@ def validate_table(request: Request[User, Any, Any], name: FromPath[str],
         f"{len(spec.rows)} rules, {len(spec.tests)} tests; {note}"), data)
 
 
-@post("/rules/tables/{name:str}/test", guards=[allow(*EDITORS)], sync_to_thread=True)
+@post("/{name:str}/test")
 def run_table_tests(request: Request[User, Any, Any], name: FromPath[str],
                     data: FormBody) -> Template:
     text, spec, problems = _checked(request, name, data)
@@ -199,7 +200,7 @@ def run_table_tests(request: Request[User, Any, Any], name: FromPath[str],
                    HTTP_422_UNPROCESSABLE_ENTITY if failed else 200)
 
 
-@post("/rules/tables/{name:str}/simulate", guards=[allow(*EDITORS)], sync_to_thread=True)
+@post("/{name:str}/simulate")
 def simulate_table(request: Request[User, Any, Any], name: FromPath[str],
                    data: FormBody) -> Template:
     text, spec, problems = _checked(request, name, data)
@@ -232,7 +233,7 @@ def simulate_table(request: Request[User, Any, Any], name: FromPath[str],
         if failing else None), data)
 
 
-@post("/rules/tables/{name:str}/publish", guards=[allow(*EDITORS)], sync_to_thread=True)
+@post("/{name:str}/publish")
 def publish_table(request: Request[User, Any, Any], name: FromPath[str],
                   data: FormBody) -> Template | Response[Any]:
     text, spec, problems = _checked(request, name, data)
@@ -260,4 +261,5 @@ def publish_table(request: Request[User, Any, Any], name: FromPath[str],
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
-ROUTES = [edit_table, validate_table, run_table_tests, simulate_table, publish_table]
+ROUTER = area("/rules/tables", Permission.EDIT_RULES, [
+    edit_table, validate_table, run_table_tests, simulate_table, publish_table])

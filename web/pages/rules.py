@@ -11,25 +11,24 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from engine.kernel.accounts import User
 from engine.kernel.errors import NotFound
 from engine.kernel.records import DefinitionRecord
+from engine.kernel.roles import Permission
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
-from engine.store.publications import Publication
 from engine.wiring import Casework
 from engine.workflows.diagram import mermaid
-from web.pages.common import casework_of, now_of
+from engine.workflows.publications import Publication
+from web.areas import area, get
+from web.common import casework_of, now_of
 from web.rendering import page
-from web.security import allow
 
 # Who reads the rules; who edits, tests, simulates and publishes them (admin always may).
-READERS = ("manager", "supervisor", "auditor")
-EDITORS = ("manager",)
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def versions(records: list[DefinitionRecord], published: list[Publication],
     return result[::-1]
 
 
-@get("/rules", guards=[allow(*READERS)], sync_to_thread=True)
+@get("/")
 def rules_index(request: Request[User, Any, Any]) -> Template:
     casework = casework_of(request)
     published = casework.publications.of("table")
@@ -147,10 +146,10 @@ def rules_index(request: Request[User, Any, Any]) -> Template:
         newest[record.name] = record
     workflows = [(record, casework.registry.get(record.id).spec) for record in newest.values()]
     return page(request, "rules.html", user=request.user, tables=tables, workflows=workflows,
-                may_edit=request.user.holds(*EDITORS, "admin"))
+                may_edit=request.user.may(Permission.EDIT_RULES))
 
 
-@get("/rules/tables/{name:str}", guards=[allow(*READERS)], sync_to_thread=True)
+@get("/tables/{name:str}")
 def table_page(request: Request[User, Any, Any], name: FromPath[str],
                version: FromQuery[int | None] = None,
                published: FromQuery[int | None] = None) -> Template:
@@ -168,7 +167,7 @@ def table_page(request: Request[User, Any, Any], name: FromPath[str],
                 just_published=published if any(p.version == published for p in publications)
                 else None,
                 versions=versions(records, publications, active.version if active else None),
-                may_edit=request.user.holds(*EDITORS, "admin"))
+                may_edit=request.user.may(Permission.EDIT_RULES))
 
 
 def _diff(request: Request[User, Any, Any], kind: str, name: str, version: int) -> Template:
@@ -181,21 +180,19 @@ def _diff(request: Request[User, Any, Any], kind: str, name: str, version: int) 
                 record=records[index], before=before, lines=lines)
 
 
-@get("/rules/tables/{name:str}/versions/{version:int}/diff", guards=[allow(*READERS)],
-     sync_to_thread=True)
+@get("/tables/{name:str}/versions/{version:int}/diff")
 def table_diff(request: Request[User, Any, Any], name: FromPath[str],
                version: FromPath[int]) -> Template:
     return _diff(request, "table", name, version)
 
 
-@get("/rules/workflows/{name:str}/versions/{version:int}/diff", guards=[allow(*READERS)],
-     sync_to_thread=True)
+@get("/workflows/{name:str}/versions/{version:int}/diff")
 def workflow_diff(request: Request[User, Any, Any], name: FromPath[str],
                   version: FromPath[int]) -> Template:
     return _diff(request, "workflow", name, version)
 
 
-@get("/rules/workflows/{name:str}", guards=[allow(*READERS)], sync_to_thread=True)
+@get("/workflows/{name:str}")
 def workflow_page(request: Request[User, Any, Any], name: FromPath[str],
                   version: FromQuery[int | None] = None) -> Template:
     casework = casework_of(request)
@@ -207,4 +204,5 @@ def workflow_page(request: Request[User, Any, Any], name: FromPath[str],
                 versions=versions(records, [], records[-1].version))
 
 
-ROUTES = [rules_index, table_page, table_diff, workflow_page, workflow_diff]
+ROUTER = area("/rules", Permission.READ_RULES, [
+    rules_index, table_page, table_diff, workflow_page, workflow_diff])

@@ -1,4 +1,5 @@
-"""What the page handlers share: the running casework, the clock, and who acts in which role."""
+"""What page and API handlers share: the running casework, the clock, and who acts in which
+role."""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ from litestar import Request
 from engine.cases.desk import ASSIGNING_ROLES
 from engine.cases.runtime import Actor
 from engine.kernel.accounts import User
-from engine.kernel.specs import READ_ONLY_ROLES
+from engine.kernel.roles import READ_ONLY_ROLES
 from engine.wiring import Casework
-
-# Every role: the pages a role may read; auditors read everything and change nothing.
-EVERYONE = ("agent", "supervisor", "account_manager", "manager", "auditor")
-WORKERS = ("agent", "supervisor", "account_manager", "manager")
 
 
 def casework_of(request: Request[Any, Any, Any]) -> Casework:
@@ -43,4 +40,9 @@ def assignment(user: User, wanted: str | None) -> tuple[str | None, Actor]:
     """Whom an assignment form means ("me", "none" or empty, or a name), and the role the user
     acts in: their own claim needs no assigning role; handing a case to another does."""
     target = None if wanted in (None, "", "none") else user.name if wanted == "me" else wanted
-    return target, acting(user, ASSIGNING_ROLES if target != user.name else ())
+    return target, assigning(user, target)
+
+
+def assigning(user: User, target: str | None) -> Actor:
+    """The role `user` acts in to give a case to `target` (None: to nobody)."""
+    return acting(user, ASSIGNING_ROLES if target != user.name else ())

@@ -1,47 +1,34 @@
 """Steps for key_plan.feature (the shared ones are in conftest.py; the purchase files, the
-recompute and the history tables come from test_strategic_plan.py)."""
+recompute and the history tables come from account_desk.py)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from engine.jobs.tiering import Recomputed
-from engine.kernel.errors import InvalidInput, TransitionRefused
-from features.desk import Clock, moment
-from features.test_strategic_plan import (
+from engine.kernel.errors import TransitionRefused
+from features.desk import moment
+from features.plans.account_desk import (
     AccountDesk,
     Refusal,
-    account_team,
-    add_customer,
     attempt,
     case_events,
-    check_guard,
-    check_invalid,
-    check_needs,
-    check_read_only,
-    check_refused_for_role,
     check_table,
     customer_history,
     customer_record,
     customer_story,
-    day_of,
     days_of,
-    every,
     import_base,
     import_more_base,
     import_purchases,
     listed,
     money,
-    open_by_hand,
     open_plans,
+    orders_regularly,
     pending_timers,
-    plan_history,
     recompute,
     started_plans,
     step,
@@ -53,18 +40,8 @@ scenarios("key_plan.feature")
 # --- the account team and the customers ------------------------------------------------------
 
 
-@given(step('the account team: manager "{manager:Q}", account managers "{first:Q}" and '
-            '"{second:Q}", agent "{agent:Q}", auditor "{auditor:Q}"'), target_fixture="desk")
-def team(desk_database: str, clock: Clock, tmp_path: Path, manager: str, first: str,
-         second: str, agent: str, auditor: str) -> AccountDesk:
-    return account_team(desk_database, clock, tmp_path, {
-        manager: "manager", first: "account_manager", second: "account_manager",
-        agent: "agent", auditor: "auditor"})
 
 
-@given(step("the shop's {count:d} other customers bought as usual from {since} to {until}"))
-def customer_base(desk: AccountDesk, count: int, since: str, until: str) -> None:
-    import_base(desk, count, since, until)
 
 
 @when(step("the other customers went on buying until {until}"))
@@ -73,13 +50,6 @@ def base_buys_on(desk: AccountDesk, until: str) -> None:
     import_more_base(desk, until)
 
 
-@given(step('customer "{customer:Q}", {name}, ordered for {amount} every {weeks:d} weeks from '
-            "{first} to {last}"))
-def orders_regularly(desk: AccountDesk, customer: str, name: str, amount: str, weeks: int,
-                     first: str, last: str) -> None:
-    add_customer(desk, customer, name)
-    import_purchases(desk, [(customer, day, money(amount))
-                            for day in every(day_of(first), day_of(last), 7 * weeks)])
 
 
 @when(step("{name} ordered for {amount} on {days}"))
@@ -96,26 +66,20 @@ def became_key(desk: AccountDesk, name: str, customer: str) -> int:
     orders_regularly(desk, customer, name, "40.00", 3, "1 April 2024", "20 January 2025")
     orders_on(desk, name, "20.00", "2 June 2025, 3 November 2025 and 16 February 2026")
     recompute(desk)
-    assert customer_record(desk, customer)["tier"] == "key"
+    assert customer_record(desk, customer).record.tier == "key"
     [plan] = started_plans(desk, customer, "key_plan")
     return plan
 
 
-@when("the tiers are recomputed", target_fixture="recomputed")
-def tiers_recomputed(desk: AccountDesk) -> Recomputed:
-    return recompute(desk)
 
 
-@when(step("the tiers are recomputed on {text}"), target_fixture="recomputed")
-def tiers_recomputed_on(desk: AccountDesk, text: str) -> Recomputed:
-    desk.clock.now = moment(text)
-    return recompute(desk)
 
 
 @then(step('{name} is in the "{tier:Q}" tier, by the rule "{rule:Q}"'))
 def tier_is(desk: AccountDesk, name: str, tier: str, rule: str) -> None:
-    record = customer_record(desk, desk.customer(name))
-    assert (record["tier"], record["tier_rule"]) == (tier, rule)
+    profile = customer_record(desk, desk.customer(name))
+    assert profile.figures is not None
+    assert (profile.record.tier, profile.figures.tier_rule) == (tier, rule)
 
 
 @then(step('a key plan for {name} waits for an account manager in the "{queue:Q}" queue'),
@@ -141,66 +105,26 @@ def strategic_plan_waits(desk: AccountDesk, plan: int, name: str, queue: str) ->
 @then(step("the plan takes {name}' {amount} of purchases over the last 12 months as its "
            "baseline"))
 def baseline(desk: AccountDesk, plan: int, name: str, amount: str) -> None:
-    record = customer_record(desk, desk.customer(name))
+    profile = customer_record(desk, desk.customer(name))
     fields = desk.case(plan).fields
-    assert fields["tier"] == record["tier"] == "key"
-    assert Decimal(fields["baseline_revenue"]) == Decimal(str(record["revenue_12m"])) == \
+    assert profile.figures is not None
+    assert fields["tier"] == profile.record.tier == "key"
+    assert Decimal(fields["baseline_revenue"]) == Decimal(str(profile.figures.revenue_12m)) == \
         money(amount)
 
 
-@then(step("the history of {name} says that becoming key opened the plan"))
-def history_says_opened(desk: AccountDesk, plan: int, name: str) -> None:
-    history = customer_history(desk, desk.customer(name))
-    changed = [i for i, e in enumerate(history) if e.name == "customer.tier_changed"
-               and json.loads(e.payload)["new"] == "key"]
-    started = [i for i, e in enumerate(history) if e.name == "customer.case_started"
-               and json.loads(e.payload) == {"workflow": "key_plan", "case": plan,
-                                             "on": "customer.tier_changed"}]
-    assert len(changed) == len(started) == 1 and changed[0] < started[0]
-    assert all((e.actor, e.role) == ("casework", "system") for e in history)
-    created = case_events(desk, plan)[0]
-    assert (created.name, created.actor, created.role) == ("case.created", "casework", "system")
-    assert json.loads(created.payload)["because"] == {"event": "customer.tier_changed"}
 
 
-@then("no plan is opened and none is moved")
-def nothing_opened(recomputed: Recomputed) -> None:
-    assert (recomputed.tier_changes, sum(recomputed.started.values()),
-            sum(recomputed.moved.values())) == (0, 0, 0)
 
 
-@then(step("{name} has {count:d} open key plan"))
-def open_plan_count(desk: AccountDesk, name: str, count: int) -> None:
-    assert len(open_plans(desk, desk.customer(name), "key_plan")) == count
 
 
-@given(step('"{who:Q}" has opened a key plan for customer "{customer:Q}", {name}'),
-       target_fixture="plan")
-def opened_by_hand(desk: AccountDesk, who: str, customer: str, name: str) -> int:
-    add_customer(desk, customer, name)
-    return open_by_hand(desk, "key_plan", customer, who)
 
 
-@when(step('"{who:Q}" tries to open another key plan for customer "{customer:Q}"'),
-      target_fixture="refusal")
-def tries_another(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    with pytest.raises(InvalidInput) as refused:
-        open_by_hand(desk, "key_plan", customer, who)
-    return refused.value
 
 
-@when(step('"{who:Q}" tries to open a key plan for customer "{customer:Q}", whom nobody has '
-           "recorded"), target_fixture="refusal")
-def tries_unknown(desk: AccountDesk, who: str, customer: str) -> Refusal:
-    return tries_another(desk, who, customer)
 
 
-@then(step("it is refused because {name} already has an open key plan, the one opened before"))
-def refused_second(desk: AccountDesk, refusal: Refusal, plan: int, name: str) -> None:
-    customer = desk.customer(name)
-    check_invalid(refusal, "customer", f"customer '{customer}' already has an open key_plan "
-                  f"case (#{plan}); work that one, or close it first")
-    assert open_plans(desk, customer, "key_plan") == [plan]
 
 
 # --- working the plan ------------------------------------------------------------------------
@@ -305,36 +229,17 @@ def tries_promotion_without_notes(desk: AccountDesk, plan: int, who: str,
     return attempt(desk, plan, who, "decide_promotion", promotion=outcome)
 
 
-@when(step('"{who:Q}" finishes the hand-over: "{notes:Q}"'))
-def finishes_hand_over(desk: AccountDesk, plan: int, who: str, notes: str) -> None:
-    desk.fire(plan, who, "finish_hand_over", handover_notes=notes)
 
 
 # --- what people see -------------------------------------------------------------------------
 
 
-@then(step('the plan is "{state:Q}"'))
-def plan_state(desk: AccountDesk, plan: int, state: str) -> None:
-    assert desk.case(plan).state == state
 
 
-@then(step('the plan is "{state:Q}" in the "{queue:Q}" queue'))
-def plan_in_queue(desk: AccountDesk, plan: int, state: str, queue: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.queue) == (state, queue)
 
 
-@then(step('the plan is "{state:Q}" and in no queue'))
-def plan_closed(desk: AccountDesk, plan: int, state: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.queue) == (state, None)
-    assert case.closed_at == desk.clock.now
 
 
-@then(step('the plan is "{state:Q}" and assigned to "{who:Q}"'))
-def plan_assigned(desk: AccountDesk, plan: int, state: str, who: str) -> None:
-    case = desk.case(plan)
-    assert (case.state, case.assignee, case.fields["account_manager"]) == (state, who, who)
 
 
 @then(step('the plan is "{state:Q}", aiming for {target} more than its baseline of {amount}'))
@@ -355,7 +260,7 @@ def visits_held(desk: AccountDesk, plan: int, state: str, count: int) -> None:
 @then(step('"{who:Q}" owns {name} now'))
 def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
     customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] == who
+    assert customer_record(desk, customer).record.owner == who
     [updated] = [json.loads(e.payload) for e in customer_history(desk, customer)
                  if e.name == "customer.updated"]
     assert updated["changes"] == {"owner": {"old": None, "new": who}}
@@ -363,11 +268,6 @@ def owns(desk: AccountDesk, plan: int, who: str, name: str) -> None:
         (plan, "key_plan", "assign_manager")
 
 
-@then(step("nobody owns {name}"))
-def nobody_owns(desk: AccountDesk, name: str) -> None:
-    customer = desk.customer(name)
-    assert customer_record(desk, customer)["owner"] is None
-    assert not [e for e in customer_history(desk, customer) if e.name == "customer.updated"]
 
 
 @then(step("its quarterly visit is due on {visit} and its promotion review on {review}"))
@@ -394,29 +294,14 @@ def services(desk: AccountDesk, plan: int, offered: str, taken: str) -> None:
 # --- refusals --------------------------------------------------------------------------------
 
 
-@then(step('it is refused because role "{role:Q}" may not fire it'))
-def refused_for_role(refusal: Refusal, role: str) -> None:
-    check_refused_for_role(refusal, role)
 
 
-@then(step('it is refused because role "{role:Q}" is read-only'))
-def refused_read_only(refusal: Refusal, role: str) -> None:
-    check_read_only(refusal, role)
 
 
-@then(step('it is refused by the guard "{guard}"'))
-def refused_by_guard(refusal: Refusal, guard: str) -> None:
-    check_guard(refusal, guard)
 
 
-@then(step('it is refused because it needs the field "{name:Q}"'))
-def refused_for_field(refusal: Refusal, name: str) -> None:
-    check_needs(refusal, name)
 
 
-@then(step('it is refused because the {name} is wrong: "{message}"'))
-def refused_as_invalid(refusal: Refusal, name: str, message: str) -> None:
-    check_invalid(refusal, name, message)
 
 
 @then(step('it is refused because the plan is "{state:Q}", where "{trigger:Q}" does not apply'))
@@ -431,13 +316,6 @@ def refused_in_state(desk: AccountDesk, plan: int, refusal: Refusal, state: str,
 # --- the auditor -----------------------------------------------------------------------------
 
 
-@then("the plan's history says the workflow handed it over because the customer's tier changed")
-def handed_over_by_workflow(desk: AccountDesk, plan: int) -> None:
-    last = [e for e in case_events(desk, plan) if e.name == "case.transitioned"][-1]
-    assert (last.actor, last.role, last.from_state, last.to_state) == \
-        ("casework", "system", "active", "handing_over")
-    assert json.loads(last.payload) == {"trigger": "hand_over",
-                                        "because": {"event": "customer.tier_changed"}}
 
 
 @then(step('the plan\'s history says the workflow asked for the promotion review by the timer '
@@ -449,10 +327,6 @@ def promotion_by_timer(desk: AccountDesk, plan: int, timer: str) -> None:
     assert json.loads(asked.payload) == {"trigger": "review_promotion", "timer": timer}
 
 
-@then("the plan's history reads")
-def plan_history_reads(desk: AccountDesk, plan: int, datatable: list[list[str]]) -> None:
-    check_table(plan_history(desk, plan), datatable,
-                ["event", "who", "role", "from", "to", "why"])
 
 
 @then(step("the history of {name}, leaving churn warnings aside, reads"))

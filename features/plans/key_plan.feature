@@ -19,7 +19,7 @@ Feature: A key customer gets a plan to grow it
     Then Lindner Bikes is in the "key" tier, by the rule "rfm-champion"
     And a key plan for Lindner Bikes waits for an account manager in the "plans" queue
     And the plan takes Lindner Bikes' 60.00 of purchases over the last 12 months as its baseline
-    And the history of Lindner Bikes says that becoming key opened the plan
+    And Lindner Bikes's history says that becoming key opened the plan
     When the tiers are recomputed
     Then no plan is opened and none is moved
     And Lindner Bikes has 1 open key plan
