@@ -59,6 +59,8 @@ _LAST_CASE_ID = sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))
 _APPEND_EVENT = ("INSERT INTO events (case_id, seq, name, actor, role, at, from_state, to_state, "
                  "payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
+_DEFINITION_MARKS = sa.select(sa.select(sa.func.max(definitions.c.id)).scalar_subquery(),
+                              _PUBLICATION_MARK.scalar_subquery())
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
@@ -281,6 +283,11 @@ class SqlStore:
             connection.execute(sa.insert(publications).values(
                 definition_id=record.id, kind=record.kind, name=record.name, published_at=at,
                 published_by=by))
+
+    def definition_marks(self) -> tuple[int, int]:
+        with self.database.reading() as connection:
+            stored, published = connection.execute(_DEFINITION_MARKS).one()
+        return int(stored or 0), int(published or 0)
 
     def definitions(self, kind: str) -> list[DefinitionRecord]:
         with self.database.reading() as connection:

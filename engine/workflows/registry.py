@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -142,6 +142,10 @@ class Registry:
         self._tables: dict[int, TableSpec] = {}
         self._publications: dict[str, list[DefinitionRecord]] = {}  # valid under self._mark
         self._mark: int | None = None
+        # tiers, severities and queues as the pages ask for them on every view, kept while
+        # nothing new is stored or published (store.definition_marks)
+        self._named: dict[tuple[str, date], tuple[str, ...]] = {}
+        self._named_marks: tuple[int, int] | None = None
 
     def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
                path: str, at: datetime) -> DefinitionRecord:
@@ -249,20 +253,43 @@ class Registry:
     def tiers(self, at: datetime) -> tuple[str, ...]:
         """The tiers a customer may be given: the `tier` values of the customer_tier table in
         force at `at`, in its order (none while no version is)."""
-        table = self._table_in_force(TIER_TABLE, at)
-        return tuple(map(str, table.values_of("tier"))) if table else ()
+        return self._named_at("tiers", at, self._tiers)
 
     def severities(self) -> tuple[str, ...]:
         """The values of the `severity` enum field of the newest version of each workflow
         that has one, as declared (workflows by name)."""
-        found = (value for deployed in self._newest()
-                 for value in _enum_values(deployed.spec, SEVERITY))
-        return tuple(dict.fromkeys(found))
+        return self._named_at("severities", None, lambda _: self._severities())
 
     def queues(self, at: datetime) -> tuple[str, ...]:
         """Every queue a case may be put in, by name: the states' queues of the newest version
         of each workflow, and the `queue` values of the tables in force at `at` that those
         versions decide with (a routing table)."""
+        return self._named_at("queues", at, self._queues)
+
+    def _named_at(self, what: str, at: datetime | None,
+                  find: Callable[[datetime], tuple[str, ...]]) -> tuple[str, ...]:
+        """A list the definitions name, found once per day asked about (tables have effective
+        dates) and found again once anything is stored or published: one small read a call."""
+        marks = self.store.definition_marks()
+        if marks != self._named_marks:
+            self._named.clear()
+            self._named_marks = marks
+        day = at.date() if at is not None else date.min
+        found = self._named.get((what, day))
+        if found is None:
+            found = self._named[(what, day)] = find(at or datetime.min)
+        return found
+
+    def _tiers(self, at: datetime) -> tuple[str, ...]:
+        table = self._table_in_force(TIER_TABLE, at)
+        return tuple(map(str, table.values_of("tier"))) if table else ()
+
+    def _severities(self) -> tuple[str, ...]:
+        found = (value for deployed in self._newest()
+                 for value in _enum_values(deployed.spec, SEVERITY))
+        return tuple(dict.fromkeys(found))
+
+    def _queues(self, at: datetime) -> tuple[str, ...]:
         newest = [deployed.spec for deployed in self._newest()]
         found = {state.queue for spec in newest for state in spec.states.values()
                  if state.queue}

@@ -125,6 +125,27 @@ def test_the_newest_workflow_versions_give_the_severities(casework: Casework) ->
     assert casework.registry.severities() == ("minor", "medium", "major", "blocker")
 
 
+def test_the_lists_follow_what_another_process_stores_and_publishes(
+        casework: Casework, database_url: str) -> None:
+    """The lists are kept between page views, but not past a version stored or published
+    elsewhere (another server, the command line)."""
+    assert casework.registry.severities() == ("low", "medium", "high", "critical")
+    assert casework.registry.tiers(T0) == ("strategic", "key", "ordinary")
+    other = open_casework(Settings(home=ROOT, database_url=database_url))
+    try:
+        text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8").replace(
+            "version: 4\n", "version: 5\n").replace(
+            "values: [low, medium, high, critical]", "values: [minor, medium, major]")
+        other.registry.deploy(load_workflow_text(text, "workflows/complaint.yaml"), text, T0)
+        tiers = tier_table("[strategic, key, growth, ordinary]")
+        other.registry.publish_table(load_table_text(tiers, "rules/customer_tier.yaml"), tiers,
+                                     T0)
+    finally:
+        other.close()
+    assert casework.registry.severities() == ("minor", "medium", "major")
+    assert casework.registry.tiers(T0) == ("strategic", "key", "growth", "ordinary")
+
+
 def test_before_any_table_is_published_there_are_no_tiers(database_url: str) -> None:
     """Only the states' queues: the routing table is not in force either."""
     app = open_casework(Settings(home=ROOT, database_url=database_url))
