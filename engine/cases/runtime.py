@@ -111,7 +111,7 @@ class Runtime:
             events += chained
         tx.insert_cases(started)
         tx.save_clocks(deadlines.clocks)
-        tx.add_timers(deadlines.timers, now)
+        tx.arm_timers(deadlines.timers, now)
         tx.append_events(events)
         return started
 
@@ -371,7 +371,7 @@ class _Deadlines:
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
         self.clocks += clocks
 
-    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None:
+    def arm_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None:
         self.timers += timers
 
     def __getattr__(self, name: str) -> Any:

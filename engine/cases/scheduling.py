@@ -38,17 +38,19 @@ class Scheduler:
                 tx.cancel_timers(case_id, TimerKind.TIMER, None, now)
             armed = [self.arm(timer, case_id, evaluate, now)
                      for timer in spec.timers if timer.state == dest]
-            tx.add_timers(armed, now)
+            tx.arm_timers(armed, now)
         if spec.sla is None:
             return []
         clocks = tx.clocks(case_id) if left is not None else {}
         work = move_clocks(spec.sla, clocks, case_id, trigger, dest,
                            lambda clock: _settings(clock, evaluate, self.reckoner),
                            self.reckoner, now, spec.states[dest].final)
-        if work.reset and left is not None:
-            tx.cancel_timers(case_id, TimerKind.SLA, work.reset, now)
+        rearmed = {timer.name for timer in work.timers}
+        dropped = [name for name in work.reset if name not in rearmed]
+        if dropped and left is not None:  # the others are retargeted in place
+            tx.cancel_timers(case_id, TimerKind.SLA, dropped, now)
         tx.save_clocks(work.saved)
-        tx.add_timers(work.timers, now)
+        tx.arm_timers(work.timers, now)
         return work.drafts
 
     def arm(self, timer: TimerSpec, case_id: int, evaluate: Evaluate,

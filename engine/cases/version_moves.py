@@ -155,7 +155,7 @@ class Migrator:
         tx.cancel_timers(case.id, TimerKind.TIMER, None, now)
         evaluate = lambda e: e.evaluate(  # noqa: E731 - one use, the scheduler's signature
             context_for(e, spec, moved, values, actor, now))
-        tx.add_timers([self.scheduler.arm(t, case.id, evaluate, now)
+        tx.arm_timers([self.scheduler.arm(t, case.id, evaluate, now)
                        for t in spec.timers if t.state == move.to_state], now)
         events = chain(case.id, case.history_seq, case.history_head, [EventDraft(
             "case.migrated", {

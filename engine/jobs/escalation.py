@@ -106,7 +106,7 @@ class Escalator:
                                                          lateness, now)
             drafts += decided
         tx.save_clocks([clock])
-        tx.add_timers(work.timers, now)
+        tx.arm_timers(work.timers, now)
         tx.add_notices(notices, now)
         self.runtime.amend(tx, case, moved, values, drafts, SYSTEM, now)
         return f"looked at {timer.name} at {step:g}; level {clock.level}"

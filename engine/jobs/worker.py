@@ -58,7 +58,7 @@ class Worker:
                         break
                     claimed = timer
                     outcome = self._fire(tx, timer, now)
-                    tx.finish_timer(timer, outcome, now)
+                    tx.finish_timer(timer, outcome)
                 fired += 1
             except Exception as exc:  # isolate it, record it, go on with the others
                 if claimed is None:

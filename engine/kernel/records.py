@@ -184,6 +184,23 @@ class ClockRecord:
         return SlaStatus.WARNING if self.warned_at else SlaStatus.RUNNING
 
 
+def case_sla(clocks: Iterable[ClockRecord]) -> tuple[datetime | None, SlaStatus]:
+    """A case's SLA columns (`sla_due_at`, `sla_status`) from all its clocks: over the clocks
+    not stopped, the soonest due time; breached if any is, paused if all are, warning if any
+    was warned, else running; none without such a clock."""
+    live = [clock for clock in clocks if clock.status != ClockStatus.STOPPED]
+    if not live:
+        return None, SlaStatus.NONE
+    due = min((clock.due_at for clock in live if clock.due_at is not None), default=None)
+    if any(clock.breached_at is not None for clock in live):
+        return due, SlaStatus.BREACHED
+    if all(clock.status == ClockStatus.PAUSED for clock in live):
+        return due, SlaStatus.PAUSED
+    if any(clock.warned_at is not None for clock in live):
+        return due, SlaStatus.WARNING
+    return due, SlaStatus.RUNNING
+
+
 def clock_json(clock: ClockRecord, spent: timedelta) -> dict[str, Any]:
     """A clock as JSON (the CLI's --json, the API), with the time it has counted so far."""
     return {"name": clock.name, "status": clock.shown,
@@ -270,10 +287,11 @@ class Transaction(Protocol):
     # then waits for nobody (see engine/jobs/worker.py on lock order).
     def clocks(self, case_id: int) -> dict[str, ClockRecord]: ...
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None: ...
-    def add_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None: ...
+    # arming a timer the case has pending (same kind and name) retargets it
+    def arm_timers(self, timers: Sequence[TimerRecord], at: datetime) -> None: ...
     def cancel_timers(self, case_id: int, kind: TimerKind, names: Sequence[str] | None,
                       at: datetime) -> None: ...
-    def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None: ...
+    def finish_timer(self, timer: TimerRecord, outcome: str) -> None: ...
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None: ...
     def recipients(self, role: str) -> list[tuple[str, str | None]]: ...
     def user_email(self, name: str) -> str | None: ...

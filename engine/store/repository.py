@@ -47,6 +47,10 @@ _UPDATE_CASE = (
            cases.c.lock_version == sa.bindparam("expected"))
     .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
 )
+# the same, writing the SLA columns its clocks gave in this transaction (engine/store/timers.py)
+_UPDATE_CASE_SLA = _UPDATE_CASE.values(sla_due_at=sa.bindparam("new_sla_due_at",
+                                                               type_=cases.c.sla_due_at.type),
+                                       sla_status=sa.bindparam("new_sla_status"))
 _INSERT_CASE = sa.insert(cases).returning(cases.c.id)
 # the driver's own statements: SQLAlchemy's processing of each row cost more than the insert
 # (fields as SQLAlchemy's JSON type writes them: json.dumps)
@@ -103,6 +107,17 @@ class SqlTransaction(TimerWrites, CaseLinks):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.known_clocks = {}
+        self.sla_due = {}
+
+    @classmethod
+    @contextmanager
+    def on(cls, connection: Connection) -> Iterator[SqlTransaction]:
+        """The transaction of a write connection; what it keeps back is written when the block
+        ends without an error (before the connection commits)."""
+        tx = cls(connection)
+        yield tx
+        tx.write_sla()
 
     def get_case(self, case_id: int) -> CaseRecord:
         if not 0 < case_id <= MAX_ID:  # no such row, and SQLite cannot even take the number
@@ -114,7 +129,9 @@ class SqlTransaction(TimerWrites, CaseLinks):
 
     def insert_case(self, record: CaseRecord) -> int:
         values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
-        return int(self.connection.execute(_INSERT_CASE, values).scalar_one())
+        case_id = int(self.connection.execute(_INSERT_CASE, values).scalar_one())
+        self.known_clocks[case_id] = {}  # a new case has no clocks yet
+        return case_id
 
     def reserve_case_ids(self, count: int) -> list[int]:
         """Ids for `count` new cases that no other case has or will be given, in order, so
@@ -139,12 +156,16 @@ class SqlTransaction(TimerWrites, CaseLinks):
         execute_many(self.connection, _INSERT_CASES, [
             tuple(stored[c](getattr(r, c)) if c in stored else getattr(r, c) for c in _NEW_CASE)
             for r in records])
+        self.known_clocks.update((r.id, {}) for r in records)
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
         values = {f"new_{name}": getattr(record, name) for name in _CHANGING}
+        sla = self.sla_due.pop(record.id, None)
+        if sla is not None:
+            values["new_sla_due_at"], values["new_sla_status"] = sla[0], sla[1].value
         result = self.connection.execute(
-            _UPDATE_CASE, {"case_id": record.id, "expected": expected_lock_version, **values}
-        )
+            _UPDATE_CASE if sla is None else _UPDATE_CASE_SLA,
+            {"case_id": record.id, "expected": expected_lock_version, **values})
         if result.rowcount != 1:
             actual = self.connection.execute(
                 sa.select(cases.c.lock_version).where(cases.c.id == record.id)
@@ -211,8 +232,8 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        with self.database.writing() as connection:
-            yield SqlTransaction(connection)
+        with self.database.writing() as connection, SqlTransaction.on(connection) as tx:
+            yield tx
 
     def get_case(self, case_id: int) -> CaseRecord:
         with self.database.reading() as connection:

@@ -321,6 +321,10 @@ timers = sa.Table(
     sa.Column("done_at", UTCDateTime),  # fired or cancelled
     sa.Index(None, "state", "retry_at", "id"),  # the claim's order: no sort per claim
     sa.Index(None, "case_id", "state"),
+    # one pending timer per case, kind and name: arming it again retargets it (store/timers.py)
+    sa.Index("ux_timers_pending", "case_id", "kind", "name", unique=True,
+             sqlite_where=sa.text("state = 'pending'"),
+             postgresql_where=sa.text("state = 'pending'")),
 )
 
 # Each case's SLA clocks: business (or calendar) time counted while running, up to `since`.

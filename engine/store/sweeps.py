@@ -19,9 +19,20 @@ from engine.store.repository import SqlTransaction
 from engine.store.schema import outbox, sla_clocks, timers
 from engine.store.timers import clock_record, timer_record
 
-_DUE = (sa.select(timers).where(timers.c.state == "pending",
-                                timers.c.retry_at <= sa.bindparam("now"))
-        .order_by(timers.c.retry_at, timers.c.id).limit(1))
+# Claiming marks the timer fired in the same statement: whatever firing it arms (the next step
+# of a clock, of the same name) is then a timer of its own, never the one in hand; a failure
+# rolls the mark back with everything else, and the timer is pending again.
+_NEXT = (sa.select(timers.c.id).where(timers.c.state == "pending",
+                                      timers.c.retry_at <= sa.bindparam("now"))
+         .order_by(timers.c.retry_at, timers.c.id).limit(1))
+_CLAIMS = {
+    dialect: sa.update(timers)
+    .where(timers.c.id == next_due.scalar_subquery())
+    .values(state="fired", done_at=sa.bindparam("now"))
+    .returning(*timers.c)
+    for dialect, next_due in (("sqlite", _NEXT),
+                              ("postgresql", _NEXT.with_for_update(skip_locked=True)))
+}
 
 
 class SqlTimers:
@@ -35,12 +46,9 @@ class SqlTimers:
         """A write transaction holding the next due timer (None when none is due). On
         PostgreSQL the row stays locked until the transaction ends and other workers skip it;
         on SQLite the transaction holds the database's one write lock."""
-        query = _DUE
-        if self.database.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        with self.database.writing() as connection:
-            row = connection.execute(query, {"now": now}).first()
-            yield SqlTransaction(connection), (None if row is None else timer_record(row))
+        with self.database.writing() as connection, SqlTransaction.on(connection) as tx:
+            row = connection.execute(_CLAIMS[self.database.dialect], {"now": now}).first()
+            yield tx, (None if row is None else timer_record(row))
 
     def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None:
         """Record a failed attempt in a transaction of its own; the timer stays pending."""

@@ -19,10 +19,11 @@ from engine.kernel.records import (
     SlaStatus,
     TimerKind,
     TimerRecord,
+    case_sla,
 )
+from engine.store.bulk import Instants, execute_many
 from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
 
-_CLOCK_KEYS = ("case_id", "name")
 # Statements of every fire of a workflow with deadlines, built once (building costs more than
 # running them on SQLite).
 _PENDING = [timers.c.case_id == sa.bindparam("of_case"),
@@ -33,9 +34,30 @@ _CANCEL_NAMED = (sa.update(timers)
                  .where(*_PENDING, timers.c.name.in_(sa.bindparam("names", expanding=True)))
                  .values(state="cancelled", done_at=sa.bindparam("when")))
 _FINISH = (sa.update(timers).where(timers.c.id == sa.bindparam("timer_id"))
-           .values(state="fired", outcome=sa.bindparam("what"), done_at=sa.bindparam("when")))
-_ADD = sa.insert(timers)
+           .values(outcome=sa.bindparam("what")))
 _CLOCKS = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("of_case"))
+
+# The driver's own statements for the rows of every fire (engine/store/bulk.py says why).
+# A clock is one row per case and name: written whole, new or not.
+_CLOCK_COLUMNS = ("case_id", "name", "status", "business", "calendar", "target_seconds",
+                  "elapsed_seconds", "since", "due_at", "started_at", "warned_at",
+                  "breached_at", "stopped_at", "level", "step")
+_SAVE_CLOCKS = (
+    f"INSERT INTO sla_clocks ({', '.join(_CLOCK_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _CLOCK_COLUMNS)}) ON CONFLICT (case_id, name) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _CLOCK_COLUMNS[2:]))
+# A case has at most one pending timer of a kind and name (the partial unique index of
+# migration 0011): arming one that is pending retargets it in place, so a clock whose target
+# moves costs one statement and leaves no cancelled row behind.
+_TIMER_COLUMNS = ("case_id", "kind", "name", "trigger", "step", "due_at", "retry_at", "state",
+                  "attempts", "created_at")
+_ARM = (f"INSERT INTO timers ({', '.join(_TIMER_COLUMNS)}) "
+        f"VALUES ({', '.join('?' for _ in _TIMER_COLUMNS)}) "
+        "ON CONFLICT (case_id, kind, name) WHERE state = 'pending' DO UPDATE SET "
+        "trigger = excluded.trigger, step = excluded.step, due_at = excluded.due_at, "
+        "retry_at = excluded.retry_at, attempts = 0, last_error = NULL, "
+        "created_at = excluded.created_at")
+_SET_SLA = "UPDATE cases SET sla_due_at = ?, sla_status = ? WHERE id = ?"
 
 
 def _live(*more: Any) -> Any:
@@ -70,16 +92,16 @@ def clock_record(row: Row[Any]) -> ClockRecord:
     return ClockRecord(**m)
 
 
-def _clock_row(clock: ClockRecord) -> dict[str, Any]:
-    return {
-        "case_id": clock.case_id, "name": clock.name, "status": clock.status,
-        "business": clock.business, "calendar": clock.calendar,
-        "target_seconds": None if clock.target is None else clock.target.total_seconds(),
-        "elapsed_seconds": clock.elapsed.total_seconds(), "since": clock.since,
-        "due_at": clock.due_at, "started_at": clock.started_at, "warned_at": clock.warned_at,
-        "breached_at": clock.breached_at, "stopped_at": clock.stopped_at,
-        "level": clock.level, "step": clock.step,
-    }
+def _clock_row(stamp: Instants, clock: ClockRecord) -> tuple[Any, ...]:
+    """A clock as the driver stores it, in _CLOCK_COLUMNS' order."""
+    def at(moment: datetime | None) -> Any:
+        return None if moment is None else stamp(moment)
+
+    return (clock.case_id, clock.name, clock.status.value, clock.business, clock.calendar,
+            None if clock.target is None else clock.target.total_seconds(),
+            clock.elapsed.total_seconds(), at(clock.since), at(clock.due_at),
+            stamp(clock.started_at), at(clock.warned_at), at(clock.breached_at),
+            at(clock.stopped_at), clock.level, clock.step)
 
 
 def timer_record(row: Row[Any]) -> TimerRecord:
@@ -89,33 +111,55 @@ def timer_record(row: Row[Any]) -> TimerRecord:
 
 
 class TimerWrites:
-    """Timer, clock and notice writes of one transaction (mixed into SqlTransaction)."""
+    """Timer, clock and notice writes of one transaction (mixed into SqlTransaction).
+
+    The case row's SLA columns follow its clocks. The transaction remembers every clock of the
+    cases whose clocks it has read (and of the cases it created, which have none), so that
+    after saving clocks it works the columns out in Python (engine.kernel.records.case_sla)
+    and writes them with the case row's own update, one UPDATE per fire; `write_sla` writes
+    what no case update took before the transaction commits. A clock saved on a case whose
+    clocks were not read falls back to working the columns out in SQL."""
 
     connection: Connection
+    known_clocks: dict[int, dict[str, ClockRecord]]  # case id -> all its clocks, as now
+    sla_due: dict[int, tuple[datetime | None, SlaStatus]]  # SLA columns not written yet
 
     def clocks(self, case_id: int) -> dict[str, ClockRecord]:
         rows = self.connection.execute(_CLOCKS, {"of_case": case_id})
-        return {row.name: clock_record(row) for row in rows}
+        found = {row.name: clock_record(row) for row in rows}
+        self.known_clocks[case_id] = dict(found)
+        return found
 
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
-        for clock in clocks:
-            row = _clock_row(clock)
-            done = self.connection.execute(
-                sa.update(sla_clocks).where(sla_clocks.c.case_id == clock.case_id,
-                                            sla_clocks.c.name == clock.name)
-                .values({k: v for k, v in row.items() if k not in _CLOCK_KEYS}))
-            if done.rowcount == 0:
-                self.connection.execute(sa.insert(sla_clocks).values(row))
-        # the case row after its clocks: the lock order engine/jobs/worker.py relies on
+        if not clocks:
+            return
+        stamp = Instants(self.connection)
+        execute_many(self.connection, _SAVE_CLOCKS, [_clock_row(stamp, c) for c in clocks])
         for case_id in sorted({clock.case_id for clock in clocks}):
-            self.connection.execute(_KEEP_SLA, {"of_case": case_id})
+            known = self.known_clocks.get(case_id)
+            if known is None:  # the case row after its clocks: the worker's lock order
+                self.connection.execute(_KEEP_SLA, {"of_case": case_id})
+                continue
+            known.update((c.name, c) for c in clocks if c.case_id == case_id)
+            self.sla_due[case_id] = case_sla(known.values())
 
-    def add_timers(self, new: Sequence[TimerRecord], at: datetime) -> None:
+    def write_sla(self) -> None:
+        """Write the SLA columns no case update has taken (before the transaction commits)."""
+        if self.sla_due:
+            stamp = Instants(self.connection)
+            execute_many(self.connection, _SET_SLA, [
+                (None if due is None else stamp(due), status.value, case_id)
+                for case_id, (due, status) in sorted(self.sla_due.items())])
+            self.sla_due.clear()
+
+    def arm_timers(self, new: Sequence[TimerRecord], at: datetime) -> None:
+        """Arm timers; a pending one of the same case, kind and name is retargeted in place."""
         if new:
-            self.connection.execute(_ADD, [
-                {"case_id": t.case_id, "kind": t.kind, "name": t.name, "trigger": t.trigger,
-                 "step": t.step, "due_at": t.due_at, "retry_at": t.due_at, "state": "pending",
-                 "attempts": 0, "created_at": at} for t in new])
+            stamp = Instants(self.connection)
+            created = stamp(at)
+            execute_many(self.connection, _ARM, [
+                (t.case_id, t.kind.value, t.name, t.trigger, t.step, stamp(t.due_at),
+                 stamp(t.due_at), "pending", 0, created) for t in new])
 
     def cancel_timers(self, case_id: int, kind: TimerKind, names: Sequence[str] | None,
                       at: datetime) -> None:
@@ -123,12 +167,12 @@ class TimerWrites:
         which = {"of_case": case_id, "of_kind": kind, "when": at}
         if names is None:
             self.connection.execute(_CANCEL_ALL, which)
-        else:
+        elif names:
             self.connection.execute(_CANCEL_NAMED, {**which, "names": list(names)})
 
-    def finish_timer(self, timer: TimerRecord, outcome: str, at: datetime) -> None:
-        self.connection.execute(_FINISH, {"timer_id": timer.id, "what": outcome[:500],
-                                          "when": at})
+    def finish_timer(self, timer: TimerRecord, outcome: str) -> None:
+        """Record what firing a claimed timer did (claiming marked it fired)."""
+        self.connection.execute(_FINISH, {"timer_id": timer.id, "what": outcome[:500]})
 
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None:
         if notices:
