@@ -9,6 +9,7 @@ the SQLAlchemy types in engine.store.schema do, so either path reads back the sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,6 +25,51 @@ def execute_many(connection: Connection, sql: str, rows: Sequence[Sequence[Any]]
     """Run `sql` (with ? placeholders) once per row, as one executemany of the driver."""
     if rows:
         connection.exec_driver_sql(_placeholders(connection, sql), list(rows))
+
+
+class Driver:
+    """The driver's own cursor of one transaction, for the statements of the hot path (a fire,
+    a claimed timer): statements with ? placeholders run at the driver's cost, not SQLAlchemy's,
+    and instants are written and read as engine.store.schema.UTCDateTime does."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.sqlite = connection.dialect.name == "sqlite"
+        self.cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self.known: dict[str, str] = {}
+
+    def sql(self, text: str) -> str:
+        found = self.known.get(text)
+        if found is None:
+            found = self.known[text] = text if self.sqlite else text.replace("?", "%s")
+        return found
+
+    def execute(self, text: str, parameters: Sequence[Any]) -> Any:
+        """Run one statement; the cursor, to fetch from or to read its rowcount."""
+        self.cursor.execute(self.sql(text), parameters)
+        return self.cursor
+
+    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self.sql(text), rows)
+
+    def instant(self, moment: datetime | None) -> Any:
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime given to the store; every instant must be aware")
+        return moment.astimezone(UTC).strftime(_SQLITE_INSTANT) if self.sqlite else moment
+
+    def read_instant(self, stored: Any) -> datetime | None:
+        if stored is None:
+            return None
+        if self.sqlite:
+            return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+        moment: datetime = stored
+        return moment.astimezone(UTC)
+
+    def json(self, stored: Any) -> Any:
+        """A JSON column's value: SQLite keeps the text, PostgreSQL's driver parses JSONB."""
+        return json.loads(stored) if isinstance(stored, str) else stored
 
 
 def fetch(connection: Connection, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:

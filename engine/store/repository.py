@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from engine.kernel.errors import Conflict, NotFound
 from engine.kernel.history import Event
 from engine.kernel.records import CaseRecord, DefinitionRecord
-from engine.store.bulk import Instants, execute_many
+from engine.store.bulk import Driver, Instants
 from engine.store.case_links import CaseLinks
 from engine.store.db import Database
 from engine.store.schema import (
@@ -40,29 +40,27 @@ _CHANGING = ["state", "queue", "assignee", "fields", "lock_version", "history_se
              "history_head", "updated_at", "closed_at"]
 
 # The statements of the hot path, built once: building them per call cost more than running them.
-_GET_CASE = sa.select(cases.c.id, *_CASE_COLUMNS).where(cases.c.id == sa.bindparam("case_id"))
-_UPDATE_CASE = (
-    sa.update(cases)
-    .where(cases.c.id == sa.bindparam("case_id"),
-           cases.c.lock_version == sa.bindparam("expected"))
-    .values({name: sa.bindparam(f"new_{name}", type_=cases.c[name].type) for name in _CHANGING})
-)
+# A case read with the newest publication's id: a fire's decisions need it, in one statement.
+_RECORD = ("id", "definition_id", "workflow", "version", "state", "queue", "assignee",
+           "customer", "fields", "lock_version", "history_seq", "history_head", "created_at",
+           "updated_at", "closed_at")  # CaseRecord's fields, in order
+_GET_CASE = (f"SELECT {', '.join(_RECORD)}, (SELECT max(id) FROM publications) "
+             "FROM cases WHERE id = ?")
+_SET = ", ".join(f"{name} = ?" for name in _CHANGING)
+_UPDATE_CASE = f"UPDATE cases SET {_SET} WHERE id = ? AND lock_version = ?"
 # the same, writing the SLA columns its clocks gave in this transaction (engine/store/timers.py)
-_UPDATE_CASE_SLA = _UPDATE_CASE.values(sla_due_at=sa.bindparam("new_sla_due_at",
-                                                               type_=cases.c.sla_due_at.type),
-                                       sla_status=sa.bindparam("new_sla_status"))
+_UPDATE_CASE_SLA = (f"UPDATE cases SET {_SET}, sla_due_at = ?, sla_status = ? "
+                    "WHERE id = ? AND lock_version = ?")
 _INSERT_CASE = sa.insert(cases).returning(cases.c.id)
 # the driver's own statements: SQLAlchemy's processing of each row cost more than the insert
 # (fields as SQLAlchemy's JSON type writes them: json.dumps)
-_NEW_CASE = ("id", "definition_id", "workflow", "version", "state", "queue", "assignee",
-             "customer", "fields", "lock_version", "history_seq", "history_head", "created_at",
-             "updated_at", "closed_at")  # a new case's columns: all but the SLA ones
-_INSERT_CASES = (f"INSERT INTO cases ({', '.join(_NEW_CASE)}) "
-                 f"VALUES ({', '.join('?' for _ in _NEW_CASE)})")
+_INSERT_CASES = (f"INSERT INTO cases ({', '.join(_RECORD)}) "  # all but the SLA columns
+                 f"VALUES ({', '.join('?' for _ in _RECORD)})")
 _LAST_CASE_ID = sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))
 _APPEND_EVENT = ("INSERT INTO events (case_id, seq, name, actor, role, at, from_state, to_state, "
                  "payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _PUBLICATION_MARK = sa.select(sa.func.max(publications.c.id))
+_LOCK_VERSION = sa.select(cases.c.lock_version).where(cases.c.id == sa.bindparam("case_id"))
 _DEFINITION_MARKS = sa.select(sa.select(sa.func.max(definitions.c.id)).scalar_subquery(),
                               _PUBLICATION_MARK.scalar_subquery())
 _UPSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
@@ -88,10 +86,6 @@ def with_events(heads: Iterable[Any], stored: Iterable[E],
         yield subject, head_seq, head_hash, mine
 
 
-def _case(row: Row[Any]) -> CaseRecord:
-    return CaseRecord(**row._mapping)
-
-
 def _event(row: Row[Any]) -> Event:
     m = row._mapping
     return Event(m["case_id"], m["seq"], m["name"], m["actor"], m["role"], m["at"],
@@ -107,8 +101,10 @@ class SqlTransaction(TimerWrites, CaseLinks):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.driver = Driver(connection)
         self.known_clocks = {}
         self.sla_due = {}
+        self.mark: int | None = None  # the publication mark read with a case
 
     @classmethod
     @contextmanager
@@ -122,10 +118,16 @@ class SqlTransaction(TimerWrites, CaseLinks):
     def get_case(self, case_id: int) -> CaseRecord:
         if not 0 < case_id <= MAX_ID:  # no such row, and SQLite cannot even take the number
             raise NotFound(f"case {case_id} does not exist")
-        row = self.connection.execute(_GET_CASE, {"case_id": case_id}).first()
+        driver = self.driver
+        row = driver.execute(_GET_CASE, (case_id,)).fetchone()
         if row is None:
             raise NotFound(f"case {case_id} does not exist")
-        return _case(row)
+        self.mark = int(row[15] or 0)
+        created, updated = driver.read_instant(row[12]), driver.read_instant(row[13])
+        assert created is not None and updated is not None  # NOT NULL
+        return CaseRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                          driver.json(row[8]), row[9], row[10], row[11], created, updated,
+                          driver.read_instant(row[14]))
 
     def insert_case(self, record: CaseRecord) -> int:
         values = {c.name: getattr(record, c.name) for c in _CASE_COLUMNS}
@@ -153,23 +155,24 @@ class SqlTransaction(TimerWrites, CaseLinks):
         stored: dict[str, Callable[[Any], Any]] = {
             "fields": json.dumps, "created_at": stamp, "updated_at": stamp,
             "closed_at": lambda moment: None if moment is None else stamp(moment)}
-        execute_many(self.connection, _INSERT_CASES, [
-            tuple(stored[c](getattr(r, c)) if c in stored else getattr(r, c) for c in _NEW_CASE)
+        self.driver.executemany(_INSERT_CASES, [
+            tuple(stored[c](getattr(r, c)) if c in stored else getattr(r, c) for c in _RECORD)
             for r in records])
         self.known_clocks.update((r.id, {}) for r in records)
 
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None:
-        values = {f"new_{name}": getattr(record, name) for name in _CHANGING}
+        driver = self.driver
+        values: tuple[Any, ...] = (
+            record.state, record.queue, record.assignee, json.dumps(record.fields),
+            record.lock_version, record.history_seq, record.history_head,
+            driver.instant(record.updated_at), driver.instant(record.closed_at))
         sla = self.sla_due.pop(record.id, None)
         if sla is not None:
-            values["new_sla_due_at"], values["new_sla_status"] = sla[0], sla[1].value
-        result = self.connection.execute(
-            _UPDATE_CASE if sla is None else _UPDATE_CASE_SLA,
-            {"case_id": record.id, "expected": expected_lock_version, **values})
+            values += (driver.instant(sla[0]), sla[1].value)
+        result = driver.execute(_UPDATE_CASE if sla is None else _UPDATE_CASE_SLA,
+                                (*values, record.id, expected_lock_version))
         if result.rowcount != 1:
-            actual = self.connection.execute(
-                sa.select(cases.c.lock_version).where(cases.c.id == record.id)
-            ).scalar()
+            actual = self.connection.execute(_LOCK_VERSION, {"case_id": record.id}).scalar()
             raise Conflict(record.id, expected_lock_version, actual)
 
     def rebase_case(self, record: CaseRecord, expected_lock_version: int) -> None:
@@ -180,13 +183,16 @@ class SqlTransaction(TimerWrites, CaseLinks):
 
     def append_events(self, new_events: Sequence[Event]) -> None:
         stamp = Instants(self.connection)
-        execute_many(self.connection, _APPEND_EVENT, [
+        self.driver.executemany(_APPEND_EVENT, [
             (e.case_id, e.seq, e.name, e.actor, e.role, stamp(e.at), e.from_state, e.to_state,
              e.payload, e.prev_hash, e.hash) for e in new_events])
 
     def publication_mark(self) -> int:
-        """The newest publication's id: it changes whenever any table is published."""
-        return int(self.connection.execute(_PUBLICATION_MARK).scalar() or 0)
+        """The newest publication's id: it changes whenever any table is published (read with
+        the case, when the transaction has read one)."""
+        if self.mark is None:
+            self.mark = int(self.connection.execute(_PUBLICATION_MARK).scalar() or 0)
+        return self.mark
 
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None:
         candidates: list[str] = sorted(

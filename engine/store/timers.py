@@ -21,7 +21,7 @@ from engine.kernel.records import (
     TimerRecord,
     case_sla,
 )
-from engine.store.bulk import Instants, execute_many
+from engine.store.bulk import Driver, Instants
 from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
 
 # Statements of every fire of a workflow with deadlines, built once (building costs more than
@@ -35,7 +35,6 @@ _CANCEL_NAMED = (sa.update(timers)
                  .values(state="cancelled", done_at=sa.bindparam("when")))
 _FINISH = (sa.update(timers).where(timers.c.id == sa.bindparam("timer_id"))
            .values(outcome=sa.bindparam("what")))
-_CLOCKS = sa.select(sla_clocks).where(sla_clocks.c.case_id == sa.bindparam("of_case"))
 
 # The driver's own statements for the rows of every fire (engine/store/bulk.py says why).
 # A clock is one row per case and name: written whole, new or not.
@@ -58,6 +57,7 @@ _ARM = (f"INSERT INTO timers ({', '.join(_TIMER_COLUMNS)}) "
         "retry_at = excluded.retry_at, attempts = 0, last_error = NULL, "
         "created_at = excluded.created_at")
 _SET_SLA = "UPDATE cases SET sla_due_at = ?, sla_status = ? WHERE id = ?"
+_CLOCKS = f"SELECT {', '.join(_CLOCK_COLUMNS)} FROM sla_clocks WHERE case_id = ?"
 
 
 def _live(*more: Any) -> Any:
@@ -92,6 +92,17 @@ def clock_record(row: Row[Any]) -> ClockRecord:
     return ClockRecord(**m)
 
 
+def _read_clock(driver: Driver, row: Sequence[Any]) -> ClockRecord:
+    """A clock from its row in _CLOCK_COLUMNS' order."""
+    at = driver.read_instant
+    started = at(row[9])
+    assert started is not None  # NOT NULL
+    return ClockRecord(row[0], row[1], ClockStatus(row[2]), bool(row[3]), row[4],
+                       None if row[5] is None else timedelta(seconds=row[5]),
+                       timedelta(seconds=row[6]), at(row[7]), at(row[8]), started, at(row[10]),
+                       at(row[11]), at(row[12]), row[13], row[14])
+
+
 def _clock_row(stamp: Instants, clock: ClockRecord) -> tuple[Any, ...]:
     """A clock as the driver stores it, in _CLOCK_COLUMNS' order."""
     def at(moment: datetime | None) -> Any:
@@ -121,12 +132,14 @@ class TimerWrites:
     clocks were not read falls back to working the columns out in SQL."""
 
     connection: Connection
+    driver: Driver
     known_clocks: dict[int, dict[str, ClockRecord]]  # case id -> all its clocks, as now
     sla_due: dict[int, tuple[datetime | None, SlaStatus]]  # SLA columns not written yet
 
     def clocks(self, case_id: int) -> dict[str, ClockRecord]:
-        rows = self.connection.execute(_CLOCKS, {"of_case": case_id})
-        found = {row.name: clock_record(row) for row in rows}
+        driver = self.driver
+        found = {row[1]: _read_clock(driver, row)
+                 for row in driver.execute(_CLOCKS, (case_id,)).fetchall()}
         self.known_clocks[case_id] = dict(found)
         return found
 
@@ -134,7 +147,7 @@ class TimerWrites:
         if not clocks:
             return
         stamp = Instants(self.connection)
-        execute_many(self.connection, _SAVE_CLOCKS, [_clock_row(stamp, c) for c in clocks])
+        self.driver.executemany(_SAVE_CLOCKS, [_clock_row(stamp, c) for c in clocks])
         for case_id in sorted({clock.case_id for clock in clocks}):
             known = self.known_clocks.get(case_id)
             if known is None:  # the case row after its clocks: the worker's lock order
@@ -147,7 +160,7 @@ class TimerWrites:
         """Write the SLA columns no case update has taken (before the transaction commits)."""
         if self.sla_due:
             stamp = Instants(self.connection)
-            execute_many(self.connection, _SET_SLA, [
+            self.driver.executemany(_SET_SLA, [
                 (None if due is None else stamp(due), status.value, case_id)
                 for case_id, (due, status) in sorted(self.sla_due.items())])
             self.sla_due.clear()
@@ -157,7 +170,7 @@ class TimerWrites:
         if new:
             stamp = Instants(self.connection)
             created = stamp(at)
-            execute_many(self.connection, _ARM, [
+            self.driver.executemany(_ARM, [
                 (t.case_id, t.kind.value, t.name, t.trigger, t.step, stamp(t.due_at),
                  stamp(t.due_at), "pending", 0, created) for t in new])
 

@@ -1,8 +1,10 @@
 """One `transitions.Machine` per workflow version; cases are attached to fire and detached after.
 
-The machine holds no case: a case's state lives in its row. `move` attaches a throw-away model in
-the case's state, fires the trigger and detaches it again in a `finally`, so nothing about a case
-stays in memory between fires.
+The machine holds no case: a case's state lives in its row. `move` hands the trigger's event a
+throw-away model in the case's state and reads the state it reaches: `Event.trigger(model)` runs
+the machine's transition on any object with a `state`, without `add_model` binding every trigger
+and state check onto it (which cost more than the transition), so nothing about a case stays in
+memory between fires.
 """
 
 from __future__ import annotations
@@ -43,12 +45,9 @@ class WorkflowMachine:
             raise MachineError(f"cannot fire '{trigger}' from state '{state}': "
                                "no such trigger or state")
         model = _CaseModel()
-        self._machine.add_model(model, initial=state)
-        try:
-            model.trigger(trigger)  # type: ignore[attr-defined]
-            return model.state
-        finally:
-            self._machine.remove_model(model)
+        model.state = state
+        self._machine.events[trigger].trigger(model)
+        return model.state
 
     def triggers(self, state: str) -> list[str]:
         """The triggers the machine knows from `state`, in definition order."""

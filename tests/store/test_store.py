@@ -72,8 +72,13 @@ def test_the_database_refuses_to_change_history(casework: Casework, statement: s
 
 
 def test_a_new_case_row_names_every_column_but_the_sla_ones() -> None:
-    """The bulk insert of started cases (SqlTransaction.insert_cases) writes its columns by
-    hand: a column added to cases must be added there too."""
-    from engine.store.repository import _NEW_CASE
+    """The bulk insert of started cases (SqlTransaction.insert_cases) and the case read of a
+    fire name their columns by hand, in CaseRecord's order: a column added to cases must be
+    added there too."""
+    from dataclasses import fields
+
+    from engine.kernel.records import CaseRecord
+    from engine.store.repository import _RECORD
     from engine.store.schema import cases
-    assert set(_NEW_CASE) == {c.name for c in cases.c} - {"sla_status", "sla_due_at"}
+    assert set(_RECORD) == {c.name for c in cases.c} - {"sla_status", "sla_due_at"}
+    assert tuple(f.name for f in fields(CaseRecord)) == _RECORD
