@@ -1,68 +1,75 @@
-"""Fire throughput: casework's `Runtime.fire` next to a raw-SQL floor and bare `transitions`.
+"""Fire throughput: casework's `Runtime.fire` next to a raw-SQL floor that writes the same rows,
+and next to its peers: SpiffWorkflow persisted in SQLite, a hand-written SQLAlchemy ORM change,
+and `transitions` alone.
 
-Three ways of firing `triage` (inputs category and severity, actor role agent) once on each of
-N cases of workflows/complaint.yaml, each timed with time.perf_counter and run R times:
+What fires: `triage` (inputs category and severity, actor alice as agent) once on each of N
+complaint cases of workflows/complaint.yaml, on a database prepared as an operator prepares one
+(`open_casework` on the repository's workflows/, rules/ and calendars, tables published,
+workflows deployed, 500 customers, N cases started; untimed). Triage decides two tables (route,
+SLA targets), assigns, retargets both SLA clocks on the office calendar in business hours and
+arms their first escalation timers: per fire 12 history events, 2 clocks, 2 timers and the case
+row with its SLA columns (and, by the schema's triggers, the queue-count changes).
 
-  casework        Runtime.fire with full persistence: SqlStore on a SQLite file in WAL mode,
-                  migrated by Alembic, one transaction (BEGIN IMMEDIATE ... COMMIT) per fire.
-  raw SQL floor   the same rows written by hand with the stdlib sqlite3 module on a second file
-                  with the same schema (same migration) and pragmas: per fire BEGIN IMMEDIATE,
-                  SELECT the case, UPDATE it (optimistic lock), INSERT its 4 events with their
-                  sha256 hash chain, COMMIT. The rows of both files are compared after each round.
-  transitions     one transitions.Machine, no database: attach a model, fire, detach (as
-                  engine/workflows/machine.py does), to show what the state machine library itself
-                  costs.
+  casework         Runtime.fire, one transaction each (BEGIN IMMEDIATE ... COMMIT), SQLite in
+                   WAL mode with synchronous=NORMAL (engine/store/db.py).
+  raw SQL floor    bench/fire_floor.py: the same rows by hand with the bare driver on a
+                   byte-for-byte copy of the prepared database, same pragmas; its answers worked
+                   out up front. Every round, every row of both databases is compared (cases,
+                   events, clocks, timers, queue-count changes, customers): a floor that wrote
+                   less would stop the run.
+  SpiffWorkflow    bench/fire_peers.py: a BPMN triage step persisted in SQLite per step (load
+                   the JSON, complete the task with data, run to the next wait, serialize,
+                   commit), same pragmas.
+  ORM              a hand-written SQLAlchemy ORM state change with one history row per step.
+  transitions      the state machine library alone, no database.
 
-Cases are started (untimed) before each round; every round uses fresh database files.
-Reported: the median rate over the R rounds, per path, in fires per second.
+Each round uses fresh files; paths run in turn (which goes first alternates), each timed with
+time.perf_counter after a garbage collection. Reported: the median over R rounds of fires/s,
+statements per fire (counted on a separate small run by SQLite's trace callback: BEGIN and
+COMMIT included, each row of an executemany once), and ratio_to_raw = raw_sql_per_s /
+fire_per_s. Targets: ratio_to_raw <= 2, and casework at least as fast as SpiffWorkflow persisted.
 
-Reading the ratio: ratio_to_raw = raw_sql_per_s / fire_per_s is how many times as long a casework
-fire takes as the least work that leaves the same rows in the same schema under the same pragmas
-(WAL, synchronous=NORMAL: no fsync per commit, only at WAL checkpoints, which both sides hit
-alike). 1.0 would mean the engine costs nothing beyond SQLite and the hash chain; whatever is
-above 1 is the engine's own Python (SQLAlchemy Core, records, coercion, CEL, `transitions`).
-target_ratio is 3. "transitions only" bounds what the state machine library alone costs a fire.
-The numbers are wall-clock and share the machine with whatever else runs; compare the ratio,
-not absolute rates, across machines.
+--postgres adds casework and the floor on PostgreSQL (a server this bench starts with fsync on,
+as in production, or --postgres-url), with 1, 2 and 4 processes firing on distinct cases at once,
+each a spawned process released together with the others; wall time from the release to the
+last one done, rows compared as on SQLite. Target: 2 processes >= 1.7x one.
 
-    python bench/fire.py [--cases N] [--repeat R] [--json]
+The machine is shared: compare the ratios of one run, not absolute rates across machines.
+
+    python bench/fire.py [--cases N] [--repeat R] [--postgres] [--postgres-url URL]
+                         [--postgres-cases M] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import hashlib
 import json
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from transitions import Machine  # noqa: E402
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
 
-from engine.cases.deciding import decided_event  # noqa: E402
-from engine.cases.runtime import Actor, Runtime  # noqa: E402
-from engine.kernel.fields import coerce, to_json  # noqa: E402
-from engine.kernel.history import GENESIS, EventDraft, chain  # noqa: E402
-from engine.kernel.specs import WorkflowSpec  # noqa: E402
-from engine.rules.tables import TableSpec, decide  # noqa: E402
-from engine.store import Database, SqlStore  # noqa: E402
-from engine.store.upgrades import upgrade  # noqa: E402
-from engine.workflows.registry import Registry, load_tables, load_workflows  # noqa: E402
+from bench.common import ROOT, Postgres, connected, in_processes, run_main, sqlite_copy
+from bench.fire_floor import Floor, FloorPlan, plan
+from bench.fire_peers import run_machine, run_orm, run_spiff
+from engine.cases.runtime import Actor, StartRequest
+from engine.kernel.settings import Settings
+from engine.wiring import Casework, open_casework
+from engine.workflows.registry import load_tables
 
 WORKFLOW = "complaint"
 TRIGGER = "triage"
@@ -70,367 +77,372 @@ ACTOR = Actor("alice", "agent")
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 START_FIELDS = {"channel": "web", "summary": "The router reboots every evening"}
 CATEGORIES = ("technical", "after_sales", "billing", "other")
-SEVERITIES = ("low", "high")  # never the default (medium): both fields change, 4 events a fire
-TARGET_RATIO = 3
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-           "PRAGMA busy_timeout=10000")  # what engine.store.db sets on every connection
+SEVERITIES = ("low", "high")  # never the default (medium): both fields change
+CUSTOMERS = 500
+CHUNK = 2000  # cases started per transaction (setup)
+TARGET_RATIO = 2.0
+TARGET_SCALING = 1.7
+PROCESSES = (1, 2, 4)
+COUNTED = 20  # fires of the separate run that counts statements
 
 Job = tuple[int, dict[str, str]]  # (case id, triage inputs)
 
 
 def jobs_for(case_ids: list[int]) -> list[Job]:
-    """The fires of one round: `triage` once per case, inputs varying from case to case."""
+    """`triage` once per case, inputs varying from case to case."""
     return [(case_id, {"category": CATEGORIES[i % len(CATEGORIES)],
                        "severity": SEVERITIES[i % len(SEVERITIES)]})
             for i, case_id in enumerate(case_ids)]
 
 
-def timed(fire: Callable[[Job], object], jobs: list[Job]) -> float:
-    """Seconds to run `fire` on every job, after a full garbage collection."""
-    gc.collect()
-    started = time.perf_counter()
-    for job in jobs:
-        fire(job)
-    return time.perf_counter() - started
-
-
 def customer(i: int) -> str:
-    return f"C{i % 500:04d}"
+    return f"C{i % CUSTOMERS:04d}"
 
 
-def migrated(path: Path) -> Database:
-    database = Database(f"sqlite:///{path}")
-    upgrade(database)
-    return database
+# --- the prepared database ---------------------------------------------------------------------
 
-
-# --- casework ----------------------------------------------------------------------------------
-
-@contextmanager
-def casework_cases(path: Path, n: int) -> Iterator[tuple[Runtime, list[int]]]:
-    """A migrated database with the workflows deployed and `n` complaint cases started."""
-    database = migrated(path)
+def prepare(url: str, n: int) -> list[int]:
+    """Migrate, publish, deploy, add the customers and start `n` complaints (untimed)."""
+    casework = open_casework(Settings(home=ROOT, database_url=url), migrate=True)
     try:
-        store = SqlStore(database)
-        registry = Registry(store)
         for table, text in load_tables(ROOT):
-            registry.publish_table(table, text, NOW)
-        registry.deploy_home(ROOT, NOW)
-        runtime = Runtime(store, registry)
-        ids = [runtime.start(WORKFLOW, START_FIELDS, ACTOR, NOW, customer=customer(i)).id
-               for i in range(n)]
-        yield runtime, ids
+            casework.registry.publish_table(table, text, NOW)
+        casework.registry.deploy_home(ROOT, NOW)
+        for i in range(min(n, CUSTOMERS)):
+            casework.customers.add(customer(i), NOW)
+        deployed, ids = casework.registry.active(WORKFLOW), []
+        for first in range(0, n, CHUNK):
+            with casework.store.transaction() as tx:
+                ids += [case.id for case in casework.runtime.start_many(tx, [
+                    StartRequest(deployed, START_FIELDS, customer(i))
+                    for i in range(first, min(n, first + CHUNK))], ACTOR, NOW)]
+        return ids
     finally:
-        database.dispose()
+        casework.close()
 
 
-def run_casework(path: Path, n: int) -> float:
-    with casework_cases(path, n) as (runtime, ids):
-        def fire(job: Job) -> object:
-            return runtime.fire(job[0], TRIGGER, ACTOR, NOW, inputs=job[1])
-
-        return timed(fire, jobs_for(ids))
-
-
-# --- raw SQL floor -----------------------------------------------------------------------------
-
-SELECT_CASE = (
-    "SELECT id, definition_id, workflow, version, state, queue, assignee, customer, fields, "
-    "lock_version, history_seq, history_head, created_at, updated_at, closed_at "
-    "FROM cases WHERE id = ?"
-)
-UPDATE_CASE = (
-    "UPDATE cases SET state = ?, queue = ?, assignee = ?, fields = ?, lock_version = ?, "
-    "history_seq = ?, history_head = ?, updated_at = ? WHERE id = ? AND lock_version = ?"
-)
-INSERT_EVENT = (
-    "INSERT INTO events (case_id, seq, name, actor, role, at, from_state, to_state, payload, "
-    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-INSERT_CASE = (
-    "INSERT INTO cases (definition_id, workflow, version, state, queue, assignee, customer, "
-    "fields, lock_version, history_seq, history_head, created_at, updated_at, closed_at) "
-    "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 1, 0, ?, ?, ?, NULL)"
-)
-INSERT_DEFINITION = (
-    "INSERT INTO definitions (kind, name, version, content_hash, source, source_path, loaded_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-INSERT_PUBLICATION = (
-    "INSERT INTO publications (definition_id, kind, name, published_at, published_by) "
-    "VALUES (?, 'table', ?, ?, 'operator')"
-)
+def warmed(url: str) -> Casework:
+    """casework on a prepared database as a running server has it: definitions and tables
+    parsed, a pooled connection."""
+    casework = open_casework(Settings(home=ROOT, database_url=url))
+    casework.registry.active(WORKFLOW)
+    for table, _ in load_tables(ROOT):
+        casework.registry.active_table(table.name, NOW)
+    with casework.store.transaction() as tx:
+        tx.publication_mark()
+    return casework
 
 
-Answer = tuple[str, list["Draft"], dict[str, Any]]  # queue, rule.decided drafts, SLA fields
-
-
-@dataclass(frozen=True)
-class FloorPlan:
-    """What the floor knows up front about `triage`: a hand-written program knows the answers
-    of the two decision tables for every input it will see (worked out untimed, here with the
-    engine's own tables so that the rows come out the same), and writes them."""
-
-    dest: str
-    fields: tuple[str, ...]  # every field, in the spec's order (the order of the events)
-    answers: Mapping[tuple[str, str], Answer]  # (category, severity) -> what triage decides
-    at_sql: str  # NOW as SQLAlchemy stores a DateTime in SQLite
-    at_iso: str  # NOW as it is hashed
-
-    @classmethod
-    def of(cls, spec: WorkflowSpec, tables: Mapping[str, TableSpec]) -> FloorPlan:
-        transition = spec.transition(TRIGGER, spec.initial.name)
-        assert transition is not None
-        answers = {(c, s): _answer(spec, tables, c, s) for c in CATEGORIES for s in SEVERITIES}
-        return cls(transition.dest, tuple(spec.fields), answers, sql_instant(NOW),
-                   NOW.astimezone(UTC).isoformat().replace("+00:00", "Z"))
-
-
-def _answer(spec: WorkflowSpec, tables: Mapping[str, TableSpec], category: str,
-            severity: str) -> Answer:
-    routing_in = {"category": category, "channel": START_FIELDS["channel"]}
-    sla_in = {"tier": spec.fields["tier"].default, "severity": severity}
-    routing, sla = (decide(tables["complaint_routing"], routing_in),
-                    decide(tables["complaint_sla"], sla_in))
-    drafts: list[Draft] = [(e.name, e.payload, None, None) for e in
-                           (decided_event(routing, routing_in), decided_event(sla, sla_in))]
-    fields = {k: to_json(spec.fields[k], coerce(spec.fields[k], v))
-              for k, v in sla.outputs.items()}
-    return str(routing.outputs["queue"]), drafts, fields
-
-
-def sql_instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def open_floor(path: Path) -> sqlite3.Connection:
-    """The floor's file, created by the same migration, opened with the engine's pragmas."""
-    migrated(path).dispose()
-    connection = sqlite3.connect(path, isolation_level=None)  # we issue BEGIN ourselves
-    for pragma in PRAGMAS:
-        connection.execute(pragma)
-    return connection
-
-
-def floor_cases(connection: sqlite3.Connection, spec: WorkflowSpec, source: str,
-                tables: list[tuple[TableSpec, str]], n: int) -> list[int]:
-    """Publish the tables, store the workflow and start `n` cases, writing what publishing
-    and Runtime.start write (untimed)."""
-    connection.execute("BEGIN IMMEDIATE")
-    for table, text in tables:
-        table_id = connection.execute(INSERT_DEFINITION, (
-            "table", table.name, table.version, table.content_hash, text, table.path,
-            sql_instant(NOW))).lastrowid
-        connection.execute(INSERT_PUBLICATION, (table_id, table.name, sql_instant(NOW)))
-    definition_id = connection.execute(INSERT_DEFINITION, (
-        "workflow", spec.name, spec.version, spec.content_hash, source, spec.path,
-        sql_instant(NOW),
-    )).lastrowid
-    assert definition_id is not None
-    values = {name: f.default for name, f in spec.fields.items() if f.default is not None}
-    values.update(START_FIELDS)
-    fields = {name: to_json(spec.fields[name], value) for name, value in values.items()}
-    ids = [floor_start(connection, spec, definition_id, fields, i) for i in range(n)]
-    connection.execute("COMMIT")
-    return ids
-
-
-def floor_start(connection: sqlite3.Connection, spec: WorkflowSpec, definition_id: int,
-                fields: dict[str, Any], i: int) -> int:
-    """One started case: its row, its `case.created` event, and the row pointing at it."""
-    state, at = spec.initial, sql_instant(NOW)
-    case_id = connection.execute(INSERT_CASE, (
-        definition_id, spec.name, spec.version, state.name, state.queue, customer(i),
-        json.dumps(fields), GENESIS, at, at)).lastrowid
-    assert case_id is not None
-    created = EventDraft("case.created", {
-        "workflow": spec.name, "version": spec.version, "content_hash": spec.content_hash,
-        "customer": customer(i), "fields": fields, "queue": state.queue}, None, state.name)
-    [e] = chain(case_id, 0, GENESIS, [created], ACTOR.name, ACTOR.role, NOW)
-    connection.execute(INSERT_EVENT, (e.case_id, e.seq, e.name, e.actor, e.role, at,
-                                      e.from_state, e.to_state, e.payload, e.prev_hash, e.hash))
-    connection.execute("UPDATE cases SET history_seq = ?, history_head = ? WHERE id = ?",
-                       (e.seq, e.hash, case_id))
-    return case_id
-
-
-Draft = tuple[str, dict[str, Any], str | None, str | None]  # name, payload, from, to
-
-
-def floor_events(case_id: int, head: tuple[int, str], drafts: list[Draft],
-                 plan: FloorPlan) -> list[tuple[Any, ...]]:
-    """Event rows continuing the chain at `head` (seq, hash): canonical payloads, sha256."""
-    rows = []
-    seq, prev = head
-    for name, payload, from_state, to_state in drafts:
-        seq += 1
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        content = json.dumps([case_id, seq, name, ACTOR.name, ACTOR.role, plan.at_iso,
-                              from_state, to_state, text, prev],
-                             separators=(",", ":"), ensure_ascii=False)
-        digest = hashlib.sha256(content.encode()).hexdigest()
-        rows.append((case_id, seq, name, ACTOR.name, ACTOR.role, plan.at_sql, from_state,
-                     to_state, text, prev, digest))
-        prev = digest
-    return rows
-
-
-def floor_fire(connection: sqlite3.Connection, plan: FloorPlan, job: Job) -> None:
-    """One fire by hand: lock, read the case, update it, append its events, commit."""
-    case_id, inputs = job
-    connection.execute("BEGIN IMMEDIATE")
+def floor_plan(url: str, first_case: int, sqlite: bool) -> FloorPlan:
+    """What the hand-written floor knows up front, worked out with the engine (untimed)."""
+    casework = warmed(url)
     try:
-        row = connection.execute(SELECT_CASE, (case_id,)).fetchone()
-        state, assignee, old, lock = row[4], row[6], json.loads(row[8]), row[9]
-        queue, decided, sla = plan.answers[(inputs["category"], inputs["severity"])]
-        new = {**old, **inputs, **sla}
-        drafts: list[Draft] = [("case.transitioned", {"trigger": TRIGGER}, state, plan.dest),
-                               *decided]
-        drafts += [("case.field_changed", {"field": f, "old": old.get(f), "new": new.get(f)},
-                    None, None) for f in plan.fields if old.get(f) != new.get(f)]
-        if assignee != ACTOR.name:
-            drafts.append(("case.assigned", {"from": assignee, "to": ACTOR.name}, None, None))
-        events = floor_events(case_id, (row[10], row[11]), drafts, plan)
-        updated = connection.execute(UPDATE_CASE, (
-            plan.dest, queue, ACTOR.name, json.dumps(new), lock + 1, events[-1][1],
-            events[-1][-1], plan.at_sql, case_id, lock))
-        if updated.rowcount != 1:
-            raise RuntimeError(f"case {case_id} changed under the floor's lock")
-        connection.executemany(INSERT_EVENT, events)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-
-
-def run_floor(path: Path, spec: WorkflowSpec, source: str, n: int) -> float:
-    connection = open_floor(path)
-    tables = load_tables(ROOT)
-    try:
-        ids = floor_cases(connection, spec, source, tables, n)
-        plan = FloorPlan.of(spec, {t.name: t for t, _ in tables})
-        return timed(lambda job: floor_fire(connection, plan, job), jobs_for(ids))
+        spec = casework.registry.active(WORKFLOW).spec
+        tables = {t.name: casework.registry.active_table(t.name, NOW)
+                  for t, _ in load_tables(ROOT)}
+        with casework.store.transaction() as tx:
+            clocks = tx.clocks(first_case)
+            fields = tx.get_case(first_case).fields
+        return plan(spec, tables, casework.runtime.scheduler.reckoner, clocks, fields, TRIGGER,
+                    (ACTOR.name, ACTOR.role), NOW, sqlite,
+                    [(c, s) for c in CATEGORIES for s in SEVERITIES])
     finally:
-        connection.close()
+        casework.close()
 
 
-def same_rows(casework: Path, floor: Path) -> None:
-    """Fail loudly unless both files hold exactly the same definitions, cases and events."""
-    for table in ("definitions", "cases", "events"):
-        rows = []
-        for path in (casework, floor):
-            with closing(sqlite3.connect(path)) as connection:
-                rows.append(connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall())
-        if rows[0] != rows[1]:
-            diff = next(((a, b) for a, b in zip(*rows, strict=False) if a != b), None)
+# --- the two jobs, in this process or in processes of their own -----------------------------
+
+class CaseworkJob:
+    def __init__(self, url: str, jobs: list[Job]) -> None:
+        self.casework, self.jobs = warmed(url), jobs
+
+    def run(self) -> int:
+        runtime = self.casework.runtime
+        for case_id, inputs in self.jobs:
+            runtime.fire(case_id, TRIGGER, ACTOR, NOW, inputs=inputs)
+        return len(self.jobs)
+
+    def close(self) -> None:
+        self.casework.close()
+
+
+class FloorJob:
+    def __init__(self, target: str, floor: FloorPlan, jobs: list[Job]) -> None:
+        self.floor, self.jobs = Floor(target, floor), jobs
+
+    def run(self) -> int:
+        for job in self.jobs:
+            self.floor.fire(job)
+        return len(self.jobs)
+
+    def close(self) -> None:
+        self.floor.close()
+
+
+def timed(job: CaseworkJob | FloorJob) -> float:
+    try:
+        gc.collect()
+        started = time.perf_counter()
+        job.run()
+        return time.perf_counter() - started
+    finally:
+        job.close()
+
+
+# --- the rows both leave ---------------------------------------------------------------------
+
+ROWS = {  # by natural keys, without surrogate ids: processes interleave their inserts
+    "cases": "SELECT * FROM cases ORDER BY id",
+    "events": "SELECT case_id, seq, name, actor, role, at, from_state, to_state, payload, "
+              "prev_hash, hash FROM events ORDER BY case_id, seq",
+    "sla_clocks": "SELECT * FROM sla_clocks ORDER BY case_id, name",
+    "timers": "SELECT case_id, kind, name, trigger, step, due_at, retry_at, state, attempts, "
+              "last_error, outcome, created_at, done_at FROM timers "
+              "ORDER BY case_id, kind, name, state, due_at",
+    "queue_count_changes": "SELECT queue, sla_status, unassigned, n FROM queue_count_changes "
+                           "ORDER BY queue, sla_status, unassigned, n",
+    "queue_counts": "SELECT * FROM queue_counts ORDER BY queue, sla_status, unassigned",
+    "customers": "SELECT * FROM customers ORDER BY id",
+}
+
+
+def same_rows(casework_url: str, floor_url: str) -> int:
+    """Stop unless both databases hold the same rows; how many rows were compared."""
+    compared = 0
+    for table, query in ROWS.items():
+        found = []
+        for url in (casework_url, floor_url):
+            with connected(url) as connection:
+                found.append([tuple(row) for row in connection.exec_driver_sql(query)])
+        if found[0] != found[1]:
+            diff = next(((a, b) for a, b in zip(*found, strict=False) if a != b), None)
             raise SystemExit(f"the floor did not write what casework wrote in '{table}' "
-                             f"({len(rows[0])} vs {len(rows[1])} rows); first difference:\n"
+                             f"({len(found[0])} vs {len(found[1])} rows); first difference:\n"
                              f"  casework: {diff and diff[0]}\n  floor:    {diff and diff[1]}")
+        compared += len(found[0])
+    return compared
 
 
-# --- transitions only --------------------------------------------------------------------------
+# --- SQLite ----------------------------------------------------------------------------------
 
-class _Model:
-    """A throw-away case as `transitions` sees it; `trigger` is added when it is attached."""
-
-    state: str
-    trigger: Callable[[str], bool]
-
-
-def run_machine(spec: WorkflowSpec, n: int) -> float:
-    machine = Machine(
-        model=None, states=list(spec.states),
-        transitions=[{"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
-                     for t in spec.transitions],
-        initial=spec.initial.name, auto_transitions=False, ignore_invalid_triggers=False,
-    )
-    source = spec.initial.name
-    reached: list[str] = []
-
-    def fire(_job: Job) -> object:
-        model = _Model()
-        machine.add_model(model, initial=source)
-        try:
-            return model.trigger(TRIGGER)
-        finally:
-            machine.remove_model(model)
-            reached.append(model.state)
-
-    seconds = timed(fire, jobs_for(list(range(n))))
-    transition = spec.transition(TRIGGER, spec.initial.name)
-    assert transition is not None
-    assert set(reached) == {transition.dest}, reached[:3]
-    return seconds
-
-
-# --- rounds and report -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
+@dataclass
 class Rates:
     """Fires per second of each round, per path."""
 
-    casework: list[float]
-    raw_sql: list[float]
-    machine: list[float]
+    per_path: dict[str, list[float]] = field(default_factory=dict)
+    rows_checked: int = 0
+
+    def add(self, path: str, fires: int, seconds: float) -> None:
+        self.per_path.setdefault(path, []).append(fires / seconds)
+
+    def median(self, path: str) -> float:
+        return statistics.median(self.per_path[path])
 
 
-def measure(n: int, repeat: int, progress: Callable[[str], None]) -> Rates:
-    """Run the three paths `repeat` times, on fresh files each round, checking the floor."""
-    [(spec, source)] = [(s, t) for s, t in load_workflows(ROOT) if s.name == WORKFLOW]
-    rates = Rates([], [], [])
+@contextmanager
+def prepared_pair(folder: Path, n: int) -> Iterator[tuple[Path, Path, list[int]]]:
+    """casework.db with `n` cases started and floor.db, a byte-for-byte copy of it."""
+    casework, floor = folder / "casework.db", folder / "floor.db"
+    ids = prepare(f"sqlite:///{casework}", n)
+    sqlite_copy(casework, floor)
+    yield casework, floor, ids
+
+
+def sqlite_round(folder: Path, n: int, round_no: int, rates: Rates) -> None:
+    with prepared_pair(folder, n) as (casework, floor, ids):
+        jobs = jobs_for(ids)
+        the_plan = floor_plan(f"sqlite:///{floor}", ids[0], sqlite=True)
+        runs: list[tuple[str, Callable[[], float]]] = [
+            ("casework", lambda: timed(CaseworkJob(f"sqlite:///{casework}", jobs))),
+            ("raw_sql", lambda: timed(FloorJob(str(floor), the_plan, jobs)))]
+        for path, run in runs if round_no % 2 else runs[::-1]:
+            rates.add(path, n, run())
+        rates.rows_checked = same_rows(f"sqlite:///{casework}", f"sqlite:///{floor}")
+    peer_jobs = [(i, inputs) for i, (_, inputs) in enumerate(jobs)]
+    rates.add("spiff", n, run_spiff(folder / "spiff.db", peer_jobs))
+    rates.add("orm", n, run_orm(folder / "orm.db", peer_jobs))
+
+
+def statements_per_fire() -> dict[str, float]:
+    """SQL statements SQLite runs per fire (its trace callback: BEGIN and COMMIT included, each
+    row of an executemany once, the queue-count triggers not), on a separate small run."""
+    counted = {"casework": 0, "raw_sql": 0}
+
+    def counter(path: str) -> Callable[[str], None]:
+        def count(statement: str) -> None:
+            if not statement.startswith("--"):  # a trigger's own statements
+                counted[path] += 1
+        return count
+
+    with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp, \
+            prepared_pair(Path(tmp), COUNTED) as (casework_db, floor_db, ids):
+        jobs = jobs_for(ids)
+        job = CaseworkJob(f"sqlite:///{casework_db}", jobs)
+        engine = job.casework.database.engine
+        engine.dispose()  # connections from here on are traced, after their pragmas
+
+        @sa.event.listens_for(engine, "connect")
+        def _traced(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.set_trace_callback(counter("casework"))
+
+        timed(job)
+        floor = FloorJob(str(floor_db), floor_plan(f"sqlite:///{floor_db}", ids[0], True), jobs)
+        floor.floor.connection.set_trace_callback(counter("raw_sql"))
+        timed(floor)
+        same_rows(f"sqlite:///{casework_db}", f"sqlite:///{floor_db}")
+    return {path: n / COUNTED for path, n in counted.items()}
+
+
+def sqlite_rates(n: int, repeat: int, progress: Callable[[str], None]) -> Rates:
+    rates = Rates()
+    spec = None
     for round_no in range(1, repeat + 1):
         with tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp:
-            folder = Path(tmp)
-            rates.casework.append(n / run_casework(folder / "casework.db", n))
-            rates.raw_sql.append(n / run_floor(folder / "floor.db", spec, source, n))
-            same_rows(folder / "casework.db", folder / "floor.db")
-        rates.machine.append(n / run_machine(spec, n))
-        progress(f"round {round_no}/{repeat}: casework {rates.casework[-1]:,.0f}/s, raw SQL "
-                 f"{rates.raw_sql[-1]:,.0f}/s, transitions {rates.machine[-1]:,.0f}/s")
+            sqlite_round(Path(tmp), n, round_no, rates)
+            if spec is None:
+                casework = open_casework(Settings(home=ROOT, database_url=f"sqlite:///{tmp}/"
+                                                  "casework.db"))
+                spec = casework.registry.active(WORKFLOW).spec
+                casework.close()
+        rates.add("machine", n, run_machine(spec, jobs_for(list(range(n)))))
+        progress(f"round {round_no}/{repeat}: " + ", ".join(
+            f"{path} {runs[-1]:,.0f}/s" for path, runs in rates.per_path.items()))
     return rates
 
 
-def summary(n: int, rates: Rates) -> dict[str, Any]:
-    fire, raw = statistics.median(rates.casework), statistics.median(rates.raw_sql)
-    return {"cases": n, "fire_per_s": round(fire, 1), "raw_sql_per_s": round(raw, 1),
-            "machine_only_per_s": round(statistics.median(rates.machine), 1),
-            "ratio_to_raw": round(raw / fire, 2), "target_ratio": TARGET_RATIO}
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+def postgres_rates(postgres: Postgres, n: int, repeat: int,
+                   progress: Callable[[str], None]) -> dict[str, list[float]]:
+    """casework and the floor with 1, 2 and 4 processes, each on a fresh copy of one prepared
+    database; fires/s per run, keyed `casework_2` etc."""
+    template = postgres.create("template")
+    ids = prepare(postgres.url(template), n)
+    the_plan = floor_plan(postgres.url(template), ids[0], sqlite=False)
+    postgres.vacuum(template)
+    postgres.seal(template)
+    jobs = jobs_for(ids)
+    found: dict[str, list[float]] = {}
+    for round_no in range(1, repeat + 1):
+        for processes in PROCESSES:
+            shares = [jobs[i::processes] for i in range(processes)]
+            urls = {}
+            for path in ("casework", "raw_sql"):
+                name = postgres.create(f"{path}_{processes}", template)
+                url = urls[path] = postgres.url(name)
+                target = sa.make_url(url).set(drivername="postgresql").render_as_string(
+                    hide_password=False)
+                run = (in_processes(CaseworkJob, [(url, share) for share in shares])
+                       if path == "casework" else
+                       in_processes(FloorJob, [(target, the_plan, share) for share in shares]))
+                if sum(run.counts) != n:
+                    raise SystemExit(f"{path} with {processes} processes fired "
+                                     f"{sum(run.counts)} of {n}")
+                found.setdefault(f"{path}_{processes}", []).append(n / run.seconds)
+            same_rows(urls["casework"], urls["raw_sql"])
+            for path in ("casework", "raw_sql"):
+                postgres.drop(f"{postgres.prefix}_{path}_{processes}")
+        progress(f"PostgreSQL round {round_no}/{repeat}: " + ", ".join(
+            f"{key} {runs[-1]:,.0f}/s" for key, runs in found.items()))
+    return found
 
 
-def table(result: Mapping[str, Any], rates: Rates, repeat: int) -> Table:
+# --- report ----------------------------------------------------------------------------------
+
+PATHS = (  # key in the rates, key in the JSON, label
+    ("casework", "fire_per_s", "casework"),
+    ("raw_sql", "raw_sql_per_s", "raw SQL floor (same rows)"),
+    ("spiff", "spiff_persisted_per_s", "SpiffWorkflow, persisted"),
+    ("orm", "orm_per_s", "SQLAlchemy ORM, one history row"),
+    ("machine", "machine_only_per_s", "transitions only"),
+)
+
+
+def summary(n: int, repeat: int, rates: Rates, statements: Mapping[str, float],
+            postgres: Mapping[str, list[float]] | None,
+            pg_about: Mapping[str, str] | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"cases": n, "rounds": repeat}
+    for path, key, _ in PATHS:
+        result[key] = round(rates.median(path), 1)
+    result["ratio_to_raw"] = round(result["raw_sql_per_s"] / result["fire_per_s"], 2)
+    result["target_ratio"] = TARGET_RATIO
+    result["vs_spiff"] = round(result["fire_per_s"] / result["spiff_persisted_per_s"], 2)
+    result["statements_per_fire"] = dict(statements)
+    result["rows_checked"] = rates.rows_checked
+    if postgres is not None:
+        medians = {key: round(statistics.median(runs), 1) for key, runs in postgres.items()}
+        result["postgres"] = {
+            **dict(pg_about or {}), "per_s": medians,
+            "scaling_2": round(medians["casework_2"] / medians["casework_1"], 2),
+            "scaling_4": round(medians["casework_4"] / medians["casework_1"], 2),
+            "floor_scaling_2": round(medians["raw_sql_2"] / medians["raw_sql_1"], 2),
+            "ratio_to_raw_1": round(medians["raw_sql_1"] / medians["casework_1"], 2),
+            "target_scaling_2": TARGET_SCALING}
+    return result
+
+
+def report(result: Mapping[str, Any], rates: Rates, console: Console) -> None:
     raw = result["raw_sql_per_s"]
-    grid = Table(title=f"triage on {result['cases']:,} complaint cases, median of {repeat} "
-                 "rounds", caption=f"ratio_to_raw = raw SQL fires/s / casework fires/s = "
-                 f"{result['ratio_to_raw']:.2f} (target <= {TARGET_RATIO})")
-    for header in ("path", "fires/s", "µs/fire", "vs raw SQL", "each round (fires/s)"):
+    grid = Table(title=f"triage on {result['cases']:,} complaint cases, SQLite, median of "
+                 f"{result['rounds']} rounds", caption=(
+                     f"ratio_to_raw {result['ratio_to_raw']:.2f} (target <= {TARGET_RATIO:g}); "
+                     f"casework / SpiffWorkflow {result['vs_spiff']:.2f} (target >= 1); "
+                     f"{result['rows_checked']:,} rows compared each round"))
+    for header in ("path", "fires/s", "µs/fire", "vs raw SQL", "statements/fire", "each round"):
         grid.add_column(header, justify="left" if header == "path" else "right")
-    for label, key, runs in (("casework", "fire_per_s", rates.casework),
-                             ("raw SQL floor", "raw_sql_per_s", rates.raw_sql),
-                             ("transitions only", "machine_only_per_s", rates.machine)):
+    statements = result["statements_per_fire"]
+    for path, key, label in PATHS:
         per_s = result[key]
-        grid.add_row(label, f"{per_s:,.0f}", f"{1e6 / per_s:,.1f}", f"{raw / per_s:.2f}x",
-                     " ".join(f"{r:.0f}" for r in runs))
-    return grid
+        grid.add_row(label, f"{per_s:,.0f}", f"{1e6 / per_s:,.0f}", f"{raw / per_s:.2f}x",
+                     f"{statements[path]:g}" if path in statements else "",
+                     " ".join(f"{r:,.0f}" for r in rates.per_path[path]))
+    console.print(grid)
+    pg = result.get("postgres")
+    if pg:
+        table = Table(title=f"PostgreSQL {pg['version']} (fsync {pg['fsync']}), processes "
+                      "firing on distinct cases, median fires/s", caption=(
+                          f"casework 2 processes / 1: {pg['scaling_2']:.2f} (target >= "
+                          f"{TARGET_SCALING:g}); floor: {pg['floor_scaling_2']:.2f}"))
+        for header in ("processes", "casework", "raw SQL floor", "floor / casework"):
+            table.add_column(header, justify="right")
+        for processes in PROCESSES:
+            c, f = pg["per_s"][f"casework_{processes}"], pg["per_s"][f"raw_sql_{processes}"]
+            table.add_row(str(processes), f"{c:,.0f}", f"{f:,.0f}", f"{f / c:.2f}x")
+        console.print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--cases", type=int, default=2000, help="fires per round (default 2000)")
+    parser.add_argument("--cases", type=int, default=2000, help="fires per round (2000)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median counts (3)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="also on PostgreSQL with 1, 2 and 4 processes")
+    parser.add_argument("--postgres-url", help="an admin URL of a running server to use")
+    parser.add_argument("--postgres-cases", type=int, default=1000,
+                        help="fires per PostgreSQL run (1000)")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
-    if args.cases < 1 or args.repeat < 1:
-        parser.error("--cases and --repeat must be at least 1")
+    if min(args.cases, args.repeat, args.postgres_cases) < 1:
+        parser.error("--cases, --repeat and --postgres-cases must be at least 1")
     errors = Console(stderr=True)
     progress: Callable[[str], None] = (
         (lambda _line: None) if args.json else (lambda line: errors.print(line, style="dim")))
-    rates = measure(args.cases, args.repeat, progress)
-    result = summary(args.cases, rates)
+    statements = statements_per_fire()
+    rates = sqlite_rates(args.cases, args.repeat, progress)
+    pg_rates, pg_about = None, None
+    if args.postgres or args.postgres_url:
+        postgres = Postgres(args.postgres_url, "bench_fire", fsync=True)
+        try:
+            pg_about = {"version": postgres.version, "fsync": postgres.fsync}
+            pg_rates = postgres_rates(postgres, args.postgres_cases, args.repeat, progress)
+        finally:
+            postgres.close()
+    result = summary(args.cases, args.repeat, rates, statements, pg_rates, pg_about)
     if args.json:
         print(json.dumps(result))
     else:
-        Console().print(table(result, rates, args.repeat))
+        report(result, rates, Console(width=130))
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

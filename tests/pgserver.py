@@ -59,12 +59,12 @@ class PostgresServer:
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def start(self) -> None:
+    def start(self, fsync: bool = False) -> None:
         data = self.base / "data"
         self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-sync")
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} "
-                   "-c fsync=off -c max_connections=100")
+                   f"-c fsync={'on' if fsync else 'off'} -c max_connections=100")
         self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.base / "log"),
                   "-w", "-t", "60", "start")
 
@@ -75,7 +75,9 @@ class PostgresServer:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
-def start_server() -> PostgresServer:
+def start_server(fsync: bool = False) -> PostgresServer:
+    """A new server on a free port; `fsync` on as in production (the tests run it off: they
+    check what is written, not how durably)."""
     bindir = server_binaries()
     if bindir is None:
         raise FileNotFoundError("no PostgreSQL server binaries under /usr/lib/postgresql "
@@ -85,5 +87,9 @@ def start_server() -> PostgresServer:
         entry = pwd.getpwnam("postgres")
         os.chown(base, entry.pw_uid, entry.pw_gid)
     server = PostgresServer(bindir, base, _free_port())
-    server.start()
+    try:
+        server.start(fsync)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     return server

@@ -13,26 +13,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.kernel.records import ClockRecord, OutboxRow, TimerRecord, TimerRow
+from engine.kernel.records import ClockRecord, OutboxRow, TimerKind, TimerRecord, TimerRow
 from engine.store.db import Database
 from engine.store.repository import SqlTransaction
 from engine.store.schema import outbox, sla_clocks, timers
-from engine.store.timers import clock_record, timer_record
+from engine.store.timers import clock_record
 
 # Claiming marks the timer fired in the same statement: whatever firing it arms (the next step
 # of a clock, of the same name) is then a timer of its own, never the one in hand; a failure
 # rolls the mark back with everything else, and the timer is pending again.
-_NEXT = (sa.select(timers.c.id).where(timers.c.state == "pending",
-                                      timers.c.retry_at <= sa.bindparam("now"))
-         .order_by(timers.c.retry_at, timers.c.id).limit(1))
-_CLAIMS = {
-    dialect: sa.update(timers)
-    .where(timers.c.id == next_due.scalar_subquery())
-    .values(state="fired", done_at=sa.bindparam("now"))
-    .returning(*timers.c)
-    for dialect, next_due in (("sqlite", _NEXT),
-                              ("postgresql", _NEXT.with_for_update(skip_locked=True)))
-}
+# (The driver's own statement, as the fire's: engine/store/bulk.py says why.)
+_NEXT = ("SELECT id FROM timers WHERE state = 'pending' AND retry_at <= ? "
+         "ORDER BY retry_at, id LIMIT 1")
+_CLAIMED = ("case_id", "kind", "name", "due_at", "trigger", "step", "id", "attempts",
+            "last_error")  # TimerRecord's fields, in order
+_CLAIMS = {dialect: f"UPDATE timers SET state = 'fired', done_at = ? WHERE id = ({_NEXT}{lock}) "
+                    f"RETURNING {', '.join(_CLAIMED)}"
+           for dialect, lock in (("sqlite", ""), ("postgresql", " FOR UPDATE SKIP LOCKED"))}
 
 
 class SqlTimers:
@@ -47,8 +44,15 @@ class SqlTimers:
         PostgreSQL the row stays locked until the transaction ends and other workers skip it;
         on SQLite the transaction holds the database's one write lock."""
         with self.database.writing() as connection, SqlTransaction.on(connection) as tx:
-            row = connection.execute(_CLAIMS[self.database.dialect], {"now": now}).first()
-            yield tx, (None if row is None else timer_record(row))
+            driver = tx.driver
+            at = driver.instant(now)
+            row = driver.execute(_CLAIMS[self.database.dialect], (at, at)).fetchone()
+            timer = None
+            if row is not None:
+                due = driver.read_instant(row[3])
+                assert due is not None  # NOT NULL
+                timer = TimerRecord(row[0], TimerKind(row[1]), row[2], due, *row[4:])
+            yield tx, timer
 
     def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None:
         """Record a failed attempt in a transaction of its own; the timer stays pending."""

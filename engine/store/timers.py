@@ -22,19 +22,13 @@ from engine.kernel.records import (
     case_sla,
 )
 from engine.store.bulk import Driver, Instants
-from engine.store.schema import cases, customers, outbox, sla_clocks, timers, users
+from engine.store.schema import cases, customers, outbox, sla_clocks, users
 
 # Statements of every fire of a workflow with deadlines, built once (building costs more than
 # running them on SQLite).
-_PENDING = [timers.c.case_id == sa.bindparam("of_case"),
-            timers.c.kind == sa.bindparam("of_kind"), timers.c.state == "pending"]
-_CANCEL_ALL = sa.update(timers).where(*_PENDING).values(state="cancelled",
-                                                        done_at=sa.bindparam("when"))
-_CANCEL_NAMED = (sa.update(timers)
-                 .where(*_PENDING, timers.c.name.in_(sa.bindparam("names", expanding=True)))
-                 .values(state="cancelled", done_at=sa.bindparam("when")))
-_FINISH = (sa.update(timers).where(timers.c.id == sa.bindparam("timer_id"))
-           .values(outcome=sa.bindparam("what")))
+_CANCEL = ("UPDATE timers SET state = 'cancelled', done_at = ? "
+           "WHERE case_id = ? AND kind = ? AND state = 'pending'")
+_FINISH = "UPDATE timers SET outcome = ? WHERE id = ?"
 
 # The driver's own statements for the rows of every fire (engine/store/bulk.py says why).
 # A clock is one row per case and name: written whole, new or not.
@@ -115,12 +109,6 @@ def _clock_row(stamp: Instants, clock: ClockRecord) -> tuple[Any, ...]:
             at(clock.stopped_at), clock.level, clock.step)
 
 
-def timer_record(row: Row[Any]) -> TimerRecord:
-    m = row._mapping
-    return TimerRecord(m["case_id"], TimerKind(m["kind"]), m["name"], m["due_at"], m["trigger"],
-                       m["step"], m["id"], m["attempts"], m["last_error"])
-
-
 class TimerWrites:
     """Timer, clock and notice writes of one transaction (mixed into SqlTransaction).
 
@@ -177,15 +165,16 @@ class TimerWrites:
     def cancel_timers(self, case_id: int, kind: TimerKind, names: Sequence[str] | None,
                       at: datetime) -> None:
         """Disarm the pending timers of a case of one kind (all of them, or those named)."""
-        which = {"of_case": case_id, "of_kind": kind, "when": at}
+        driver, which = self.driver, (self.driver.instant(at), case_id, kind.value)
         if names is None:
-            self.connection.execute(_CANCEL_ALL, which)
+            driver.execute(_CANCEL, which)
         elif names:
-            self.connection.execute(_CANCEL_NAMED, {**which, "names": list(names)})
+            named = f"{_CANCEL} AND name IN ({', '.join('?' for _ in names)})"
+            driver.execute(named, (*which, *names))
 
     def finish_timer(self, timer: TimerRecord, outcome: str) -> None:
         """Record what firing a claimed timer did (claiming marked it fired)."""
-        self.connection.execute(_FINISH, {"timer_id": timer.id, "what": outcome[:500]})
+        self.driver.execute(_FINISH, (outcome[:500], timer.id))
 
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None:
         if notices:
