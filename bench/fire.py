@@ -427,15 +427,18 @@ def main(argv: list[str] | None = None) -> None:
     errors = Console(stderr=True)
     progress: Callable[[str], None] = (
         (lambda _line: None) if args.json else (lambda line: errors.print(line, style="dim")))
-    statements = statements_per_fire()
-    rates = sqlite_rates(args.cases, args.repeat, progress)
-    pg_rates, pg_about = None, None
+    postgres = None  # started (or reached) first: a server that is not there stops the run now
     if args.postgres or args.postgres_url:
         postgres = Postgres(args.postgres_url, "bench_fire", fsync=True)
-        try:
+    try:
+        statements = statements_per_fire()
+        rates = sqlite_rates(args.cases, args.repeat, progress)
+        pg_rates, pg_about = None, None
+        if postgres is not None:
             pg_about = {"version": postgres.version, "fsync": postgres.fsync}
             pg_rates = postgres_rates(postgres, args.postgres_cases, args.repeat, progress)
-        finally:
+    finally:
+        if postgres is not None:
             postgres.close()
     result = summary(args.cases, args.repeat, rates, statements, pg_rates, pg_about)
     if args.json:

@@ -41,62 +41,66 @@ and no other new events; every case is `done`; and the cases, events (all but th
 follow the order of firing) and timers tables hold exactly the rows the floor's run left.
 
 Also reported, measured on each template before the runs: the plan of the engine's claim query
-(engine.store.sweeps._DUE) with all N timers due, and the median time of 3 runs of it (PostgreSQL:
-EXPLAIN ANALYZE, rolled back; SQLite: EXPLAIN QUERY PLAN and the wall time). It shows whether the
-database takes the next due timer straight from an index or reads and sorts every due row, a cost
-that grows with the number due and is paid once per timer by the engine and the floor alike.
+(engine.store.sweeps._NEXT, the SELECT inside the claiming UPDATE) with all N timers due, and the
+median time of 3 runs of it (PostgreSQL: EXPLAIN ANALYZE, rolled back; SQLite: EXPLAIN QUERY
+PLAN and the wall time). It shows whether the database takes the next due timer straight from
+an index or reads and sorts every due row, a cost that grows with the number due and is paid
+once per timer by the engine and the floor alike.
 
 Reported: per run the median over R rounds of the seconds, timers per second, and "vs floor" =
 run seconds / the same database's floor seconds (how many times as long as the least work that
 leaves the same rows; the 2-worker run is compared with the 1-process floor). PostgreSQL is a
 throw-away server from tests/pgserver.py (loopback TCP, fsync=off, so commits cost no disk flush)
-unless --postgres-url names one; without server binaries PostgreSQL is skipped. SQLite is a file in
+unless --postgres-url names one; --no-postgres runs SQLite only, and a PostgreSQL that cannot be
+started stops the run with a message saying so (bench/common.py). SQLite is a file in
 WAL mode with synchronous=NORMAL (engine.store.db). Both databases share the machine with the
 workers: with 2 cores, two workers and the server compete for them.
 
-    python bench/timers.py [--timers N] [--rounds R] [--postgres-url URL] [--json]
+    python bench/timers.py [--timers N] [--rounds R] [--postgres-url URL] [--no-postgres]
+                           [--json]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import json
-import multiprocessing
-import os
-import queue
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from multiprocessing.context import SpawnProcess
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(Path(__file__).resolve().parent.parent) not in sys.path:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import orjson
+import psycopg
+import sqlalchemy as sa
 
-from engine.cases.runtime import Actor, StartRequest  # noqa: E402
-from engine.jobs.escalation import SYSTEM  # noqa: E402
-from engine.kernel.history import iso  # noqa: E402
-from engine.kernel.settings import Settings  # noqa: E402
-from engine.wiring import open_casework  # noqa: E402
-from engine.workflows.loading import load_workflow_text  # noqa: E402
-from tests.fixtures import expiring_workflow  # noqa: E402
+from bench.common import (
+    PRAGMAS,
+    SQLITE_INSTANT,
+    Postgres,
+    Run,
+    connected,
+    in_processes,
+    run_main,
+    sqlite_copy,
+)
+from engine.cases.runtime import Actor, StartRequest
+from engine.jobs.escalation import SYSTEM
+from engine.kernel.history import iso
+from engine.kernel.settings import Settings
+from engine.wiring import open_casework
+from engine.workflows.loading import load_workflow_text
+from tests.fixtures import expiring_workflow
 
 WORKFLOW = expiring_workflow("bench_timer")
 NAME = "bench_timer"
@@ -104,10 +108,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = T0 + timedelta(hours=1)  # when the workers run: every timer is due
 STARTER = Actor("bench", "agent")
 CHUNK = 5000  # cases started per transaction (setup)
-SQLITE_INSTANT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-           "PRAGMA busy_timeout=10000")  # what engine.store.db sets on every connection
-WAIT_READY_S = 300.0
 
 RUNS = (  # key, label, database kind, job, workers
     ("pg_1_worker", "PostgreSQL, 1 worker", "postgresql", "engine", 1),
@@ -132,76 +132,6 @@ def prepare(url: str, home: Path, n: int) -> None:
                 casework.runtime.start_many(tx, [request] * min(CHUNK, n - first), STARTER, T0)
     finally:
         casework.close()
-
-
-class Postgres:
-    """A PostgreSQL server (started here, or given by an admin URL) and the bench's databases."""
-
-    def __init__(self, admin_url: str | None) -> None:
-        self.server: Any = None
-        if admin_url is None:
-            from tests.pgserver import start_server
-
-            self.server = start_server()
-            admin_url = str(self.server.url)
-        self.admin_url = admin_url
-        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self.prefix = f"bench_timers_{os.getpid()}"
-        self.made: list[str] = []
-        with self.admin.connect() as connection:
-            self.version = str(connection.exec_driver_sql("SHOW server_version").scalar())
-
-    def url(self, name: str) -> str:
-        return sa.make_url(self.admin_url).set(database=name).render_as_string(
-            hide_password=False)
-
-    def create(self, label: str, template: str | None = None) -> str:
-        """A new database (a copy of `template`, if given); its name."""
-        name = f"{self.prefix}_{label}"
-        clause = f' TEMPLATE "{template}"' if template else ""
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-            for attempt in range(20):  # a template must have no connections (autovacuum)
-                try:
-                    connection.exec_driver_sql(f'CREATE DATABASE "{name}"{clause}')
-                    break
-                except sa.exc.OperationalError:
-                    if attempt == 19:
-                        raise
-                    time.sleep(0.5)
-        self.made.append(name)
-        return name
-
-    def vacuum(self, name: str) -> None:
-        """VACUUM ANALYZE a prepared database, as autovacuum would after the inserts."""
-        engine = sa.create_engine(self.url(name), isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-        engine.dispose()
-
-    def seal(self, name: str) -> None:
-        """Close a prepared database to connections: a template nothing else touches."""
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-
-    def drop(self, name: str) -> None:
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        self.made.remove(name)
-
-    def close(self) -> None:
-        try:
-            for name in list(self.made):
-                self.drop(name)
-            self.admin.dispose()
-        finally:
-            if self.server is not None:
-                self.server.stop()
-
-
-def sqlite_copy(source: Path, target: Path) -> None:
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
 
 
 # --- the processes that fire -------------------------------------------------------------------
@@ -318,80 +248,14 @@ class FloorJob:
         self.connection.close()
 
 
-def _child(job: str, url: str, home: str, go: Event, results: Queue[Any]) -> None:
-    """One worker process: get ready, say so, wait for the start, fire, report."""
-    try:
-        worker = (EngineJob if job == "engine" else FloorJob)(url, Path(home))
-        try:
-            gc.collect()
-            results.put(("ready", os.getpid()))
-            go.wait()
-            started = time.perf_counter()
-            fired = worker.run()
-            seconds = time.perf_counter() - started
-        finally:
-            worker.close()
-        results.put(("done", fired, seconds))
-    except BaseException:
-        results.put(("error", traceback.format_exc()))
-
-
-@dataclass
-class Run:
-    seconds: float  # wall: from releasing the workers to the last one done
-    counts: list[int]  # timers each worker fired
-    own_seconds: list[float]  # each worker's own time around its sweep
-
-
-def _receive(results: Queue[Any], processes: list[SpawnProcess], kind: str,
-             timeout: float | None) -> tuple[Any, ...]:
-    """The next message of a worker; fail if one died without saying why."""
-    waited = 0.0
-    while True:
-        try:
-            message: tuple[Any, ...] = results.get(timeout=1.0)
-        except queue.Empty:
-            waited += 1.0
-            dead = [p for p in processes if p.exitcode not in (None, 0)]
-            if dead:
-                raise RuntimeError(f"a worker process died (exit code {dead[0].exitcode})"
-                                   ) from None
-            if timeout is not None and waited > timeout:
-                raise RuntimeError(f"no '{kind}' from the workers in {timeout:.0f} s") from None
-            continue
-        if message[0] == "error":
-            raise RuntimeError(f"a worker process failed:\n{message[1]}")
-        return message
-
-
 def fire_with(job: str, url: str, home: Path, workers: int) -> Run:
     """Start `workers` processes running `job` on the database at `url`; time them together."""
-    context = multiprocessing.get_context("spawn")
-    go = context.Event()
-    results: Queue[Any] = context.Queue()
-    processes = [context.Process(target=_child, args=(job, url, str(home), go, results))
-                 for _ in range(workers)]
-    for process in processes:
-        process.start()
-    try:
-        for _ in processes:
-            _receive(results, processes, "ready", WAIT_READY_S)
-        started = time.perf_counter()
-        go.set()
-        done = [_receive(results, processes, "done", None) for _ in processes]
-        seconds = time.perf_counter() - started
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-            if process.is_alive():  # only after a failure: end what this run started
-                process.terminate()
-                process.join()
-    return Run(seconds, [int(d[1]) for d in done], [float(d[2]) for d in done])
+    return in_processes(EngineJob if job == "engine" else FloorJob, [(url, home)] * workers)
 
 
 # --- the claim query itself ----------------------------------------------------------------------
 
-# engine.store.sweeps._DUE as it reaches the database (PostgreSQL adds FOR UPDATE SKIP LOCKED)
+# the claim's inner query, engine.store.sweeps._NEXT (PostgreSQL adds FOR UPDATE SKIP LOCKED)
 CLAIM_SQL = ("SELECT * FROM timers WHERE state = 'pending' AND retry_at <= :now "
              "ORDER BY retry_at, id LIMIT 1")
 
@@ -440,16 +304,6 @@ ROW_QUERIES = {
               "prev_hash, hash FROM events ORDER BY case_id, seq",
     "timers": "SELECT * FROM timers ORDER BY id",
 }
-
-
-@contextmanager
-def connected(url: str) -> Iterator[sa.Connection]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
 
 
 def fingerprints(url: str) -> dict[str, str]:
@@ -661,6 +515,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="rounds; the median counts (1)")
     parser.add_argument("--postgres-url", help="admin URL of a PostgreSQL server to use "
                         "(default: start a throw-away one from the installed binaries)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
     if args.timers < 1 or args.rounds < 1:
@@ -675,11 +530,12 @@ def main(argv: list[str] | None = None) -> None:
     pg_skipped: str | None = None
     with tempfile.TemporaryDirectory(prefix="casework-timers-") as tmp:
         folder = Path(tmp)
-        try:
-            postgres: Postgres | None = Postgres(args.postgres_url)
-        except (FileNotFoundError, RuntimeError) as exc:
-            postgres, pg_skipped = None, str(exc).splitlines()[0]
-            progress(f"PostgreSQL skipped: {pg_skipped}")
+        postgres: Postgres | None = None
+        if args.no_postgres:
+            pg_skipped = "--no-postgres"
+            progress("PostgreSQL skipped: --no-postgres")
+        else:
+            postgres = Postgres(args.postgres_url, "bench_timers")
         if postgres is not None:
             try:
                 pg_version = postgres.version
@@ -696,4 +552,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

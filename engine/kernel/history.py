@@ -116,10 +116,16 @@ def canonical(payload: dict[str, Any]) -> str:
 
 def event_hash(case_id: int | str, seq: int, name: str, actor: str, role: str | None, at: datetime,
                from_state: str | None, to_state: str | None, payload: str, prev_hash: str) -> str:
+    return _case_hash(case_id, seq, name, actor, role, iso(at), from_state, to_state, payload,
+                      prev_hash)
+
+
+def _case_hash(case_id: int | str, seq: int, name: str, actor: str, role: str | None, stamp: str,
+               from_state: str | None, to_state: str | None, payload: str, prev_hash: str) -> str:
     # For lists of strings, whole numbers and nulls orjson and json.dumps(separators=(",", ":"),
     # ensure_ascii=False) write the same bytes: hashes written before and after agree.
     content = orjson.dumps(
-        [case_id, seq, name, actor, role, iso(at), from_state, to_state, payload, prev_hash])
+        [case_id, seq, name, actor, role, stamp, from_state, to_state, payload, prev_hash])
     return hashlib.sha256(content).hexdigest()
 
 
@@ -140,11 +146,11 @@ def chain(case_id: int, head_seq: int, head_hash: str, drafts: Iterable[EventDra
           role: str | None, at: datetime) -> list[Event]:
     """Give drafts their sequence numbers and hashes, continuing the chain from its head."""
     events = []
-    seq, prev = head_seq, head_hash
+    seq, prev, stamp = head_seq, head_hash, iso(at)
     for draft in drafts:
         seq += 1
         payload = canonical(draft.payload)
-        digest = event_hash(case_id, seq, draft.name, actor, role, at, draft.from_state,
+        digest = _case_hash(case_id, seq, draft.name, actor, role, stamp, draft.from_state,
                             draft.to_state, payload, prev)
         events.append(Event(case_id, seq, draft.name, actor, role, at, draft.from_state,
                             draft.to_state, payload, prev, digest))

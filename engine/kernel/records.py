@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from engine.kernel.history import CustomerEvent, Event, iso
 
@@ -24,6 +24,20 @@ class YearActivity:
     year: int
     days: dict[date, Decimal] = field(default_factory=dict)  # purchase day -> amount
     csat: list[int] = field(default_factory=list)  # every rating given in Y
+
+
+R = TypeVar("R")
+
+
+def _evolved(record: R, names: frozenset[str], changes: dict[str, Any]) -> R:
+    """A copy of a frozen record with `changes`: dataclasses.replace without its per-call
+    introspection (records are copied several times a fire), names checked all the same."""
+    unknown = changes.keys() - names
+    if unknown:
+        raise TypeError(f"{type(record).__name__} has no field {', '.join(sorted(unknown))}")
+    copied: R = object.__new__(type(record))
+    copied.__dict__.update(record.__dict__, **changes)
+    return copied
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,7 @@ class CaseRecord:
     closed_at: datetime | None = None
 
     def evolve(self, **changes: Any) -> CaseRecord:
-        return replace(self, **changes)
+        return _evolved(self, _CASE_FIELDS, changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -170,7 +184,7 @@ class ClockRecord:
     step: float = 0.0  # the highest lateness step looked at
 
     def evolve(self, **changes: Any) -> ClockRecord:
-        return replace(self, **changes)
+        return _evolved(self, _CLOCK_FIELDS, changes)
 
     @property
     def shown(self) -> SlaStatus:
@@ -182,6 +196,10 @@ class ClockRecord:
         if self.status == ClockStatus.PAUSED:
             return SlaStatus.PAUSED
         return SlaStatus.WARNING if self.warned_at else SlaStatus.RUNNING
+
+
+_CASE_FIELDS = frozenset(f.name for f in fields(CaseRecord))
+_CLOCK_FIELDS = frozenset(f.name for f in fields(ClockRecord))
 
 
 def case_sla(clocks: Iterable[ClockRecord]) -> tuple[datetime | None, SlaStatus]:

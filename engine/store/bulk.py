@@ -36,6 +36,7 @@ class Driver:
         self.sqlite = connection.dialect.name == "sqlite"
         self.cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         self.known: dict[str, str] = {}
+        self.instants: dict[datetime, Any] = {}  # a transaction's rows mostly share a moment
 
     def sql(self, text: str) -> str:
         found = self.known.get(text)
@@ -55,9 +56,13 @@ class Driver:
     def instant(self, moment: datetime | None) -> Any:
         if moment is None:
             return None
-        if moment.tzinfo is None:
-            raise ValueError("naive datetime given to the store; every instant must be aware")
-        return moment.astimezone(UTC).strftime(_SQLITE_INSTANT) if self.sqlite else moment
+        stored = self.instants.get(moment)
+        if stored is None:
+            if moment.tzinfo is None:
+                raise ValueError("naive datetime given to the store; every instant must be aware")
+            stored = self.instants[moment] = (
+                moment.astimezone(UTC).strftime(_SQLITE_INSTANT) if self.sqlite else moment)
+        return stored
 
     def read_instant(self, stored: Any) -> datetime | None:
         if stored is None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Row
 from engine.kernel.errors import Conflict, NotFound
 from engine.kernel.history import Event
 from engine.kernel.records import CaseRecord, DefinitionRecord
-from engine.store.bulk import Driver, Instants
+from engine.store.bulk import Driver
 from engine.store.case_links import CaseLinks
 from engine.store.db import Database
 from engine.store.schema import (
@@ -151,10 +151,10 @@ class SqlTransaction(TimerWrites, CaseLinks):
 
     def insert_cases(self, records: Sequence[CaseRecord]) -> None:
         """Insert new cases under their reserved ids, with the heads of their histories."""
-        stamp = Instants(self.connection)
+        stamp = self.driver.instant
         stored: dict[str, Callable[[Any], Any]] = {
             "fields": json.dumps, "created_at": stamp, "updated_at": stamp,
-            "closed_at": lambda moment: None if moment is None else stamp(moment)}
+            "closed_at": stamp}
         self.driver.executemany(_INSERT_CASES, [
             tuple(stored[c](getattr(r, c)) if c in stored else getattr(r, c) for c in _RECORD)
             for r in records])
@@ -182,7 +182,7 @@ class SqlTransaction(TimerWrites, CaseLinks):
             definition_id=record.definition_id, version=record.version))
 
     def append_events(self, new_events: Sequence[Event]) -> None:
-        stamp = Instants(self.connection)
+        stamp = self.driver.instant
         self.driver.executemany(_APPEND_EVENT, [
             (e.case_id, e.seq, e.name, e.actor, e.role, stamp(e.at), e.from_state, e.to_state,
              e.payload, e.prev_hash, e.hash) for e in new_events])

@@ -5,7 +5,7 @@ claiming due timers, is engine/store/sweeps.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from engine.kernel.records import (
     TimerRecord,
     case_sla,
 )
-from engine.store.bulk import Driver, Instants
+from engine.store.bulk import Driver
 from engine.store.schema import cases, customers, outbox, sla_clocks, users
 
 # Statements of every fire of a workflow with deadlines, built once (building costs more than
@@ -97,15 +97,12 @@ def _read_clock(driver: Driver, row: Sequence[Any]) -> ClockRecord:
                        at(row[11]), at(row[12]), row[13], row[14])
 
 
-def _clock_row(stamp: Instants, clock: ClockRecord) -> tuple[Any, ...]:
+def _clock_row(at: Callable[[datetime | None], Any], clock: ClockRecord) -> tuple[Any, ...]:
     """A clock as the driver stores it, in _CLOCK_COLUMNS' order."""
-    def at(moment: datetime | None) -> Any:
-        return None if moment is None else stamp(moment)
-
     return (clock.case_id, clock.name, clock.status.value, clock.business, clock.calendar,
             None if clock.target is None else clock.target.total_seconds(),
             clock.elapsed.total_seconds(), at(clock.since), at(clock.due_at),
-            stamp(clock.started_at), at(clock.warned_at), at(clock.breached_at),
+            at(clock.started_at), at(clock.warned_at), at(clock.breached_at),
             at(clock.stopped_at), clock.level, clock.step)
 
 
@@ -134,7 +131,7 @@ class TimerWrites:
     def save_clocks(self, clocks: Sequence[ClockRecord]) -> None:
         if not clocks:
             return
-        stamp = Instants(self.connection)
+        stamp = self.driver.instant
         self.driver.executemany(_SAVE_CLOCKS, [_clock_row(stamp, c) for c in clocks])
         for case_id in sorted({clock.case_id for clock in clocks}):
             known = self.known_clocks.get(case_id)
@@ -147,16 +144,16 @@ class TimerWrites:
     def write_sla(self) -> None:
         """Write the SLA columns no case update has taken (before the transaction commits)."""
         if self.sla_due:
-            stamp = Instants(self.connection)
+            stamp = self.driver.instant
             self.driver.executemany(_SET_SLA, [
-                (None if due is None else stamp(due), status.value, case_id)
+                (stamp(due), status.value, case_id)
                 for case_id, (due, status) in sorted(self.sla_due.items())])
             self.sla_due.clear()
 
     def arm_timers(self, new: Sequence[TimerRecord], at: datetime) -> None:
         """Arm timers; a pending one of the same case, kind and name is retargeted in place."""
         if new:
-            stamp = Instants(self.connection)
+            stamp = self.driver.instant
             created = stamp(at)
             self.driver.executemany(_ARM, [
                 (t.case_id, t.kind.value, t.name, t.trigger, t.step, stamp(t.due_at),
