@@ -317,7 +317,7 @@ class Runtime:
         closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
         updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
         drafts += self._entered(tx, spec, updated, transition.trigger, case.state, actor, now,
-                                values)
+                                values, fired_timer=cause.get("timer"))
         return self._write(tx, updated, drafts, actor, now, bump=True)
 
     def amend(self, tx: Transaction, case: CaseRecord, moved: CaseRecord,
@@ -334,14 +334,17 @@ class Runtime:
 
     def _entered(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
                  trigger: str | None, left: str | None, actor: Actor, now: datetime,
-                 values: dict[str, Any] | None = None) -> list[EventDraft]:
-        """The deadlines of a case that has just entered its state (engine.cases.scheduling)."""
+                 values: dict[str, Any] | None = None,
+                 fired_timer: str | None = None) -> list[EventDraft]:
+        """The deadlines of a case that has just entered its state (engine.cases.scheduling);
+        `fired_timer`: the timer of the state left that caused the fire."""
         if not spec.timers and not spec.sla:
             return []
         values = case_values(spec, case.fields) if values is None else values
         return self.scheduler.entered(
             tx, spec, case.id, trigger, left, case.state,
-            lambda e: e.evaluate(context_for(e, spec, case, values, actor, now)), now)
+            lambda e: e.evaluate(context_for(e, spec, case, values, actor, now)), now,
+            fired_timer)
 
     @staticmethod
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,

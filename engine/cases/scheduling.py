@@ -29,12 +29,14 @@ class Scheduler:
         self.reckoner = reckoner
 
     def entered(self, tx: Transaction, spec: WorkflowSpec, case_id: int, trigger: str | None,
-                left: str | None, dest: str, evaluate: Evaluate,
-                now: datetime) -> list[EventDraft]:
+                left: str | None, dest: str, evaluate: Evaluate, now: datetime,
+                fired_timer: str | None = None) -> list[EventDraft]:
         """Deadlines after `trigger` moved the case from `left` to `dest` (trigger and left
-        None: the case was just created)."""
+        None: the case was just created; `fired_timer`: the timer of `left` that fired, which
+        the worker has marked fired already)."""
         if left != dest:
-            if left is not None and any(timer.state == left for timer in spec.timers):
+            if left is not None and any(timer.state == left and timer.name != fired_timer
+                                        for timer in spec.timers):
                 tx.cancel_timers(case_id, TimerKind.TIMER, None, now)
             armed = [self.arm(timer, case_id, evaluate, now)
                      for timer in spec.timers if timer.state == dest]

@@ -20,7 +20,7 @@ from engine.kernel.errors import TransitionRefused
 from engine.kernel.records import ClockStatus, SlaStatus, TimerKind
 from engine.wiring import Casework
 from engine.workflows.loading import load_workflow_text
-from tests.fixtures import T0, add_test_customers
+from tests.fixtures import T0, add_test_customers, expiring_workflow
 
 ALICE = Actor("alice", "agent")
 SAM = Actor("sam", "supervisor")
@@ -247,3 +247,18 @@ def test_a_sweeper_fires_due_timers_on_its_own_thread_until_stopped(desk: Casewo
     assert clock(desk, case_id).shown == "warning"
     assert (at("2026-03-05T11:00:00"), 1) in seen
     assert sum(n for _, n in seen) == 1
+
+
+def test_a_timer_that_fires_leaves_its_state_and_cancels_the_others_of_that_state(
+        desk: Casework) -> None:
+    """The worker marks the timer in hand fired as it claims it, so the fire cancels only the
+    state's other timers (and, when there are none, issues no cancel at all)."""
+    text = expiring_workflow("twice").replace("fire: expire\n", "fire: expire\n"
+                                              "  - name: reminder\n    in: open\n"
+                                              "    after: 3h\n    fire: expire\n")
+    desk.registry.deploy(load_workflow_text(text, "twice.yaml"), text, T0)
+    case_id = desk.runtime.start("twice", {}, ALICE, T0).id
+    assert desk.worker.fire_due_timers(T0 + timedelta(hours=1)) == 1
+    states = {t.name: (t.state, t.outcome) for t in desk.timers.listing(case_id)}
+    assert states == {"expiry": ("fired", "fired expire"), "reminder": ("cancelled", None)}
+    assert desk.store.get_case(case_id).state == "done"
