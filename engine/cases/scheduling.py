@@ -34,6 +34,7 @@ class Scheduler:
         """Deadlines after `trigger` moved the case from `left` to `dest` (trigger and left
         None: the case was just created; `fired_timer`: the timer of `left` that fired, which
         the worker has marked fired already)."""
+        evaluate = _remembered(evaluate)
         if left != dest:
             if left is not None and any(timer.state == left and timer.name != fired_timer
                                         for timer in spec.timers):
@@ -79,6 +80,20 @@ class Scheduler:
         if delay.days:
             return self.reckoner.calendar(timer.calendar or "").add_days(now, delay.days)
         return self.reckoner.add(delay.business, timer.calendar or "", now, delay.amount)
+
+
+def _remembered(evaluate: Evaluate) -> Evaluate:
+    """`evaluate` working each expression's text out once: the clocks of an SLA mostly share
+    their targets' and calendars' expressions, and the case does not change while its deadlines
+    are set. (A failure is not remembered: it is raised again.)"""
+    known: dict[str, Any] = {}
+
+    def once(expression: Expression) -> Any:
+        if expression.source not in known:
+            known[expression.source] = evaluate(expression)
+        return known[expression.source]
+
+    return once
 
 
 def _value(timer: TimerSpec, expression: Expression, evaluate: Evaluate) -> Any:
