@@ -108,11 +108,15 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = T0 + timedelta(hours=1)  # when the workers run: every timer is due
 STARTER = Actor("bench", "agent")
 CHUNK = 5000  # cases started per transaction (setup)
+TARGET_VS_FLOOR = 3.0  # a worker's seconds / the floor's, on each database
+TARGET_SCALING = 1.6  # two PostgreSQL workers' rate / one's
 
 RUNS = (  # key, label, database kind, job, workers
     ("pg_1_worker", "PostgreSQL, 1 worker", "postgresql", "engine", 1),
     ("pg_2_workers", "PostgreSQL, 2 workers", "postgresql", "engine", 2),
     ("pg_floor", "PostgreSQL floor (raw SQL)", "postgresql", "floor", 1),
+    # the floor's own scaling on this machine: what two workers could gain at most
+    ("pg_2_floors", "PostgreSQL floor, 2 processes", "postgresql", "floor", 2),
     ("sqlite_1_worker", "SQLite, 1 worker", "sqlite", "engine", 1),
     ("sqlite_floor", "SQLite floor (raw SQL)", "sqlite", "floor", 1),
 )
@@ -444,18 +448,23 @@ def summary(n: int, rounds: int, measured: Measured, pg_version: str | None,
             pg_skipped: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {"timers": n, "rounds": rounds, "postgresql": pg_version,
                               "postgresql_skipped": pg_skipped, "sqlite": sqlite3.sqlite_version}
-    for key, _, kind, job, _ in RUNS:
+    for key, _, kind, _job, _ in RUNS:
         runs = measured.seconds.get(key)
         seconds = statistics.median(runs) if runs else None
         floor_key = "pg_floor" if kind == "postgresql" else "sqlite_floor"
         floor = measured.seconds.get(floor_key)
         result[f"{key}_s"] = seconds
         result[f"{key}_per_s"] = None if seconds is None else n / seconds
-        result[f"{key}_vs_floor"] = (None if seconds is None or not floor or job == "floor"
+        result[f"{key}_vs_floor"] = (None if seconds is None or not floor or key == floor_key
                                      else seconds / statistics.median(floor))
         result[f"{key}_rounds_s"] = runs
         result[f"{key}_fired"] = measured.counts.get(key)
         result[f"{key}_worker_s"] = measured.own_seconds.get(key)
+    for name, one, two in (("pg_scaling_2", "pg_1_worker_s", "pg_2_workers_s"),
+                           ("pg_floor_scaling_2", "pg_floor_s", "pg_2_floors_s")):
+        result[name] = (result[one] / result[two]) if result[one] and result[two] else None
+    result["target_scaling_2"] = TARGET_SCALING
+    result["target_vs_floor"] = TARGET_VS_FLOOR
     result["pg_setup_s"] = measured.setup_s.get("postgresql")
     result["sqlite_setup_s"] = measured.setup_s.get("sqlite")
     for prefix, kind in (("pg", "postgresql"), ("sqlite", "sqlite")):
@@ -477,12 +486,13 @@ def report(result: dict[str, Any]) -> None:
     if result["postgresql_skipped"]:
         print(f"  PostgreSQL skipped: {result['postgresql_skipped']}")
     print(f"  {'':29}{'fired':>8}{'seconds':>11}{'timers/s':>11}{'vs floor':>11}")
-    for key, title, _, job, workers in RUNS:
+    for key, title, _, _job, workers in RUNS:
         seconds = result[f"{key}_s"]
         if seconds is None:
             continue
         counts = result[f"{key}_fired"]
-        ratio = "1.00x" if job == "floor" else f"{result[f'{key}_vs_floor']:.2f}x"
+        vs = result[f"{key}_vs_floor"]
+        ratio = "1.00x" if vs is None else f"{vs:.2f}x"
         shares = f"   ({' + '.join(f'{c:,}' for c in counts)})" if workers > 1 else ""
         each = ("   rounds: " + " ".join(f"{s:.2f}" for s in result[f"{key}_rounds_s"])
                 if rounds > 1 else "")
@@ -503,7 +513,12 @@ def report(result: dict[str, Any]) -> None:
         if result[f"{prefix}_first_claim_ms"] is not None:
             print(f"  first claim, {n:,} due, {label}: {result[f'{prefix}_first_claim_ms']:.2f} "
                   f"ms ({result[f'{prefix}_claim_plan']})")
-    print("  vs floor = seconds / the same database's raw-SQL floor seconds (1 process)")
+    print("  vs floor = seconds / the same database's raw-SQL floor seconds (1 process); "
+          f"target <= {TARGET_VS_FLOOR:g}x for 1 worker")
+    if result["pg_scaling_2"] is not None:
+        print(f"  PostgreSQL, 2 workers / 1: {result['pg_scaling_2']:.2f}x (target >= "
+              f"{TARGET_SCALING:g}x); the floor's 2 processes / 1: "
+              f"{result['pg_floor_scaling_2']:.2f}x")
     print("  checked: worker counts add up, every timer 'fired', one transition per case, "
           "rows identical to the floor's")
 
