@@ -40,7 +40,7 @@ Each row runs R rounds (the rows in turn, so drift hits them alike); reported: t
 the rounds of requests/s and of the p50, p95 and p99 latency (ms, as wrk measures: from sending
 the request to the last byte of the response). Also reported: the plan of the queue page's query
 (EXPLAIN QUERY PLAN of engine.store.views.queue_select for /queues/Q), and where the queue page's
-time goes, in-process on both databases (medians of 60 runs over the 10 queues, no server):
+time goes, in-process on both databases (medians of 200 runs over the 10 queues, no server):
 
   query                 the page's query alone (casework.views.queue)
   rest of the handler   the handler (web.pages.desk.queue_page) less its query: the page's other
@@ -87,7 +87,7 @@ from pathlib import Path
 from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
+if sys.path[0] != str(ROOT):  # before bench/, where this file would be imported as `web`
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -314,7 +314,7 @@ def httpx_load(base: str, cookie: str, paths: list[str], connections: int,
 
 # --- the page in-process ------------------------------------------------------------------------
 
-SPLIT_RUNS = 60  # in-process runs of each part, over the queues in turn
+SPLIT_RUNS = 200  # in-process runs of each part, over the queues in turn
 
 
 def in_process(db: Path) -> dict[str, Any]:

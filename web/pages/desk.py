@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request
@@ -16,7 +15,6 @@ from engine.cases.queues import SLA_STATES, SORTS, QueueQuery
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError
 from engine.kernel.roles import PERMISSIONS, Permission
-from engine.wiring import Casework
 from web.areas import area, get, post
 from web.common import assignment, casework_of, now_of
 from web.inputs import parse_after
@@ -48,11 +46,10 @@ def queue_query(queue: str, params: Any, user: User) -> QueueQuery:
                       after=parse_after(params.get("after")))
 
 
-def queue_context(casework: Casework, user: User, queue: str, params: Any, now: datetime,
-                  notes: list[str] | None = None) -> dict[str, Any]:
-    """What queue.html shows of one page of `queue` as `params` ask (bench/web.py renders it
-    in-process, to time the template apart from the query)."""
-    query = queue_query(queue, params, user)
+def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
+                notes: list[str] | None = None, status_code: int = 200) -> Template:
+    casework, now = casework_of(request), now_of(request)
+    query = queue_query(queue, params, request.user)
     found = casework.views.queue(query)
     chosen = {k: params.get(k) or "" for k in FILTERS}
     following = {k: v for k, v in chosen.items() if v}
@@ -62,20 +59,13 @@ def queue_context(casework: Casework, user: User, queue: str, params: Any, now: 
         next_link = {**following, "after": f"{moment.isoformat()}~{last}"}
     people = [u.name for u in casework.accounts.users() if u.active
               and u.holds(*PERMISSIONS[Permission.WORK_CASES])]
-    return {"user": user, "queue": queue, "page": found,
-            "lines": queue_lines(found.rows, now),
-            "chosen": chosen, "next_link": next_link, "first": params.get("after") is None,
-            "sorts": SORTS, "sla_states": SLA_STATES, "severities": casework.registry.severities(),
-            "tiers": casework.registry.tiers(now), "people": people, "notes": notes or [],
-            "may_assign": user.may(Permission.ASSIGN_CASES),
-            "may_claim": user.may(Permission.WORK_CASES)}
-
-
-def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
-                notes: list[str] | None = None, status_code: int = 200) -> Template:
-    context = queue_context(casework_of(request), request.user, queue, params,
-                            now_of(request), notes)
-    return page(request, "queue.html", "rows", status_code=status_code, **context)
+    return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
+                queue=queue, page=found, lines=queue_lines(found.rows, now), chosen=chosen,
+                next_link=next_link, first=params.get("after") is None, sorts=SORTS,
+                sla_states=SLA_STATES, severities=casework.registry.severities(),
+                tiers=casework.registry.tiers(now), people=people, notes=notes or [],
+                may_assign=request.user.may(Permission.ASSIGN_CASES),
+                may_claim=request.user.may(Permission.WORK_CASES))
 
 
 @get("/{queue:str}")
