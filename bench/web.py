@@ -39,8 +39,14 @@ long). The rows:
 Each row runs R rounds (the rows in turn, so drift hits them alike); reported: the medians over
 the rounds of requests/s and of the p50, p95 and p99 latency (ms, as wrk measures: from sending
 the request to the last byte of the response). Also reported: the plan of the queue page's query
-(EXPLAIN QUERY PLAN of engine.store.views.queue_select for /queues/Q) and the query's own time
-in-process (median of 9 runs), on both databases.
+(EXPLAIN QUERY PLAN of engine.store.views.queue_select for /queues/Q), and where the queue page's
+time goes, in-process on both databases (medians of 200 runs over the 10 queues, no server):
+
+  query                 the page's query alone (casework.views.queue)
+  rest of the handler   the handler (web.pages.desk.queue_page) less its query: the page's other
+                        reads (users, tiers, severities) and the rows' cells and SLA badges
+  render                the template: Template.to_asgi_response, as the server renders the
+                        handler's answer (HTML, encoded)
 
 Targets (issue 7): the queue page's p95 under 50 ms at 1 process, and no page slower (p95) on
 the big database than on the small one by more than 2x. Both databases are SQLite (WAL, as
@@ -48,8 +54,12 @@ engine.store.db sets it): a second server process reads in parallel. wrk, the se
 whatever else runs share this machine's cores: compare the rows of one run, not runs on other
 machines.
 
+A kept database another process holds locked (a write transaction open) stops the bench with a
+one-line message and exit status 2, before any server starts.
+
     python bench/web.py [--cases N] [--small-cases M] [--connections C] [--duration D]
-                        [--rounds R] [--client wrk|httpx] [--json]
+                        [--warm-up W] [--rounds R] [--processes 1,2] [--client wrk|httpx]
+                        [--data DIR] [--json]
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import re
@@ -70,13 +81,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
+if sys.path[0] != str(ROOT):  # before bench/, where this file would be imported as `web`
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -95,6 +106,7 @@ ROWS = (  # key, label
     ("queue_later", f"queue, page {LATER_PAGE} (keyset)"),
     ("case", "case page"),
 )
+SECRET = "bench/web.py signs its CSRF cookies with this"  # not a key file in the home
 TARGET_P95_MS = 50.0
 TARGET_RATIO = 2.0
 
@@ -112,7 +124,7 @@ def served(db: Path, processes: int, home: Path) -> Iterator[str]:
     """`casework serve` on `db` with `processes` processes until the block ends; its base URL."""
     port = free_port()
     env = {**os.environ, "CASEWORK_DATABASE_URL": f"sqlite:///{db}",
-           "CASEWORK_SECRET": "bench/web.py signs its CSRF cookies with this"}
+           "CASEWORK_SECRET": SECRET}
     log = (home / f"serve-{processes}.log").open("w")
     server = subprocess.Popen(
         [CASEWORK, "serve", "--host", "127.0.0.1", "--port", str(port), "--home", str(home),
@@ -300,42 +312,82 @@ def httpx_load(base: str, cookie: str, paths: list[str], connections: int,
                 len(latencies), bad)
 
 
-# --- the query itself ---------------------------------------------------------------------------
+# --- the page in-process ------------------------------------------------------------------------
 
-def queue_query(db: Path) -> dict[str, Any]:
-    """The plan of the queue page's query (default sort, first page) and its median time."""
+SPLIT_RUNS = 200  # in-process runs of each part, over the queues in turn
+
+
+def in_process(db: Path) -> dict[str, Any]:
+    """The plan of the queue page's query (default sort, first page), and the medians of the
+    page's parts in this process: the query, the handler, the template's rendering."""
+    from engine.kernel.settings import Settings
+    from engine.wiring import open_casework
+
+    casework = open_casework(Settings(home=ROOT, database_url=f"sqlite:///{db}", now=NOW))
+    try:
+        split = _split(casework)
+        return {"plan": _plan(casework), "ms": split["query_ms"], **split}
+    finally:
+        casework.close()
+
+
+def _plan(casework: Any) -> str:
+    """EXPLAIN QUERY PLAN of the queue page's first statement, as the store runs it."""
     import sqlalchemy as sa
 
     from engine.cases.queues import QueueQuery
-    from engine.kernel.settings import Settings
     from engine.store.views import queue_select
-    from engine.wiring import open_casework
 
-    casework = open_casework(Settings(home=ROOT, database_url=f"sqlite:///{db}"))
+    def explained(conn: Any, cursor: Any, sql: str, params: Any, context: Any,
+                  many: bool) -> tuple[str, Any]:
+        return f"EXPLAIN QUERY PLAN {sql}", params
+
+    engine = casework.database.engine
+    sa.event.listen(engine, "before_cursor_execute", explained, retval=True)
     try:
-        query = QueueQuery(queue=QUEUES[1])
-        statement = queue_select(query)
-        explain: list[str] = []
-
-        def explained(conn: Any, cursor: Any, sql: str, params: Any, context: Any,
-                      many: bool) -> tuple[str, Any]:
-            return f"EXPLAIN QUERY PLAN {sql}", params
-
-        engine = casework.database.engine
-        sa.event.listen(engine, "before_cursor_execute", explained, retval=True)
-        try:
-            with casework.database.reading() as connection:
-                explain = [str(row[-1]) for row in connection.execute(statement)]
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", explained)
-        times = []
-        for _ in range(9):
-            started = time.perf_counter()
-            casework.views.queue(query)
-            times.append((time.perf_counter() - started) * 1000)
-        return {"plan": "; ".join(explain), "ms": statistics.median(times)}
+        with casework.database.reading() as connection:
+            return "; ".join(str(row[-1]) for row in connection.execute(
+                queue_select(QueueQuery(queue=QUEUES[1]))))
     finally:
-        casework.close()
+        sa.event.remove(engine, "before_cursor_execute", explained)
+
+
+def _split(casework: Any) -> dict[str, Any]:
+    """The queue page's handler called as the server calls it, for the bench's user, and its
+    answer rendered as the server renders it; the query alone beside them."""
+    from litestar import Request
+    from litestar.response import Template
+
+    from engine.cases.queues import QueueQuery
+    from web.app import create_app
+    from web.pages.desk import queue_page
+
+    os.environ.setdefault("CASEWORK_SECRET", SECRET)
+    app = create_app(casework)
+    user = casework.accounts.user(USER)
+    answer = cast("Callable[..., Template]", queue_page.fn)  # the handler's own function
+    times: dict[str, list[float]] = {"query": [], "handler": [], "render": []}
+    size = 0
+    for run in range(SPLIT_RUNS + len(QUEUES)):  # the first round warms the caches up
+        queue = QUEUES[run % len(QUEUES)]
+        scope: Any = {"type": "http", "app": app, "litestar_app": app, "user": user,
+                      "state": {}, "method": "GET", "path": f"/queues/{queue}",
+                      "path_params": {"queue": queue}, "query_string": b"", "headers": []}
+        request: Request[Any, Any, Any] = Request(scope)
+        started = time.perf_counter()
+        casework.views.queue(QueueQuery(queue=queue))
+        queried = time.perf_counter()
+        template = answer(request, queue=queue)
+        handled = time.perf_counter()
+        size = len(template.to_asgi_response(None, request).body)
+        rendered = time.perf_counter()
+        if run >= len(QUEUES):
+            for part, took in (("query", queried - started), ("handler", handled - queried),
+                               ("render", rendered - handled)):
+                times[part].append(took * 1000)
+    query, handler, render = (statistics.median(times[k]) for k in ("query", "handler", "render"))
+    return {"query_ms": query, "handler_ms": handler, "rest_ms": max(handler - query, 0.0),
+            "render_ms": render, "page_ms": handler + render, "page_bytes": size}
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -358,7 +410,8 @@ def measure(db: Path, processes: int, rows: list[str], options: argparse.Namespa
             for round_no in range(1, options.rounds + 1):
                 for key in rows:
                     connections = options.connections or processes
-                    loader(base, cookie, paths[key], connections, 1.0, home)  # warm-up
+                    if options.warm_up:
+                        loader(base, cookie, paths[key], connections, options.warm_up, home)
                     load = loader(base, cookie, paths[key], connections,
                                   options.duration, home)
                     if load.bad:
@@ -378,7 +431,7 @@ def measure(db: Path, processes: int, rows: list[str], options: argparse.Namespa
 
 
 def summary(big: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
-    one, two, tiny = big["runs"][1], big["runs"][2], small["runs"][1]
+    one, two, tiny = big["runs"][1], big["runs"].get(2), small["runs"][1]
     ratios = {key: one[key]["p95_ms"] / tiny[key]["p95_ms"] for key in one if key in tiny}
     pages = {k: v for k, v in ratios.items() if k != "healthz"}
     worst = max(pages, key=lambda k: pages[k])
@@ -386,9 +439,13 @@ def summary(big: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
         "cases": big["shape"]["cases"], "open": big["shape"]["open"],
         "small_cases": small["shape"]["cases"], **big["setting"],
         "queue_p95_ms": one["queue"]["p95_ms"], "case_p95_ms": one["case"]["p95_ms"],
-        "queue_rps_1proc": one["queue"]["rps"], "queue_rps_2proc": two["queue"]["rps"],
+        "queue_rps_1proc": one["queue"]["rps"],
+        "queue_rps_2proc": two["queue"]["rps"] if two else None,
         "queue_p95_ms_10k": tiny["queue"]["p95_ms"],
         "floor_p95_ms": one["healthz"]["p95_ms"], "floor_rps_1proc": one["healthz"]["rps"],
+        **{f"queue_{part}_ms": big["query"][f"{part}_ms"]
+           for part in ("query", "rest", "render", "page")},
+        "queue_render_ms_10k": small["query"]["render_ms"],
         "p95_ratio_big_vs_small": ratios, "worst_ratio_page": worst,
         "over_ratio": sorted(k for k, v in pages.items() if v > TARGET_RATIO),
         "target_queue_p95_met": one["queue"]["p95_ms"] < TARGET_P95_MS,
@@ -410,14 +467,16 @@ def report(result: dict[str, Any]) -> None:
         built = (f"built in {db['build_s']:.0f} s" if db["build_s"] else "kept from an "
                  "earlier run")
         print(f"  {shape['cases']:>9,} cases, {shape['open']:,} open in {len(QUEUES)} queues, "
-              f"{db['megabytes']:,.0f} MB ({built}: bench/data/{db['file']})")
+              f"{db['megabytes']:,.0f} MB ({built}: {db['folder']}/{db['file']})")
     print()
-    print(f"  {result['cases']:,} cases{'':17}{'1 process':^31}  {'2 processes':^31}")
+    counts = sorted(big["runs"])
+    print(f"  {result['cases']:,} cases{'':17}" + "  ".join(
+        f"{f'{n} process' + ('es' if n > 1 else ''):^31}" for n in counts))
     head = f"{'req/s':>7}{'p50':>8}{'p95':>8}{'p99':>8}"
-    print(f"  {'':30}{head} ms {head} ms   KB")
+    print(f"  {'':30}" + "".join(f"{head} ms " for _ in counts) + "  KB")
     for key, label in ROWS:
-        one, two = big["runs"][1][key], big["runs"][2][key]
-        print(f"  {label:30}{_cells(one)}    {_cells(two)}   {one['bytes'] / 1024:4.0f}")
+        cells = "    ".join(_cells(big["runs"][n][key]) for n in counts)
+        print(f"  {label:30}{cells}   {big['runs'][1][key]['bytes'] / 1024:4.0f}")
     print()
     print(f"  {result['small_cases']:,} cases, 1 process{'':8}{head} ms   p95 {result['cases']:,}"
           f" / {result['small_cases']:,}")
@@ -425,10 +484,13 @@ def report(result: dict[str, Any]) -> None:
         row = small["runs"][1][key]
         print(f"  {label:30}{_cells(row)}    {result['p95_ratio_big_vs_small'][key]:5.2f}x")
     print()
+    print(f"  the queue page in-process (no server), median of {SPLIT_RUNS} runs:"
+          f"{'query':>10}{'rest of handler':>17}{'render':>9}{'page':>8} ms")
     for db in (big, small):
-        query = db["query"]
-        print(f"  queue query alone, {db['shape']['cases']:,} cases: {query['ms']:.2f} ms "
-              f"(in-process, median of 9); plan: {query['plan']}")
+        split = db["query"]
+        print(f"    {db['shape']['cases']:>9,} cases{'':29}{split['query_ms']:10.2f}"
+              f"{split['rest_ms']:17.2f}{split['render_ms']:9.2f}{split['page_ms']:8.2f}")
+    print(f"  queue query plan: {big['query']['plan']}")
     labels = dict(ROWS)
     met = "met" if result["target_queue_p95_met"] else "MISSED"
     print(f"  target: queue page p95 < {TARGET_P95_MS:g} ms at 1 process: "
@@ -464,13 +526,41 @@ def _cells(row: dict[str, Any]) -> str:
     return f"{row['rps']:7.1f}{row['p50_ms']:8.1f}{row['p95_ms']:8.1f}{row['p99_ms']:8.1f}"
 
 
-def prepared(shape: Shape, progress: Callable[[str], None]) -> dict[str, Any]:
+def prepared(shape: Shape, folder: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     progress(f"database of {shape.cases:,} cases ({shape.open:,} open): building or reusing")
-    path, seconds = database(shape, DATA, progress)
-    return {"path": path, "file": path.name, "build_s": seconds,
+    path, seconds = database(shape, folder, progress)
+    unlocked(path)
+    return {"path": path, "file": path.name, "folder": str(folder), "build_s": seconds,
             "megabytes": path.stat().st_size / 2**20,
             "shape": {"cases": shape.cases, "open": shape.open, "customers": shape.customers,
                       "seed": shape.seed}}
+
+
+def unlocked(db: Path, wait: float = 2.0) -> None:
+    """Stop the bench (exit 2, one line) when another process holds `db` locked: a write
+    transaction there would stall the servers' sign-in (it writes the session) until the
+    servers' busy timeout, then fail every row."""
+    try:
+        with closing(sqlite3.connect(db, timeout=wait, isolation_level=None)) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        print(f"bench/web.py: {db} is locked by another process ({exc} after {wait:g} s): let "
+              f"it finish or stop it (`fuser {db}` names it), then run the bench again",
+              file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """--processes: 1 and maybe more, e.g. "1,2"."""
+    try:
+        counts = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        counts = []
+    if not counts or counts[0] != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of process counts with 1 in "
+                                         "it, such as 1 or 1,2")
+    return tuple(counts)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -481,15 +571,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int,
                         help="concurrent connections (default: one a server process)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds a row (8)")
+    parser.add_argument("--warm-up", type=float, default=1.0,
+                        help="seconds of load before each row's measured load, 0: none (1)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median counts (3)")
+    parser.add_argument("--processes", type=_counts, default=(1, 2),
+                        help="server processes the big database is served with, e.g. 1 or "
+                        "1,2 (1,2); the small one with 1")
     parser.add_argument("--client", choices=("wrk", "httpx"),
                         help="load generator (default: wrk when installed, else httpx)")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="folder of the kept databases (bench/data)")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request on stderr
     if min(args.cases, args.small_cases, args.connections or 1, args.rounds) < 1 or \
-            args.duration <= 0 or args.cases < 10 * len(QUEUES):
+            args.duration <= 0 or args.warm_up < 0 or args.cases < 10 * len(QUEUES):
         parser.error("--cases (at least 100), --small-cases, --connections, --rounds and "
-                     "--duration must be positive")
+                     "--duration must be positive, --warm-up not negative")
     client = args.client or ("wrk" if shutil.which("wrk") else "httpx")
     if client == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not installed (apt-get install wrk), use --client httpx")
@@ -502,12 +600,14 @@ def main(argv: list[str] | None = None) -> None:
     if client == "httpx" and not args.client:
         progress("wrk is not installed (apt-get install wrk): the asyncio client loads instead")
     setting = {"client": client, "connections": args.connections, "duration": args.duration,
-               "rounds": args.rounds}
+               "warm_up": args.warm_up, "rounds": args.rounds}
     databases = []
-    for cases, processes in ((args.cases, (1, 2)), (args.small_cases, (1,))):
-        db = {**prepared(Shape(cases, cases // 10), progress), "setting": setting}
-        db["query"] = queue_query(db["path"])
-        progress(f"  queue query: {db['query']['ms']:.2f} ms; {db['query']['plan']}")
+    for cases, processes in ((args.cases, args.processes), (args.small_cases, (1,))):
+        db = {**prepared(Shape(cases, cases // 10), args.data, progress), "setting": setting}
+        db["query"] = split = in_process(db["path"])
+        progress(f"  in-process: query {split['query_ms']:.2f} ms, rest of the handler "
+                 f"{split['rest_ms']:.2f} ms, render {split['render_ms']:.2f} ms; "
+                 f"plan: {split['plan']}")
         db["runs"] = {n: measure(db["path"], n, [key for key, _ in ROWS], args, loader,
                                  progress) for n in processes}
         db["path"] = str(db["path"])

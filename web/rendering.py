@@ -46,6 +46,9 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.filters["when"] = when
     env.trim_blocks = True
     env.lstrip_blocks = True
+    # templates are files of the installed package, read once per process: checking each one's
+    # modification time on every page (and the page it extends) is a stat per template per view
+    env.auto_reload = False
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

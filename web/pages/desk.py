@@ -18,6 +18,7 @@ from engine.kernel.roles import PERMISSIONS, Permission
 from web.areas import area, get, post
 from web.common import assignment, casework_of, now_of
 from web.inputs import parse_after
+from web.queue_lines import queue_lines
 from web.rendering import page
 from web.security import allow
 
@@ -47,7 +48,7 @@ def queue_query(queue: str, params: Any, user: User) -> QueueQuery:
 
 def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
                 notes: list[str] | None = None, status_code: int = 200) -> Template:
-    casework = casework_of(request)
+    casework, now = casework_of(request), now_of(request)
     query = queue_query(queue, params, request.user)
     found = casework.views.queue(query)
     chosen = {k: params.get(k) or "" for k in FILTERS}
@@ -59,11 +60,11 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
     people = [u.name for u in casework.accounts.users() if u.active
               and u.holds(*PERMISSIONS[Permission.WORK_CASES])]
     return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
-                queue=queue, page=found, chosen=chosen, next_link=next_link,
-                first=params.get("after") is None, sorts=SORTS, sla_states=SLA_STATES,
-                severities=casework.registry.severities(),
-                tiers=casework.registry.tiers(now_of(request)), people=people, notes=notes or [],
-                now=now_of(request), may_assign=request.user.may(Permission.ASSIGN_CASES),
+                queue=queue, page=found, lines=queue_lines(found.rows, now), chosen=chosen,
+                next_link=next_link, first=params.get("after") is None, sorts=SORTS,
+                sla_states=SLA_STATES, severities=casework.registry.severities(),
+                tiers=casework.registry.tiers(now), people=people, notes=notes or [],
+                may_assign=request.user.may(Permission.ASSIGN_CASES),
                 may_claim=request.user.may(Permission.WORK_CASES))
 
 
