@@ -4,9 +4,8 @@ that queue.html only prints them.
 
 A page is 50 rows, and the template's work per row is what its time grows with: a Jinja macro
 per badge cost more than all the other cells together, and each `{{ row.x }}` is an attribute
-lookup and (with autoescape) an escape and a Markup. So a line is a tuple the template unpacks
-into loop variables, and its numbers and badge words, which no user typed, print without an
-escape (queue.html escapes every value that comes from the case)."""
+lookup and an escape. So a line is a tuple the template unpacks into loop variables, and its
+badge is worked out here, once."""
 
 from __future__ import annotations
 
