@@ -89,6 +89,14 @@ class Figures:
     def rows(self, span: range | None = None) -> list[dict[str, Any]]:
         """One dict of plain Python values per customer (of span, or all): the inputs decision
         tables take."""
+        columns = self.columns(span)
+        names = list(columns)
+        return [dict(zip(names, values, strict=True))
+                for values in zip(*columns.values(), strict=True)]
+
+    def columns(self, span: range | None = None) -> dict[str, list[Any]]:
+        """The customers' figures (of span, or all) as plain Python values, column by column:
+        figure name -> one value per customer, in the order of CUSTOMER_FIGURES."""
         part = slice(span.start, span.stop) if span else slice(None)
         columns: dict[str, list[Any]] = {
             name: getattr(self, name)[part].tolist() for name in CUSTOMER_FIGURES
@@ -96,9 +104,7 @@ class Figures:
         }
         columns["type"] = list(self.types[part])
         columns["status"] = list(self.statuses[part])
-        names = list(columns)
-        return [dict(zip(names, values, strict=True))
-                for values in zip(*columns.values(), strict=True)]
+        return columns
 
     def stored(self, span: range, *more: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The customers of span as kept: (id, *STORED_FIGURES, *more), recency None for a

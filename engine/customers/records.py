@@ -87,7 +87,9 @@ class CustomerTransaction(Transaction, Protocol):
     def set_heads(self, changes: Sequence[tuple[CustomerHead, datetime]]) -> None: ...
     def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
     def open_cases(self, workflows: Sequence[str], first: str,
-                   last: str) -> set[tuple[str, str]]: ...
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """(workflow, customer) -> ids of the open cases of these workflows, in id order, for
+        the customers first..last."""
 
 
 class CustomerStore(Protocol):

@@ -302,6 +302,8 @@ _ADD_PURCHASE = ("INSERT INTO purchases (customer_id, day, quantity, amount, imp
                  "VALUES (?, ?, ?, ?, ?, ?)")
 _SET_HEAD = ("UPDATE customers SET tier = ?, history_seq = ?, history_head = ?, updated_at = ? "
              "WHERE id = ?")
+_OPEN_CASES = ("SELECT workflow, customer, id FROM cases WHERE workflow IN ({}) AND customer "
+               "BETWEEN ? AND ? AND closed_at IS NULL ORDER BY id")
 _APPEND_EVENT = ("INSERT INTO customer_events (customer_id, seq, name, actor, role, at, payload, "
                  "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -336,10 +338,14 @@ class SqlCustomerTransaction(SqlTransaction):
              e.hash) for e in events])
 
     def open_cases(self, workflows: Sequence[str], first: str,
-                   last: str) -> set[tuple[str, str]]:
-        """(workflow, customer) of every open case of these workflows for customers first..last."""
-        rows = self.connection.execute(
-            sa.select(cases.c.workflow, cases.c.customer).distinct()
-            .where(cases.c.workflow.in_(workflows), cases.c.customer.between(first, last),
-                   cases.c.closed_at.is_(None)))
-        return {(str(workflow), str(customer)) for workflow, customer in rows}
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """(workflow, customer) -> ids of the open cases of these workflows, in id order, for
+        the customers first..last."""
+        found: dict[tuple[str, str], list[int]] = {}
+        if not workflows:
+            return found
+        sql = _OPEN_CASES.format(", ".join("?" for _ in workflows))
+        for workflow, customer, case_id in fetch(self.connection, sql,
+                                                 (*workflows, first, last)):
+            found.setdefault((str(workflow), str(customer)), []).append(int(case_id))
+        return found
