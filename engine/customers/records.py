@@ -95,3 +95,7 @@ class CustomerTransaction(Transaction, Protocol):
 class CustomerStore(Protocol):
     def totals(self, as_of: date) -> Totals: ...
     def transaction(self) -> AbstractContextManager[CustomerTransaction]: ...
+    def heads(self, first: str, last: str) -> dict[str, CustomerHead]:
+        """CustomerTransaction.heads as committed now, outside any transaction."""
+    def forked(self) -> None:
+        """Called in a forked child process before it reads: connections of its own."""

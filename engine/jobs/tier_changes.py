@@ -117,26 +117,26 @@ def _present(members: list[str], values: list[Any]) -> dict[str, Any]:
 
 @dataclass
 class Change:
-    """A customer whose tier or churn risk moved: the events it makes so far (chained from
-    `head`), and the reactions and starts (indexes into Starts.starts) they call for. The
-    writer appends what the transaction adds (cases moved or started) to `more`."""
+    """A customer whose tier or churn risk moved: the events it makes so far (chained from the
+    customer's head), and the reactions and starts (indexes into Starts.starts) they call for.
+    The writer appends what the transaction adds (cases moved or started) to `more`."""
 
-    head: CustomerHead
-    row: dict[str, Any]  # the figures and the new tier: what `customer.<name>` reads
+    customer: str
+    tier: Any  # the new tier
     risk: Any  # the new churn risk (None without a churn_risk table)
-    extra: dict[str, Any]  # what `customer.<name>` offers besides the figures
     events: list[CustomerEvent]
     reacts: list[int]
     starts: list[int]
+    scope: dict[str, Any] | None  # what `customer.<name>` reads in a start's `set:`
     more: list[EventDraft] = field(default_factory=list)
 
 
 @dataclass
 class Prepared:
-    """One batch of customers, ready to be written."""
+    """One batch of customers, ready to be written, and the heads it was worked out from."""
 
     span: range
-    heads: Mapping[str, CustomerHead]  # as the changes were worked out from
+    heads: dict[str, tuple[Any, ...]]  # CustomerHead as plain tuples: cheap between processes
     figures: list[tuple[Any, ...]]  # customer_figures rows (Figures.stored)
     changes: list[Change]
     tiers: list[Any]  # each customer's new tier
@@ -167,7 +167,7 @@ class Preparer:
         new_tiers = columns["tier"] = [d.outputs.get("tier") for d in tiers]
         risks = self.risk.decide(columns) if self.risk else None
         new_risks = [r.outputs.get("risk") for r in risks] if risks else [None] * len(tiers)
-        done = Prepared(span, heads, self.figures.stored(
+        done = Prepared(span, {k: tuple(h) for k, h in heads.items()}, self.figures.stored(
             span, new_risks, [t.matched[0] if t.matched else None for t in tiers],
             [t.version for t in tiers]), [], new_tiers)
         names = list(columns)
@@ -200,11 +200,13 @@ class Preparer:
                  "churn_risk": new_risk if risk is not None else head.churn_risk,
                  "previous_churn_risk": head.churn_risk}
         happened = {d.name for d in drafts}
-        return Change(head, row, new_risk, extra,
+        starts = self.starts.due(happened, row, extra, self.now)
+        return Change(head.id, row["tier"], new_risk,
                       chain_customer(head.id, head.seq, head.head, drafts, SYSTEM.name,
                                      SYSTEM.role, self.now),
-                      self.reacts.due(happened, row, extra, self.now),
-                      self.starts.due(happened, row, extra, self.now))
+                      self.reacts.due(happened, row, extra, self.now), starts,
+                      {k: v for k, v in {**row, **extra}.items() if v is not None}
+                      if starts else None)
 
 
 def _why(table: TableSpec, decision: Decision, row: dict[str, Any]) -> dict[str, Any]:

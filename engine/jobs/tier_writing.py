@@ -66,10 +66,10 @@ class BatchWriter:
             if change.more:
                 last_event = chained[-1]
                 chained = chained + chain_customer(
-                    change.head.id, last_event.seq, last_event.hash, change.more, SYSTEM.name,
+                    change.customer, last_event.seq, last_event.hash, change.more, SYSTEM.name,
                     SYSTEM.role, self.now)
             events += chained
-            moved.append((CustomerHead(change.head.id, change.row["tier"], change.risk,
+            moved.append((CustomerHead(change.customer, change.tier, change.risk,
                                        chained[-1].seq, chained[-1].hash), self.now))
         tx.save_figures(self.as_of, self.now, batch.figures)
         tx.append_customer_events(events)
@@ -83,7 +83,7 @@ class BatchWriter:
             for index in change.reacts:
                 deployed, react = self.reacts.starts[index]
                 assert isinstance(react, ReactSpec)
-                for case_id in open_ids.get((deployed.spec.name, change.head.id), []):
+                for case_id in open_ids.get((deployed.spec.name, change.customer), []):
                     change.more.append(self._fire(tx, case_id, deployed.spec.name, react))
 
     def _fire(self, tx: CustomerTransaction, case_id: int, workflow: str,
@@ -100,7 +100,7 @@ class BatchWriter:
     def _requests(self, change: Change,
                   open_cases: set[tuple[str, str]]) -> list[tuple[Change, StartRequest]]:
         """The cases this change starts (a start is recorded in the change's history)."""
-        customer = change.head.id
+        customer = change.customer
         found = []
         for index in change.starts:
             deployed, start = self.starts.starts[index]
@@ -112,8 +112,7 @@ class BatchWriter:
                     "reason": f"an open {deployed.spec.name} case"}))
                 continue
             open_cases.add((deployed.spec.name, customer))
-            scope = {k: v for k, v in {**change.row, **change.extra}.items() if v is not None}
-            variables = {"customer": scope, "now": self.now}
+            variables = {"customer": change.scope, "now": self.now}
             fields = {name: e.evaluate(variables) for name, e in start.fields.items()}
             found.append((change, StartRequest(deployed, fields, customer,
                                                because={"event": start.on})))

@@ -15,7 +15,7 @@ import gc
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from engine.cases.runtime import Runtime
 from engine.customers.figures import Figures, Models, compute_figures
 from engine.customers.records import TIER_TABLE, CustomerStore
 from engine.jobs.tier_changes import Preparer, Starts
+from engine.jobs.tier_helper import Helper, can_help
 from engine.jobs.tier_writing import BatchWriter
 from engine.kernel.errors import NotFound, RuleError
 from engine.kernel.specs import CUSTOMER_FIGURES
@@ -32,6 +33,7 @@ from engine.workflows.registry import Registry
 
 CHURN_TABLE = "churn_risk"
 BATCH = 5000
+HELP_FROM = 4
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Recomputed:
     churn_table: tuple[str, int] | None = None
     models: Models | None = None
     seconds: dict[str, float] = field(default_factory=dict)  # figures, decide, write
+    batches: int = 0
+    helped: int = 0  # batches a helper process worked out (engine/jobs/tier_helper.py)
 
 
 def decide_all(table: TableSpec, rows: Sequence[dict[str, Any]],
@@ -107,6 +111,8 @@ class Tiering:
         self.customers = customers
         self.registry = registry
         self.runtime = runtime
+        self.batch = BATCH  # customers per transaction
+        self.help_from = HELP_FROM  # batches from which a helper process works them out
 
     def figures(self, as_of: date) -> Figures:
         with _collector_paused():
@@ -134,26 +140,35 @@ class Tiering:
 
     def _write(self, preparer: Preparer, writer: BatchWriter, done: Recomputed,
                progress: Callable[[int, int], None]) -> None:
-        """The batches, one transaction each. Each batch's objects live until it is written and
-        hold no cycles: the collector, left on, walked them again and again (a quarter of the
-        time); a young-generation pass after each batch takes what cycles the database layer
-        leaves."""
+        """The batches, one transaction each, worked out by a helper process while the one
+        before is written (engine/jobs/tier_helper.py) when there are enough of them.
+
+        Each batch's objects live until it is written and hold no cycles: the collector, left
+        on, walked them again and again (a quarter of the time); a young-generation pass after
+        each batch takes what cycles the database layer leaves."""
         ids = preparer.figures.ids
-        for first in range(0, len(ids), BATCH):
-            span = range(first, min(first + BATCH, len(ids)))
-            with self.customers.transaction() as tx:
-                batch_at = time.perf_counter()
-                batch = preparer.prepare(span, tx.heads(ids[span.start], ids[span.stop - 1]))
-                decided_at = time.perf_counter()
-                writer.write(tx, batch, ids[span.start], ids[span.stop - 1])
-            done.seconds["decide"] += decided_at - batch_at
-            done.seconds["write"] += time.perf_counter() - decided_at
-            done.tiers.update(batch.tiers)
-            done.tier_changes += batch.tier_changes
-            done.risk_changes += batch.risk_changes
-            del batch
-            gc.collect(0)
-            progress(span.stop, len(ids))
+        spans = [range(first, min(first + self.batch, len(ids)))
+                 for first in range(0, len(ids), self.batch)]
+        helping = len(spans) >= self.help_from and can_help()
+        with Helper(preparer, self.customers) if helping else nullcontext() as helper:
+            for index, span in enumerate(spans):
+                first, last = ids[span.start], ids[span.stop - 1]
+                with self.customers.transaction() as tx:
+                    batch_at = time.perf_counter()
+                    heads = tx.heads(first, last)
+                    batch = (helper.prepare(spans, index, heads) if helper else
+                             preparer.prepare(span, heads))
+                    decided_at = time.perf_counter()
+                    writer.write(tx, batch, first, last)
+                done.seconds["decide"] += decided_at - batch_at
+                done.seconds["write"] += time.perf_counter() - decided_at
+                done.tiers.update(batch.tiers)
+                done.tier_changes += batch.tier_changes
+                done.risk_changes += batch.risk_changes
+                del batch
+                gc.collect(0)
+                progress(span.stop, len(ids))
+            done.batches, done.helped = len(spans), helper.taken if helper else 0
         done.started, done.moved = writer.done.started, writer.done.moved
 
     def simulate(self, candidate: TableSpec, as_of: date, now: datetime,

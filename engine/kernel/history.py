@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -58,9 +58,9 @@ class Event:
                           self.from_state, self.to_state, self.payload, self.prev_hash)
 
 
-@dataclass(frozen=True)
-class CustomerEvent:
-    """An event of a customer's own history: what happened to the customer record."""
+class CustomerEvent(NamedTuple):
+    """An event of a customer's own history: what happened to the customer record. (A named
+    tuple: a recompute makes millions, and passes them between processes.)"""
 
     customer_id: str
     seq: int
