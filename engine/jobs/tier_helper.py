@@ -21,6 +21,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from multiprocessing.connection import Connection
 from types import TracebackType
 
@@ -51,7 +52,7 @@ class Helper:
         context = multiprocessing.get_context("fork")
         ours, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(self.preparer, self.customers,
-                                                            theirs),
+                                                            theirs, ours),
                                        daemon=True, name="casework-recompute-helper")
         self.process.start()
         theirs.close()
@@ -61,7 +62,9 @@ class Helper:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
         if self.connection is not None:
-            self.connection.close()  # the helper reads end-of-file and leaves
+            with suppress(OSError):  # the helper may be gone already
+                self.connection.send(None)  # the helper leaves
+            self.connection.close()
             self.connection = None
         if self.process is not None:
             self.process.join(timeout=5)
@@ -103,8 +106,11 @@ class Helper:
         return offered if isinstance(offered, Prepared) else None
 
 
-def _serve(preparer: Preparer, customers: CustomerStore, connection: Connection) -> None:
-    """The helper's loop: a span in, its batch worked out (None if that failed) back."""
+def _serve(preparer: Preparer, customers: CustomerStore, connection: Connection,
+           parents: Connection) -> None:
+    """The helper's loop: a span in, its batch worked out (None if that failed) back, until
+    None comes in or the parent's end closes."""
+    parents.close()  # its copy of the parent's end: with it open, the parent's closing is unseen
     gc.freeze()  # what it inherited, the parent's database connections among it, is never
     customers.forked()  # collected here; what it makes itself is, a batch at a time
     ids = preparer.figures.ids
@@ -112,6 +118,8 @@ def _serve(preparer: Preparer, customers: CustomerStore, connection: Connection)
         try:
             span = connection.recv()
         except (EOFError, OSError):
+            return
+        if span is None:
             return
         try:
             prepared: Prepared | None = preparer.prepare(

@@ -129,6 +129,7 @@ def test_the_helper_offers_nothing_for_heads_it_did_not_see(helped: Casework) ->
         assert mine.changes[0].events[0].seq == 8  # worked out here, from the heads given
         helper.prepare(spans, 1, helped.customers.heads(ids[BATCH], ids[2 * BATCH - 1]))
         assert helper.taken == 1
+    assert helper.process is not None and helper.process.exitcode == 0  # left when told to
 
 
 FAILING = """\
