@@ -97,5 +97,10 @@ class CustomerStore(Protocol):
     def transaction(self) -> AbstractContextManager[CustomerTransaction]: ...
     def heads(self, first: str, last: str) -> dict[str, CustomerHead]:
         """CustomerTransaction.heads as committed now, outside any transaction."""
+    def open_cases(self, workflows: Sequence[str], first: str,
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """CustomerTransaction.open_cases as committed now, outside any transaction."""
+    def next_case_id(self) -> int | None:
+        """The id the next case started gets if no other is started first (None: unknown)."""
     def forked(self) -> None:
         """Called in a forked child process before it reads: connections of its own."""

@@ -1,10 +1,11 @@
 """What a recompute batch changes, worked out apart from its transaction.
 
 For the customers of one batch: the tier and churn risk the tables decide, which customers
-moved, the events that go into their histories (chained from the heads they had), and which
-reactions and starts those events call for. Nothing here reads or writes the database: heads
-come in, a `Prepared` batch comes out, and engine/jobs/tier_writing.py writes it in one
-transaction (adding what only the transaction knows: open cases, case ids).
+moved, the events that go into their histories (chained from the heads they had), which
+reactions and starts those events call for, and, given the customers' open cases, which starts
+go ahead (plan) and the cases they open (drafted against predicted ids). Nothing here reads or
+writes the database: heads and open cases come in, a `Prepared` batch comes out, and
+engine/jobs/tier_writing.py writes it in one transaction, checking what it was worked out from.
 """
 
 from __future__ import annotations
@@ -12,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from engine.cases.runtime import Actor
+from engine.cases.runtime import Runtime, StartRequest
 from engine.customers.figures import Figures
-from engine.kernel.history import CustomerEvent, EventDraft, chain_customer
+from engine.jobs.tier_starts import SYSTEM, Drafted, Starts, draft
+from engine.kernel.history import CustomerEvent, EventDraft, chain_customer_payloads
 from engine.kernel.records import CustomerHead
-from engine.kernel.specs import ReactSpec, StartSpec
+from engine.kernel.specs import StartSpec
 from engine.rules.tables import Decision, TableSpec, decide
-from engine.workflows.registry import Deployed
 
-SYSTEM = Actor("casework", "system")
+OpenCases = dict[tuple[str, str], list[int]]  # (workflow, customer) -> open case ids
 TIER_CHANGED = "customer.tier_changed"
 RISK_CHANGED = "customer.churn_risk_changed"
 
@@ -57,69 +58,13 @@ class Decider:
         return decisions
 
 
-class Starts:
-    """The workflows' automatic starts (or reactions), with what is due remembered by the
-    values the `when`s read: CEL is deterministic, and most customers share a tier and a risk.
-    (A `when` that reads `now` is evaluated every time.)"""
-
-    LIMIT = 1 << 16
-
-    def __init__(self, starts: Sequence[tuple[Deployed, StartSpec | ReactSpec]]) -> None:
-        self.starts = starts
-        self.events = {start.on for _, start in starts}
-        self.workflows = sorted({deployed.spec.name for deployed, _ in starts})
-        self._reads = [sorted(start.when.members.get("customer", ())) if start.when else []
-                       for _, start in starts]
-        self._read = sorted({member for members in self._reads for member in members})
-        self._timeless = not any(start.when and start.when.reads("now") for _, start in starts)
-        self._seen: dict[tuple[Any, ...], list[int]] = {}
-
-    def due(self, happened: set[str], row: dict[str, Any], extra: dict[str, Any],
-            now: datetime) -> list[int]:
-        """The starts (by index) these events call for; `customer.<member>` is read from extra,
-        then row."""
-        if not happened & self.events:
-            return []
-        if not self._timeless:
-            return self._due(happened, row, extra, now)
-        key = (frozenset(happened), *[extra[m] if m in extra else row.get(m)
-                                      for m in self._read])
-        found = self._seen.get(key)
-        if found is None:
-            if len(self._seen) > self.LIMIT:
-                self._seen.clear()
-            found = self._seen[key] = self._due(happened, row, extra, now)
-        return found
-
-    def _due(self, happened: set[str], row: dict[str, Any], extra: dict[str, Any],
-             now: datetime) -> list[int]:
-        found = []
-        for index, (_, start) in enumerate(self.starts):
-            if start.on not in happened:
-                continue
-            when = start.when
-            if when is not None:
-                members = self._reads[index]
-                scope: dict[str, Any] = {"customer": _present(members, [
-                    extra[m] if m in extra else row.get(m) for m in members])}
-                if when.reads("now"):
-                    scope["now"] = now
-                if not when.evaluate(scope):
-                    continue
-            found.append(index)
-        return found
-
-
-def _present(members: list[str], values: list[Any]) -> dict[str, Any]:
-    """The members that hold a value: an unset one is left out, so has() tells."""
-    return {m: v for m, v in zip(members, values, strict=True) if v is not None}
-
-
-@dataclass
-class Change:
+class Change(NamedTuple):
     """A customer whose tier or churn risk moved: the events it makes so far (chained from the
     customer's head), and the reactions and starts (indexes into Starts.starts) they call for.
-    The writer appends what the transaction adds (cases moved or started) to `more`."""
+    The events still to chain after them, in this order: the reactions' (`reacted`, by the
+    writer), the starts not made because a case is open (`skipped`, by plan), the cases
+    started (`started`, by the writer). (A named tuple, pickled as a plain one: a batch of
+    them crosses from the helper process to the writer.)"""
 
     customer: str
     tier: Any  # the new tier
@@ -128,12 +73,30 @@ class Change:
     reacts: list[int]
     starts: list[int]
     scope: dict[str, Any] | None  # what `customer.<name>` reads in a start's `set:`
-    more: list[EventDraft] = field(default_factory=list)
+    reacted: list[EventDraft]
+    skipped: list[EventDraft]
+    started: list[EventDraft]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple.__new__, (type(self), tuple(self))
+
+
+class Planned(NamedTuple):
+    """A start that goes ahead: the change it is recorded in (by index in its batch), the start
+    (by index into Starts.starts) and the new case's fields."""
+
+    change: int
+    start: int
+    fields: dict[str, Any]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple.__new__, (type(self), tuple(self))
 
 
 @dataclass
 class Prepared:
-    """One batch of customers, ready to be written, and the heads it was worked out from."""
+    """One batch of customers, ready to be written, and what it was worked out from: the heads
+    and, once planned, the open cases (and the first case id its drafted cases have)."""
 
     span: range
     heads: dict[str, tuple[Any, ...]]  # CustomerHead as plain tuples: cheap between processes
@@ -142,6 +105,41 @@ class Prepared:
     tiers: list[Any]  # each customer's new tier
     tier_changes: int = 0
     risk_changes: int = 0
+    open_cases: OpenCases | None = None  # as planned against (None: not planned)
+    planned: list[Planned] = field(default_factory=list)
+    drafted: Drafted | None = None
+    rebased: int = 0  # the id corrections the drafts had seen (engine/jobs/tier_helper.py)
+
+
+def plan(batch: Prepared, starts: Starts, open_cases: OpenCases, now: datetime) -> None:
+    """Which of the batch's due starts go ahead: none while the customer has an open case of
+    the workflow (recorded as not started), so at most one per workflow and customer."""
+    busy = {key for key in open_cases if key[0] in starts.workflows}
+    batch.open_cases, batch.planned, batch.drafted = open_cases, [], None
+    for number, change in enumerate(batch.changes):
+        change.skipped.clear()
+        for index in change.starts:
+            deployed, start = starts.starts[index]
+            assert isinstance(start, StartSpec)
+            if (deployed.spec.name, change.customer) in busy:
+                change.skipped.append(EventDraft("customer.case_not_started", {
+                    "workflow": deployed.spec.name, "on": start.on,
+                    "reason": f"an open {deployed.spec.name} case"}))
+                continue
+            busy.add((deployed.spec.name, change.customer))
+            variables = {"customer": change.scope, "now": now}
+            batch.planned.append(Planned(number, index, {
+                name: e.evaluate(variables) for name, e in start.fields.items()}))
+
+
+def requests(batch: Prepared, starts: Starts) -> list[StartRequest]:
+    """The batch's planned starts as the runtime takes them."""
+    found = []
+    for planned in batch.planned:
+        deployed, start = starts.starts[planned.start]
+        found.append(StartRequest(deployed, planned.fields, batch.changes[planned.change].customer,
+                                  because={"event": start.on}))
+    return found
 
 
 class Preparer:
@@ -158,6 +156,29 @@ class Preparer:
         self.reacts = reacts
         self.now = now
         self.as_of = figures.as_of.isoformat()
+        self.inputs = [list(table.inputs) if table else [] for table in tables]
+        self.workflows = sorted({*starts.workflows, *reacts.workflows})  # open cases read
+        self.runtime: Runtime | None = None  # with a next case id: cases are drafted
+        self.next_case_id: int | None = None  # the id the next drafted case gets (None: none)
+        self.rebased = 0
+
+    def rebase(self, shift: int) -> None:
+        """The ids drafted from now on move by `shift`: cases were started elsewhere."""
+        if self.next_case_id is not None:
+            self.next_case_id += shift
+            self.rebased += 1
+
+    def plan(self, batch: Prepared, open_cases: OpenCases) -> None:
+        """plan() the batch and, with a runtime and a next case id, draft its cases."""
+        plan(batch, self.starts, open_cases, self.now)
+        if not batch.planned or self.runtime is None or self.next_case_id is None:
+            return
+        first, self.next_case_id = self.next_case_id, self.next_case_id + len(batch.planned)
+        batch.rebased = self.rebased
+        try:
+            batch.drafted = draft(self.runtime, requests(batch, self.starts), first, self.now)
+        except Exception:  # the writer starts them itself, and meets any error there
+            batch.drafted = None
 
     def prepare(self, span: range, heads: Mapping[str, CustomerHead]) -> Prepared:
         """The batch of the customers in span, against their heads (customers are never
@@ -187,31 +208,33 @@ class Preparer:
 
     def _change(self, head: CustomerHead, row: dict[str, Any], tier: Decision | None,
                 risk: Decision | None, new_risk: Any) -> Change:
-        drafts = []
+        named = []
         if tier is not None:
-            drafts.append(EventDraft(TIER_CHANGED, {
-                "old": head.tier, "new": row["tier"], "as_of": self.as_of,
-                **_why(self.tables[0], tier, row)}))
-        if risk is not None and self.tables[1]:
-            drafts.append(EventDraft(RISK_CHANGED, {
-                "old": head.churn_risk, "new": new_risk, "as_of": self.as_of,
-                **_why(self.tables[1], risk, row)}))
+            named.append((TIER_CHANGED, self._why(0, head.tier, row["tier"], tier, row)))
+        if risk is not None:  # only with a churn_risk table
+            named.append((RISK_CHANGED, self._why(1, head.churn_risk, new_risk, risk, row)))
         extra = {"id": head.id, "previous_tier": head.tier,
                  "churn_risk": new_risk if risk is not None else head.churn_risk,
                  "previous_churn_risk": head.churn_risk}
-        happened = {d.name for d in drafts}
+        happened = _HAPPENED[tier is not None, risk is not None]
         starts = self.starts.due(happened, row, extra, self.now)
         return Change(head.id, row["tier"], new_risk,
-                      chain_customer(head.id, head.seq, head.head, drafts, SYSTEM.name,
-                                     SYSTEM.role, self.now),
+                      chain_customer_payloads(head.id, head.seq, head.head, named, SYSTEM.name,
+                                              SYSTEM.role, self.now),
                       self.reacts.due(happened, row, extra, self.now), starts,
                       {k: v for k, v in {**row, **extra}.items() if v is not None}
-                      if starts else None)
+                      if starts else None, [], [], [])
+
+    def _why(self, table: int, old: Any, new: Any, decision: Decision,
+             row: dict[str, Any]) -> dict[str, Any]:
+        """A change's payload: old and new value, as of when, and what history keeps of the
+        decision: table, version, matched rows, the inputs it read. (A stored version never
+        changes content, so table and version name it exactly.)"""
+        return {"old": old, "new": new, "as_of": self.as_of, "table": decision.table,
+                "version": decision.version, "matched": list(decision.matched),
+                "inputs": {name: row[name] for name in self.inputs[table]}}
 
 
-def _why(table: TableSpec, decision: Decision, row: dict[str, Any]) -> dict[str, Any]:
-    """What history keeps of a decision: table, version, matched rows, the inputs it read.
-    (A stored version never changes content, so table and version name it exactly.)"""
-    return {"table": decision.table, "version": decision.version,
-            "matched": list(decision.matched),
-            "inputs": {name: row[name] for name in table.inputs}}
+# the events a change makes, by whether its tier and its churn risk moved
+_HAPPENED = {(True, False): frozenset({TIER_CHANGED}), (False, True): frozenset({RISK_CHANGED}),
+             (True, True): frozenset({TIER_CHANGED, RISK_CHANGED})}

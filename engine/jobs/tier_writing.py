@@ -1,8 +1,10 @@
 """Writing one prepared recompute batch (engine/jobs/tier_changes.py) in its transaction.
 
-What only the transaction knows is added here: the customers' open cases (a reaction fires on
-them; a start is not repeated while one is open) and the cases started, with their ids. Then
-the figures, the history events and the new heads are written, each in one statement.
+What only the transaction can say is settled here: the customers' open cases (a reaction fires
+on them; a start is not repeated while one is open: the batch is planned again if they are not
+the ones it was planned against) and the ids of the cases started (drafted cases are taken only
+if the transaction reserves the very ids they were drafted with). Then the figures, the history
+events and the new heads are written, each in one statement.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from engine.cases.runtime import Runtime, StartRequest
+from engine.cases.runtime import Runtime
 from engine.customers.records import CustomerTransaction
-from engine.jobs.tier_changes import SYSTEM, Change, Prepared, Starts
+from engine.jobs.tier_changes import Change, OpenCases, Prepared, plan, requests
+from engine.jobs.tier_starts import SYSTEM, Starts
 from engine.kernel.errors import InvalidInput, TransitionRefused
 from engine.kernel.history import CustomerEvent, EventDraft, chain_customer
-from engine.kernel.records import CustomerHead
-from engine.kernel.specs import ReactSpec, StartSpec
+from engine.kernel.records import CaseRecord, CustomerHead
+from engine.kernel.specs import ReactSpec
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Written:
 
     started: Counter[str] = field(default_factory=Counter)
     moved: Counter[str] = field(default_factory=Counter)  # open cases a reaction fired on
+    drafted: int = 0  # batches whose cases were started as drafted apart from the database
 
 
 class BatchWriter:
@@ -37,36 +41,34 @@ class BatchWriter:
         self.runtime = runtime
         self.starts = starts
         self.reacts = reacts
+        self.workflows = sorted({*starts.workflows, *reacts.workflows})  # open cases read
         self.as_of = as_of
         self.now = now
         self.done = Written()
+        self.shift: tuple[int, int] | None = None  # the last batch's misdrafted ids: by, seen
 
     def write(self, tx: CustomerTransaction, batch: Prepared, first: str, last: str) -> None:
         """Write `batch` (the customers first..last) in `tx`."""
         # one read before anything moves: what the reactions fire on, what the starts skip
-        open_ids = tx.open_cases(sorted({*self.starts.workflows, *self.reacts.workflows}),
-                                 first, last)
-        open_cases = {key for key in open_ids if key[0] in self.starts.workflows}
+        open_cases = tx.open_cases(self.workflows, first, last)
+        if batch.open_cases != open_cases:
+            plan(batch, self.starts, open_cases, self.now)
         if self.reacts.starts:
-            self._react(tx, batch.changes, open_ids)
-        requests: list[tuple[Change, StartRequest]] = []
-        for change in batch.changes:
-            if change.starts:
-                requests += self._requests(change, open_cases)
-        cases = self.runtime.start_many(tx, [r for _, r in requests], SYSTEM, self.now)
-        for (change, request), case in zip(requests, cases, strict=True):
+            self._react(tx, batch.changes, open_cases)
+        for planned, case in zip(batch.planned, self._start(tx, batch), strict=True):
             self.done.started[case.workflow] += 1
-            change.more.append(EventDraft("customer.case_started", {
+            batch.changes[planned.change].started.append(EventDraft("customer.case_started", {
                 "workflow": case.workflow, "case": case.id,
-                "on": request.because["event"] if request.because else None}))
+                "on": self.starts.starts[planned.start][1].on}))
         events: list[CustomerEvent] = []
         moved = []
         for change in batch.changes:
             chained = change.events
-            if change.more:
+            more = change.reacted + change.skipped + change.started
+            if more:
                 last_event = chained[-1]
                 chained = chained + chain_customer(
-                    change.customer, last_event.seq, last_event.hash, change.more, SYSTEM.name,
+                    change.customer, last_event.seq, last_event.hash, more, SYSTEM.name,
                     SYSTEM.role, self.now)
             events += chained
             moved.append((CustomerHead(change.customer, change.tier, change.risk,
@@ -75,16 +77,31 @@ class BatchWriter:
         tx.append_customer_events(events)
         tx.set_heads(moved)
 
+    def _start(self, tx: CustomerTransaction, batch: Prepared) -> list[CaseRecord]:
+        """The batch's planned cases: as drafted, if this transaction reserves the ids they
+        were drafted with; else started here."""
+        self.shift = None
+        drafted = batch.drafted
+        if drafted is not None and drafted.ids:
+            reserved = tx.reserve_case_ids(len(drafted.ids))
+            if reserved == drafted.ids:
+                drafted.replay(tx)
+                self.done.drafted += 1
+                return drafted.cases
+            self.shift = (reserved[0] - drafted.ids[0], batch.rebased)
+        return self.runtime.start_many(tx, requests(batch, self.starts), SYSTEM, self.now)
+
     def _react(self, tx: CustomerTransaction, changes: Sequence[Change],
-               open_ids: dict[tuple[str, str], list[int]]) -> None:
+               open_cases: OpenCases) -> None:
         """Fire the reactions these changes call for on the customers' open cases (before any
         case is started, so a case never reacts to the change that opened it)."""
         for change in changes:
+            change.reacted.clear()
             for index in change.reacts:
                 deployed, react = self.reacts.starts[index]
                 assert isinstance(react, ReactSpec)
-                for case_id in open_ids.get((deployed.spec.name, change.customer), []):
-                    change.more.append(self._fire(tx, case_id, deployed.spec.name, react))
+                for case_id in open_cases.get((deployed.spec.name, change.customer), []):
+                    change.reacted.append(self._fire(tx, case_id, deployed.spec.name, react))
 
     def _fire(self, tx: CustomerTransaction, case_id: int, workflow: str,
               react: ReactSpec) -> EventDraft:
@@ -96,24 +113,3 @@ class BatchWriter:
             return EventDraft("customer.case_not_moved", {**what, "reason": str(exc)})
         self.done.moved[workflow] += 1
         return EventDraft("customer.case_moved", what)
-
-    def _requests(self, change: Change,
-                  open_cases: set[tuple[str, str]]) -> list[tuple[Change, StartRequest]]:
-        """The cases this change starts (a start is recorded in the change's history)."""
-        customer = change.customer
-        found = []
-        for index in change.starts:
-            deployed, start = self.starts.starts[index]
-            assert isinstance(start, StartSpec)
-            if (deployed.spec.name, customer) in open_cases:
-                # one open case of a workflow per customer: starts happen once; say so
-                change.more.append(EventDraft("customer.case_not_started", {
-                    "workflow": deployed.spec.name, "on": start.on,
-                    "reason": f"an open {deployed.spec.name} case"}))
-                continue
-            open_cases.add((deployed.spec.name, customer))
-            variables = {"customer": change.scope, "now": self.now}
-            fields = {name: e.evaluate(variables) for name, e in start.fields.items()}
-            found.append((change, StartRequest(deployed, fields, customer,
-                                               because={"event": start.on})))
-        return found

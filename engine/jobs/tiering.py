@@ -23,8 +23,9 @@ from typing import Any
 from engine.cases.runtime import Runtime
 from engine.customers.figures import Figures, Models, compute_figures
 from engine.customers.records import TIER_TABLE, CustomerStore
-from engine.jobs.tier_changes import Preparer, Starts
+from engine.jobs.tier_changes import Preparer
 from engine.jobs.tier_helper import Helper, can_help
+from engine.jobs.tier_starts import Starts
 from engine.jobs.tier_writing import BatchWriter
 from engine.kernel.errors import NotFound, RuleError
 from engine.kernel.specs import CUSTOMER_FIGURES
@@ -54,6 +55,7 @@ class Recomputed:
     seconds: dict[str, float] = field(default_factory=dict)  # figures, decide, write
     batches: int = 0
     helped: int = 0  # batches a helper process worked out (engine/jobs/tier_helper.py)
+    drafted: int = 0  # batches whose cases it drafted, started as drafted
 
 
 def decide_all(table: TableSpec, rows: Sequence[dict[str, Any]],
@@ -150,7 +152,8 @@ class Tiering:
         spans = [range(first, min(first + self.batch, len(ids)))
                  for first in range(0, len(ids), self.batch)]
         helping = len(spans) >= self.help_from and can_help()
-        with Helper(preparer, self.customers) if helping else nullcontext() as helper:
+        with (Helper(preparer, self.customers, self.runtime) if helping else
+              nullcontext()) as helper:
             for index, span in enumerate(spans):
                 first, last = ids[span.start], ids[span.stop - 1]
                 with self.customers.transaction() as tx:
@@ -160,6 +163,8 @@ class Tiering:
                              preparer.prepare(span, heads))
                     decided_at = time.perf_counter()
                     writer.write(tx, batch, first, last)
+                if helper:
+                    helper.rebase(writer.shift)
                 done.seconds["decide"] += decided_at - batch_at
                 done.seconds["write"] += time.perf_counter() - decided_at
                 done.tiers.update(batch.tiers)
@@ -169,7 +174,8 @@ class Tiering:
                 gc.collect(0)
                 progress(span.stop, len(ids))
             done.batches, done.helped = len(spans), helper.taken if helper else 0
-        done.started, done.moved = writer.done.started, writer.done.moved
+        done.started, done.moved, done.drafted = (writer.done.started, writer.done.moved,
+                                                  writer.done.drafted)
 
     def simulate(self, candidate: TableSpec, as_of: date, now: datetime,
                  output: str | None = None) -> Simulation:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from typing import Any, NamedTuple, Protocol
 
 import orjson
@@ -82,6 +83,10 @@ class CustomerEvent(NamedTuple):
     def digest_as(self, customer_id: int | str) -> str:
         return customer_event_hash(str(customer_id), self.seq, self.name, self.actor, self.role,
                                    self.at, self.payload, self.prev_hash)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # unpickled by tuple.__new__, in C: a named tuple's own way runs Python per event
+        return tuple.__new__, (type(self), tuple(self))
 
 
 class Chained(Protocol):
@@ -156,16 +161,36 @@ def chain_customer(customer_id: str, head_seq: int, head_hash: str,
                    drafts: Iterable[EventDraft], actor: str, role: str | None,
                    at: datetime) -> list[CustomerEvent]:
     """chain() for a customer's history (drafts' states are not part of it)."""
+    return chain_customer_payloads(customer_id, head_seq, head_hash,
+                                   [(draft.name, draft.payload) for draft in drafts], actor,
+                                   role, at)
+
+
+def chain_customer_payloads(customer_id: str, head_seq: int, head_hash: str,
+                            named: Iterable[tuple[str, dict[str, Any]]], actor: str,
+                            role: str | None, at: datetime) -> list[CustomerEvent]:
+    """chain_customer() of (name, payload) pairs, with no draft made for each: a recompute
+    chains millions of events."""
     events = []
-    seq, prev, stamp = head_seq, head_hash, iso(at)
-    for draft in drafts:
+    seq, prev, stamp = head_seq, head_hash, _stamp(at)
+    for name, body in named:
         seq += 1
-        payload = canonical(draft.payload)
-        digest = _customer_hash(customer_id, seq, draft.name, actor, role, stamp, payload, prev)
-        events.append(CustomerEvent(customer_id, seq, draft.name, actor, role, at, payload, prev,
-                                    digest))
+        payload = canonical(body)
+        digest = _customer_hash(customer_id, seq, name, actor, role, stamp, payload, prev)
+        events.append(_customer_event((customer_id, seq, name, actor, role, at, payload, prev,
+                                       digest)))
         prev = digest
     return events
+
+
+# CustomerEvent made from its values by tuple.__new__ (in C), not by the named tuple's __new__
+_customer_event = partial(tuple.__new__, CustomerEvent)
+
+
+@lru_cache(maxsize=64)
+def _stamp(at: datetime) -> str:
+    """iso(at), remembered: a recompute stamps millions of events with one moment."""
+    return iso(at)
 
 
 @dataclass(frozen=True)

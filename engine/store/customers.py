@@ -97,6 +97,20 @@ class SqlCustomers:
         with self.database.reading() as connection:
             return _heads(connection, first, last, "")
 
+    def open_cases(self, workflows: Sequence[str], first: str,
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """SqlCustomerTransaction.open_cases as committed now."""
+        with self.database.reading() as connection:
+            return _open_cases(connection, workflows, first, last)
+
+    def next_case_id(self) -> int | None:
+        """The id the next case started gets, if no other is started first; None where ids
+        come from a sequence, which cannot be read without using one up (PostgreSQL)."""
+        if self.database.dialect != "sqlite":
+            return None
+        with self.database.reading() as connection:
+            return int(fetch(connection, _NEXT_CASE_ID, ())[0][0])
+
     def forked(self) -> None:
         """Make this store usable in a process forked from the one that opened it: it opens
         connections of its own, and leaves the ones it inherited to their owner untouched."""
@@ -300,6 +314,17 @@ def _heads(connection: Connection, first: str, last: str,
     return {i: CustomerHead(i, tier, risks.get(i), seq, head) for i, tier, seq, head in rows}
 
 
+def _open_cases(connection: Connection, workflows: Sequence[str], first: str,
+                last: str) -> dict[tuple[str, str], list[int]]:
+    found: dict[tuple[str, str], list[int]] = {}
+    if not workflows:
+        return found
+    sql = _OPEN_CASES.format(", ".join("?" for _ in workflows))
+    for workflow, customer, case_id in fetch(connection, sql, (*workflows, first, last)):
+        found.setdefault((str(workflow), str(customer)), []).append(int(case_id))
+    return found
+
+
 def _customer_event(row: Any) -> CustomerEvent:
     m = row._mapping
     return CustomerEvent(m["customer_id"], m["seq"], m["name"], m["actor"], m["role"], m["at"],
@@ -327,6 +352,8 @@ _SET_HEAD = ("UPDATE customers SET tier = ?, history_seq = ?, history_head = ?, 
              "WHERE id = ?")
 _OPEN_CASES = ("SELECT workflow, customer, id FROM cases WHERE workflow IN ({}) AND customer "
                "BETWEEN ? AND ? AND closed_at IS NULL ORDER BY id")
+# as SqlTransaction.reserve_case_ids gives ids on SQLite: the largest + 1
+_NEXT_CASE_ID = "SELECT coalesce(max(id), 0) + 1 FROM cases"
 _APPEND_EVENT = ("INSERT INTO customer_events (customer_id, seq, name, actor, role, at, payload, "
                  "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -362,11 +389,4 @@ class SqlCustomerTransaction(SqlTransaction):
                    last: str) -> dict[tuple[str, str], list[int]]:
         """(workflow, customer) -> ids of the open cases of these workflows, in id order, for
         the customers first..last."""
-        found: dict[tuple[str, str], list[int]] = {}
-        if not workflows:
-            return found
-        sql = _OPEN_CASES.format(", ".join("?" for _ in workflows))
-        for workflow, customer, case_id in fetch(self.connection, sql,
-                                                 (*workflows, first, last)):
-            found.setdefault((str(workflow), str(customer)), []).append(int(case_id))
-        return found
+        return _open_cases(self.connection, workflows, first, last)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from engine.demodata import CDNOW_SAMPLE
-from engine.jobs.tier_changes import Preparer, Starts
+from engine.jobs.tier_changes import Preparer
 from engine.jobs.tier_helper import Helper, can_help
+from engine.jobs.tier_starts import SYSTEM, Starts
 from engine.kernel.errors import RuleError
 from engine.kernel.history import EventDraft, chain_customer
 from engine.kernel.records import CustomerHead
@@ -32,16 +33,21 @@ BATCH = 400  # the sample's 2,357 customers in 6 batches
 pytestmark = pytest.mark.skipif(not can_help(), reason="no second core or no fork here")
 
 
+def sqlite_url(tmp_path: Path, name: str) -> str:
+    url = f"sqlite:///{tmp_path / name}"
+    database = Database(url)
+    upgrade(database)
+    database.dispose()
+    return url
+
+
 @pytest.fixture
 def alone(database_url: str, request: pytest.FixtureRequest,
           tmp_path: Path) -> Iterator[Casework]:
     """A second casework on the same kind of database whose recompute works every batch out
     itself (figures summed on another kind of database differ in the last digits)."""
     if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'alone.db'}"
-        database = Database(url)
-        upgrade(database)
-        database.dispose()
+        url = sqlite_url(tmp_path, "alone.db")
     else:  # not postgres_database_url: that is the one `casework` has
         admin = str(request.getfixturevalue("postgres_admin_url"))
         name = f"casework_alone_{os.getpid()}_{next(_counter)}"
@@ -59,6 +65,15 @@ def helped(casework: Casework) -> Casework:
     casework.customers.import_file(CDNOW_SAMPLE, "cdnow", NOW)
     casework.tiering.batch, casework.tiering.help_from = BATCH, 1
     return casework
+
+
+@pytest.fixture
+def helped_on_sqlite(tmp_path: Path) -> Iterator[Casework]:
+    """A helped casework on SQLite, where the helper drafts the cases too."""
+    for app in _casework(sqlite_url(tmp_path, "helped.db")):
+        app.customers.import_file(CDNOW_SAMPLE, "cdnow", NOW)
+        app.tiering.batch, app.tiering.help_from = BATCH, 1
+        yield app
 
 
 def written(app: Casework) -> dict[str, Any]:
@@ -81,9 +96,12 @@ def written(app: Casework) -> dict[str, Any]:
 
 def test_a_helped_recompute_writes_what_one_alone_writes(helped: Casework,
                                                          alone: Casework) -> None:
+    sqlite = helped.database.dialect == "sqlite"
     for as_of in (AS_OF, date(1998, 9, 30)):  # the first, then one that moves a few
         ours, theirs = helped.tiering.recompute(as_of, NOW), alone.tiering.recompute(as_of, NOW)
         assert (ours.batches, ours.helped, theirs.helped) == (6, 6, 0)
+        # the helper drafts the cases only where their ids can be foreseen
+        assert (ours.drafted > 0) == sqlite and theirs.drafted == 0
         assert (ours.tier_changes, ours.risk_changes, ours.started, ours.moved) == \
             (theirs.tier_changes, theirs.risk_changes, theirs.started, theirs.moved)
         assert written(helped) == written(alone)
@@ -112,6 +130,34 @@ def test_a_customer_written_to_meanwhile_is_worked_out_again(helped: Casework) -
     assert helped.verify_history()[2] == []
 
 
+def test_cases_started_meanwhile_move_the_ids_the_helper_drafts(
+        helped_on_sqlite: Casework) -> None:
+    """Another process starts a case while the recompute runs: the drafted cases of the batches
+    after it do not get the ids they were drafted with and are started by the writer; the
+    helper, told by how much, drafts the later ones with the right ids again."""
+    helped = helped_on_sqlite
+    ids = sorted(helped.tiering.figures(AS_OF).ids)
+    elsewhere = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == 2 * BATCH:
+            elsewhere.append(helped.runtime.start("complaint", {
+                "summary": "Late delivery", "channel": "phone", "category": "other",
+                "severity": "low"}, SYSTEM, NOW, customer=ids[0]).id)
+
+    done = helped.tiering.recompute(AS_OF, NOW, meanwhile)
+    # batches 0 and 1 drafted right; 2 found the ids off; 3 and 4 were drafted before the
+    # helper heard; 5 was drafted with the moved ids
+    assert (done.batches, done.helped, done.drafted) == (6, 6, 3)
+    assert helped.verify_history()[2] == []
+    with helped.database.reading() as connection:
+        ids_started = [row[0] for row in connection.exec_driver_sql(
+            "SELECT id FROM cases WHERE workflow != 'complaint' ORDER BY id")]
+    assert len(ids_started) == sum(done.started.values())
+    assert elsewhere[0] not in ids_started
+    assert ids_started == sorted(set(range(1, len(ids_started) + 2)) - set(elsewhere))
+
+
 def test_the_helper_offers_nothing_for_heads_it_did_not_see(helped: Casework) -> None:
     figures = helped.tiering.figures(AS_OF)
     registry = helped.registry
@@ -123,7 +169,7 @@ def test_the_helper_offers_nothing_for_heads_it_did_not_see(helped: Casework) ->
     ids = figures.ids
     heads = helped.customers.heads(ids[0], ids[BATCH - 1])
     moved = {**heads, ids[0]: heads[ids[0]]._replace(seq=7, head="f" * 64)}
-    with Helper(preparer, helped.customers) as helper:
+    with Helper(preparer, helped.customers, helped.runtime) as helper:
         mine = helper.prepare(spans, 0, moved)  # the helper read the stored heads: not these
         assert helper.taken == 0
         assert mine.changes[0].events[0].seq == 8  # worked out here, from the heads given
