@@ -18,8 +18,13 @@ from typing import Any, NamedTuple
 from engine.cases.runtime import Runtime, StartRequest
 from engine.customers.figures import Figures
 from engine.jobs.tier_starts import SYSTEM, Drafted, Starts, draft
-from engine.kernel.history import CustomerEvent, EventDraft, chain_customer_payloads
-from engine.kernel.records import CustomerHead
+from engine.kernel.history import (
+    CustomerEvent,
+    EventDraft,
+    chain_customer,
+    chain_customer_payloads,
+)
+from engine.kernel.records import CaseRecord, CustomerHead
 from engine.kernel.specs import StartSpec
 from engine.rules.tables import Decision, TableSpec, decide
 
@@ -76,6 +81,7 @@ class Change(NamedTuple):
     reacted: list[EventDraft]
     skipped: list[EventDraft]
     started: list[EventDraft]
+    tail: list[CustomerEvent]  # skipped and started chained after events, if none reacted
 
     def __reduce__(self) -> tuple[Any, ...]:
         return tuple.__new__, (type(self), tuple(self))
@@ -118,6 +124,8 @@ def plan(batch: Prepared, starts: Starts, open_cases: OpenCases, now: datetime) 
     batch.open_cases, batch.planned, batch.drafted = open_cases, [], None
     for number, change in enumerate(batch.changes):
         change.skipped.clear()
+        change.started.clear()
+        change.tail.clear()
         for index in change.starts:
             deployed, start = starts.starts[index]
             assert isinstance(start, StartSpec)
@@ -130,6 +138,14 @@ def plan(batch: Prepared, starts: Starts, open_cases: OpenCases, now: datetime) 
             variables = {"customer": change.scope, "now": now}
             batch.planned.append(Planned(number, index, {
                 name: e.evaluate(variables) for name, e in start.fields.items()}))
+
+
+def record_started(batch: Prepared, starts: Starts, cases: Sequence[CaseRecord]) -> None:
+    """`customer.case_started` for each planned start, with the case it started."""
+    for planned, case in zip(batch.planned, cases, strict=True):
+        batch.changes[planned.change].started.append(EventDraft("customer.case_started", {
+            "workflow": case.workflow, "case": case.id,
+            "on": starts.starts[planned.start][1].on}))
 
 
 def requests(batch: Prepared, starts: Starts) -> list[StartRequest]:
@@ -179,6 +195,14 @@ class Preparer:
             batch.drafted = draft(self.runtime, requests(batch, self.starts), first, self.now)
         except Exception:  # the writer starts them itself, and meets any error there
             batch.drafted = None
+            return
+        record_started(batch, self.starts, batch.drafted.cases)
+        for change in batch.changes:
+            if change.skipped or change.started:
+                last = change.events[-1]
+                change.tail.extend(chain_customer(
+                    change.customer, last.seq, last.hash, change.skipped + change.started,
+                    SYSTEM.name, SYSTEM.role, self.now))
 
     def prepare(self, span: range, heads: Mapping[str, CustomerHead]) -> Prepared:
         """The batch of the customers in span, against their heads (customers are never
@@ -223,7 +247,7 @@ class Preparer:
                                               SYSTEM.role, self.now),
                       self.reacts.due(happened, row, extra, self.now), starts,
                       {k: v for k, v in {**row, **extra}.items() if v is not None}
-                      if starts else None, [], [], [])
+                      if starts else None, [], [], [], [])
 
     def _why(self, table: int, old: Any, new: Any, decision: Decision,
              row: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,14 @@ from datetime import date, datetime
 
 from engine.cases.runtime import Runtime
 from engine.customers.records import CustomerTransaction
-from engine.jobs.tier_changes import Change, OpenCases, Prepared, plan, requests
+from engine.jobs.tier_changes import (
+    Change,
+    OpenCases,
+    Prepared,
+    plan,
+    record_started,
+    requests,
+)
 from engine.jobs.tier_starts import SYSTEM, Starts
 from engine.kernel.errors import InvalidInput, TransitionRefused
 from engine.kernel.history import CustomerEvent, EventDraft, chain_customer
@@ -55,20 +62,19 @@ class BatchWriter:
             plan(batch, self.starts, open_cases, self.now)
         if self.reacts.starts:
             self._react(tx, batch.changes, open_cases)
-        for planned, case in zip(batch.planned, self._start(tx, batch), strict=True):
-            self.done.started[case.workflow] += 1
-            batch.changes[planned.change].started.append(EventDraft("customer.case_started", {
-                "workflow": case.workflow, "case": case.id,
-                "on": self.starts.starts[planned.start][1].on}))
+        cases = self._start(tx, batch)
+        self.done.started.update(case.workflow for case in cases)
         events: list[CustomerEvent] = []
         moved = []
         for change in batch.changes:
             chained = change.events
-            more = change.reacted + change.skipped + change.started
-            if more:
+            if change.tail and not change.reacted:  # chained as drafted
+                chained = chained + change.tail
+            elif change.reacted or change.skipped or change.started:
                 last_event = chained[-1]
                 chained = chained + chain_customer(
-                    change.customer, last_event.seq, last_event.hash, more, SYSTEM.name,
+                    change.customer, last_event.seq, last_event.hash,
+                    change.reacted + change.skipped + change.started, SYSTEM.name,
                     SYSTEM.role, self.now)
             events += chained
             moved.append((CustomerHead(change.customer, change.tier, change.risk,
@@ -78,8 +84,9 @@ class BatchWriter:
         tx.set_heads(moved)
 
     def _start(self, tx: CustomerTransaction, batch: Prepared) -> list[CaseRecord]:
-        """The batch's planned cases: as drafted, if this transaction reserves the ids they
-        were drafted with; else started here."""
+        """The batch's planned cases: as drafted (their starts recorded in the changes
+        already), if this transaction reserves the ids they were drafted with; else started
+        here, and their starts recorded."""
         self.shift = None
         drafted = batch.drafted
         if drafted is not None and drafted.ids:
@@ -89,7 +96,12 @@ class BatchWriter:
                 self.done.drafted += 1
                 return drafted.cases
             self.shift = (reserved[0] - drafted.ids[0], batch.rebased)
-        return self.runtime.start_many(tx, requests(batch, self.starts), SYSTEM, self.now)
+        for change in batch.changes:
+            change.started.clear()
+            change.tail.clear()
+        cases = self.runtime.start_many(tx, requests(batch, self.starts), SYSTEM, self.now)
+        record_started(batch, self.starts, cases)
+        return cases
 
     def _react(self, tx: CustomerTransaction, changes: Sequence[Change],
                open_cases: OpenCases) -> None:
