@@ -21,8 +21,9 @@ from engine.jobs.tier_starts import SYSTEM, Drafted, Starts, draft
 from engine.kernel.history import (
     CustomerEvent,
     EventDraft,
+    canonical,
     chain_customer,
-    chain_customer_payloads,
+    chain_customer_texts,
 )
 from engine.kernel.records import CaseRecord, CustomerHead
 from engine.kernel.specs import StartSpec
@@ -243,20 +244,20 @@ class Preparer:
         happened = _HAPPENED[tier is not None, risk is not None]
         starts = self.starts.due(happened, row, extra, self.now)
         return Change(head.id, row["tier"], new_risk,
-                      chain_customer_payloads(head.id, head.seq, head.head, named, SYSTEM.name,
-                                              SYSTEM.role, self.now),
+                      chain_customer_texts(head.id, head.seq, head.head, named, SYSTEM.name,
+                                           SYSTEM.role, self.now),
                       self.reacts.due(happened, row, extra, self.now), starts,
                       {k: v for k, v in {**row, **extra}.items() if v is not None}
                       if starts else None, [], [], [], [])
 
     def _why(self, table: int, old: Any, new: Any, decision: Decision,
-             row: dict[str, Any]) -> dict[str, Any]:
-        """A change's payload: old and new value, as of when, and what history keeps of the
-        decision: table, version, matched rows, the inputs it read. (A stored version never
-        changes content, so table and version name it exactly.)"""
-        return {"old": old, "new": new, "as_of": self.as_of, "table": decision.table,
-                "version": decision.version, "matched": list(decision.matched),
-                "inputs": {name: row[name] for name in self.inputs[table]}}
+             row: dict[str, Any]) -> str:
+        """A change's payload, as its canonical text: old and new value, as of when, and what
+        history keeps of the decision: table, version, matched rows, the inputs it read. (A
+        stored version never changes content, so table and version name it exactly.)"""
+        return canonical({"old": old, "new": new, "as_of": self.as_of, "table": decision.table,
+                          "version": decision.version, "matched": list(decision.matched),
+                          "inputs": {name: row[name] for name in self.inputs[table]}})
 
 
 # the events a change makes, by whether its tier and its churn risk moved

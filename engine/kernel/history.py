@@ -161,21 +161,20 @@ def chain_customer(customer_id: str, head_seq: int, head_hash: str,
                    drafts: Iterable[EventDraft], actor: str, role: str | None,
                    at: datetime) -> list[CustomerEvent]:
     """chain() for a customer's history (drafts' states are not part of it)."""
-    return chain_customer_payloads(customer_id, head_seq, head_hash,
-                                   [(draft.name, draft.payload) for draft in drafts], actor,
-                                   role, at)
+    return chain_customer_texts(customer_id, head_seq, head_hash,
+                                [(draft.name, canonical(draft.payload)) for draft in drafts],
+                                actor, role, at)
 
 
-def chain_customer_payloads(customer_id: str, head_seq: int, head_hash: str,
-                            named: Iterable[tuple[str, dict[str, Any]]], actor: str,
-                            role: str | None, at: datetime) -> list[CustomerEvent]:
-    """chain_customer() of (name, payload) pairs, with no draft made for each: a recompute
-    chains millions of events."""
+def chain_customer_texts(customer_id: str, head_seq: int, head_hash: str,
+                         named: Iterable[tuple[str, str]], actor: str, role: str | None,
+                         at: datetime) -> list[CustomerEvent]:
+    """chain_customer() of (name, canonical payload text) pairs, with no draft made for each:
+    a recompute chains millions of events, many with a payload it has written before."""
     events = []
     seq, prev, stamp = head_seq, head_hash, _stamp(at)
-    for name, body in named:
+    for name, payload in named:
         seq += 1
-        payload = canonical(body)
         digest = _customer_hash(customer_id, seq, name, actor, role, stamp, payload, prev)
         events.append(_customer_event((customer_id, seq, name, actor, role, at, payload, prev,
                                        digest)))
