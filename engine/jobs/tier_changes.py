@@ -69,7 +69,7 @@ class Change(NamedTuple):
     customer's head), and the reactions and starts (indexes into Starts.starts) they call for.
     The events still to chain after them, in this order: the reactions' (`reacted`, by the
     writer), the starts not made because a case is open (`skipped`, by plan), the cases
-    started (`started`, by the writer). (A named tuple, pickled as a plain one: a batch of
+    started (`started`, by record_started). (A named tuple, pickled as a plain one: a batch of
     them crosses from the helper process to the writer.)"""
 
     customer: str
@@ -204,6 +204,7 @@ class Preparer:
                 change.tail.extend(chain_customer(
                     change.customer, last.seq, last.hash, change.skipped + change.started,
                     SYSTEM.name, SYSTEM.role, self.now))
+                change.started.clear()  # the drafted cases tell them again if need be
 
     def prepare(self, span: range, heads: Mapping[str, CustomerHead]) -> Prepared:
         """The batch of the customers in span, against their heads (customers are never

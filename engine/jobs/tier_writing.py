@@ -84,9 +84,9 @@ class BatchWriter:
         tx.set_heads(moved)
 
     def _start(self, tx: CustomerTransaction, batch: Prepared) -> list[CaseRecord]:
-        """The batch's planned cases: as drafted (their starts recorded in the changes
+        """The batch's planned cases: as drafted (their starts chained in the changes' tails
         already), if this transaction reserves the ids they were drafted with; else started
-        here, and their starts recorded."""
+        here. Their starts are recorded in the changes that chain here."""
         self.shift = None
         drafted = batch.drafted
         if drafted is not None and drafted.ids:
@@ -94,6 +94,8 @@ class BatchWriter:
             if reserved == drafted.ids:
                 drafted.replay(tx)
                 self.done.drafted += 1
+                if any(change.reacted for change in batch.changes):  # these chain here
+                    record_started(batch, self.starts, drafted.cases)
                 return drafted.cases
             self.shift = (reserved[0] - drafted.ids[0], batch.rebased)
         for change in batch.changes:

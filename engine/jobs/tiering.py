@@ -33,7 +33,7 @@ from engine.rules.tables import Decision, TableSpec, decide
 from engine.workflows.registry import Registry
 
 CHURN_TABLE = "churn_risk"
-BATCH = 5000
+BATCH = 10_000  # at a million customers 5,000 took 5% longer; 20,000 no less
 HELP_FROM = 4
 
 
