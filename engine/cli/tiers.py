@@ -71,6 +71,8 @@ def _report(done: Recomputed) -> dict[str, Any]:
         "gamma_gamma": None if models is None else {
             "p": models.spend.p, "q": models.spend.q, "gamma": models.spend.gamma},
         "seconds": {k: round(v, 3) for k, v in done.seconds.items()},
+        "batches": done.batches, "batches_helped": done.helped,
+        "batches_cases_drafted": done.drafted,
     }
 
 

@@ -89,6 +89,14 @@ class Figures:
     def rows(self, span: range | None = None) -> list[dict[str, Any]]:
         """One dict of plain Python values per customer (of span, or all): the inputs decision
         tables take."""
+        columns = self.columns(span)
+        names = list(columns)
+        return [dict(zip(names, values, strict=True))
+                for values in zip(*columns.values(), strict=True)]
+
+    def columns(self, span: range | None = None) -> dict[str, list[Any]]:
+        """The customers' figures (of span, or all) as plain Python values, column by column:
+        figure name -> one value per customer, in the order of CUSTOMER_FIGURES."""
         part = slice(span.start, span.stop) if span else slice(None)
         columns: dict[str, list[Any]] = {
             name: getattr(self, name)[part].tolist() for name in CUSTOMER_FIGURES
@@ -96,9 +104,7 @@ class Figures:
         }
         columns["type"] = list(self.types[part])
         columns["status"] = list(self.statuses[part])
-        names = list(columns)
-        return [dict(zip(names, values, strict=True))
-                for values in zip(*columns.values(), strict=True)]
+        return columns
 
     def stored(self, span: range, *more: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The customers of span as kept: (id, *STORED_FIGURES, *more), recency None for a
@@ -148,9 +154,7 @@ def _model_figures(totals: Totals, bought: NDArray[np.bool_], months: int,
     tx_days = (totals.last_day[bought] - totals.first_day[bought]).astype(np.int64)
     age_days = (as_of - totals.first_day[bought]).astype(np.int64)
     # Many customers share (x, t_x, T) in whole days: evaluate the special functions once each.
-    keys = np.stack([x, tx_days, age_days], axis=1)
-    distinct, back = np.unique(keys, axis=0, return_inverse=True)
-    back = back.reshape(-1)
+    distinct, back = _distinct_rows(np.stack([x, tx_days, age_days], axis=1))
     dx = distinct[:, 0].astype(np.float64)
     dtx = distinct[:, 1] / DAYS_PER_WEEK
     dage = distinct[:, 2] / DAYS_PER_WEEK
@@ -170,3 +174,25 @@ def _model_figures(totals: Totals, bought: NDArray[np.bool_], months: int,
                                       monthly_discount_rate=rate)[back]
     clv[bought] = spend[bought] * discounted
     return Models(purchases, spend_model, months, rate), p_alive, expected, spend, clv
+
+
+def _distinct_rows(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """np.unique(keys, axis=0, return_inverse=True) of non-negative int rows: the distinct rows
+    in order, and for each row its distinct one. Each row is read as one number in mixed radix
+    (its columns as digits), whose order is the rows' order: unique of one int64 column takes a
+    tenth of the time unique of rows takes."""
+    if len(keys) == 0 or keys.min() < 0:
+        distinct, back = np.unique(keys, axis=0, return_inverse=True)
+        return distinct, back.reshape(-1)
+    radices = [int(v) + 1 for v in keys.max(axis=0)]
+    if np.prod(radices, dtype=np.float64) >= 2.0**62:  # would not fit an int64
+        distinct, back = np.unique(keys, axis=0, return_inverse=True)
+        return distinct, back.reshape(-1)
+    number = np.zeros(len(keys), dtype=np.int64)
+    for column, radix in enumerate(radices):
+        number = number * radix + keys[:, column]
+    values, back = np.unique(number, return_inverse=True)
+    distinct = np.empty((len(values), keys.shape[1]), dtype=keys.dtype)
+    for column in range(keys.shape[1] - 1, -1, -1):
+        values, distinct[:, column] = np.divmod(values, radices[column])
+    return distinct, back.reshape(-1)

@@ -87,9 +87,20 @@ class CustomerTransaction(Transaction, Protocol):
     def set_heads(self, changes: Sequence[tuple[CustomerHead, datetime]]) -> None: ...
     def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
     def open_cases(self, workflows: Sequence[str], first: str,
-                   last: str) -> set[tuple[str, str]]: ...
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """(workflow, customer) -> ids of the open cases of these workflows, in id order, for
+        the customers first..last."""
 
 
 class CustomerStore(Protocol):
     def totals(self, as_of: date) -> Totals: ...
     def transaction(self) -> AbstractContextManager[CustomerTransaction]: ...
+    def heads(self, first: str, last: str) -> dict[str, CustomerHead]:
+        """CustomerTransaction.heads as committed now, outside any transaction."""
+    def open_cases(self, workflows: Sequence[str], first: str,
+                   last: str) -> dict[tuple[str, str], list[int]]:
+        """CustomerTransaction.open_cases as committed now, outside any transaction."""
+    def next_case_id(self) -> int | None:
+        """The id the next case started gets if no other is started first (None: unknown)."""
+    def forked(self) -> None:
+        """Called in a forked child process before it reads: connections of its own."""

@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import lru_cache, partial
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -58,9 +59,9 @@ class Event:
                           self.from_state, self.to_state, self.payload, self.prev_hash)
 
 
-@dataclass(frozen=True)
-class CustomerEvent:
-    """An event of a customer's own history: what happened to the customer record."""
+class CustomerEvent(NamedTuple):
+    """An event of a customer's own history: what happened to the customer record. (A named
+    tuple: a recompute makes millions, and passes them between processes.)"""
 
     customer_id: str
     seq: int
@@ -82,6 +83,10 @@ class CustomerEvent:
     def digest_as(self, customer_id: int | str) -> str:
         return customer_event_hash(str(customer_id), self.seq, self.name, self.actor, self.role,
                                    self.at, self.payload, self.prev_hash)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # unpickled by tuple.__new__, in C: a named tuple's own way runs Python per event
+        return tuple.__new__, (type(self), tuple(self))
 
 
 class Chained(Protocol):
@@ -162,16 +167,35 @@ def chain_customer(customer_id: str, head_seq: int, head_hash: str,
                    drafts: Iterable[EventDraft], actor: str, role: str | None,
                    at: datetime) -> list[CustomerEvent]:
     """chain() for a customer's history (drafts' states are not part of it)."""
+    return chain_customer_texts(customer_id, head_seq, head_hash,
+                                [(draft.name, canonical(draft.payload)) for draft in drafts],
+                                actor, role, at)
+
+
+def chain_customer_texts(customer_id: str, head_seq: int, head_hash: str,
+                         named: Iterable[tuple[str, str]], actor: str, role: str | None,
+                         at: datetime) -> list[CustomerEvent]:
+    """chain_customer() of (name, canonical payload text) pairs, with no draft made for each:
+    a recompute chains millions of events, many with a payload it has written before."""
     events = []
-    seq, prev, stamp = head_seq, head_hash, iso(at)
-    for draft in drafts:
+    seq, prev, stamp = head_seq, head_hash, _stamp(at)
+    for name, payload in named:
         seq += 1
-        payload = canonical(draft.payload)
-        digest = _customer_hash(customer_id, seq, draft.name, actor, role, stamp, payload, prev)
-        events.append(CustomerEvent(customer_id, seq, draft.name, actor, role, at, payload, prev,
-                                    digest))
+        digest = _customer_hash(customer_id, seq, name, actor, role, stamp, payload, prev)
+        events.append(_customer_event((customer_id, seq, name, actor, role, at, payload, prev,
+                                       digest)))
         prev = digest
     return events
+
+
+# CustomerEvent made from its values by tuple.__new__ (in C), not by the named tuple's __new__
+_customer_event = partial(tuple.__new__, CustomerEvent)
+
+
+@lru_cache(maxsize=64)
+def _stamp(at: datetime) -> str:
+    """iso(at), remembered: a recompute stamps millions of events with one moment."""
+    return iso(at)
 
 
 @dataclass(frozen=True)

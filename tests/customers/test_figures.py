@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.customers.analytics import FitError, fit_bg_nbd
-from engine.customers.figures import Totals, compute_figures
+from engine.customers.figures import Totals, _distinct_rows, compute_figures
 from engine.customers.files import occasions, read_file
 from engine.customers.rfm import rfm_inputs, rfm_scores, summarize
 from engine.demodata import CDNOW_SAMPLE
@@ -103,3 +103,16 @@ def test_too_little_history_is_a_fit_error_not_figures(
         sample: list[tuple[str, date, float]]) -> None:
     with pytest.raises(FitError, match="BG/NBD fit failed"):
         compute_figures(totals_of(sample, date(1997, 3, 1)))  # two months: few have come back
+
+
+@pytest.mark.parametrize("high", [1, 40, 2**21, 2**40])
+def test_distinct_rows_are_what_numpy_unique_of_rows_gives(high: int) -> None:
+    """The mixed-radix shortcut, and the fallback where the radices overflow an int64."""
+    rng = np.random.default_rng(high)
+    keys = rng.integers(0, high, size=(5000, 3)).astype(np.int64)
+    keys[:2500] = keys[2500:]  # many rows twice
+    expected, back = np.unique(keys, axis=0, return_inverse=True)
+    distinct, found = _distinct_rows(keys)
+    assert np.array_equal(distinct, expected) and distinct.dtype == expected.dtype
+    assert np.array_equal(found, back.reshape(-1))
+    assert np.array_equal(distinct[found], keys)
