@@ -325,7 +325,7 @@ def test_customer_chain_verifies_and_names_the_customer_when_broken() -> None:
     assert [e.seq for e in events] == [1, 2]
     assert events[1].prev_hash == events[0].hash
     assert verify("C1", events, 2, events[-1].hash, kind="customer") is None
-    edited = dataclasses.replace(events[0], payload=events[0].payload.replace("key", "strategic"))
+    edited = events[0]._replace(payload=events[0].payload.replace("key", "strategic"))
     found = verify("C1", [edited, events[1]], 2, events[-1].hash, kind="customer")
     assert found is not None
     assert str(found).startswith("customer C1: event 1: 'customer.tier_changed' was altered")
