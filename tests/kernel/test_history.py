@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
@@ -17,11 +18,13 @@ from hypothesis import strategies as st
 from engine.kernel.history import (
     GENESIS,
     Break,
+    CustomerEvent,
     Event,
     EventDraft,
     canonical,
     chain,
     chain_customer,
+    chain_customer_texts,
     event_hash,
     iso,
     verify,
@@ -332,6 +335,16 @@ def test_customer_chain_verifies_and_names_the_customer_when_broken() -> None:
     cut = verify("C1", events[:1], 2, events[-1].hash, kind="customer")
     assert str(cut) == ("customer C1: event 2: the customer records 2 events but 1 are stored "
                         "(events from 2 on were removed)")
+
+
+def test_customer_events_cross_processes_as_themselves() -> None:
+    """A recompute's helper process sends customer events pickled as plain tuples."""
+    events = customer_events()
+    again = pickle.loads(pickle.dumps(events))
+    assert again == events and all(type(e) is CustomerEvent for e in again)
+    assert again[1].digest_as("C1") == events[1].hash
+    assert chain_customer_texts("C1", 0, GENESIS, [(e.name, e.payload) for e in events],
+                                "system", None, T0) == events
 
 
 def test_customer_events_belong_to_their_customer_only() -> None:
