@@ -103,7 +103,7 @@ class Planned(NamedTuple):
 @dataclass
 class Prepared:
     """One batch of customers, ready to be written, and what it was worked out from: the heads
-    and, once planned, the open cases (and the first case id its drafted cases have)."""
+    and, once planned, the open cases (drafted cases carry the ids they were drafted with)."""
 
     span: range
     heads: dict[str, tuple[Any, ...]]  # CustomerHead as plain tuples: cheap between processes
@@ -185,8 +185,9 @@ class Preparer:
             self.next_case_id += shift
             self.rebased += 1
 
-    def plan(self, batch: Prepared, open_cases: OpenCases) -> None:
-        """plan() the batch and, with a runtime and a next case id, draft its cases."""
+    def plan_and_draft(self, batch: Prepared, open_cases: OpenCases) -> None:
+        """plan() the batch and, with a runtime and a next case id (set in the helper process
+        on SQLite), draft its cases and chain their starts into the customers' tails."""
         plan(batch, self.starts, open_cases, self.now)
         if not batch.planned or self.runtime is None or self.next_case_id is None:
             return

@@ -2,11 +2,11 @@
 
 Working a batch out (decisions, changes, events and their hashes, the starts that go ahead and
 the cases they open: engine/jobs/tier_changes.py) costs about as much Python as writing one,
-and only reads: the customers' heads and open cases as committed.
-The helper is a fork of this process, so it has the figures, the tables and the workflows
-without copying them; it reads the heads through connections of its own (the ones it inherits
-are its parent's: it leaves them alone, its collector off so that none is finalised, and exits
-through os._exit as multiprocessing's children do).
+and only reads: the customers' heads and open cases as committed. The helper is a fork of this
+process, so it has the figures, the tables and the workflows without copying them; it reads
+through connections of its own (the ones it inherits are its parent's: it leaves them alone,
+freezes everything it inherited out of the collector's reach so that none is finalised, and
+exits through os._exit as multiprocessing's children do).
 
 What it sends back is a proposal. The writer reads the heads again inside the batch's
 transaction (locked, on PostgreSQL); if they are not the ones the helper worked from (another
@@ -164,5 +164,5 @@ def _prepare(preparer: Preparer, customers: CustomerStore, span: range) -> Prepa
     ids = preparer.figures.ids
     first, last = ids[span.start], ids[span.stop - 1]
     batch = preparer.prepare(span, customers.heads(first, last))
-    preparer.plan(batch, customers.open_cases(preparer.workflows, first, last))
+    preparer.plan_and_draft(batch, customers.open_cases(preparer.workflows, first, last))
     return batch

@@ -7,6 +7,10 @@ the customer's own history, with the table version, matched row and the inputs i
 events start the cases that workflows ask for in `starts:`. Each batch of customers is one
 transaction: figures, tier, history and started cases together or not at all; a recompute that
 stops halfway is finished by running it again (unchanged customers write nothing).
+
+The batches are worked out (engine/jobs/tier_changes.py) apart from their writing
+(engine/jobs/tier_writing.py); with enough of them, a helper process works the next ones out
+while this one writes (engine/jobs/tier_helper.py). What is written is the same either way.
 """
 
 from __future__ import annotations

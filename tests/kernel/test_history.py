@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import pickle
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
@@ -17,11 +18,13 @@ from hypothesis import strategies as st
 from engine.kernel.history import (
     GENESIS,
     Break,
+    CustomerEvent,
     Event,
     EventDraft,
     canonical,
     chain,
     chain_customer,
+    chain_customer_texts,
     event_hash,
     iso,
     verify,
@@ -325,13 +328,23 @@ def test_customer_chain_verifies_and_names_the_customer_when_broken() -> None:
     assert [e.seq for e in events] == [1, 2]
     assert events[1].prev_hash == events[0].hash
     assert verify("C1", events, 2, events[-1].hash, kind="customer") is None
-    edited = dataclasses.replace(events[0], payload=events[0].payload.replace("key", "strategic"))
+    edited = events[0]._replace(payload=events[0].payload.replace("key", "strategic"))
     found = verify("C1", [edited, events[1]], 2, events[-1].hash, kind="customer")
     assert found is not None
     assert str(found).startswith("customer C1: event 1: 'customer.tier_changed' was altered")
     cut = verify("C1", events[:1], 2, events[-1].hash, kind="customer")
     assert str(cut) == ("customer C1: event 2: the customer records 2 events but 1 are stored "
                         "(events from 2 on were removed)")
+
+
+def test_customer_events_cross_processes_as_themselves() -> None:
+    """A recompute's helper process sends customer events pickled as plain tuples."""
+    events = customer_events()
+    again = pickle.loads(pickle.dumps(events))
+    assert again == events and all(type(e) is CustomerEvent for e in again)
+    assert again[1].digest_as("C1") == events[1].hash
+    assert chain_customer_texts("C1", 0, GENESIS, [(e.name, e.payload) for e in events],
+                                "system", None, T0) == events
 
 
 def test_customer_events_belong_to_their_customer_only() -> None:
