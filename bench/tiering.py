@@ -56,12 +56,12 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -71,6 +71,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench.common import run_main, stop  # noqa: E402
 from engine.customers.analytics import _bg_nbd_objective, fit_bg_nbd  # noqa: E402
 from engine.customers.files import occasions, read_file  # noqa: E402
 from engine.customers.rfm import summarize  # noqa: E402
@@ -87,16 +88,6 @@ WRITTEN = ("customer_figures", "customer_events", "cases", "events", "sla_clocks
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "temp_store=MEMORY")
 
 
-class BenchStopped(SystemExit):
-    """The benchmark cannot run here: one line saying why and what to do, exit code 2."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(2)
-        self.message = message
-
-
-def stop(message: str) -> NoReturn:
-    raise BenchStopped(message)
 
 
 def synthetic_file(path: Path, customers: int, seed: int = SEED) -> int:
@@ -391,15 +382,6 @@ def main(argv: list[str] | None = None) -> None:
     console = Console(width=None if sys.stdout.isatty() else 160)
     for table in tables(result, options.rounds):
         console.print(table)
-
-
-def run_main(main: Callable[[], None]) -> None:
-    """Run main, turning BenchStopped into its one line on stderr (exit code 2)."""
-    try:
-        main()
-    except BenchStopped as stopped:
-        print(f"{Path(sys.argv[0]).name}: {stopped.message}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
