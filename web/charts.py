@@ -134,7 +134,8 @@ def kpi_chart(year: int | None, measured: int, figures: Sequence[KpiFigures]) ->
         f"{t}: mean goal {_number(f.mean_goal)}, mean actual {_number(f.mean_actual)}, "
         f"{_percent(f.share_met) or 'none'} met the goal"
         for t, f in zip(titles, figures, strict=True))
-    chart = _graph(pygal.Bar, f"Annual KPIs of {year}: mean goal, mean actual, share met",
+    of_year = f" of {year}" if year is not None else ""
+    chart = _graph(pygal.Bar, f"Annual KPIs{of_year}: mean goal, mean actual, share met",
                    desc if measured else "no measured cycle", print_values=True,
                    range=(min([0.0, *drawn]), max([1.0, *drawn])),
                    value_formatter=lambda v: f"{v:.2f}")
@@ -144,16 +145,24 @@ def kpi_chart(year: int | None, measured: int, figures: Sequence[KpiFigures]) ->
     rows = [(t, str(f.compared + f.no_actual), _number(f.mean_goal), _number(f.mean_actual),
              f"{f.met} of {f.compared}" if f.compared else "", _percent(f.share_met),
              str(f.no_actual)) for t, f in zip(titles, figures, strict=True)]
-    return Chart("kpis", "Annual KPIs against goals",
-                 f"The {measured} annual cycle{'s' if measured != 1 else ''} of {year} that "
-                 "have been measured: per KPI, the mean goal and the mean actual over the "
-                 "customers with both, and the share of those customers whose actual reached "
-                 "their goal. Satisfaction is drawn as a share of its 5-point scale; the table "
-                 "has the values.", _render(chart),
+    return Chart("kpis", "Annual KPIs against goals", _kpi_caption(year, measured),
+                 _render(chart),
                  ("KPI", "With a goal", "Mean goal", "Mean actual", "Met the goal", "Share met",
                   "Not measurable"), rows if measured else [],
                  None if measured else "No annual cycle has been measured"
                  + (f" for {year}." if year else " yet."))
+
+
+def _kpi_caption(year: int | None, measured: int) -> str:
+    """What the KPI chart shows; with nothing measured, what it will show once cycles are."""
+    how = ("per KPI, the mean goal and the mean actual over the customers with both, and the "
+           "share of those customers whose actual reached their goal. Satisfaction is drawn as "
+           "a share of its 5-point scale; the table has the values.")
+    if not measured:
+        return f"Once annual cycles are measured, this chart shows {how}"
+    cycles = (f"annual cycle of {year} that has" if measured == 1
+              else f"annual cycles of {year} that have")
+    return f"The {measured} {cycles} been measured: {how}"
 
 
 def _kpi_bar(value: float | None, scale: float, label: str) -> dict[str, Any] | None:

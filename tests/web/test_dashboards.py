@@ -260,6 +260,8 @@ def test_the_kpis_of_a_chosen_year(filled: Casework,
         ("", "2025"), (" selected", "2024")]
     nothing = kim.get("/dashboards/kpis?year=2019").text
     assert "No annual cycle has been measured for 2019." in nothing
+    assert "The 0 annual cycles" not in nothing
+    assert "Once annual cycles are measured, this chart shows per KPI" in nothing
     assert table(nothing, "kpis") == []
     assert len(svgs(nothing)) == 1
 
@@ -271,6 +273,9 @@ def test_an_empty_database_draws_empty_charts_that_say_so(
     assert "No SLA clock stopped in the last 12 weeks." in page
     assert "There are no open cases." in page
     assert "No annual cycle has been measured yet." in page
+    # nothing measured: no count of nothing, no year of None
+    assert "The 0 annual cycles" not in page and "None" not in page
+    assert "Once annual cycles are measured, this chart shows per KPI" in page
     assert len(svgs(page)) == 4
 
 
