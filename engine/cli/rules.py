@@ -110,7 +110,8 @@ def rules_publish(file: Path, home: Path | None, now_text: str | None) -> None:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The table version to try (a YAML file; it is not published)")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
-              help="Customer figures as of this day (YYYY-MM-DD) [default: today]")
+              help="Customer figures as of this day (YYYY-MM-DD) [default: the day the stored "
+                   "figures are as of; today before the first recompute]")
 @click.option("--output", help="Which output to compare [default: the table's first]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @common
@@ -125,8 +126,8 @@ def rules_simulate(table: str, file: Path, as_of: datetime | None, output: str |
     failing = [r for r in run_tests(candidate) if r.failure]
     with opened(home, now_text) as casework:
         now = casework.settings.clock()
-        result = casework.tiering.simulate(candidate, as_of.date() if as_of else now.date(),
-                                           now, output)
+        day = as_of.date() if as_of else casework.tiering.figures_as_of(now)
+        result = casework.tiering.simulate(candidate, day, now, output)
     if as_json:
         click.echo(json.dumps({**result.to_json(), "failing_tests": len(failing)}))
         return
@@ -139,7 +140,7 @@ def rules_simulate(table: str, file: Path, as_of: datetime | None, output: str |
 
 
 def _print_matrix(result: Simulation) -> None:
-    values = sorted({v for pair in result.matrix for v in pair}, key=str)
+    values = result.values
     grid = Table(title=f"{result.table}: active v{result.active_version} (rows) against "
                        f"candidate v{result.candidate_version} (columns), {result.output}")
     grid.add_column("active \\ candidate")

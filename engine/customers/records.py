@@ -102,5 +102,7 @@ class CustomerStore(Protocol):
         """CustomerTransaction.open_cases as committed now, outside any transaction."""
     def next_case_id(self) -> int | None:
         """The id the next case started gets if no other is started first (None: unknown)."""
+    def figures_as_of(self) -> date | None:
+        """The day the newest stored figures count up to (None before the first recompute)."""
     def forked(self) -> None:
         """Called in a forked child process before it reads: connections of its own."""

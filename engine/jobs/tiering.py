@@ -93,6 +93,16 @@ class Simulation:
     candidate_version: int
     as_of: date
     matrix: Counter[tuple[Any, Any]]
+    order: tuple[Any, ...] = ()  # the output's declared values (strategic, key, ordinary)
+
+    @property
+    def values(self) -> list[Any]:
+        """The values the matrix holds, in the output's declared order; values the
+        declaration lacks after them (by their text), none last."""
+        present = {v for pair in self.matrix for v in pair}
+        known = [v for v in dict.fromkeys(self.order) if v in present]
+        rest = sorted((v for v in present if v not in known and v is not None), key=str)
+        return [*known, *rest, *([None] if None in present else [])]
 
     @property
     def customers(self) -> int:
@@ -201,7 +211,13 @@ class Tiering:
         new = decide_all(candidate, rows, offered)
         matrix = Counter((a.outputs.get(name), b.outputs.get(name))
                          for a, b in zip(old, new, strict=True))
-        return Simulation(candidate.name, name, active.version, candidate.version, as_of, matrix)
+        return Simulation(candidate.name, name, active.version, candidate.version, as_of, matrix,
+                          (*candidate.values_of(name), *active.values_of(name)))
+
+    def figures_as_of(self, now: datetime) -> date:
+        """The day a simulation reads figures as of unless told: the day the stored figures
+        count up to (so it compares like with like), today before the first recompute."""
+        return self.customers.figures_as_of() or now.date()
 
     def _churn_table(self, now: datetime) -> TableSpec | None:
         try:

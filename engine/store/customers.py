@@ -196,6 +196,13 @@ class SqlCustomers:
                 created_at=at, updated_at=at, history_seq=0, history_head=GENESIS))
         return True
 
+    def figures_as_of(self) -> date | None:
+        """The day the newest stored figures count up to (None before the first recompute)."""
+        with self.database.reading() as connection:
+            value = connection.execute(sa.select(sa.func.max(customer_figures.c.as_of))
+                                       ).scalar_one()
+        return value if isinstance(value, date) or value is None else date.fromisoformat(value)
+
     def count(self) -> tuple[int, int]:
         """How many customers and purchases are stored."""
         with self.database.reading() as connection:

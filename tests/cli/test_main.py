@@ -372,6 +372,13 @@ def test_tiers_recompute_simulate_and_customer_show(run: Any, tmp_path: Path) ->
     table = run("rules", "simulate", "customer_tier", "--candidate", str(candidate),
                 "--as-of", "1998-06-30")
     assert f"{matrix['changed']} of 2357 customers would change tier" in table.stdout
+    # without --as-of: the day the stored figures are as of, not today; tiers as declared
+    default = run("rules", "simulate", "customer_tier", "--candidate", str(candidate))
+    assert default.exit_code == 0, default.output
+    assert "would change tier (figures as of 1998-06-30)" in default.stdout
+    header = next(line for line in default.stdout.splitlines() if "candidate" in line
+                  and "strategic" in line)
+    assert header.index("strategic") < header.index("key") < header.index("ordinary")
     wrong = run("rules", "simulate", "churn_risk", "--candidate", str(candidate))
     assert wrong.exit_code == 2
     assert "defines table 'customer_tier', not 'churn_risk'" in wrong.stderr

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from engine.customers.analytics import FitError
 from engine.customers.files import occasions, read_file
 from engine.demodata import CDNOW_SAMPLE
+from engine.jobs.tiering import Simulation
 from engine.kernel.errors import RuleError
 from engine.rules.loading import load_table_text
 from engine.rules.tables import decide
@@ -143,6 +144,23 @@ def test_simulate_shows_the_change_matrix_and_writes_nothing(tiered: Casework) -
     assert same.changed == 0
     churn = tiered.tiering.simulate(tiered.registry.active_table("churn_risk", NOW), AS_OF, NOW)
     assert (churn.output, churn.changed, churn.customers) == ("risk", 0, 2357)
+
+
+def test_simulate_orders_values_as_the_output_declares_them(tiered: Casework) -> None:
+    text = TIER_FILE.read_text().replace('">= 0.01"', '">= 0.002"').replace(
+        "version: 1", "version: 2")
+    result = tiered.tiering.simulate(load_table_text(text, "candidate.yaml"), AS_OF, NOW)
+    assert result.values == ["strategic", "key", "ordinary"]  # declared, not alphabetical
+    odd = Simulation("t", "o", 1, 2, AS_OF, Counter({(None, "b"): 1, ("z", "a"): 2}), ("z",))
+    assert odd.values == ["z", "a", "b", None]  # undeclared after, by text; none last
+
+
+def test_simulation_reads_figures_as_of_the_day_they_were_stored(casework: Casework) -> None:
+    assert casework.tiering.figures_as_of(NOW) == NOW.date()  # no recompute yet: today
+    casework.customers.import_file(CDNOW_SAMPLE, "cdnow", NOW)
+    casework.tiering.recompute(AS_OF, NOW)
+    later = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert casework.tiering.figures_as_of(later) == AS_OF
 
 
 def test_a_table_reading_what_customers_do_not_offer_fails_before_writing(

@@ -252,12 +252,29 @@ def test_simulate_shows_how_many_customers_would_change_tier(
     assert expected.changed > 0
     assert f"{expected.changed} of {expected.customers} customers would change tier " \
         "(figures as of 1998-06-30)" in result(simulated.text)
-    values = sorted({v for pair in expected.matrix for v in pair})
+    values = expected.values  # in the order the output declares them
     for old in values:
         assert row_cells(simulated.text, old)[1:] == \
             [str(expected.matrix.get((old, new), 0)) for new in values]
     assert table_count(desk) == len(SHIPPED)
     assert desk.registry.active_table("customer_tier", NOW).version == 1
+
+
+def test_simulate_defaults_to_the_day_of_the_figures_and_orders_tiers_as_declared(
+        desk: Casework, client_as: Callable[[str], Client], tmp_path: Path) -> None:
+    purchases = tmp_path / "purchases.txt"
+    purchases.write_text("".join(CDNOW_SAMPLE.read_text().splitlines(keepends=True)[:150]))
+    desk.customers.import_file(purchases, "cdnow", T0)
+    desk.tiering.recompute(date(1998, 6, 30), NOW)
+    max_ = client_as("max")
+    edit = max_.get("/rules/tables/customer_tier/edit").text
+    assert '<input id="as_of" name="as_of" type="date" value="1998-06-30">' in edit
+    candidate = TIER.replace('">= 0.01"', '">= 0.002"').replace("version: 1", "version: 2")
+    simulated = post(max_, "customer_tier", "simulate", candidate)  # no day given
+    assert simulated.status_code == 200, result(simulated.text)
+    assert "(figures as of 1998-06-30)" in result(simulated.text)
+    header = row_cells(simulated.text, "active")
+    assert [cell for cell in header[1:] if cell != "none"] == ["strategic", "key", "ordinary"]
 
 
 def test_simulate_says_where_it_applies(client_as: Callable[[str], Client]) -> None:

@@ -132,12 +132,12 @@ def _editor(request: Request[User, Any, Any], name: str, text: str, spec: TableS
     return page(request, "table_edit.html", "result", status_code=status_code,
                 user=request.user, name=name, source=text, active=active, outcome=outcome,
                 lines=lines_of(text, problems) if problems else [],
-                axis=sorted({v for pair in simulation.matrix for v in pair}, key=str)
-                if simulation else [],
+                axis=simulation.values if simulation else [],
                 outputs=list(shown.outputs) if shown else [],
                 missing=not_offered(shown) if shown else [],
                 simulable=shown is not None and not not_offered(shown),
-                as_of=form.get("as_of") or now_of(request).date().isoformat(),
+                as_of=form.get("as_of") or casework_of(request).tiering.figures_as_of(
+                    now_of(request)).isoformat(),
                 output=form.get("output") or "")
 
 
@@ -213,7 +213,8 @@ def simulate_table(request: Request[User, Any, Any], name: FromPath[str],
             f"customers applies to the tables customers are tiered by ({TIER_TABLE}, "
             f"churn_risk), which read only customer figures ({', '.join(CUSTOMER_FIGURES)})"))
     try:
-        as_of = date.fromisoformat(str(data.get("as_of") or now_of(request).date()))
+        as_of = date.fromisoformat(str(data.get("as_of") or casework_of(request).tiering
+                                       .figures_as_of(now_of(request))))
     except ValueError:
         return _refused(request, name, text, "simulate", data, spec=spec, message=(
             f"'figures as of' must be a day as YYYY-MM-DD, not {data.get('as_of')!r}"))
