@@ -158,6 +158,7 @@ def refused_with(desk: Desk, table: str, message: str) -> None:
 
 def triage_billing(desk: Desk) -> int:
     desk.run("customers", "add", "C-9")  # once; later scenarios find the customer there
+    desk.run("users", "add", "ann", "--role", "agent")  # likewise the user who acts
     started = desk.run("cases", "start", "complaint", "--customer", "C-9", "--field",
                        "channel=email", "--field", "summary=Charged twice", "--actor", "ann",
                        "--role", "agent", "--json")

@@ -8,7 +8,7 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -56,10 +56,13 @@ class StartRequest:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who fires: a user name and the role they act in."""
+    """Who fires: a user name and the role they act in. `operator`: the command line acting
+    on the operator's own authority (`--as-operator`), not as a checked user; every event it
+    writes says so."""
 
     name: str
     role: str
+    operator: bool = False
 
 
 class Runtime:
@@ -350,6 +353,8 @@ class Runtime:
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
                now: datetime, bump: bool) -> CaseRecord:
         """Chain the events onto the case's history and write both; `bump` the row version."""
+        if actor.operator:
+            drafts = [replace(d, payload={**d.payload, "operator": True}) for d in drafts]
         events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
                        actor.role, now)
         version = case.lock_version + 1 if bump else case.lock_version

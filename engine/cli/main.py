@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from engine.cases.runtime import Actor
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
@@ -19,7 +18,6 @@ from engine.cli.init import init
 from engine.cli.rules import rules
 from engine.cli.serve import serve
 from engine.cli.support import (
-    F,
     common,
     definitions_source,
     fail,
@@ -30,14 +28,13 @@ from engine.cli.support import (
     show_case,
 )
 from engine.cli.tiers import tiers
+from engine.cli.users import acting, actor_options, tokens, users
 from engine.cli.worker import outbox, timers, worker
 from engine.cli.workflows import workflows
 from engine.customers.records import TIER_TABLE
 from engine.jobs.opening import managed_tier_problems
-from engine.kernel.accounts import hash_password, new_token, token_digest
 from engine.kernel.errors import DefinitionError
 from engine.kernel.history import iso
-from engine.kernel.roles import ROLES
 from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,
@@ -117,13 +114,6 @@ def cases() -> None:
     """Start cases, fire triggers, read cases and their history."""
 
 
-def actor_options(func: F) -> F:
-    func = click.option("--role", required=True, type=click.Choice(sorted(ROLES)),
-                        help="The role the actor acts in")(func)
-    func = click.option("--actor", required=True, help="Who acts (a user name)")(func)
-    return func
-
-
 @cases.command("start")
 @click.argument("workflow")
 @click.option("--field", "fields", multiple=True, metavar="NAME=VALUE", help="A case field")
@@ -132,13 +122,15 @@ def actor_options(func: F) -> F:
 @click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
 @common
 @handles_errors
-def cases_start(workflow: str, fields: tuple[str, ...], customer: str | None, actor: str,
-                role: str, as_json: bool, home: Path | None, now_text: str | None) -> None:
+def cases_start(workflow: str, fields: tuple[str, ...], customer: str | None,
+                actor: str | None, role: str, as_operator: bool, as_json: bool,
+                home: Path | None, now_text: str | None) -> None:
     """Open a case of WORKFLOW (loading the home's workflow files first)."""
     with opened(home, now_text) as casework:
+        who = acting(casework, actor, role, as_operator)
         now = casework.settings.clock()
         casework.registry.deploy_home(casework.settings.home, now)
-        case = casework.runtime.start(workflow, parse_fields(fields), Actor(actor, role), now,
+        case = casework.runtime.start(workflow, parse_fields(fields), who, now,
                                       customer=customer)
         show_case(casework, case, as_json)
 
@@ -153,12 +145,13 @@ def cases_start(workflow: str, fields: tuple[str, ...], customer: str | None, ac
 @click.option("--json", "as_json", is_flag=True, help="Print the case as one JSON object")
 @common
 @handles_errors
-def cases_fire(case_id: int, trigger: str, actor: str, role: str, fields: tuple[str, ...],
-               if_version: int | None, as_json: bool, home: Path | None,
-               now_text: str | None) -> None:
+def cases_fire(case_id: int, trigger: str, actor: str | None, role: str, as_operator: bool,
+               fields: tuple[str, ...], if_version: int | None, as_json: bool,
+               home: Path | None, now_text: str | None) -> None:
     """Fire TRIGGER on case CASE_ID."""
     with opened(home, now_text) as casework:
-        case = casework.runtime.fire(case_id, trigger, Actor(actor, role),
+        who = acting(casework, actor, role, as_operator)
+        case = casework.runtime.fire(case_id, trigger, who,
                                      casework.settings.clock(), parse_fields(fields),
                                      expected_version=if_version)
         show_case(casework, case, as_json)
@@ -230,78 +223,8 @@ def audit_verify(home: Path | None, now_text: str | None) -> None:
     click.echo(f"ok: {checked} intact")
 
 
-# --- users ----------------------------------------------------------------------------------
-
-
-@main.group()
-def users() -> None:
-    """People who work cases."""
-
-
-@users.command("add")
-@click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
-@click.option("--display-name")
-@click.option("--email", help="Where notices (SLA escalations) are sent")
-@click.option("--password", help="To sign in to the web pages (at least 8 characters); "
-              "without it the user cannot sign in until `casework users password` sets one")
-@common
-@handles_errors
-def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
-              password: str | None, home: Path | None, now_text: str | None) -> None:
-    """Add a user holding one or more roles."""
-    digest = hash_password(password) if password is not None else None
-    with opened(home, now_text) as casework:
-        if casework.store.user_roles(name) is not None:
-            fail(f"user '{name}' exists already", 2)
-        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email,
-                                digest)
-    click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
-
-
-@users.command("password")
-@click.argument("name")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="The new password (asked for when not given)")
-@common
-@handles_errors
-def users_password(name: str, password: str, home: Path | None, now_text: str | None) -> None:
-    """Set a user's password for signing in to the web pages."""
-    digest = hash_password(password)
-    with opened(home, now_text) as casework:
-        casework.accounts.set_password_hash(name, digest)
-    click.echo(f"password of {name} set")
-
-
-@main.group()
-def tokens() -> None:
-    """API tokens: how other systems call /api as a user."""
-
-
-@tokens.command("create")
-@click.argument("name")
-@click.option("--label", help="What the token is for, e.g. the calling system")
-@common
-@handles_errors
-def tokens_create(name: str, label: str | None, home: Path | None, now_text: str | None) -> None:
-    """Make an API token for a user and print it (it is shown only this once)."""
-    token = new_token()
-    with opened(home, now_text) as casework:
-        casework.accounts.add_token(name, token_digest(token), label, casework.settings.clock())
-    click.echo(token)
-
-
-@tokens.command("revoke")
-@click.argument("name")
-@common
-@handles_errors
-def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
-    """Revoke every API token of a user."""
-    with opened(home, now_text) as casework:
-        count = casework.accounts.revoke_tokens(name, casework.settings.clock())
-    click.echo(f"revoked {count} token(s) of {name}")
-
-
+main.add_command(users)
+main.add_command(tokens)
 main.add_command(rules)
 main.add_command(init)
 main.add_command(demo)

@@ -47,6 +47,8 @@ def run(home: Path, database_url: str) -> Any:
 
 def started(run: Any) -> int:
     run("customers", "add", "C1")  # the first time; after that it exists, which changes nothing
+    for name, role in (("ann", "agent"), ("max", "manager"), ("zoe", "auditor")):
+        run("users", "add", name, "--role", role)  # likewise: once
     result = run("cases", "start", "complaint", "--field", "channel=phone",
                  "--field", "summary=Invoice wrong", "--customer", "C1", *AGENT, "--json")
     assert result.exit_code == 0, result.output
@@ -97,6 +99,64 @@ def test_refusals_exit_non_zero_and_change_nothing(run: Any, args: list[str], co
     assert result.exit_code == code
     assert says in result.stderr
     assert case_and_history(run, case_id) == before
+
+
+@pytest.mark.parametrize(("who", "says"), [
+    (["--actor", "nobody", "--role", "agent"],
+     "there is no user 'nobody'; add one (casework users add nobody --role agent) or act as "
+     "the operator (--as-operator)"),
+    (["--actor", "ann", "--role", "supervisor"],
+     "user 'ann' does not hold role 'supervisor' (holds: agent)"),
+    (["--role", "agent"], "say who acts: --actor NAME"),
+    (["--actor", "ann", "--role", "agent", "--as-operator"],
+     "--as-operator acts as 'operator'; leave out --actor ann"),
+])
+def test_the_actor_must_be_a_user_in_a_role_they_hold(run: Any, who: list[str],
+                                                      says: str) -> None:
+    case_id = started(run)
+    before = case_and_history(run, case_id)
+    fired = run("cases", "fire", str(case_id), "triage", *who, "--field", "category=billing")
+    assert (fired.exit_code, says in fired.stderr) == (2, True), fired.stderr
+    assert case_and_history(run, case_id) == before
+    opened = run("cases", "start", "complaint", "--field", "channel=phone", "--field",
+                 "summary=s", "--customer", "C1", *who)
+    assert (opened.exit_code, says in opened.stderr) == (2, True), opened.stderr
+
+
+def test_the_operator_acts_on_their_own_authority_and_history_says_so(run: Any) -> None:
+    run("customers", "add", "C1")
+    opened = run("cases", "start", "complaint", "--field", "channel=phone", "--field",
+                 "summary=s", "--customer", "C1", "--role", "agent", "--as-operator", "--json")
+    assert opened.exit_code == 0, opened.output
+    case_id = json.loads(opened.stdout)["id"]
+    fired = run("cases", "fire", str(case_id), "triage", "--role", "agent", "--as-operator",
+                "--field", "category=billing")
+    assert fired.exit_code == 0, fired.output
+    history = case_and_history(run, case_id)[1]
+    assert {(e["actor"], e["role"], e["payload"].get("operator")) for e in history} == {
+        ("operator", "agent", True)}
+    refused = run("cases", "fire", str(case_id), "resolve", "--role", "auditor",
+                  "--as-operator")  # the role still counts
+    assert refused.exit_code == 2 and "role 'auditor' is read-only" in refused.stderr
+
+
+def test_users_list_as_a_table_and_as_json(run: Any) -> None:
+    assert run("users", "add", "ann", "--role", "agent", "--role", "supervisor",
+               "--display-name", "Ann Agent", "--email", "ann@example.com").exit_code == 0
+    assert run("users", "add", "kim", "--role", "account_manager").exit_code == 0
+    listed = json.loads(run("users", "list", "--json").stdout)
+    assert listed == [
+        {"name": "ann", "roles": ["agent", "supervisor"], "display_name": "Ann Agent",
+         "email": "ann@example.com", "active": True},
+        {"name": "kim", "roles": ["account_manager"], "display_name": None, "email": None,
+         "active": True}]
+    assert [u["name"] for u in json.loads(run("users", "list", "--role", "supervisor",
+                                              "--json").stdout)] == ["ann"]
+    table = run("users", "list").stdout
+    assert "2 user(s)" in table
+    ann = next(line for line in table.splitlines() if " ann " in line)
+    assert ("agent, supervisor" in ann and "Ann Agent" in ann and "ann@example.com" in ann
+            and "yes" in ann)
 
 
 def test_an_unknown_case_is_a_clear_error(run: Any) -> None:

@@ -1,0 +1,150 @@
+"""`casework users` and `casework tokens`, and who a command acts as: `--actor` and `--role`
+name a user and one of the roles the user holds, unless `--as-operator` says the operator acts
+on their own authority (then the history records the actor 'operator' and marks every event)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from engine.cases.runtime import Actor
+from engine.cli.support import F, common, fail, handles_errors, opened, out
+from engine.kernel.accounts import User, hash_password, new_token, token_digest
+from engine.kernel.roles import ROLES
+from engine.wiring import Casework
+
+OPERATOR = "operator"  # the actor name the history records for --as-operator
+
+
+def actor_options(func: F) -> F:
+    func = click.option("--as-operator", is_flag=True,
+                        help="Act on the operator's own authority, not as a user: recorded as "
+                             f"'{OPERATOR}', each event marked (leave out --actor)")(func)
+    func = click.option("--role", required=True, type=click.Choice(sorted(ROLES)),
+                        help="The role the actor acts in")(func)
+    func = click.option("--actor", help="Who acts: a user holding --role (casework users "
+                                        "list)")(func)
+    return func
+
+
+def acting(casework: Casework, actor: str | None, role: str, as_operator: bool) -> Actor:
+    """The actor a command fires as: a known, active user in a role they hold, or the
+    operator. Exits 2, saying what to give, otherwise."""
+    if as_operator:
+        if actor is not None:
+            fail(f"--as-operator acts as '{OPERATOR}'; leave out --actor {actor}", 2)
+        return Actor(OPERATOR, role, operator=True)
+    if actor is None:
+        fail("say who acts: --actor NAME (a user; casework users list), or --as-operator", 2)
+    user = casework.accounts.user(actor)
+    if user is None:
+        fail(f"there is no user '{actor}'; add one (casework users add {actor} --role {role}) "
+             "or act as the operator (--as-operator)", 2)
+    if not user.active:
+        fail(f"user '{actor}' is not active; act as an active user, or as the operator "
+             "(--as-operator)", 2)
+    if role not in user.roles:
+        held = ", ".join(user.roles) or "no role"
+        fail(f"user '{actor}' does not hold role '{role}' (holds: {held}); act in a role the "
+             "user holds, or as the operator (--as-operator)", 2)
+    return Actor(actor, role)
+
+
+@click.group()
+def users() -> None:
+    """People who work cases."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
+@click.option("--display-name")
+@click.option("--email", help="Where notices (SLA escalations) are sent")
+@click.option("--password", help="To sign in to the web pages (at least 8 characters); "
+              "without it the user cannot sign in until `casework users password` sets one")
+@common
+@handles_errors
+def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
+              password: str | None, home: Path | None, now_text: str | None) -> None:
+    """Add a user holding one or more roles."""
+    digest = hash_password(password) if password is not None else None
+    with opened(home, now_text) as casework:
+        if casework.store.user_roles(name) is not None:
+            fail(f"user '{name}' exists already", 2)
+        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email,
+                                digest)
+    click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
+
+
+@users.command("list")
+@click.option("--role", type=click.Choice(sorted(ROLES)),
+              help="Only the active users holding this role")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list")
+@common
+@handles_errors
+def users_list(role: str | None, as_json: bool, home: Path | None,
+               now_text: str | None) -> None:
+    """List the users: name, roles, display name, email and whether the account is active."""
+    with opened(home, now_text) as casework:
+        found = casework.accounts.users(role)
+    if as_json:
+        click.echo(json.dumps([_user_json(u) for u in found], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(found)} user(s)" + (f" holding {role}" if role else ""))
+    for column in ("name", "roles", "display name", "email", "active"):
+        table.add_column(column)
+    for user in found:
+        table.add_row(user.name, ", ".join(user.roles), user.display_name or "-",
+                      user.email or "-", "yes" if user.active else "no")
+    out.print(table)
+
+
+def _user_json(user: User) -> dict[str, object]:
+    return {"name": user.name, "roles": list(user.roles), "display_name": user.display_name,
+            "email": user.email, "active": user.active}
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (asked for when not given)")
+@common
+@handles_errors
+def users_password(name: str, password: str, home: Path | None, now_text: str | None) -> None:
+    """Set a user's password for signing in to the web pages."""
+    digest = hash_password(password)
+    with opened(home, now_text) as casework:
+        casework.accounts.set_password_hash(name, digest)
+    click.echo(f"password of {name} set")
+
+
+@click.group()
+def tokens() -> None:
+    """API tokens: how other systems call /api as a user."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--label", help="What the token is for, e.g. the calling system")
+@common
+@handles_errors
+def tokens_create(name: str, label: str | None, home: Path | None, now_text: str | None) -> None:
+    """Make an API token for a user and print it (it is shown only this once)."""
+    token = new_token()
+    with opened(home, now_text) as casework:
+        casework.accounts.add_token(name, token_digest(token), label, casework.settings.clock())
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@common
+@handles_errors
+def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
+    """Revoke every API token of a user."""
+    with opened(home, now_text) as casework:
+        count = casework.accounts.revoke_tokens(name, casework.settings.clock())
+    click.echo(f"revoked {count} token(s) of {name}")
