@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from engine.cases.runtime import Actor
+from engine.cases.runtime import GUARD_UNMET, Actor
 from engine.cli.main import main
 from engine.demodata import CDNOW_SAMPLE
 from engine.kernel.errors import InvalidInput, TransitionRefused
@@ -527,8 +527,8 @@ def refused_for_role(attempted: Attempt, detail: str) -> None:
 @then(parsers.parse("it is refused by the guard {guard}"))
 def refused_by_guard(attempted: Attempt, guard: str) -> None:
     assert isinstance(attempted.error, TransitionRefused)
-    assert (attempted.error.reason, attempted.error.detail) == \
-        ("guard", f"condition not met: {guard[1:-1]}")
+    assert (attempted.error.reason, attempted.error.condition) == ("guard", guard[1:-1])
+    assert attempted.error.detail == GUARD_UNMET  # no message: a plain sentence
 
 
 # --- the auditor ---------------------------------------------------------------------------

@@ -10,7 +10,12 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from engine.cases.runtime import Actor
 from engine.kernel.errors import InvalidInput, TransitionRefused
-from features.desk import Clock, Desk
+from engine.workflows.loading import load_workflow_file
+from features.desk import ROOT, Clock, Desk
+
+# each complaint guard's message (workflows/complaint.yaml): what a refusal by it says
+GUARD_MESSAGES = {t.when.source: t.message for t in load_workflow_file(
+    ROOT / "workflows" / "complaint.yaml").transitions if t.when is not None}
 
 scenarios("complaint.feature")
 
@@ -178,7 +183,8 @@ def tries_to_reopen(desk: Desk, complaint: int, who: str) -> TransitionRefused:
 @then(parsers.parse("it is refused by the guard {guard}"))
 def refused_by_guard(refusal: TransitionRefused, guard: str) -> None:
     assert refusal.reason == "guard"
-    assert refusal.detail == f"condition not met: {guard[1:-1]}"
+    assert refusal.condition == guard[1:-1]
+    assert refusal.detail == GUARD_MESSAGES[guard[1:-1]] is not None  # in words
 
 
 @then(parsers.parse('it is refused because it needs the field "{field}"'))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from engine.cases.runtime import GUARD_UNMET
 from engine.cli.main import main
 from engine.jobs.opening import Opened
 from engine.kernel.errors import TransitionRefused
@@ -227,7 +228,8 @@ def tries_contact_only(desk: Desk, review: int, who: str) -> TransitionRefused:
 
 @then(parsers.parse('it is refused by the guard "{guard}"'))
 def refused_by_guard(refusal: TransitionRefused, guard: str) -> None:
-    assert (refusal.reason, refusal.detail) == ("guard", f"condition not met: {guard}")
+    assert (refusal.reason, refusal.condition) == ("guard", guard)
+    assert refusal.detail == GUARD_UNMET  # the guard has no message: a plain sentence
 
 
 @then(parsers.parse('it is refused because it needs the field "{field}"'))

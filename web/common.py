@@ -10,9 +10,9 @@ from typing import Any
 from litestar import Request
 
 from engine.cases.desk import ASSIGNING_ROLES
+from engine.cases.offers import role_for
 from engine.cases.runtime import Actor
 from engine.kernel.accounts import User
-from engine.kernel.roles import READ_ONLY_ROLES
 from engine.wiring import Casework
 
 
@@ -27,13 +27,9 @@ def now_of(request: Request[Any, Any, Any]) -> datetime:
 
 def acting(user: User, allowed: Iterable[str] = ()) -> Actor:
     """The role `user` acts in: one the action allows if they hold it (alphabetical first, so
-    the choice is stable), else their first role that may change things."""
-    wanted = set(allowed)
-    usable = [r for r in user.roles if r not in READ_ONLY_ROLES]
-    for role in usable:
-        if role in wanted:
-            return Actor(user.name, role)
-    return Actor(user.name, usable[0] if usable else user.roles[0])
+    the choice is stable), else their first role that may change things
+    (engine.cases.offers.role_for: the role a step is offered in is the role it fires in)."""
+    return Actor(user.name, role_for(user.roles, set(allowed)))
 
 
 def assignment(user: User, wanted: str | None) -> tuple[str | None, Actor]:

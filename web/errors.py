@@ -59,6 +59,8 @@ def error_json(exc: Exception, status: int) -> dict[str, Any]:
         body["field"] = exc.field
     if isinstance(exc, TransitionRefused):
         body.update(trigger=exc.trigger, reason=exc.reason)
+        if exc.condition is not None:
+            body["condition"] = exc.condition
     if isinstance(exc, Conflict):
         body.update(case=exc.case_id, expected_version=exc.expected, version=exc.actual)
     if isinstance(exc, DefinitionError):

@@ -42,6 +42,10 @@ from engine.sla.clocks import Reckoner
 from engine.workflows.machine import MachineError
 from engine.workflows.registry import Deployed, Registry
 
+# What a refusal by a guard without a `message:` says (its expression is for the workflow's
+# readers, not for the person refused).
+GUARD_UNMET = "This step's condition is not met"
+
 
 @dataclass(frozen=True)
 class StartRequest:
@@ -267,7 +271,7 @@ class Runtime:
             raise TransitionRefused(transition.trigger, Refusal.GUARD, str(exc)) from None
         if allowed is not True:
             raise TransitionRefused(transition.trigger, Refusal.GUARD,
-                                    f"condition not met: {transition.when.source}")
+                                    transition.message or GUARD_UNMET, transition.when.source)
 
     @staticmethod
     def _move(deployed: Deployed, state: str, trigger: str) -> str:

@@ -60,14 +60,16 @@ class Refusal(StrEnum):
 class TransitionRefused(CaseworkError):
     """A fire that was not allowed: says whether a role, guard, field or the state refused it."""
 
-    def __init__(self, trigger: str, reason: Refusal, detail: str) -> None:
+    def __init__(self, trigger: str, reason: Refusal, detail: str,
+                 condition: str | None = None) -> None:
         # the edge answers 403 by the class: a role refusal of the plain class would be a 422
         if reason == Refusal.ROLE and not isinstance(self, RoleRefused):
             raise TypeError(f"refusing '{trigger}' for a role: raise RoleRefused, not "
                             "TransitionRefused with reason 'role'")
         self.trigger = trigger
         self.reason = reason
-        self.detail = detail
+        self.detail = detail  # in words, for the person refused
+        self.condition = condition  # a guard's expression, for those who read the workflow
         super().__init__(f"'{trigger}' refused ({reason}): {detail}")
 
 

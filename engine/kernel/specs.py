@@ -223,6 +223,7 @@ class TransitionSpec:
     title: str | None = None
     line: int = 0
     asks: tuple[str, ...] = ()  # fields the firer must give in this very fire (fresh input)
+    message: str | None = None  # what a refusal by `when` says ("Only a supervisor ...")
 
     @property
     def inputs(self) -> tuple[str, ...]:

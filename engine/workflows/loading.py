@@ -43,9 +43,9 @@ WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fiel
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
-TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "asks", "accepts", "when", "do",
-                   "title",
-                   "description"}
+TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "asks", "accepts", "when",
+                   "message", "do", "title", "description"}
+MAX_MESSAGE = 300  # characters: a sentence or two, shown where a step is refused
 # Names the `transitions` library puts on a case model; a trigger may not shadow them.
 RESERVED_TRIGGERS = {"trigger", "state", "machine"}
 RESERVED_TRIGGER_PREFIXES = ("to_", "may_", "is_")
@@ -325,12 +325,30 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
         accepts = self.names(node, "accepts", set(fields), what, "field")
         asks = self.names(node, "asks", set(fields), what, "field")
         when = self.expression(node, "when", scope, what)
+        message = self.guard_message(node, what)
         actions = self.actions(node.get("do"), node.line_of("do"), fields, scope, what)
         if trigger is None or not sources or len(dest) != 1:
             return None
         return TransitionSpec(trigger, tuple(sources), dest[0], frozenset(roles), tuple(needs),
                               tuple(accepts), when, tuple(actions), node.get("title"), node.line,
-                              tuple(asks))
+                              tuple(asks), message)
+
+    def guard_message(self, node: Node, what: str) -> str | None:
+        """`message:`, what a refusal by the transition's `when:` says to the person refused."""
+        if "message" not in node:
+            return None
+        value, line = node["message"], node.line_of("message")
+        if "when" not in node:
+            self.problem(line, f"{what}: 'message' says why 'when' refuses, and there is no "
+                         "'when'; add the condition or remove the message")
+        elif not isinstance(value, str) or not value.strip():
+            self.problem(line, f"{what}: 'message' must be a sentence in quotes, not {value!r}")
+        elif len(value) > MAX_MESSAGE:
+            self.problem(line, f"{what}: 'message' is {len(value)} characters long; say it in "
+                         f"at most {MAX_MESSAGE}")
+        else:
+            return value.strip()
+        return None
 
     def state_refs(self, node: Node, key: str, states: dict[str, StateSpec], what: str,
                    allow_any: bool) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_bdd import parsers
 
-from engine.cases.runtime import Actor
+from engine.cases.runtime import GUARD_UNMET, Actor
 from engine.customers.records import CustomerProfile
 from engine.jobs.tiering import Recomputed
 from engine.kernel.errors import InvalidInput, TransitionRefused
@@ -284,7 +284,8 @@ def check_read_only(refusal: Refusal, role: str) -> None:
 
 def check_guard(refusal: Refusal, guard: str) -> None:
     assert isinstance(refusal, TransitionRefused), refusal
-    assert (refusal.reason, refusal.detail) == ("guard", f"condition not met: {guard}")
+    assert (refusal.reason, refusal.condition) == ("guard", guard)
+    assert refusal.detail == GUARD_UNMET  # the guard has no message: a plain sentence
 
 
 def check_needs(refusal: Refusal, name: str) -> None:

@@ -209,7 +209,7 @@ def test_a_failing_timer_is_recorded_retried_later_and_does_not_stop_the_others(
     assert failing.last_error is not None and "not_published" in failing.last_error
     assert desk.store.get_case(bad).state == "open"  # rolled back: nothing half-done
     [done] = desk.timers.listing(refused, "fired")
-    assert done.outcome == "skipped: 'book' refused (guard): condition not met: has(case.note)"
+    assert done.outcome == "skipped: 'book' refused (guard): This step's condition is not met"
     assert names(desk, refused)[-1] == "timer.skipped"
     assert desk.worker.fire_due_timers(due + timedelta(seconds=29)) == 0
     assert desk.worker.fire_due_timers(due + timedelta(seconds=30)) == 0  # fails again

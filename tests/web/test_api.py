@@ -126,7 +126,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(desk: Casework, api: 
     ("triaje", TRIAGE, "trigger", "has no trigger 'triaje'; did you mean 'triage'?"),
     ("resolve", {}, "state", "where 'resolve' does not apply"),
     ("triage", {"category": "after_sales", "severity": "critical"}, "guard",
-     "condition not met"),
+     "'triage' refused (guard): Only a supervisor triages a critical complaint"),
 ])
 def test_a_refused_fire_is_422_with_its_reason_and_stores_nothing(
         desk: Casework, api: Client, auth: Auth, trigger: str, fields: dict[str, Any],
@@ -138,6 +138,8 @@ def test_a_refused_fire_is_422_with_its_reason_and_stores_nothing(
     body = refused.json()
     assert (body["trigger"], body["reason"]) == (trigger, reason)
     assert says in body["error"]
+    assert body.get("condition") == ('case.severity != "critical" || actor.role == '
+                                     '"supervisor"' if reason == "guard" else None)
     assert event_names(desk, case_id) == STARTED
 
 

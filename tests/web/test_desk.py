@@ -14,6 +14,8 @@ from tests.fixtures import T0, tier_table
 from tests.web_fixtures import Client, csrf, sign_in
 
 ANN = Actor("ann", "agent")
+RESOLVED = {"resolution": "Refunded the charge", "root_cause": "Double booking",
+            "remedy": "refund"}
 
 
 def complaint(desk: Casework, summary: str = "Parcel arrived damaged", customer: str = "C1",
@@ -203,6 +205,27 @@ def test_the_case_page_offers_what_this_user_may_fire(
     assert "Add comment" not in auditor.text
 
 
+def test_only_steps_this_user_may_take_now_get_buttons(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    resolved = complaint(desk, triage={"category": "billing"}, resolve=RESOLVED)
+    ann, sam = client_as("ann").get(f"/cases/{resolved}").text, \
+        client_as("sam").get(f"/cases/{resolved}").text
+    fires = re.compile(r'action="/cases/\d+/fire/(\w+)"')
+    assert fires.findall(ann) == ["close", "not_satisfied"]  # not the supervisor's step
+    assert fires.findall(sam) == ["close", "not_satisfied", "close_unanswered"]
+    # the guards read the form's CSAT: offered, with what they ask in words
+    assert '<p class="meta hint">Close only when the customer rated us 3 or better; ' \
+        "otherwise investigate again</p>" in ann
+    assert "case.csat" not in ann
+    closed = complaint(desk, triage={"category": "billing"}, resolve=RESOLVED,
+                       close={"csat": "4"})
+    page = client_as("ann").get(f"/cases/{closed}").text
+    assert fires.findall(page) == ["reopen"]  # within 30 days of closing (the guard judged)
+    auditor = client_as("ada").get(f"/cases/{closed}").text
+    assert fires.findall(auditor) == []
+    assert "Nothing: the case is closed." in auditor
+
+
 def test_firing_from_the_case_page_moves_the_case(desk: Casework,
                                                   client_as: Callable[[str], Client]) -> None:
     case_id = complaint(desk)
@@ -225,7 +248,10 @@ def test_a_refused_fire_shows_its_reason_by_the_form(desk: Casework,
                        data={"version": "1", "category": "billing", "severity": "critical",
                              **csrf(ann)})
     assert refused.status_code == 422
-    assert "condition not met" in refused.text
+    # the guard's message in words, never its expression
+    assert '<p class="error" role="alert">Only a supervisor triages a critical complaint</p>' \
+        in refused.text
+    assert "case.severity" not in refused.text and "condition not met" not in refused.text
     wrong_type = ann.post(f"/cases/{case_id}/fire/triage",
                           data={"version": "1", "category": "fruit", **csrf(ann)})
     assert wrong_type.status_code == 422

@@ -157,7 +157,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             edit("  - trigger: approve\n", "  - trigger: approve\n    tile: Approve\n"), 12,
             "unknown key 'tile' in a transition; did you mean 'title'? (allowed: accepts, asks, "
-            "description, do, from, needs, roles, title, to, trigger, when)",
+            "description, do, from, message, needs, roles, title, to, trigger, when)",
             id="transition"),
         pytest.param(
             edit("    to: approved\n  - trigger: finish",
@@ -503,6 +503,48 @@ def test_bad_actions(tmp_path: Path, action: str, message: str) -> None:
     text = edit("    to: approved\n  - trigger: finish",
                 f"    to: approved\n    do:\n      - {action}\n  - trigger: finish")
     assert_one_problem(tmp_path, text, 15, message)
+
+
+def test_a_guard_says_why_it_refuses_in_its_message(tmp_path: Path) -> None:
+    text = edit("  - trigger: approve\n", "  - trigger: approve\n    when: 'has(case.note)'\n"
+                "    message: \"Write a note before approving\"\n")
+    transition = load_workflow_file(write(tmp_path, text)).transition("approve", "open")
+    assert transition is not None
+    assert (transition.message, transition.when is not None) == (
+        "Write a note before approving", True)
+    plain = load_workflow_file(write(tmp_path, BASE)).transition("approve", "open")
+    assert plain is not None and plain.message is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        pytest.param("    message: Write a note\n", 12, "transition 'approve': 'message' says "
+                     "why 'when' refuses, and there is no 'when'; add the condition or remove "
+                     "the message", id="no-when"),
+        pytest.param("    when: 'has(case.note)'\n    message: [a, list]\n", 13,
+                     "transition 'approve': 'message' must be a sentence in quotes, not "
+                     "['a', 'list']", id="not-text"),
+        pytest.param("    when: 'has(case.note)'\n    message: '  '\n", 13,
+                     "'message' must be a sentence in quotes, not '  '", id="blank"),
+        pytest.param("    when: 'has(case.note)'\n    message: " + "x" * 301 + "\n", 13,
+                     "transition 'approve': 'message' is 301 characters long; say it in at "
+                     "most 300", id="too-long"),
+        pytest.param("    when: 'has(case.note)'\n    mesage: Write a note\n", 13,
+                     "unknown key 'mesage' in a transition; did you mean 'message'?",
+                     id="misspelt"),
+    ],
+)
+def test_a_guard_message_is_checked(tmp_path: Path, lines: str, line: int,
+                                    message: str) -> None:
+    text = edit("  - trigger: approve\n", "  - trigger: approve\n" + lines)
+    assert_one_problem(tmp_path, text, line, message)
+
+
+def test_every_guard_of_the_shipped_complaint_says_why_in_words() -> None:
+    guarded = [t for t in load_workflow_file(COMPLAINT).transitions if t.when is not None]
+    assert len(guarded) == 5
+    assert all(t.message for t in guarded), [t.trigger for t in guarded if not t.message]
 
 
 def test_do_must_be_a_list(tmp_path: Path) -> None:

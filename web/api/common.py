@@ -63,6 +63,9 @@ class ApiError(Struct, kw_only=True):
     trigger: Annotated[str | None, Meta(description="The trigger that was refused")] = None
     reason: Annotated[str | None, Meta(
         description="Why a trigger was refused: trigger, state, role, guard or field")] = None
+    condition: Annotated[str | None, Meta(
+        description="The guard's expression, when a guard refused (the error says it in "
+                    "words)")] = None
     case: Annotated[int | None, Meta(description="The case that changed (409)")] = None
     expected_version: Annotated[int | None, Meta(
         description="The version the request expected (409)")] = None

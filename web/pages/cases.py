@@ -14,8 +14,9 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from engine.cases.offers import offers
 from engine.kernel.accounts import User
-from engine.kernel.errors import CaseworkError, Conflict, NotFound
+from engine.kernel.errors import CaseworkError, Conflict, NotFound, TransitionRefused
 from engine.kernel.history import Event
 from engine.kernel.roles import Permission
 from engine.kernel.specs import TransitionSpec, WorkflowSpec
@@ -56,7 +57,8 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
                 history=list(reversed(shown)),
-                fireable=casework.runtime.triggers_for(case, request.user.roles),
+                fireable=offers(casework.runtime, case, request.user.name, request.user.roles,
+                                now),
                 error=error or {}, notice=notice, given=given or {}, now=now,
                 may_work=request.user.may(Permission.WORK_CASES))
 
@@ -99,8 +101,9 @@ def _refused(request: Request[User, Any, Any], case_id: int, where: str, exc: Ca
         return _case_page(request, case_id, status_code=status_of(exc), notice=(
             "Someone else changed this case while you had it open. This is the case as it "
             "is now: check it, then try again."))
+    said = exc.detail if isinstance(exc, TransitionRefused) else str(exc)  # in words
     return _case_page(request, case_id, status_code=status_of(exc),
-                      error={where: str(exc)}, given=given)
+                      error={where: said}, given=given)
 
 
 @post("/{case_id:int}/fire/{trigger:str}", guards=[allow(Permission.WORK_CASES)])
