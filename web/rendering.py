@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,17 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def form_key() -> str:
+    """A fresh key for one rendered form: submitting the form twice applies it once
+    (engine.cases.submissions)."""
+    return secrets.token_urlsafe(16)
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.filters["span"] = span
     env.filters["when"] = when
+    env.globals["form_key"] = form_key
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from engine.cases.runtime import Runtime
+from engine.cases.submissions import KEPT
 from engine.jobs.escalation import SYSTEM, Escalator
 from engine.kernel.errors import TransitionRefused
 from engine.kernel.history import EventDraft
@@ -68,6 +69,11 @@ class Worker:
                 self.timers.failed(claimed, error[:2000],
                                    now + retry_after(claimed.attempts + 1))
         return fired
+
+    def forget_submissions(self, now: datetime) -> int:
+        """Forget the form and API submission keys older than a day (engine.cases.submissions);
+        how many."""
+        return self.timers.forget_submissions(now - KEPT)
 
     def _fire(self, tx: Transaction, timer: TimerRecord, now: datetime) -> str:
         if timer.kind == TimerKind.SLA:
@@ -118,6 +124,7 @@ class Sweeper:
             now = self.clock()
             try:
                 fired = self.worker.fire_due_timers(now, stop=self._stopping.is_set)
+                self.worker.forget_submissions(now)
             except Exception:  # the database may be back next time: keep sweeping
                 log.exception("a sweep failed; trying again in %s s", self.interval)
             else:

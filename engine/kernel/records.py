@@ -291,6 +291,17 @@ def _instants_as_text(values: dict[str, Any]) -> dict[str, Any]:
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A form or API request that applied something once, by the key it carried."""
+
+    key: str
+    user: str
+    case_id: int
+    at: datetime
+    outcome: str  # what it applied, e.g. "fired triage"
+
+
 class Transaction(Protocol):
     def get_case(self, case_id: int) -> CaseRecord: ...
     def insert_case(self, record: CaseRecord) -> int: ...
@@ -322,6 +333,9 @@ class Transaction(Protocol):
     def update_customer(self, head: CustomerHead, changes: Mapping[str, Any],
                         events: Sequence[CustomerEvent], at: datetime) -> None: ...
     def year_activity(self, customer_id: str, year: int) -> YearActivity: ...
+    def remember_submission(self, submission: Submission) -> Submission | None:
+        """Store the submission's key; if the key is stored already, store nothing and
+        return the earlier submission."""
 
 
 class Store(Protocol):
@@ -347,6 +361,8 @@ class TimerStore(Protocol):
     def claimed(self, now: datetime) -> AbstractContextManager[
         tuple[Transaction, TimerRecord | None]]: ...
     def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None: ...
+    def forget_submissions(self, before: datetime) -> int:
+        """Drop the submission keys stored before `before`; how many there were."""
 
 
 class Timers(TimerStore, Protocol):

@@ -29,6 +29,7 @@ from engine.store.schema import (
     publications,
     users,
 )
+from engine.store.submissions import Submissions
 from engine.store.timers import TimerWrites
 
 MAX_ID = 2**63 - 1  # the largest id a database integer holds (SQLite INTEGER, PostgreSQL BIGINT)
@@ -96,7 +97,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction(TimerWrites, CaseLinks):
+class SqlTransaction(TimerWrites, CaseLinks, Submissions):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

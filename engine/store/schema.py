@@ -349,6 +349,19 @@ sla_clocks = sa.Table(
     sa.Index(None, "stopped_at"),  # the dashboards' recent weeks
 )
 
+# Forms and API requests applied once: a page's form carries a key made when it was shown, an
+# API call an Idempotency-Key header; a second submission with a key stored here is answered
+# without applying it again (engine/cases/submissions.py). The worker forgets keys after a day.
+form_submissions = sa.Table(
+    "form_submissions", metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("user_name", sa.String(100), nullable=False),
+    sa.Column("case_id", sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("outcome", sa.String(200), nullable=False),  # what it applied, e.g. "fired triage"
+    sa.Index(None, "at"),
+)
+
 # Notices waiting to be read or sent: escalations name who must hear of a late case.
 outbox = sa.Table(
     "outbox", metadata,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from engine.kernel.records import ClockRecord, OutboxRow, TimerKind, TimerRecord, TimerRow
 from engine.store.db import Database
 from engine.store.repository import SqlTransaction
-from engine.store.schema import outbox, sla_clocks, timers
+from engine.store.schema import form_submissions, outbox, sla_clocks, timers
 from engine.store.timers import clock_record
 
 # Claiming marks the timer fired in the same statement: whatever firing it arms (the next step
@@ -61,6 +61,13 @@ class SqlTimers:
                                                        timers.c.state == "pending")
                                .values(attempts=timers.c.attempts + 1, last_error=error,
                                        retry_at=retry_at))
+
+    def forget_submissions(self, before: datetime) -> int:
+        """Drop the submission keys stored before `before` (a form is not sent again a day
+        later; a key kept for ever would only grow the table)."""
+        with self.database.writing() as connection:
+            return int(connection.execute(sa.delete(form_submissions)
+                                          .where(form_submissions.c.at < before)).rowcount)
 
     def listing(self, case_id: int | None = None, state: str | None = None,
                 failing: bool = False) -> list[TimerRow]:

@@ -144,7 +144,9 @@ def close_after_a_refusal(page: Page, shot: Shot) -> None:
     form = open_fire(page, "Follow-up: satisfied, close")
     fill_in(form, "Customer satisfaction", "2")
     form.locator("button[type=submit]").click()
-    expect(page.locator("#case details[open] .error")).to_contain_text("case.csat >= 3")
+    refusal = page.locator("#case details[open] .error")
+    expect(refusal).to_have_text("Close only when the customer rated us 3 or better; otherwise "
+                                 "investigate again")  # in words, not the guard's expression
     expect(state_of(page)).to_contain_text("state Resolved, follow-up due")
     shot(page, "refused")
 
@@ -199,3 +201,26 @@ def test_a_fire_after_someone_else_changed_the_case_says_so(new_page: Callable[[
     expect(state_of(bob)).to_contain_text("state Investigating")  # reloaded: as it is now
     expect(state_of(bob)).to_contain_text("queue billing")
     shot(bob, "conflict")
+
+
+def test_a_double_click_applies_a_step_once(new_page: Callable[[], Page], shot: Shot) -> None:
+    page = new_page()
+    page.goto("/login")
+    sign_in(page, "bob", demo_password("bob"))
+    page.goto("/queues/intake?severity=medium")
+    links = page.locator("#rows tbody tr td:nth-child(1) a")
+    case_link = links.last.get_attribute("href")  # not the first: another test triages that
+    assert case_link is not None and case_link.startswith("/cases/")
+    page.goto(case_link)
+    expect(state_of(page)).to_contain_text("state Received")
+    revision = int(re.findall(r"revision (\d+)", state_of(page).inner_text())[0])
+    form = open_fire(page, "Triage")
+    fill_in(form, "category", "billing")
+    form.locator("button[type=submit]").dblclick()
+    expect(state_of(page)).to_contain_text("state Investigating")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#case")).not_to_contain_text("Someone else changed this case")
+    expect(state_of(page)).to_contain_text(f"revision {revision + 1}")  # one change, not two
+    page.reload()
+    expect(state_of(page)).to_contain_text(f"revision {revision + 1}")
+    shot(page, "double-click")

@@ -79,7 +79,7 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
 
 @pytest.mark.parametrize(("actor", "trigger", "inputs", "reason", "says"), [
     (AGENT, "triage", {"category": "billing", "severity": "critical"}, "guard",
-     'case.severity != "critical"'),
+     "Only a supervisor triages a critical complaint"),  # the guard's message: in words
     (Actor("zoe", "auditor"), "triage", {"category": "billing"}, "role", "role 'auditor'"),
     (AGENT, "triage", {}, "field", "needs category"),
     (AGENT, "resolve", {"resolution": "x"}, "state", "state 'received'"),

@@ -143,6 +143,29 @@ def test_a_refused_fire_is_422_with_its_reason_and_stores_nothing(
     assert event_names(desk, case_id) == STARTED
 
 
+def test_a_fire_sent_again_with_its_idempotency_key_applies_once(
+        desk: Casework, api: Client, auth: Auth) -> None:
+    case_id = started(desk)
+    headers = {**auth("ann"), "Idempotency-Key": "4f6c1d2e-retry"}
+    body = {"fields": TRIAGE, "expected_version": 1}
+    first = api.post(f"/api/cases/{case_id}/fire/triage", json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    assert "idempotent-replayed" not in first.headers
+    history = event_names(desk, case_id)
+    again = api.post(f"/api/cases/{case_id}/fire/triage", json=body, headers=headers)
+    assert again.status_code == 200, again.text  # not 409, though version 1 is stale now
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert event_names(desk, case_id) == history
+    reused = api.post(f"/api/cases/{case_id}/fire/respond", headers=headers,
+                      json={"fields": {"first_response": "On it"}})
+    assert reused.status_code == 422
+    assert "was used by another request" in reused.json()["error"]
+    too_long = api.post(f"/api/cases/{case_id}/fire/respond", json={"fields": {}},
+                        headers={**auth("ann"), "Idempotency-Key": "k" * 101})
+    assert too_long.status_code in (400, 422)
+
+
 def test_a_field_of_the_wrong_type_is_422_naming_the_field(desk: Casework, api: Client,
                                                            auth: Auth) -> None:
     case_id = started(desk)

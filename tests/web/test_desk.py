@@ -214,7 +214,7 @@ def test_only_steps_this_user_may_take_now_get_buttons(
     assert fires.findall(ann) == ["close", "not_satisfied"]  # not the supervisor's step
     assert fires.findall(sam) == ["close", "not_satisfied", "close_unanswered"]
     # the guards read the form's CSAT: offered, with what they ask in words
-    assert '<p class="meta hint">Close only when the customer rated us 3 or better; ' \
+    assert '<p class="hint">Close only when the customer rated us 3 or better; ' \
         "otherwise investigate again</p>" in ann
     assert "case.csat" not in ann
     closed = complaint(desk, triage={"category": "billing"}, resolve=RESOLVED,
@@ -270,6 +270,31 @@ def test_a_fire_on_a_case_someone_changed_says_so(desk: Casework,
     assert "Someone else changed this case" in stale.text
     assert "meanwhile" in stale.text
     assert desk.store.get_case(case_id).state == "received"
+
+
+def test_a_form_sent_twice_applies_once_and_says_so(desk: Casework,
+                                                   client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    page = ann.get(f"/cases/{case_id}").text
+    form = re.search(r'action="/cases/\d+/fire/triage".*?</form>', page, re.S)
+    assert form is not None
+    [key] = re.findall(r'name="form_key" value="([^"]+)"', form.group(0))
+    sent = {"version": "1", "form_key": key, "category": "billing", "severity": "high",
+            **csrf(ann)}
+    first = ann.post(f"/cases/{case_id}/fire/triage", data=sent, follow_redirects=False)
+    assert first.status_code == 303
+    history = desk.store.case_events(case_id)
+    again = ann.post(f"/cases/{case_id}/fire/triage", data=sent,
+                     headers={"HX-Request": "true"})
+    assert again.status_code == 200
+    assert "This step was already applied" in again.text
+    assert "Someone else changed this case" not in again.text
+    assert again.text.lstrip().startswith('<div id="case">')  # HTMX swaps the case in
+    assert desk.store.case_events(case_id) == history
+    # each form shown gets its own key
+    keys = re.findall(r'name="form_key" value="([^"]+)"', ann.get(f"/cases/{case_id}").text)
+    assert keys and key not in keys and len(set(keys)) == len(keys)
 
 
 def test_a_comment_lands_in_the_history_as_text(desk: Casework,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from engine.cases.queues import PAGE, QueueQuery
+from engine.cases.submissions import MAX_KEY, fire_once
 from engine.kernel.accounts import User
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.records import CaseRecord
@@ -37,6 +39,10 @@ MAX_PAGE = 200
 CaseId = Annotated[int, PathParameter(description="The case number")]
 Trigger = Annotated[str, PathParameter(description="The trigger to fire, e.g. triage")]
 ApiRequest = Request[User, Any, Any]
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", required=False, max_length=MAX_KEY,
+    description="Any unique text per request (a UUID): the request applies once, however "
+                "often it is sent with this key (kept for a day)")]
 
 
 def case_json(request: ApiRequest, case: CaseRecord) -> Case:
@@ -73,17 +79,21 @@ def read_case(request: ApiRequest, case_id: CaseId) -> Case:
 @post("/{case_id:int}/fire/{trigger:str}", guards=[allow(Permission.WORK_CASES)],
       status_code=HTTP_200_OK, summary="Fire a trigger", operation_class=ApiOperation,
       responses=errors(403, 404, 409, 422), response_description="The case after the fire")
-def fire(request: ApiRequest, case_id: CaseId, trigger: Trigger, data: JSONBody[Fire]) -> Case:
+def fire(request: ApiRequest, case_id: CaseId, trigger: Trigger, data: JSONBody[Fire],
+         key: IdempotencyKey = None) -> Response[Case]:
     """Fire a trigger on a case with the fields it takes; all or nothing: a refusal (role 403,
-    state, guard or field 422, version 409) changes nothing."""
+    state, guard or field 422, version 409) changes nothing. With an Idempotency-Key, a
+    request sent again with the same key fires nothing and answers with the case as it is,
+    marked `Idempotent-Replayed: true`."""
     casework = casework_of(request)
     case = casework.store.get_case(case_id)
     transition = casework.registry.get(case.definition_id).spec.transition(trigger, case.state)
     allowed = transition.roles if transition is not None else frozenset()
-    fired = casework.runtime.fire(case_id, trigger, acting(request.user, allowed),
-                                  now_of(request), data.fields,
-                                  expected_version=data.expected_version)
-    return case_json(request, fired)
+    applied = fire_once(casework.runtime, key, case_id, trigger,
+                        acting(request.user, allowed), now_of(request), data.fields,
+                        expected_version=data.expected_version)
+    return Response(case_json(request, applied.case),
+                    headers={"Idempotent-Replayed": "true"} if applied.again else None)
 
 
 @post("/{case_id:int}/comments", guards=[allow(Permission.WORK_CASES)],

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from engine.cases.offers import offers
+from engine.cases.submissions import fire_once
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, Conflict, NotFound, TransitionRefused
 from engine.kernel.history import Event
@@ -27,6 +28,7 @@ from web.rendering import page
 from web.security import allow
 
 Form = Mapping[str, Any]
+ALREADY_APPLIED = "This step was already applied: this is the case as it is now."
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -111,17 +113,20 @@ def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: From
          data: FormBody) -> Any:
     form = data
     casework = casework_of(request)
-    given = {k: v for k, v in form.items() if k not in ("version", "_csrf_token")}
+    given = {k: v for k, v in form.items() if k not in ("version", "_csrf_token", "form_key")}
     try:
         case = casework.store.get_case(case_id)
         spec = casework.registry.get(case.definition_id).spec
         transition = spec.transition(trigger, case.state)
         allowed = transition.roles if transition is not None else frozenset()
         inputs = form_inputs(spec, transition, form) if transition is not None else {}
-        casework.runtime.fire(case_id, trigger, acting(request.user, allowed), now_of(request),
-                              inputs, expected_version=_version(form))
+        applied = fire_once(casework.runtime, form.get("form_key"), case_id, trigger,
+                            acting(request.user, allowed), now_of(request), inputs,
+                            expected_version=_version(form))
     except CaseworkError as exc:
         return _refused(request, case_id, trigger, exc, given)
+    if applied.again:  # the same form sent twice: say so, with the case as it is
+        return _case_page(request, case_id, notice=ALREADY_APPLIED)
     return _after_change(request, case_id)
 
 
