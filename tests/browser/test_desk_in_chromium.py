@@ -36,13 +36,14 @@ def open_fire(page: Page, button: str) -> Locator:
     return form
 
 
-def fire(page: Page, button: str, values: dict[str, str], trigger: str) -> None:
-    """Fill the fire form behind `button`, send it, and wait for the history to show it."""
+def fire(page: Page, button: str, values: dict[str, str], step: str) -> None:
+    """Fill the fire form behind `button`, send it, and wait for the history to tell `step`
+    (the step's title and the states' titles it moved between)."""
     form = open_fire(page, button)
     for label, value in values.items():
         fill_in(form, label, value)
     form.locator("button[type=submit]").click()
-    expect(page.locator("#case .timeline")).to_contain_text(f"{trigger}: ")
+    expect(page.locator("#case .timeline li.step").first).to_contain_text(step)
 
 
 def state_of(page: Page) -> Locator:
@@ -69,15 +70,18 @@ def test_a_complaint_goes_from_the_intake_queue_to_closed(new_page: Callable[[],
     work_to_resolved(page, shot)
     close_after_a_refusal(page, shot)
 
-    # the history explains the decisions: which table, version and row, and the inputs
-    decided = page.locator("#case .timeline li.rule-decided")
-    expect(decided.filter(has_text="decided by complaint_sla")).to_have_count(1)
-    routing = decided.filter(has_text="decided by complaint_routing")
-    expect(routing).to_have_count(1)
-    expect(routing).to_contain_text(
-        re.compile(r"complaint_routing v\d+, row after-sales: queue=after_sales"))
-    routing.locator("summary", has_text="inputs").click()
-    expect(routing.locator("details")).to_contain_text("category=after_sales")
+    # the history tells each step in one entry, its decisions in sentences folded under it
+    triage = page.locator("#case .timeline li.step",
+                          has_text="Triage: Received → Investigating")
+    expect(triage).to_have_count(1)
+    decisions = triage.locator("ul.details li.decision")
+    expect(decisions.first).not_to_be_visible()  # folded until opened
+    triage.locator("summary").click()
+    expect(decisions).to_have_count(2)
+    expect(decisions.first).to_contain_text(
+        re.compile(r"complaint_routing v\d+ chose after-sales: queue after_sales"))
+    expect(decisions.first).to_contain_text(re.compile(r"given Channel \w+, Category after_sales"))
+    expect(decisions.nth(1)).to_contain_text(re.compile(r"complaint_sla v\d+ chose "))
     shot(page, "closed")
 
 
@@ -124,16 +128,19 @@ def work_to_resolved(page: Page, shot: Shot) -> None:
     shot(page, "triaged")
 
     fire(page, "Send the first response",
-         {"First response to the customer": "Sorry, we are asking the courier now"}, "respond")
+         {"First response to the customer": "Sorry, we are asking the courier now"},
+         "Send the first response: Investigating → Investigating")
     fire(page, "Ask the customer",
-         {"What we asked the customer": "Which door did the courier use?"}, "ask_customer")
+         {"What we asked the customer": "Which door did the courier use?"},
+         "Ask the customer: Investigating → Waiting for the customer")
     expect(state_of(page)).to_contain_text("state Waiting for the customer")
     fire(page, "Customer replied",
-         {"What the customer answered": "The back door, by the garage"}, "customer_replied")
+         {"What the customer answered": "The back door, by the garage"},
+         "Customer replied: Waiting for the customer → Investigating")
     expect(state_of(page)).to_contain_text("state Investigating")
     fire(page, "Resolve", {"What we did": "Courier collected it and delivered it again",
                            "Root cause": "Courier note ignored", "Remedy": "apology"},
-         "resolve")
+         "Resolve: Investigating → Resolved, follow-up due")
     expect(state_of(page)).to_contain_text("state Resolved, follow-up due")
     shot(page, "resolved")
 
@@ -157,7 +164,8 @@ def close_after_a_refusal(page: Page, shot: Shot) -> None:
     form.locator("button[type=submit]").click()
     expect(state_of(page)).to_contain_text("state Closed")
     expect(state_of(page)).to_contain_text(re.compile(r"closed \d{4}-\d\d-\d\d"))
-    expect(page.locator("#case .timeline")).to_contain_text("close: resolved → closed")
+    expect(page.locator("#case .timeline li.step").first).to_contain_text(
+        "Follow-up: satisfied, close: Resolved, follow-up due → Closed")
 
 
 def test_signing_out_sends_the_next_page_to_sign_in(new_page: Callable[[], Page],

@@ -1,11 +1,10 @@
-"""The case page: fields, customer, SLA clocks, the triggers this user may fire now, comments
-and the history with each decision explained."""
+"""The case page: fields, customer, SLA clocks, the steps this user may take now, comments
+and the history told as one entry per step (engine/cases/story.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request
@@ -15,10 +14,10 @@ from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from engine.cases.offers import offers
+from engine.cases.story import newest_first, story
 from engine.cases.submissions import fire_once
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, Conflict, NotFound, TransitionRefused
-from engine.kernel.history import Event
 from engine.kernel.roles import Permission
 from engine.kernel.specs import TransitionSpec, WorkflowSpec
 from web.areas import area, get, post
@@ -30,14 +29,6 @@ from web.security import allow
 Form = Mapping[str, Any]
 ALREADY_APPLIED = "This step was already applied: this is the case as it is now."
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One history event as the timeline shows it."""
-
-    event: Event
-    payload: dict[str, Any]
 
 
 def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int = 200,
@@ -55,10 +46,10 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
             customer = casework.customers.customer(case.customer).record
         except NotFound:
             customer = None
-    shown = [Shown(e, json.loads(e.payload)) for e in casework.store.case_events(case.id)]
+    told = story(casework.store.case_events(case.id), spec)
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
-                history=list(reversed(shown)),
+                history=newest_first(told),
                 fireable=offers(casework.runtime, case, request.user.name, request.user.roles,
                                 now),
                 error=error or {}, notice=notice, given=given or {}, now=now,
