@@ -9,7 +9,7 @@ badge is worked out here, once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -52,10 +52,14 @@ class QueueLine(NamedTuple):
     due_title: str
 
 
-def queue_lines(rows: Sequence[QueueRow], now: datetime) -> list[QueueLine]:
-    """The lines of `rows` as seen at `now`."""
+def queue_lines(rows: Sequence[QueueRow], now: datetime,
+                titles: Mapping[tuple[str, str], str] | None = None) -> list[QueueLine]:
+    """The lines of `rows` as seen at `now`, each state by its title in `titles` ((workflow,
+    state) -> title; Registry.state_titles), else its name."""
+    titles = titles or {}
     return [QueueLine(row.id, f"{row.id}@{row.lock_version}", row.summary or row.workflow,
-                      row.state, row.severity or "", row.customer,
+                      titles.get((row.workflow, row.state), row.state), row.severity or "",
+                      row.customer,
                       _path(row.customer) if row.customer else "", row.tier or "",
                       row.assignee, *sla_badge(row.sla, row.due_at, now))
             for row in rows]

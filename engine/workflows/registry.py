@@ -146,6 +146,7 @@ class Registry:
         # nothing new is stored or published (store.definition_marks)
         self._named: dict[tuple[str, date], tuple[str, ...]] = {}
         self._named_marks: tuple[int, int] | None = None
+        self._titles: tuple[tuple[int, int], dict[tuple[str, str], str]] | None = None
 
     def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
                path: str, at: datetime) -> DefinitionRecord:
@@ -265,6 +266,15 @@ class Registry:
         of each workflow, and the `queue` values of the tables in force at `at` that those
         versions decide with (a routing table)."""
         return self._named_at("queues", at, self._queues)
+
+    def state_titles(self) -> Mapping[tuple[str, str], str]:
+        """(workflow, state) -> what people call the state: its title in the newest version
+        of the workflow, else its name; kept while nothing new is stored or published."""
+        marks = self.store.definition_marks()
+        if self._titles is None or self._titles[0] != marks:
+            self._titles = (marks, {(d.spec.name, s.name): s.title or s.name
+                                    for d in self._newest() for s in d.spec.states.values()})
+        return self._titles[1]
 
     def _named_at(self, what: str, at: datetime | None,
                   find: Callable[[datetime], tuple[str, ...]]) -> tuple[str, ...]:

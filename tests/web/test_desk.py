@@ -125,6 +125,18 @@ def test_a_queue_filters_searches_and_pages(desk: Casework,
     assert seen == [str(i) for i in sorted([*ids, special], reverse=True)]
 
 
+def test_a_queue_shows_states_by_their_titles(desk: Casework,
+                                              client_as: Callable[[str], Client]) -> None:
+    waiting = complaint(desk, triage={"category": "billing"},
+                        ask_customer={"question": "Which invoice?"})
+    page = client_as("ann").get("/queues/billing", params={"state": "waiting_customer"}).text
+    row = re.search(rf'<tr[^>]*>\s*<td><a href="/cases/{waiting}".*?</tr>', page, re.S)
+    assert row is not None and "<td>Waiting for the customer</td>" in row.group(0)
+    assert "waiting_customer</td>" not in page
+    # the filter offers titles and sends the state's name
+    assert '<option value="waiting_customer" selected>Waiting for the customer</option>' in page
+
+
 def options(page: str, name: str) -> list[str]:
     """The choices of the queue page's <select name=...>."""
     found = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S)

@@ -57,10 +57,13 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
     if found.next_after is not None:
         moment, last = found.next_after
         next_link = {**following, "after": f"{moment.isoformat()}~{last}"}
+    titles = casework.registry.state_titles()
     people = [u.name for u in casework.accounts.users() if u.active
               and u.holds(*PERMISSIONS[Permission.WORK_CASES])]
     return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
-                queue=queue, page=found, lines=queue_lines(found.rows, now), chosen=chosen,
+                queue=queue, page=found, chosen=chosen,
+                lines=queue_lines(found.rows, now, titles),
+                state_titles={state: title for (_, state), title in titles.items()},
                 next_link=next_link, first=params.get("after") is None, sorts=SORTS,
                 sla_states=SLA_STATES, severities=casework.registry.severities(),
                 tiers=casework.registry.tiers(now), people=people, notes=notes or [],
