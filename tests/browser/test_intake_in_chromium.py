@@ -56,8 +56,8 @@ def test_a_phone_complaint_from_a_new_caller(new_page: Callable[[], Page], shot:
     number = page.url.rsplit("/", 1)[1]
     shot(page, "case")
 
-    page.get_by_label("Search cases").fill("客户投诉")
-    page.get_by_label("Search cases").press("Enter")
+    page.get_by_label("Find a case").fill("客户投诉")
+    page.get_by_label("Find a case").press("Enter")
     expect(page.locator("#results").get_by_role("link", name=f"#{number}")).to_be_visible()
 
 
@@ -66,6 +66,7 @@ def test_the_queue_from_the_keyboard(new_page: Callable[[], Page], shot: Shot) -
     signed_in(page, "/queues/intake")
     rows = page.locator("#rows tbody tr")
     expect(rows.first).to_be_visible()
+    shown = rows.count()
     page.keyboard.press("?")
     expect(page.locator("#shortcuts")).to_be_visible()
     shot(page, "shortcuts")
@@ -85,12 +86,16 @@ def test_the_queue_from_the_keyboard(new_page: Callable[[], Page], shot: Shot) -
     expect(rows.nth(0)).to_have_class(re.compile(r"\bcurrent\b"))
     page.locator("#q").fill("")
     page.locator("h1").click()
+    # the search box fetched the rows again as it changed: wait for the whole list, unchosen
+    page.wait_for_load_state("networkidle")
+    expect(rows).to_have_count(shown)
+    expect(page.locator("#rows tr.current")).to_have_count(0)
 
     unclaimed = rows.filter(has=page.get_by_role("button", name=re.compile("^Claim")))
     number = unclaimed.first.get_by_role("link").first.inner_text()
     index = [rows.nth(i).get_by_role("link").first.inner_text()
              for i in range(rows.count())].index(number)
-    for _ in range(index):  # from the first row, still the chosen one
+    for _ in range(index + 1):  # from no row chosen
         page.keyboard.press("j")
     expect(rows.nth(index)).to_have_class(re.compile(r"\bcurrent\b"))
     page.keyboard.press("c")
