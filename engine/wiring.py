@@ -11,7 +11,10 @@ from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
+from engine.cases.saved_views import SavedViews
+from engine.cases.search import CaseSearch
 from engine.cases.version_moves import Migrator
+from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
@@ -24,10 +27,13 @@ from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.audit_views import SqlAudit
+from engine.store.case_search import SqlCaseSearch
+from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
 from engine.store.publications import SqlPublications
+from engine.store.saved_views import SqlSavedViews
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
@@ -70,6 +76,18 @@ class Casework:
     @cached_property
     def search(self) -> CustomerSearch:
         return SqlCustomerSearch(self.database)
+
+    @cached_property
+    def customer_editor(self) -> CustomerEditor:
+        return CustomerEditor(SqlCustomerEdits(self.database))
+
+    @cached_property
+    def case_search(self) -> CaseSearch:
+        return SqlCaseSearch(self.database)
+
+    @cached_property
+    def saved_views(self) -> SavedViews:
+        return SqlSavedViews(self.database)
 
     @cached_property
     def audit(self) -> Audit:

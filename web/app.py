@@ -36,6 +36,9 @@ SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
 SIGN_INS_PER_MINUTE = 10  # per client address and server process: slows password guessing
 # The menu: each area's page, its label, and the permission that opens it.
 MENU = [("/queues", "Queues", Permission.READ_CASES),
+        ("/my-cases", "My cases", Permission.WORK_CASES),
+        ("/search", "Search", Permission.READ_CASES),
+        ("/new/complaint", "New complaint", Permission.WORK_CASES),
         ("/customers", "Customers", Permission.READ_CUSTOMERS),
         ("/rules", "Rules", Permission.READ_RULES),
         ("/audit", "Audit", Permission.AUDIT),

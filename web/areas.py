@@ -50,3 +50,9 @@ def post(path: str | Sequence[str] | None = None,
          **options: Any) -> Callable[[Handler], HTTPRouteHandler]:
     """litestar.post; a plain function runs on a worker thread unless `sync_to_thread=False`."""
     return _threaded(litestar.post, path, options)
+
+
+def patch(path: str | Sequence[str] | None = None,
+          **options: Any) -> Callable[[Handler], HTTPRouteHandler]:
+    """litestar.patch; a plain function runs on a worker thread unless `sync_to_thread=False`."""
+    return _threaded(litestar.patch, path, options)

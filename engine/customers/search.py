@@ -50,9 +50,10 @@ class CustomerSearch(Protocol):
 
     def search(self, text: str, limit: int, tier: str | None = None,
                after: str | None = None) -> list[CustomerRecord]:
-        """Up to `limit` customers by id whose id starts with `text` or whose name or email
-        contains it (case-insensitive; empty text: every customer), in `tier` if given, with
-        ids after `after` (the last id of the page before)."""
+        """Up to `limit` customers by id whose id starts with `text` or whose name, email or
+        phone contains it (case-insensitive; a phone number also by its digits alone; empty
+        text: every customer), in `tier` if given, with ids after `after` (the last id of the
+        page before)."""
 
     def purchases(self, customer_id: str, limit: int,
                   after: tuple[date, int] | None = None) -> list[StoredPurchase]:

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     WORK_CASES = "work_cases"  # fire steps, comment, claim a case for oneself
     ASSIGN_CASES = "assign_cases"  # hand a case to someone else
     READ_CUSTOMERS = "read_customers"
+    EDIT_CUSTOMERS = "edit_customers"  # create a customer record (intake), change its details
     READ_RULES = "read_rules"  # decision tables, workflows, their versions and tests
     EDIT_RULES = "edit_rules"  # validate, simulate and publish tables
     AUDIT = "audit"  # search, verify and export histories
@@ -39,6 +40,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.WORK_CASES: _WORKERS,
     Permission.ASSIGN_CASES: frozenset({Role.SUPERVISOR, Role.MANAGER}),
     Permission.READ_CUSTOMERS: _WORKERS | READ_ONLY_ROLES,
+    Permission.EDIT_CUSTOMERS: _WORKERS,
     Permission.READ_RULES: frozenset({Role.MANAGER, Role.SUPERVISOR, Role.AUDITOR}),
     Permission.EDIT_RULES: frozenset({Role.MANAGER}),
     Permission.AUDIT: frozenset({Role.AUDITOR, Role.MANAGER}),

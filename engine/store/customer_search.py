@@ -26,15 +26,21 @@ class SqlCustomerSearch:
     def search(self, text: str, limit: int, tier: str | None = None,
                after: str | None = None) -> list[CustomerRecord]:
         """Up to `limit` customer records (every column) by id whose id starts with `text` or
-        whose name or email contains it (case-insensitive; empty text: every customer), in
-        `tier` if given, with ids after `after` (the last id of the page before)."""
+        whose name, email or phone contains it (case-insensitive; a phone number also by its
+        digits alone; empty text: every customer), in `tier` if given, with ids after `after`
+        (the last id of the page before)."""
         query = sa.select(customers)
         text = text.strip()
         if text:
             pattern = _escaped(text)
-            query = query.where(sa.or_(customers.c.id.ilike(f"{pattern}%", escape="\\"),
-                                       customers.c.name.ilike(f"%{pattern}%", escape="\\"),
-                                       customers.c.email.ilike(f"%{pattern}%", escape="\\")))
+            matches = [customers.c.id.ilike(f"{pattern}%", escape="\\"),
+                       customers.c.name.ilike(f"%{pattern}%", escape="\\"),
+                       customers.c.email.ilike(f"%{pattern}%", escape="\\"),
+                       customers.c.phone.ilike(f"%{pattern}%", escape="\\")]
+            digits = "".join(c for c in text if c.isascii() and c.isdigit())
+            if len(digits) >= 3 and not text.strip("+0123456789 ()./-"):  # a phone number
+                matches.append(_digits(customers.c.phone).like(f"%{digits}%"))
+            query = query.where(sa.or_(*matches))
         if tier:
             query = query.where(customers.c.tier == tier)
         if after is not None:
@@ -71,6 +77,13 @@ class SqlCustomerSearch:
                  .order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit))
         with self.database.reading() as connection:
             return [CustomerCase(**row._mapping) for row in connection.execute(query)]
+
+
+def _digits(column: Any) -> Any:
+    """A phone number's column without the separators people write between its digits."""
+    for separator in " ()./-+":
+        column = sa.func.replace(column, separator, "")
+    return column
 
 
 def _escaped(text: str) -> str:

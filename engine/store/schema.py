@@ -102,6 +102,7 @@ publications = sa.Table(
 )
 
 _OPEN = sa.text("closed_at IS NULL")
+_MINE = sa.text("closed_at IS NULL AND assignee IS NOT NULL")
 QUEUE_ORDERS = ("sla_due_at", "created_at", "updated_at")  # the columns a queue is read by
 cases = sa.Table(
     "cases", metadata,
@@ -136,6 +137,9 @@ cases = sa.Table(
              sqlite_where=_OPEN, postgresql_where=_OPEN),
     *(sa.Index(None, "queue", column, "id", postgresql_where=_OPEN).ddl_if(dialect="postgresql")
       for column in QUEUE_ORDERS),
+    # "My cases": a user's open cases, soonest SLA due first (engine/store/case_search.py);
+    # assigned ones only, so that no query without an assignee takes it for a queue's index
+    sa.Index(None, "assignee", "sla_due_at", "id", sqlite_where=_MINE, postgresql_where=_MINE),
 )
 # what a queue page filters and searches by besides the queue (engine/store/views.py)
 QUEUE_FILTERS = (field_text(cases.c.fields, "severity"), field_text(cases.c.fields, "summary"),
@@ -377,4 +381,16 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Index(None, "sent_at"),
     sa.Index(None, "recipient", "created_at"),
+)
+
+# Each user's saved views: a page (a queue, the search, My cases) with its filters, by name.
+saved_views = sa.Table(
+    "saved_views", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_name", sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("page", sa.String(300), nullable=False),  # a path of this site
+    sa.Column("filters", JSONDoc, nullable=False),  # its query parameters, name -> value
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("user_name", "name"),
 )

@@ -35,10 +35,11 @@ def test_fire_bench_reports_every_path_against_a_floor_of_the_same_rows() -> Non
     # 30 cases: each with its row, 13 events, 2 clocks, 2 timers; the customers and the
     # queue-count changes besides
     assert found["rows_checked"] > 30 * (1 + 13 + 2 + 2)
-    # the same statements reach SQLite from both (each row of an executemany counts)
+    # the same statements reach SQLite from both (each row of an executemany counts; the
+    # schema's triggers do not, nor the search index's reads of its configuration)
     statements = found["statements_per_fire"]
-    assert statements["raw_sql"] == 24
-    assert 24 <= statements["casework"] < 25
+    assert statements["raw_sql"] == 22
+    assert 22 <= statements["casework"] < 23
 
 
 @pytest.mark.postgres

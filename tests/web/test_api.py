@@ -508,7 +508,8 @@ def test_the_schema_documents_every_operation(api: Client) -> None:
         ("POST", "/api/cases/{case_id}/fire/{trigger}"),
         ("POST", "/api/cases/{case_id}/comments"), ("POST", "/api/cases/{case_id}/assign"),
         ("GET", "/api/cases/{case_id}/history"), ("GET", "/api/customers/{customer_id}"),
-        ("GET", "/api/customers"), ("POST", "/api/tables/{name}/evaluate"),
+        ("GET", "/api/customers"), ("POST", "/api/customers"),
+        ("PATCH", "/api/customers/{customer_id}"), ("POST", "/api/tables/{name}/evaluate"),
         ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify")}
     for key, op in operations.items():
         assert op["summary"] and op["description"], key

@@ -67,6 +67,18 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/tables/{name:str}/evaluate"): RULE_READERS,  # reads only: auditors may
     ("POST", "/api/tables/{name:str}/explain"): RULE_READERS,
     ("GET", "/api/audit/verify"): AUDITORS,
+    ("POST", "/api/customers"): WORKERS,
+    ("PATCH", "/api/customers/{customer_id:str}"): WORKERS,
+    ("GET", "/new/complaint"): WORKERS,
+    ("POST", "/new/complaint"): WORKERS,
+    ("GET", "/new/customer"): WORKERS,
+    ("POST", "/new/customer"): WORKERS,
+    ("GET", "/my-cases"): EVERYONE,
+    ("GET", "/search"): EVERYONE,
+    ("GET", "/views"): EVERYONE,
+    ("GET", "/views/menu"): EVERYONE,
+    ("POST", "/views"): EVERYONE,
+    ("POST", "/views/{view_id:int}/delete"): EVERYONE,
 }
 # Open to anyone, signed in or not.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
@@ -100,7 +112,7 @@ def samples(desk: Casework) -> dict[str, str]:
     # an unknown trigger: a role the route lets in gets 422 from the engine, not 403
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
-            "workflow": "complaint", "version": "1", "chart": "tiers"}
+            "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1"}
 
 
 @pytest.mark.parametrize("role", ROLES)

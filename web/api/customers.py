@@ -1,5 +1,5 @@
-"""/api/customers: one customer's record, figures and tier history; search by id, name or
-email."""
+"""/api/customers: one customer's record, figures and tier history; search by id, name, email or
+phone; create a customer and change its details."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import PathParameter, QueryParameter
-from msgspec import Meta, Struct
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from engine.customers.records import CustomerProfile
 from engine.kernel.accounts import User
 from engine.kernel.history import CustomerEvent
 from engine.kernel.roles import Permission
-from web.api.common import SECURITY, ApiOperation, errors
-from web.areas import area, get
-from web.common import casework_of
+from web.api.common import SECURITY, ApiOperation, Body, errors
+from web.areas import area, get, patch, post
+from web.common import acting, casework_of, now_of
+from web.security import allow
 
 MAX_FOUND = 200
 
@@ -94,6 +96,75 @@ class FoundCustomer(Struct, kw_only=True):
     region: str | None
 
 
+Text = Annotated[str | None, Meta(description="Empty or null: not known")]
+
+
+class NewCustomer(Body):
+    """A customer record to create; its tier is set by the customer_tier table at the next
+    recompute."""
+
+    id: Annotated[str, Meta(description="Letters, digits, '.', '_' and '-'; at most 100",
+                            examples=["C1024"])]
+    type: Annotated[str, Meta(description="personal or enterprise")] = "personal"
+    status: Annotated[str, Meta(description="potential, active, dormant or lost")] = "active"
+    name: Text = None
+    email: Annotated[str | None, Meta(examples=["li.na@example.com"])] = None
+    phone: Annotated[str | None, Meta(description="Digits, spaces and + ( ) - . /",
+                                      examples=["+86 138 0013 8000"])] = None
+    industry: Text = None
+    region: Text = None
+    owner: Annotated[str | None, Meta(description="The account manager's user name")] = None
+
+
+Change = Annotated[str | UnsetType | None, Meta(description="Left out: unchanged; null or "
+                                                "empty: cleared")]
+
+
+class CustomerChange(Body):
+    """The details to change; a key left out stays as it is."""
+
+    type: Annotated[str | UnsetType, Meta(description="personal or enterprise")] = UNSET
+    status: Annotated[str | UnsetType, Meta(
+        description="potential, active, dormant or lost")] = UNSET
+    name: Change = UNSET
+    email: Change = UNSET
+    phone: Change = UNSET
+    industry: Change = UNSET
+    region: Change = UNSET
+    owner: Change = UNSET
+
+
+@post("/", guards=[allow(Permission.EDIT_CUSTOMERS)], status_code=HTTP_201_CREATED,
+      summary="Create a customer", operation_class=ApiOperation, responses=errors(403, 422),
+      response_description="The new customer")
+def create_customer(request: Request[User, Any, Any], data: JSONBody[NewCustomer]) -> Customer:
+    """A new customer record, with a `customer.created` event in its history. An id that is
+    taken, or a value that does not fit, is a 422 naming the field."""
+    casework, actor = casework_of(request), acting(request.user)
+    values = {k: getattr(data, k) for k in NewCustomer.__struct_fields__ if k != "id"}
+    casework.customer_editor.create(data.id, values, actor.name, actor.role, now_of(request))
+    return customer_of(casework.customers.customer(data.id.strip()),
+                       casework.customers.history(data.id.strip()))
+
+
+@patch("/{customer_id:str}", guards=[allow(Permission.EDIT_CUSTOMERS)],
+      status_code=HTTP_200_OK, summary="Change a customer's details",
+      operation_class=ApiOperation, responses=errors(403, 404, 422),
+      response_description="The customer after the change")
+def update_customer(request: Request[User, Any, Any],
+                    customer_id: Annotated[str, PathParameter(description="The customer id")],
+                    data: JSONBody[CustomerChange]) -> Customer:
+    """Change the given details; each change is recorded in a `customer.updated` event (none
+    when nothing changes)."""
+    casework, actor = casework_of(request), acting(request.user)
+    changes = {k: getattr(data, k) for k in CustomerChange.__struct_fields__
+               if getattr(data, k) is not UNSET}
+    casework.customer_editor.update(customer_id, changes, actor.name, actor.role,
+                                    now_of(request))
+    return customer_of(casework.customers.customer(customer_id),
+                       casework.customers.history(customer_id))
+
+
 @get("/{customer_id:str}",
      summary="Read a customer", operation_class=ApiOperation, responses=errors(403, 404))
 def read_customer(request: Request[User, Any, Any],
@@ -109,11 +180,12 @@ def read_customer(request: Request[User, Any, Any],
      operation_class=ApiOperation, responses=errors(403, 422))
 def search(request: Request[User, Any, Any],
            q: Annotated[str, QueryParameter(
-               description="The start of an id, or part of a name or email "
-                           "(case-insensitive); empty: every customer")] = "",
+               description="The start of an id, or part of a name, email or phone "
+                           "number (case-insensitive; a phone number's digits whatever "
+                           "its spaces and dashes); empty: every customer")] = "",
            limit: Annotated[int, QueryParameter(description="At most this many", ge=1,
                                                 le=MAX_FOUND)] = 50) -> list[FoundCustomer]:
-    """Customers by id whose id starts with q, or whose name or email contains it."""
+    """Customers by id whose id starts with q, or whose name, email or phone contains it."""
     found = casework_of(request).search.search(q, limit)
     return [FoundCustomer(**{k: getattr(row, k) for k in FoundCustomer.__struct_fields__})
             for row in found]
@@ -141,5 +213,5 @@ def _event(event: CustomerEvent) -> CustomerEventJson:
 
 
 ROUTER = area("/api/customers", Permission.READ_CUSTOMERS, [
-    read_customer, search],
+    read_customer, search, create_customer, update_customer],
               tags=["customers"], security=SECURITY)

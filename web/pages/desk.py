@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from litestar import Request
 from litestar.enums import RequestEncodingType
@@ -58,6 +59,8 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
         moment, last = found.next_after
         next_link = {**following, "after": f"{moment.isoformat()}~{last}"}
     titles = casework.registry.state_titles()
+    shown = {**following, **({"after": params["after"]} if params.get("after") else {})}
+    counts = next((c for c in casework.views.queue_counts() if c.queue == queue), None)
     people = [u.name for u in casework.accounts.users() if u.active
               and u.holds(*PERMISSIONS[Permission.WORK_CASES])]
     return page(request, "queue.html", "rows", status_code=status_code, user=request.user,
@@ -65,6 +68,8 @@ def _queue_page(request: Request[User, Any, Any], queue: str, params: Any,
                 lines=queue_lines(found.rows, now, titles),
                 state_titles={state: title for (_, state), title in titles.items()},
                 next_link=next_link, first=params.get("after") is None, sorts=SORTS,
+                shown=shown, counts=counts,
+                here=f"/queues/{quote(queue, safe='')}?{urlencode(following)}",
                 sla_states=SLA_STATES, severities=casework.registry.severities(),
                 tiers=casework.registry.tiers(now), people=people, notes=notes or [],
                 may_assign=request.user.may(Permission.ASSIGN_CASES),
