@@ -349,7 +349,11 @@ class Runtime:
     @staticmethod
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
                now: datetime, bump: bool) -> CaseRecord:
-        """Chain the events onto the case's history and write both; `bump` the row version."""
+        """Chain the events onto the case's history and write both; `bump` the row version.
+        Without events nothing happened to the case (an escalation step past the highest level
+        it reached): its row stays as it is."""
+        if not drafts:
+            return case
         events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
                        actor.role, now)
         version = case.lock_version + 1 if bump else case.lock_version

@@ -214,6 +214,9 @@ def _plan(sla: SlaSpec, spec: ClockSpec, clock: ClockRecord, reckoner: Reckoner,
     if clock.status == ClockStatus.RUNNING and clock.target is not None:
         spent = reckoner.spent(clock, now)
         due = reckoner.add(clock.business, clock.calendar, now, max(clock.target - spent, ZERO))
+        if spent >= clock.target and clock.due_at is not None and clock.due_at <= now:
+            # already late: it stays due when its target ran out, not when someone looked
+            due = clock.due_at
         later = [s for s in sla.steps(spec) if s > clock.step]
         if later:
             step = later[0]

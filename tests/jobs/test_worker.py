@@ -262,3 +262,48 @@ def test_a_timer_that_fires_leaves_its_state_and_cancels_the_others_of_that_stat
     states = {t.name: (t.state, t.outcome) for t in desk.timers.listing(case_id)}
     assert states == {"expiry": ("fired", "fired expire"), "reminder": ("cancelled", None)}
     assert desk.store.get_case(case_id).state == "done"
+
+
+def strategic_critical(casework: Casework) -> int:
+    """A strategic customer's critical complaint, triaged by a supervisor and answered: its
+    resolution clock has 8 business hours on the extended calendar."""
+    casework.customers.add("S1", T0, tier="strategic")
+    case = casework.runtime.start("complaint", {"channel": "phone", "summary": "down",
+                                                "tier": "strategic"}, SAM, T0, customer="S1")
+    casework.runtime.fire(case.id, "triage", SAM, T0, {"category": "technical",
+                                                       "severity": "critical"})
+    casework.runtime.fire(case.id, "respond", SAM, T0, {"first_response": "On it"})
+    return case.id
+
+
+def test_a_step_past_the_highest_level_writes_no_event_and_is_no_error(desk: Casework) -> None:
+    """A strategic breach escalates to level 3 at once, so the 150% step finds nothing to add:
+    the timer is done, nothing fails, and the clock has no step left."""
+    case_id = strategic_critical(desk)
+    steps = [t.due_at for t in desk.timers.listing(case_id, "pending")]
+    assert len(steps) == 1
+    for _ in range(3):  # the warning, the breach, 150%
+        [pending] = desk.timers.listing(case_id, "pending")
+        assert desk.worker.fire_due_timers(pending.due_at) == 1
+    assert desk.timers.listing(case_id, failing=True) == []
+    assert desk.timers.listing(case_id, "pending") == []
+    [last] = desk.timers.listing(case_id, "fired")[-1:]
+    assert last.outcome == "looked at resolution at 1.5; level 3"
+    assert [p["level"] for p in payloads(desk, case_id, "sla.escalated")] == [1, 3]
+    assert clock(desk, case_id).step == 1.5
+    assert desk.verify_history()[2] == []
+
+
+def test_a_late_look_names_the_due_time_of_the_breach_event(desk: Casework) -> None:
+    """The worker may look at a breach after it was due: the notice and the clock keep the
+    moment the target ran out, as the `sla.breached` event records it."""
+    case_id = triaged(desk)
+    due = clock(desk, case_id).due_at
+    assert due == at("2026-03-06T09:00:00")
+    desk.worker.fire_due_timers(at("2026-03-05T11:00:00"))  # the warning
+    desk.worker.fire_due_timers(due + timedelta(minutes=5))  # the breach, five minutes late
+    [breached] = payloads(desk, case_id, "sla.breached")
+    assert breached["due_at"] == "2026-03-06T09:00:00Z"
+    assert clock(desk, case_id).due_at == due
+    notice = desk.timers.notices()[-1]
+    assert "it is due 2026-03-06T09:00:00Z" in notice.body
