@@ -15,14 +15,20 @@ from sqlalchemy.engine import Connection
 
 from engine.kernel.history import CustomerEvent
 from engine.kernel.records import CustomerHead, CustomerRecord, YearActivity
+from engine.kernel.specs import CUSTOMER_FIGURE_FACTS, CUSTOMER_RECORD_FACTS
 from engine.store.bulk import Instants, execute_many
-from engine.store.schema import cases, customers, events, purchases, users
+from engine.store.schema import cases, customer_figures, customers, events, purchases, users
 
 CENT = Decimal("0.01")
 _CUSTOMER_EXISTS = sa.select(customers.c.id).where(customers.c.id == sa.bindparam("key"))
 _USER_EXISTS = sa.select(users.c.name).where(users.c.name == sa.bindparam("key"),
                                              users.c.active.is_(True))
 _CASE_EXISTS = sa.select(cases.c.id).where(cases.c.id == sa.bindparam("key"))
+# A customer's facts for a case's expressions: its record and latest figures, by primary key.
+_FACTS = (sa.select(*[customers.c[n] for n in CUSTOMER_RECORD_FACTS],
+                    *[customer_figures.c[n] for n in CUSTOMER_FIGURE_FACTS])
+          .select_from(customers.outerjoin(customer_figures))
+          .where(customers.c.id == sa.bindparam("key")))
 
 
 class CaseLinks:
@@ -34,6 +40,12 @@ class CaseLinks:
         """Whether the customer, (active) user or case `key` exists."""
         query = {"customer": _CUSTOMER_EXISTS, "user": _USER_EXISTS, "case": _CASE_EXISTS}[kind]
         return self.connection.execute(query, {"key": key}).first() is not None
+
+    def customer_facts(self, customer_id: str) -> dict[str, Any]:
+        """The customer's record and latest figures by name (figures None before the first
+        recompute); empty for a customer that does not exist."""
+        row = self.connection.execute(_FACTS, {"key": customer_id}).mappings().first()
+        return dict(row) if row is not None else {}
 
     def open_case(self, workflow: str, customer: str) -> int | None:
         """The id of the customer's open case of `workflow`, if there is one."""

@@ -141,8 +141,8 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             BASE + "titel: Demo\n", 20,
             "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
-            "fields, one_open_per_customer, reacts, sla, starts, states, subject, timers, title, "
-            "transitions, version, workflow)",
+            "fields, on_start, one_open_per_customer, reacts, sla, starts, states, subject, "
+            "timers, title, transitions, version, workflow)",
             id="workflow"),
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
@@ -157,7 +157,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             edit("  - trigger: approve\n", "  - trigger: approve\n    tile: Approve\n"), 12,
             "unknown key 'tile' in a transition; did you mean 'title'? (allowed: accepts, asks, "
-            "description, do, from, needs, roles, title, to, trigger, when)",
+            "description, do, from, needs, on, roles, title, to, trigger, when)",
             id="transition"),
         pytest.param(
             edit("    to: approved\n  - trigger: finish",
@@ -616,9 +616,10 @@ def test_transitions_must_be_a_list_of_mappings(
                      "string", id="empty"),
         pytest.param("3", "an expression must be a non-empty string", id="not-a-string"),
         pytest.param("'amount > 0'", "transition 'approve': 'when' 'amount > 0' reads unknown "
-                     "variable 'amount' (expressions see actor, case, now)", id="unknown-var"),
+                     "variable 'amount' (expressions see actor, before, case, now)",
+                     id="unknown-var"),
         pytest.param("'acter.role == \"agent\"'", "reads unknown variable 'acter'; did you mean "
-                     "'actor'? (expressions see actor, case, now)", id="misspelt-var"),
+                     "'actor'? (expressions see actor, before, case, now)", id="misspelt-var"),
         pytest.param("'customer.id != \"\"'", "reads unknown variable 'customer'",
                      id="customer-without-subject"),
         pytest.param("'case.amout > 0'", "transition 'approve': 'when' 'case.amout > 0' reads "
@@ -627,6 +628,8 @@ def test_transitions_must_be_a_list_of_mappings(
                      "updated_at, version, workflow)", id="unknown-field"),
         pytest.param("'actor.rol == \"agent\"'", "reads actor.rol, but actor has no 'rol'; "
                      "did you mean 'role'? (it has name, role)", id="unknown-actor-member"),
+        pytest.param("'before.amout != case.amount'", "reads before.amout, but before has no "
+                     "'amout'; did you mean 'amount'?", id="unknown-before-field"),
     ],
 )
 def test_bad_when(tmp_path: Path, when: str, message: str) -> None:
