@@ -8,7 +8,7 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -103,8 +103,9 @@ class Runtime:
     def _started(self, tx: Transaction, spec: WorkflowSpec, record: CaseRecord,
                  created: EventDraft, actor: Actor,
                  now: datetime) -> tuple[CaseRecord, list[EventDraft]]:
-        """A new case after its `on_start` actions, and its first history drafts: created, what
-        the actions decided and changed, its deadlines (whose targets the actions may set)."""
+        """A new case after its `on_start` actions, and its first history drafts: created (with
+        the fields, queue and assignee the actions left it), what they decided, its deadlines
+        (whose targets the actions may set)."""
         drafts = [created]
         values, facts = None, None
         if spec.on_start:
@@ -113,9 +114,10 @@ class Runtime:
             moved, decided = Acting(self.registry, tx, spec, actor, now, facts).run(
                 spec.on_start, record, values, "on_start")
             _check_required(spec, values)
-            new_fields = _json_fields(spec, values)
-            drafts += [*decided, *_changes(spec, record, moved, new_fields)]
-            record = moved.evolve(fields=new_fields)
+            record = moved.evolve(fields=_json_fields(spec, values))
+            drafts = [replace(created, payload={
+                **created.payload, "fields": record.fields, "queue": record.queue,
+                **({"assignee": record.assignee} if record.assignee else {})}), *decided]
         if spec.timers or spec.sla:
             drafts += self._entered(tx, spec, record, None, None, actor, now, values,
                                     facts=facts)

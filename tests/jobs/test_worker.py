@@ -65,7 +65,7 @@ def payloads(casework: Casework, case_id: int, name: str) -> list[dict[str, Any]
 def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> None:
     """The store keeps the words as strings and gives them back as the enums."""
     case_id = triaged(desk)
-    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    first, resolution = clock(desk, case_id, "first_reply"), clock(desk, case_id)
     assert [(type(c.status), c.status) for c in (first, resolution)] == [
         (ClockStatus, ClockStatus.STOPPED), (ClockStatus, ClockStatus.RUNNING)]
     assert (type(first.shown), first.shown) == (SlaStatus, SlaStatus.MET)
@@ -77,7 +77,7 @@ def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> No
 
 def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casework) -> None:
     case_id = triaged(desk)
-    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    first, resolution = clock(desk, case_id, "first_reply"), clock(desk, case_id)
     assert (first.shown, first.elapsed) == ("met", timedelta(minutes=30))
     assert (resolution.shown, resolution.target, resolution.calendar) == (
         "running", timedelta(hours=40), "office")

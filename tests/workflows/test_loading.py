@@ -851,7 +851,7 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 4, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 5, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]
@@ -862,8 +862,13 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert [(t.name, t.state, str(t.after), t.fire) for t in spec.timers] == [
         ("follow_up", "resolved", "5 business days", "close_unanswered")]
     assert spec.sla is not None
-    assert [c.name for c in spec.sla.clocks] == ["first_response", "resolution"]
-    assert spec.sla.steps(spec.sla.clocks[1]) == (0.8, 1.0, 1.5)
+    assert [c.name for c in spec.sla.clocks] == ["first_reply", "next_reply", "resolution"]
+    assert spec.sla.clocks[1].start_on == ("message_in",)
+    assert spec.sla.clocks[1].stop_on[0] == "message_out"
+    assert spec.sla.steps(spec.sla.clocks[2]) == (0.8, 1.0, 1.5)
+    assert spec.customer_facts == {"tier"}
+    replied = spec.transition("customer_replied", "waiting_customer")
+    assert replied is not None and replied.on == "message_in"
     assert spec.fields["severity"].default == "medium"
     assert spec.fields["reopen_count"].default == 0
     assert (spec.fields["csat"].min, spec.fields["csat"].max) == (Decimal(1), Decimal(5))
