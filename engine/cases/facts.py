@@ -24,7 +24,7 @@ def facts_for(tx: Transaction, spec: WorkflowSpec, customer: str | None) -> Fact
     id is offered then, which the case row holds)."""
     if not spec.customer_facts or customer is None:
         return None
-    return cel_facts(tx.customer_facts(customer))
+    return cel_facts(tx.customer_facts(customer, spec.customer_facts))
 
 
 def cel_facts(raw: Mapping[str, Any]) -> dict[str, Any]:
