@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.cases.audit import Audit
+from engine.cases.conversation import Conversation, Limits
 from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
 from engine.cases.queues import Queues
@@ -24,6 +25,7 @@ from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.audit_views import SqlAudit
+from engine.store.conversation import SqlConversations
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
@@ -82,6 +84,12 @@ class Casework:
     @cached_property
     def dashboards(self) -> Dashboards:
         return SqlDashboards(self.database)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        limits = Limits(self.settings.attachments_folder, self.settings.attachment_max_bytes,
+                        self.settings.accepted_types)
+        return Conversation(SqlConversations(self.database), self.runtime, limits)
 
     @cached_property
     def desk(self) -> Desk:

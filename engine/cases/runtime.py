@@ -205,6 +205,16 @@ class Runtime:
         return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
                             cause, facts)
 
+    def signalled(self, tx: Transaction, case: CaseRecord, signal: str, actor: Actor,
+                  now: datetime) -> list[EventDraft]:
+        """What a conversation signal (message_in, message_out) does to the case's clocks, as
+        a trigger that leaves the case where it is; the history drafts to record."""
+        spec = self.registry.get(case.definition_id).spec
+        if spec.sla is None:
+            return []
+        return self._entered(tx, spec, case, signal, case.state, actor, now,
+                             facts=facts_for(tx, spec, case.customer))
+
     def triggers_for(self, case: CaseRecord, roles: Collection[str]) -> list[TransitionSpec]:
         """What someone holding `roles` may fire from the case's state now (a page's buttons,
         the API's `may_fire`): transitions that one of their roles, not a read-only one, may
