@@ -40,10 +40,20 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def filesize(size: int) -> str:
+    """A file's size the way people read it: 812 bytes, 14 KB, 2.3 MB."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.filters["span"] = span
     env.filters["when"] = when
+    env.filters["filesize"] = filesize
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

@@ -3,46 +3,26 @@ write stores nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from litestar.testing import TestClient
 
 from engine.cases.runtime import Actor
 from engine.demodata import CDNOW_SAMPLE
-from engine.kernel.accounts import new_token, token_digest
 from engine.wiring import Casework
 from engine.workflows.loading import load_workflow_text
 from tests.fixtures import T0
-from tests.web_fixtures import NOW, PEOPLE, Client
-from web.app import create_app
+from tests.web_fixtures import NOW, PEOPLE, Auth, Client
 
-Auth = Callable[[str], dict[str, str]]
 ANN = Actor("ann", "agent")
 START = {"workflow": "complaint", "customer": "C1",
          "fields": {"channel": "email", "summary": "Parcel arrived damaged"}}
 TRIAGE = {"category": "after_sales", "severity": "high"}
 # a complaint's first events: its SLA targets are decided at intake
 STARTED = ["case.created", "rule.decided", "sla.started", "sla.started"]
-
-
-@pytest.fixture
-def api(desk: Casework) -> Iterator[Client]:
-    with TestClient(create_app(desk)) as client:
-        yield client
-
-
-@pytest.fixture
-def auth(desk: Casework) -> Auth:
-    """The Authorization header of a fresh API token of one of the PEOPLE."""
-    def header(name: str) -> dict[str, str]:
-        token = new_token()
-        desk.accounts.add_token(name, token_digest(token), "tests", T0)
-        return {"Authorization": f"Bearer {token}"}
-    return header
 
 
 def started(desk: Casework, summary: str = "Parcel arrived damaged") -> int:
@@ -498,7 +478,10 @@ def test_the_schema_documents_every_operation(api: Client) -> None:
         ("POST", "/api/cases"), ("GET", "/api/cases"), ("GET", "/api/cases/{case_id}"),
         ("POST", "/api/cases/{case_id}/fire/{trigger}"),
         ("POST", "/api/cases/{case_id}/comments"), ("POST", "/api/cases/{case_id}/assign"),
-        ("GET", "/api/cases/{case_id}/history"), ("GET", "/api/customers/{customer_id}"),
+        ("GET", "/api/cases/{case_id}/history"), ("GET", "/api/cases/{case_id}/entries"),
+        ("POST", "/api/cases/{case_id}/entries"),
+        ("GET", "/api/cases/{case_id}/files/{attachment_id}"),
+        ("GET", "/api/customers/{customer_id}"),
         ("GET", "/api/customers"), ("POST", "/api/tables/{name}/evaluate"),
         ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify")}
     for key, op in operations.items():

@@ -1,6 +1,16 @@
 """The pages people work in: each module holds one area's handlers and its Router."""
 
-from web.pages import audit, auth, cases, customers, dashboards, desk, rule_editing, rules
+from web.pages import (
+    audit,
+    auth,
+    cases,
+    conversation,
+    customers,
+    dashboards,
+    desk,
+    rule_editing,
+    rules,
+)
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
-           rule_editing.ROUTER, dashboards.ROUTER]
+           rule_editing.ROUTER, dashboards.ROUTER, conversation.ROUTER]

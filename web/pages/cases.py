@@ -26,6 +26,9 @@ from web.rendering import page
 from web.security import allow
 
 Form = Mapping[str, Any]
+# what the case page's conversation box offers, in this order
+KIND_CHOICES = (("to_customer", "Reply to the customer"), ("note", "Internal note"),
+                ("from_customer", "The customer's message (from a call or a visit)"))
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -56,6 +59,7 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
                 history=list(reversed(shown)),
+                conversation=casework.conversation.entries(case.id), kinds=KIND_CHOICES,
                 fireable=casework.runtime.triggers_for(case, request.user.roles),
                 error=error or {}, notice=notice, given=given or {}, now=now,
                 may_work=request.user.may(Permission.WORK_CASES))
