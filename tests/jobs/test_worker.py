@@ -307,3 +307,51 @@ def test_a_late_look_names_the_due_time_of_the_breach_event(desk: Casework) -> N
     assert clock(desk, case_id).due_at == due
     notice = desk.timers.notices()[-1]
     assert "it is due 2026-03-06T09:00:00Z" in notice.body
+
+
+LADDER = """\
+table: five_levels
+version: 1
+hit: first
+inputs: {lateness: double}
+outputs: {level: int, notify: {values: [supervisor, manager, nobody]}}
+rules:
+  - {id: l5, when: {lateness: ">= 3"}, then: {level: 5, notify: manager}}
+  - {id: l4, when: {lateness: ">= 2"}, then: {level: 4, notify: manager}}
+  - {id: l3, when: {lateness: ">= 1.5"}, then: {level: 3, notify: manager}}
+  - {id: l2, when: {lateness: ">= 1"}, then: {level: 2, notify: supervisor}}
+  - {id: l1, when: {lateness: ">= 0.8"}, then: {level: 1, notify: supervisor}}
+  - {id: l0, then: {level: 0, notify: nobody}}
+"""
+LADDERED = """\
+workflow: laddered
+version: 1
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: finish, from: open, to: done}
+sla:
+  calendar: support_24x7
+  escalate_at: [1.5, 2, 3]
+  on_warn: five_levels
+  on_breach: five_levels
+  clocks:
+    answer: {target: 10, stop_in: [done]}
+"""
+
+
+def test_an_sla_escalates_through_as_many_levels_as_its_ladder_has(desk: Casework) -> None:
+    from engine.rules.loading import load_table_text
+
+    desk.registry.publish_table(load_table_text(LADDER, "five_levels.yaml"), LADDER, T0)
+    desk.registry.deploy(load_workflow_text(LADDERED, "laddered.yaml"), LADDERED, T0)
+    case_id = desk.runtime.start("laddered", {}, ALICE, T0).id
+    for hours in (8, 10, 15, 20, 30, 100):  # the steps 0.8, 1, 1.5, 2 and 3 of 10 hours
+        desk.worker.fire_due_timers(T0 + timedelta(hours=hours))
+    escalated = payloads(desk, case_id, "sla.escalated")
+    assert [(p["level"], p["lateness"]) for p in escalated] == [
+        (1, 0.8), (2, 1.0), (3, 1.5), (4, 2.0), (5, 3.0)]
+    assert [n.recipient for n in desk.timers.notices()] == ["sam", "sam", "mia", "mia", "mia"]
+    assert clock(desk, case_id, "answer").level == 5
+    assert desk.timers.listing(case_id, "pending") == []
