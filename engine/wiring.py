@@ -21,6 +21,7 @@ from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
+from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
@@ -34,7 +35,7 @@ from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
 from engine.workflows.publications import Publications
-from engine.workflows.registry import Registry, load_calendars
+from engine.workflows.registry import Registry, load_calendars, load_responses
 
 if TYPE_CHECKING:
     from engine.jobs.tiering import Tiering
@@ -90,6 +91,11 @@ class Casework:
         limits = Limits(self.settings.attachments_folder, self.settings.attachment_max_bytes,
                         self.settings.accepted_types)
         return Conversation(SqlConversations(self.database), self.runtime, limits)
+
+    @cached_property
+    def responses(self) -> dict[str, CannedResponse]:
+        """The canned responses of the home's rules/responses.yaml (checked when loaded)."""
+        return load_responses(self.settings.home)
 
     @cached_property
     def desk(self) -> Desk:

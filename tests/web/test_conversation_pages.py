@@ -120,3 +120,22 @@ def test_readers_see_the_conversation_but_cannot_write_to_it(
     refused = write(ada, case_id, "note", "an auditor's note")
     assert refused.status_code == 403
     assert len(desk.conversation.entries(case_id)) == 1
+
+
+def test_a_canned_response_fills_the_box_for_the_case(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    desk.customers.add("M6", T0, email="m6@example.org", name="Mei <Wang>")
+    case_id = complaint(desk, "M6")
+    ann = client_as("ann")
+    page = ann.get(f"/cases/{case_id}").text
+    assert '<option value="acknowledge">Acknowledge the complaint</option>' in page
+    box = ann.get(f"/cases/{case_id}/response", params={"response": "acknowledge"})
+    assert box.status_code == 200
+    assert box.text.startswith('<textarea id="entry-body" name="body"')
+    assert "Dear Mei &lt;Wang&gt;," in box.text and f"case {case_id}" in box.text
+    assert "Ann" in box.text  # the person writing signs it
+    blank = ann.get(f"/cases/{case_id}/response", params={"response": ""})
+    assert blank.text.strip() == '<textarea id="entry-body" name="body" rows="8"></textarea>'
+    missing = ann.get(f"/cases/{case_id}/response", params={"response": "nope"})
+    assert missing.status_code == 404
+    assert "no canned response 'nope'" in html.unescape(missing.text)

@@ -60,6 +60,7 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
                 case=case, spec=spec, clocks=clocks, customer=customer,
                 history=list(reversed(shown)),
                 conversation=casework.conversation.entries(case.id), kinds=KIND_CHOICES,
+                responses=casework.responses,
                 fireable=casework.runtime.triggers_for(case, request.user.roles),
                 error=error or {}, notice=notice, given=given or {}, now=now,
                 may_work=request.user.may(Permission.WORK_CASES))

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
-from litestar.response import Response
+from litestar.params import Body, FromPath, QueryParameter
+from litestar.response import Response, Template
 
 from engine.cases.conversation import EntryKind, NoEmailAddress, Upload
+from engine.cases.responses import render_for_case
 from engine.kernel.accounts import User
-from engine.kernel.errors import CaseworkError, InvalidInput
+from engine.kernel.errors import CaseworkError, InvalidInput, NotFound
 from engine.kernel.roles import Permission
 from web.areas import area, get, post
 from web.common import acting, casework_of, now_of
@@ -70,6 +71,30 @@ def add_entry(request: Request[User, Any, Any], case_id: FromPath[int],
     return _after_change(request, case_id)
 
 
+@get("/{case_id:int}/response", guards=[allow(Permission.WORK_CASES)])
+def canned(request: Request[User, Any, Any], case_id: FromPath[int],
+           response_name: Annotated[str, QueryParameter(name="response")] = "") -> Template:
+    """The conversation box's text, started from a canned response filled in for the case
+    and the person writing (HTMX swaps it in for the box; no name: a blank box)."""
+    casework = casework_of(request)
+    name = response_name
+    if not name:
+        return Template(template_name="_entry_body.html", context={"text": ""})
+    response = casework.responses.get(name)
+    if response is None:
+        raise NotFound(f"there is no canned response '{name}' in rules/responses.yaml")
+    case = casework.store.get_case(case_id)
+    spec = casework.registry.get(case.definition_id).spec
+    customer_name = None
+    if case.customer:
+        try:
+            customer_name = casework.customers.customer(case.customer).record.name
+        except NotFound:
+            customer_name = None
+    text = render_for_case(response, case, spec, customer_name, request.user.label)
+    return Template(template_name="_entry_body.html", context={"text": text})
+
+
 @get("/{case_id:int}/files/{attachment_id:int}")
 def attachment(request: Request[User, Any, Any], case_id: FromPath[int],
                attachment_id: FromPath[int]) -> Response[bytes]:
@@ -77,4 +102,4 @@ def attachment(request: Request[User, Any, Any], case_id: FromPath[int],
     return file_response(casework_of(request), case_id, attachment_id)
 
 
-ROUTER = area("/cases", Permission.READ_CASES, [add_entry, attachment])
+ROUTER = area("/cases", Permission.READ_CASES, [add_entry, canned, attachment])
