@@ -5,10 +5,12 @@ and `transitions` alone.
 What fires: `triage` (inputs category and severity, actor alice as agent) once on each of N
 complaint cases of workflows/complaint.yaml, on a database prepared as an operator prepares one
 (`open_casework` on the repository's workflows/, rules/ and calendars, tables published,
-workflows deployed, 500 customers, N cases started; untimed). Triage decides two tables (route,
-SLA targets), assigns, retargets both SLA clocks on the office calendar in business hours and
-arms their first escalation timers: per fire 12 history events, 2 clocks, 2 timers and the case
-row with its SLA columns (and, by the schema's triggers, the queue-count changes).
+workflows deployed, 500 customers, N cases started; untimed: each case took its customer's tier
+and its SLA targets at intake). Triage reads the customer's tier, decides the routing, decides
+the SLA targets again (the severity changed), assigns, and moves both running SLA clocks on the
+office calendar in business hours with their escalation timers: per fire 6 to 10 history
+events, 2 clocks, 2 timers and the case row with its SLA columns (and, by the schema's
+triggers, the queue-count changes).
 
   casework         Runtime.fire, one transaction each (BEGIN IMMEDIATE ... COMMIT), SQLite in
                    WAL mode with synchronous=NORMAL (engine/store/db.py).

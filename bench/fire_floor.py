@@ -9,9 +9,10 @@ work no program can skip:
 
     BEGIN (IMMEDIATE on SQLite)
     SELECT the case row                    (its state, fields, assignee, lock and history head)
+    SELECT its customer's tier             (triage takes it: checked against the plan)
     SELECT its clocks                      (where they stand: checked against the plan)
     INSERT .. ON CONFLICT the two clocks   (one executemany)
-    INSERT the two escalation timers       (one executemany)
+    INSERT .. ON CONFLICT the timers       (one executemany: retargeted in place)
     UPDATE the case under its lock_version (state, queue, assignee, fields, SLA columns, head)
     INSERT its events                      (one executemany: canonical JSON, sha256 chain)
     COMMIT
@@ -40,10 +41,12 @@ from engine.rules.tables import TableSpec, decide
 from engine.sla.clocks import ClockSettings, Reckoner, as_target, move_clocks
 
 Job = tuple[int, dict[str, str]]  # (case id, triage inputs)
+SLA_FIELDS = ("first_response_hours", "resolution_hours", "business_time", "sla_calendar")
 Draft = tuple[str, dict[str, Any], str | None, str | None]  # name, payload, from, to
 
-SELECT_CASE = ("SELECT state, assignee, fields, lock_version, history_seq, history_head "
-               "FROM cases WHERE id = ?")
+SELECT_CASE = ("SELECT state, assignee, customer, fields, lock_version, history_seq, "
+               "history_head FROM cases WHERE id = ?")
+SELECT_TIER = "SELECT tier FROM customers WHERE id = ?"
 SELECT_CLOCKS = "SELECT name, status, target_seconds FROM sla_clocks WHERE case_id = ?"
 CLOCK_COLUMNS = ("case_id", "name", "status", "business", "calendar", "target_seconds",
                  "elapsed_seconds", "since", "due_at", "started_at", "warned_at", "breached_at",
@@ -52,8 +55,13 @@ UPSERT_CLOCK = (f"INSERT INTO sla_clocks ({', '.join(CLOCK_COLUMNS)}) "
                 f"VALUES ({', '.join('?' for _ in CLOCK_COLUMNS)}) "
                 "ON CONFLICT (case_id, name) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in CLOCK_COLUMNS[2:]))
+# the clocks are armed at intake: a new target retargets the pending timer in place
 INSERT_TIMER = ("INSERT INTO timers (case_id, kind, name, trigger, step, due_at, retry_at, state, "
-                "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)")
+                "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?) "
+                "ON CONFLICT (case_id, kind, name) WHERE state = 'pending' DO UPDATE SET "
+                "trigger = excluded.trigger, step = excluded.step, due_at = excluded.due_at, "
+                "retry_at = excluded.retry_at, attempts = 0, last_error = NULL, "
+                "created_at = excluded.created_at")
 UPDATE_CASE = ("UPDATE cases SET state = ?, queue = ?, assignee = ?, fields = ?, "
                "lock_version = ?, history_seq = ?, history_head = ?, updated_at = ?, "
                "sla_due_at = ?, sla_status = ? WHERE id = ? AND lock_version = ?")
@@ -66,7 +74,7 @@ class Answer:
     """What triage does for one (category, severity): worked out before the clock starts."""
 
     queue: str
-    decided: list[Draft]  # the two rule.decided events
+    decided: list[Draft]  # the routing, and the SLA targets when decided again
     fields: dict[str, Any]  # the SLA fields the second table sets, as stored
     clocks: list[tuple[Any, ...]]  # the clocks' rows without their case id
     timers: list[tuple[Any, ...]]  # the timers' rows without their case id
@@ -83,6 +91,7 @@ class FloorPlan:
     at: Any  # the fires' instant as the driver stores it
     stamp: str  # ... and as it is hashed
     actor: tuple[str, str]
+    tier: str  # the tier every case has, which no customer's record changes
 
 
 def plan(spec: WorkflowSpec, tables: Mapping[str, TableSpec], reckoner: Reckoner,
@@ -93,16 +102,21 @@ def plan(spec: WorkflowSpec, tables: Mapping[str, TableSpec], reckoner: Reckoner
     assert transition is not None and spec.sla is not None
     stored = instant_sqlite if sqlite else (lambda moment: moment)
     answers = {}
+    tier = start_fields["tier"]  # the customers have none: triage keeps the case's
     for category, severity in inputs:
-        routing_in = {"category": category, "channel": start_fields["channel"]}
-        sla_in = {"tier": start_fields["tier"], "severity": severity}
+        routing_in = {"tier": tier, "category": category, "channel": start_fields["channel"]}
+        sla_in = {"tier": tier, "severity": severity}
         routing = decide(tables["complaint_routing"], routing_in)
-        targets = decide(tables["complaint_sla"], sla_in)
-        decided: list[Draft] = [(e.name, e.payload, None, None) for e in (
-            decided_event(routing, routing_in), decided_event(targets, sla_in))]
-        values = {k: coerce(spec.fields[k], v) for k, v in targets.outputs.items()}
+        decided: list[Draft] = [("rule.decided", decided_event(routing, routing_in).payload,
+                                 None, None)]
+        values = {k: coerce(spec.fields[k], start_fields[k]) for k in SLA_FIELDS}
+        if severity != start_fields["severity"]:  # the targets are decided again
+            targets = decide(tables["complaint_sla"], sla_in)
+            decided.append(("rule.decided", decided_event(targets, sla_in).payload, None, None))
+            values = {k: coerce(spec.fields[k], v) for k, v in targets.outputs.items()}
         fields = {k: to_json(spec.fields[k], v) for k, v in values.items()}
-        hours = {"first_response": values["first_response_hours"],
+        hours = {"first_reply": values["first_response_hours"],
+                 "next_reply": values["first_response_hours"],
                  "resolution": values["resolution_hours"]}
         settings = {name: ClockSettings(as_target(amount, name), values["business_time"],
                                         values["sla_calendar"]) for name, amount in hours.items()}
@@ -120,7 +134,7 @@ def plan(spec: WorkflowSpec, tables: Mapping[str, TableSpec], reckoner: Reckoner
             (None if due is None else stored(due), status.value))
     return FloorPlan(transition.dest, tuple(spec.fields), answers, frozenset(start_clocks),
                      stored(now), now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                     actor)
+                     actor, tier)
 
 
 def instant_sqlite(moment: datetime) -> str:
@@ -155,7 +169,8 @@ class Floor:
 
             self.connection = psycopg.connect(url_or_path)
         self.sql = {name: text if self.sqlite else text.replace("?", "%s") for name, text in (
-            ("case", SELECT_CASE), ("clocks", SELECT_CLOCKS), ("clock", UPSERT_CLOCK),
+            ("case", SELECT_CASE), ("tier", SELECT_TIER), ("clocks", SELECT_CLOCKS),
+            ("clock", UPSERT_CLOCK),
             ("timer", INSERT_TIMER), ("update", UPDATE_CASE), ("event", INSERT_EVENT))}
 
     def execute(self, name: str, parameters: Sequence[Any]) -> Any:
@@ -178,7 +193,12 @@ class Floor:
             self.statements += 1
             self.connection.execute("BEGIN IMMEDIATE")
         try:
-            state, assignee, stored, lock, seq, head = self.execute("case", (case_id,)).fetchone()
+            state, assignee, customer, stored, lock, seq, head = self.execute(
+                "case", (case_id,)).fetchone()
+            tier = self.execute("tier", (customer,)).fetchone()[0]
+            if tier not in (None, plan_.tier):
+                raise RuntimeError(f"case {case_id}'s customer is tiered {tier}, which the floor "
+                                   "did not plan for")
             clocks = {name for name, *_ in self.execute("clocks", (case_id,)).fetchall()}
             if clocks != plan_.clock_names:
                 raise RuntimeError(f"case {case_id} has clocks {sorted(clocks)}, not those the "

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from engine.cases.audit import Audit
+from engine.cases.conversation import Conversation, Limits
 from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
 from engine.cases.queues import Queues
@@ -23,11 +24,13 @@ from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
+from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.audit_views import SqlAudit
 from engine.store.case_search import SqlCaseSearch
+from engine.store.conversation import SqlConversations
 from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
@@ -38,7 +41,7 @@ from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
 from engine.workflows.publications import Publications
-from engine.workflows.registry import Registry, load_calendars
+from engine.workflows.registry import Registry, load_calendars, load_responses
 
 if TYPE_CHECKING:
     from engine.jobs.tiering import Tiering
@@ -100,6 +103,17 @@ class Casework:
     @cached_property
     def dashboards(self) -> Dashboards:
         return SqlDashboards(self.database)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        limits = Limits(self.settings.attachments_folder, self.settings.attachment_max_bytes,
+                        self.settings.accepted_types)
+        return Conversation(SqlConversations(self.database), self.runtime, limits)
+
+    @cached_property
+    def responses(self) -> dict[str, CannedResponse]:
+        """The canned responses of the home's rules/responses.yaml (checked when loaded)."""
+        return load_responses(self.settings.home)
 
     @cached_property
     def desk(self) -> Desk:

@@ -17,7 +17,7 @@ Feature: The service desk works a customer complaint
     And it is assigned to "ann"
     And its first response is due within 8 hours and its resolution within 40 business hours
     When "ann" sends the first response: "We are looking into the double charge"
-    Then its first response clock is "met"
+    Then its first reply clock is "met"
     When "ann" asks the customer: "Which invoice number do you mean?"
     Then the complaint is "waiting_customer" in the "billing" queue
     When "ann" records the customer's answer: "INV-2026-0311"

@@ -26,7 +26,7 @@ Feature: A manager changes the business rules safely
 
   Scenario: A complaint remembers which routing version decided it
     Given a complaint about billing has been triaged
-    When the manager publishes a routing table version 2 that sends billing to "after_sales"
+    When the manager publishes a routing table version 3 that sends billing to "after_sales"
     And a second complaint about billing is triaged
-    Then the first complaint's routing decision names version 1 and the queue "billing"
-    And the second complaint's routing decision names version 2 and the queue "after_sales"
+    Then the first complaint's routing decision names version 2 and the queue "billing"
+    And the second complaint's routing decision names version 3 and the queue "after_sales"

@@ -57,11 +57,11 @@ def complains_again(desk: Desk, customer: str, channel: str, summary: str) -> in
     return complains(desk, customer, channel, summary)
 
 
-@then(parsers.parse('its first response clock is "{shown}"'))
-def first_response_clock(desk: Desk, complaint: int, shown: str) -> None:
+@then(parsers.parse('its first reply clock is "{shown}"'))
+def first_reply_clock(desk: Desk, complaint: int, shown: str) -> None:
     casework = desk.open()
     try:
-        [clock] = [c for c in casework.timers.clocks(complaint) if c.name == "first_response"]
+        [clock] = [c for c in casework.timers.clocks(complaint) if c.name == "first_reply"]
     finally:
         casework.close()
     assert clock.shown == shown

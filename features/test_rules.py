@@ -178,7 +178,7 @@ def first_complaint(desk: Desk) -> int:
 @when(parsers.parse('the manager publishes a routing table version {version:d} that sends '
                     'billing to "{queue}"'))
 def publish_routing(desk: Desk, version: int, queue: str) -> None:
-    desk.edit("complaint_routing", "version: 1", f"version: {version}")
+    desk.edit("complaint_routing", "version: 2", f"version: {version}")
     for key in ("then", "expect"):
         desk.edit("complaint_routing", f"    {key}: {{queue: billing}}",
                   f"    {key}: {{queue: {queue}}}")

@@ -43,9 +43,9 @@ def it_is(desk: Desk, text: str) -> None:
 def complains(desk: Desk, tier: str, customer: str, channel: str, summary: str) -> int:
     casework = desk.open()
     try:
-        casework.customers.add(customer, desk.clock.now)  # a new caller becomes a customer
-        return casework.runtime.start("complaint", {
-            "channel": channel, "summary": summary, "tier": tier},
+        # the customer's record holds its tier; the complaint takes it at intake
+        casework.customers.add(customer, desk.clock.now, tier=tier)
+        return casework.runtime.start("complaint", {"channel": channel, "summary": summary},
             Actor("ann", "agent"), desk.clock.now, customer=customer).id
     finally:
         casework.close()

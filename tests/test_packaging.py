@@ -64,7 +64,8 @@ def test_the_wheel_holds_the_templates_static_files_and_migration_template(
 
 def test_the_wheel_holds_every_shipped_workflow_and_rule_file(wheel: dict[str, bytes]) -> None:
     shipped = files_under("workflows", "rules", pattern="*.yaml")
-    assert len(shipped) == 13 and "rules/calendars.yaml" in shipped
+    assert len(shipped) == 14 and "rules/calendars.yaml" in shipped
+    assert "rules/responses.yaml" in shipped
     assert {name: wheel.get(f"engine/shipped/{name}") == (ROOT / name).read_bytes()
             for name in shipped} == {name: True for name in shipped}
     assert sorted(name for name in wheel if name.startswith("engine/shipped/")) == sorted(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from engine.kernel.accounts import hash_password
+from engine.kernel.accounts import hash_password, new_token, token_digest
 from engine.kernel.settings import Settings
 from engine.wiring import Casework, open_casework
 from tests.fixtures import ROOT, T0, add_test_customers, publish_shipped
@@ -30,11 +31,13 @@ def password_of(name: str) -> str:
 
 
 @pytest.fixture
-def desk(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Casework]:
+def desk(database_url: str, monkeypatch: pytest.MonkeyPatch,
+         tmp_path: Path) -> Iterator[Casework]:
     """casework on the shipped workflows with a fixed clock, test customers and one user per
-    role, over a fresh database of each kind."""
+    role, over a fresh database of each kind (files attached to conversations in tmp_path)."""
     monkeypatch.setenv("CASEWORK_SECRET", "a test secret that signs CSRF cookies")
-    app = open_casework(Settings(home=ROOT, database_url=database_url, now=NOW))
+    app = open_casework(Settings(home=ROOT, database_url=database_url, now=NOW,
+                                 attachments=tmp_path / "attachments"))
     publish_shipped(app)
     add_test_customers(app)
     for name, role in PEOPLE.items():
@@ -85,3 +88,23 @@ def client_as(desk: Casework) -> Iterator[Callable[[str], Client]]:
 def csrf(client: Client) -> dict[str, str]:
     """The form field that proves a post came from this site's own page."""
     return {"_csrf_token": client.cookies["csrftoken"]}
+
+
+Auth = Callable[[str], dict[str, str]]
+
+
+@pytest.fixture
+def api(desk: Casework) -> Iterator[Client]:
+    """A client of the JSON API (it signs in by the tokens of `auth`)."""
+    with TestClient(create_app(desk)) as client:
+        yield client
+
+
+@pytest.fixture
+def auth(desk: Casework) -> Auth:
+    """The Authorization header of a fresh API token of one of the PEOPLE."""
+    def header(name: str) -> dict[str, str]:
+        token = new_token()
+        desk.accounts.add_token(name, token_digest(token), "tests", T0)
+        return {"Authorization": f"Bearer {token}"}
+    return header

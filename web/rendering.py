@@ -45,6 +45,13 @@ def form_key() -> str:
     """A fresh key for one rendered form: submitting the form twice applies it once
     (engine.cases.submissions)."""
     return secrets.token_urlsafe(16)
+def filesize(size: int) -> str:
+    """A file's size the way people read it: 812 bytes, 14 KB, 2.3 MB."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
@@ -52,6 +59,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.filters["span"] = span
     env.filters["when"] = when
     env.globals["form_key"] = form_key
+    env.filters["filesize"] = filesize
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

@@ -7,13 +7,14 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from engine.cases.actions import customer_values, measure_kpis, update_customer
-from engine.cases.deciding import run_decision
+from engine.cases.acting import Acting
+from engine.cases.context import Actor, case_values, context_for, evaluator
+from engine.cases.facts import Facts, facts_for
 from engine.cases.scheduling import Scheduler
 from engine.kernel.errors import (
     Conflict,
@@ -23,20 +24,11 @@ from engine.kernel.errors import (
     RoleRefused,
     TransitionRefused,
 )
-from engine.kernel.expressions import Expression
-from engine.kernel.fields import REFERENCE_TYPES, coerce, to_cel, to_json
+from engine.kernel.fields import REFERENCE_TYPES, coerce, to_json
 from engine.kernel.history import GENESIS, EventDraft, chain
 from engine.kernel.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
 from engine.kernel.roles import READ_ONLY_ROLES
-from engine.kernel.specs import (
-    AssignAction,
-    CustomerAction,
-    DecideAction,
-    MeasureAction,
-    SetAction,
-    TransitionSpec,
-    WorkflowSpec,
-)
+from engine.kernel.specs import SetAction, TransitionSpec, WorkflowSpec
 from engine.kernel.yaml_source import known_list, suggest
 from engine.sla.clocks import Reckoner
 from engine.workflows.machine import MachineError
@@ -45,6 +37,8 @@ from engine.workflows.registry import Deployed, Registry
 # What a refusal by a guard without a `message:` says (its expression is for the workflow's
 # readers, not for the person refused).
 GUARD_UNMET = "This step's condition is not met"
+# Actor, case_values and context_for live in engine.cases.context; offered here as before.
+__all__ = ["Actor", "Runtime", "StartRequest", "case_values", "context_for"]
 
 
 @dataclass(frozen=True)
@@ -56,17 +50,6 @@ class StartRequest:
     fields: Mapping[str, Any]
     customer: str | None = None
     because: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who fires: a user name and the role they act in. `operator`: the command line acting
-    on the operator's own authority (`--as-operator`), not as a checked user; every event it
-    writes says so."""
-
-    name: str
-    role: str
-    operator: bool = False
 
 
 class Runtime:
@@ -94,7 +77,7 @@ class Runtime:
         self._check_subject(tx, deployed.spec, customer)
         _check_references(tx, deployed.spec, case_values(deployed.spec, record.fields))
         record = record.evolve(id=tx.insert_case(record))
-        drafts = [created, *self._entered(tx, deployed.spec, record, None, None, actor, now)]
+        record, drafts = self._started(tx, deployed.spec, record, created, actor, now)
         return self._write(tx, record, drafts, actor, now, bump=False)
 
     def start_many(self, tx: Transaction, requests: Sequence[StartRequest], actor: Actor,
@@ -106,14 +89,12 @@ class Runtime:
             return []
         deadlines = _Deadlines(tx)  # the new cases' clocks and timers, written after them
         started, events = [], []
-        for (record, created), case_id, request in zip(
+        for (new, created), case_id, request in zip(
                 drafted, tx.reserve_case_ids(len(drafted)), requests, strict=True):
-            drafts = [created]
-            if request.deployed.spec.timers or request.deployed.spec.sla:
-                drafts += self._entered(cast(Transaction, deadlines), request.deployed.spec,
-                                        record.evolve(id=case_id), None, None, actor, now)
+            record, drafts = self._started(cast(Transaction, deadlines), request.deployed.spec,
+                                           new.evolve(id=case_id), created, actor, now)
             chained = chain(case_id, 0, GENESIS, drafts, actor.name, actor.role, now)
-            started.append(record.evolve(id=case_id, history_seq=chained[-1].seq,
+            started.append(record.evolve(history_seq=chained[-1].seq,
                                          history_head=chained[-1].hash))
             events += chained
         tx.insert_cases(started)
@@ -121,6 +102,29 @@ class Runtime:
         tx.arm_timers(deadlines.timers, now)
         tx.append_events(events)
         return started
+
+    def _started(self, tx: Transaction, spec: WorkflowSpec, record: CaseRecord,
+                 created: EventDraft, actor: Actor,
+                 now: datetime) -> tuple[CaseRecord, list[EventDraft]]:
+        """A new case after its `on_start` actions, and its first history drafts: created (with
+        the fields, queue and assignee the actions left it), what they decided, its deadlines
+        (whose targets the actions may set)."""
+        drafts = [created]
+        values, facts = None, None
+        if spec.on_start:
+            values = case_values(spec, record.fields)
+            facts = facts_for(tx, spec, record.customer)
+            moved, decided = Acting(self.registry, tx, spec, actor, now, facts).run(
+                spec.on_start, record, values, "on_start")
+            _check_required(spec, values)
+            record = moved.evolve(fields=_json_fields(spec, values))
+            drafts = [replace(created, payload={
+                **created.payload, "fields": record.fields, "queue": record.queue,
+                **({"assignee": record.assignee} if record.assignee else {})}), *decided]
+        if spec.timers or spec.sla:
+            drafts += self._entered(tx, spec, record, None, None, actor, now, values,
+                                    facts=facts)
+        return record, drafts
 
     @staticmethod
     def _check_subject(tx: Transaction, spec: WorkflowSpec, customer: str | None) -> None:
@@ -189,40 +193,30 @@ class Runtime:
         _check_asks(transition, given)
         _check_references(tx, spec, given)
         values = {**case_values(spec, case.fields), **given}
+        facts = facts_for(tx, spec, case.customer)
         filled_by_actions = {a.field for a in transition.actions if isinstance(a, SetAction)}
         _check_needs(transition, values, skip=filled_by_actions)
-        self._check_guard(transition, spec, case, values, actor, now)
+        self._check_guard(transition, spec, case, values, actor, now, facts)
         dest = self._move(deployed, case.state, trigger)
         moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
-        decided: list[EventDraft] = []
-        updates: dict[str, Any] = {}  # what update_customer actions write on the customer
-        mark: int | None = None  # which table versions are published: read once per fire
-        for action in transition.actions:
-            if isinstance(action, SetAction):
-                values[action.field] = self._set(spec, action, moved, values, actor, now)
-            elif isinstance(action, DecideAction):
-                mark = tx.publication_mark() if mark is None else mark
-                moved, event = self._decide(spec, action, moved, values, actor, now, mark)
-                decided.append(event)
-            elif isinstance(action, CustomerAction):
-                updates.update(customer_values(tx, action, _evaluator(spec, moved, values,
-                                                                      actor, now)))
-            elif isinstance(action, MeasureAction):
-                decided.append(measure_kpis(tx, spec, action, moved, values,
-                                            _evaluator(spec, moved, values, actor, now)))
-            else:
-                moved = moved.evolve(
-                    assignee=self._assign(tx, spec, action, moved, values, actor, now))
+        moved, decided = Acting(self.registry, tx, spec, actor, now, facts).run(
+            transition.actions, moved, values, transition.trigger)
         _check_needs(transition, values, skip=set())
         _check_required(spec, values)
-        updated = update_customer(tx, case, updates, transition.trigger, actor.name,
-                                  actor.role, now) if updates else None
-        if updated is not None:
-            decided.append(updated)
         cause = {**({"timer": timer} if timer else {}),
                  **({"because": dict(because)} if because else {})}
         return self._commit(tx, spec, case, moved, transition, values, decided, actor, now,
-                            cause)
+                            cause, facts)
+
+    def signalled(self, tx: Transaction, case: CaseRecord, signal: str, actor: Actor,
+                  now: datetime) -> list[EventDraft]:
+        """What a conversation signal (message_in, message_out) does to the case's clocks, as
+        a trigger that leaves the case where it is; the history drafts to record."""
+        spec = self.registry.get(case.definition_id).spec
+        if spec.sla is None:
+            return []
+        return self._entered(tx, spec, case, signal, case.state, actor, now,
+                             facts=facts_for(tx, spec, case.customer))
 
     def triggers_for(self, case: CaseRecord, roles: Collection[str]) -> list[TransitionSpec]:
         """What someone holding `roles` may fire from the case's state now (a page's buttons,
@@ -260,13 +254,15 @@ class Runtime:
                               f"(allowed: {', '.join(sorted(transition.roles))})")
         return transition
 
-    def _check_guard(self, transition: TransitionSpec, spec: WorkflowSpec, case: CaseRecord,
-                     values: dict[str, Any], actor: Actor, now: datetime) -> None:
+    @staticmethod
+    def _check_guard(transition: TransitionSpec, spec: WorkflowSpec, case: CaseRecord,
+                     values: dict[str, Any], actor: Actor, now: datetime,
+                     facts: Facts | None) -> None:
         if transition.when is None:
             return
         try:
             allowed = transition.when.evaluate(context_for(transition.when, spec, case, values,
-                                                        actor, now))
+                                                        actor, now, facts))
         except ExpressionError as exc:
             raise TransitionRefused(transition.trigger, Refusal.GUARD, str(exc)) from None
         if allowed is not True:
@@ -280,43 +276,10 @@ class Runtime:
         except MachineError as exc:  # the spec and the machine disagree: a bug, say so plainly
             raise TransitionRefused(trigger, Refusal.STATE, str(exc)) from None
 
-    @staticmethod
-    def _set(spec: WorkflowSpec, action: SetAction, case: CaseRecord, values: dict[str, Any],
-             actor: Actor, now: datetime) -> Any:
-        result = action.expression.evaluate(context_for(action.expression, spec, case, values,
-                                                     actor, now))
-        try:
-            return coerce(spec.fields[action.field], result)
-        except InvalidInput as exc:
-            raise InvalidInput(action.field, f"set by '{action.expression.source}' (line "
-                               f"{action.line}): {exc.detail}") from None
-
-    def _decide(self, spec: WorkflowSpec, action: DecideAction, case: CaseRecord,
-                values: dict[str, Any], actor: Actor, now: datetime,
-                mark: int) -> tuple[CaseRecord, EventDraft]:
-        table = self.registry.active_table(action.table, now, mark)
-        moved, event, _ = run_decision(table, action, spec, case, values,
-                                       lambda e: context_for(e, spec, case, values, actor, now))
-        return moved, event
-
-    @staticmethod
-    def _assign(tx: Transaction, spec: WorkflowSpec, action: AssignAction, case: CaseRecord,
-                values: dict[str, Any], actor: Actor, now: datetime) -> str | None:
-        if action.strategy == "nobody":
-            return None
-        if action.expression is not None:
-            user = action.expression.evaluate(context_for(action.expression, spec, case, values,
-                                                       actor, now))
-            if user is not None and not isinstance(user, str):
-                raise ExpressionError(f"assign '{action.expression.source}' gave {user!r}, "
-                                      "not a user name")
-            return user
-        return tx.pick_assignee(action.strategy, action.among,
-                                f"{spec.name}:{','.join(action.among)}")
-
     def _commit(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,
                 transition: TransitionSpec, values: dict[str, Any], decided: list[EventDraft],
-                actor: Actor, now: datetime, cause: dict[str, Any]) -> CaseRecord:
+                actor: Actor, now: datetime, cause: dict[str, Any],
+                facts: Facts | None) -> CaseRecord:
         new_fields = _json_fields(spec, values)
         fired = {"trigger": transition.trigger, **cause}
         drafts = [EventDraft("case.transitioned", fired, case.state, moved.state), *decided,
@@ -324,7 +287,7 @@ class Runtime:
         closed_at = (case.closed_at or now) if spec.states[moved.state].final else None
         updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
         drafts += self._entered(tx, spec, updated, transition.trigger, case.state, actor, now,
-                                values, fired_timer=cause.get("timer"))
+                                values, fired_timer=cause.get("timer"), facts=facts)
         return self._write(tx, updated, drafts, actor, now, bump=True)
 
     def amend(self, tx: Transaction, case: CaseRecord, moved: CaseRecord,
@@ -341,8 +304,8 @@ class Runtime:
 
     def _entered(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
                  trigger: str | None, left: str | None, actor: Actor, now: datetime,
-                 values: dict[str, Any] | None = None,
-                 fired_timer: str | None = None) -> list[EventDraft]:
+                 values: dict[str, Any] | None = None, fired_timer: str | None = None,
+                 facts: Facts | None = None) -> list[EventDraft]:
         """The deadlines of a case that has just entered its state (engine.cases.scheduling);
         `fired_timer`: the timer of the state left that caused the fire."""
         if not spec.timers and not spec.sla:
@@ -350,13 +313,16 @@ class Runtime:
         values = case_values(spec, case.fields) if values is None else values
         return self.scheduler.entered(
             tx, spec, case.id, trigger, left, case.state,
-            lambda e: e.evaluate(context_for(e, spec, case, values, actor, now)), now,
-            fired_timer)
+            evaluator(spec, case, values, actor, now, facts), now, fired_timer)
 
     @staticmethod
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
                now: datetime, bump: bool) -> CaseRecord:
-        """Chain the events onto the case's history and write both; `bump` the row version."""
+        """Chain the events onto the case's history and write both; `bump` the row version.
+        Without events nothing happened to the case (an escalation step past the highest level
+        it reached): its row stays as it is."""
+        if not drafts:
+            return case
         if actor.operator:
             drafts = [replace(d, payload={**d.payload, "operator": True}) for d in drafts]
         events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
@@ -454,35 +420,6 @@ def _check_required(spec: WorkflowSpec, values: dict[str, Any]) -> None:
             raise InvalidInput(name, "is required and has no value")
 
 
-def case_values(spec: WorkflowSpec, stored: dict[str, Any]) -> dict[str, Any]:
-    return {name: coerce(spec.fields[name], value) for name, value in stored.items()
-            if name in spec.fields}
-
-
 def _json_fields(spec: WorkflowSpec, values: dict[str, Any]) -> dict[str, Any]:
     return {name: to_json(spec.fields[name], value) for name, value in values.items()
             if value is not None}
-
-
-def _evaluator(spec: WorkflowSpec, case: CaseRecord, values: dict[str, Any], actor: Actor,
-               now: datetime) -> Callable[[Expression], Any]:
-    return lambda e: e.evaluate(context_for(e, spec, case, values, actor, now))
-
-
-def context_for(expression: Expression, spec: WorkflowSpec, case: CaseRecord,
-             values: dict[str, Any], actor: Actor, now: datetime) -> dict[str, Any]:
-    """Only what the expression reads: CEL is much faster with small inputs."""
-    context: dict[str, Any] = {}
-    for root, members in expression.members.items():
-        if root == "case":  # unset fields are left out, so that has(case.x) means "is set"
-            context["case"] = {
-                m: to_cel(spec.fields[m], values[m]) if m in spec.fields else getattr(case, m)
-                for m in members if m not in spec.fields or values.get(m) is not None
-            }
-        elif root == "actor":
-            context["actor"] = {"name": actor.name, "role": actor.role}
-        elif root == "now":
-            context["now"] = now
-        elif root == "customer":
-            context["customer"] = {"id": case.customer}
-    return context

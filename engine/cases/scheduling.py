@@ -16,7 +16,7 @@ from engine.kernel.errors import ExpressionError, InvalidInput
 from engine.kernel.expressions import Expression
 from engine.kernel.history import EventDraft
 from engine.kernel.records import TimerKind, TimerRecord, Transaction
-from engine.kernel.specs import ClockSpec, TimerSpec, WorkflowSpec
+from engine.kernel.specs import SIGNALS, ClockSpec, TimerSpec, WorkflowSpec
 from engine.sla.clocks import ClockSettings, Reckoner, as_target, move_clocks
 
 Evaluate = Callable[[Expression], Any]  # CEL over the case as it is after the fire
@@ -45,9 +45,11 @@ class Scheduler:
         if spec.sla is None:
             return []
         clocks = tx.clocks(case_id) if left is not None else {}
+        signal = trigger in SIGNALS and left == dest  # a message: the case stays where it is
         work = move_clocks(spec.sla, clocks, case_id, trigger, dest,
                            lambda clock: _settings(clock, evaluate, self.reckoner),
-                           self.reckoner, now, spec.states[dest].final)
+                           self.reckoner, now, spec.states[dest].final,
+                           entering=not signal)
         rearmed = {timer.name for timer in work.timers}
         dropped = [name for name in work.reset if name not in rearmed]
         if dropped and left is not None:  # the others are retargeted in place

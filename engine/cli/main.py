@@ -39,6 +39,7 @@ from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,
     load_calendars,
+    load_responses,
     load_workflows,
     table_files,
     workflow_files,
@@ -71,6 +72,10 @@ def check(home: Path | None, now_text: str | None) -> None:
     calendars: dict[str, Calendar] | None = None
     try:
         calendars = load_calendars(settings.home)
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:
+        load_responses(settings.home)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
     try:  # with the tables and calendars that loaded, so that references are checked too

@@ -19,21 +19,64 @@ class Settings:
     database_url:  CASEWORK_DATABASE_URL; default: sqlite:///HOME/casework.db (SQLite, WAL).
     now:           CASEWORK_NOW, an ISO 8601 instant used as the current time (for replaying
                    scenarios); default: the real clock.
+    attachments:   CASEWORK_ATTACHMENTS, the folder that keeps the files attached to case
+                   conversations (outside the database rows); default: HOME/attachments.
+    attachment_max_bytes:  CASEWORK_ATTACHMENT_MAX_BYTES, the largest file accepted; default
+                   10485760 (10 MB).
+    attachment_types:  CASEWORK_ATTACHMENT_TYPES, the media types accepted, comma-separated;
+                   default: PDF, plain text, CSV, PNG, JPEG, GIF, WebP, email messages, and
+                   the Office and OpenDocument formats (ATTACHMENT_TYPES).
     """
 
     home: Path
     database_url: str
     now: datetime | None = None
+    attachments: Path | None = None
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_types: tuple[str, ...] = ()  # empty: ATTACHMENT_TYPES
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
+
+    @property
+    def attachments_folder(self) -> Path:
+        return self.attachments or self.home / "attachments"
+
+    @property
+    def accepted_types(self) -> frozenset[str]:
+        return frozenset(self.attachment_types or ATTACHMENT_TYPES)
+
+
+ATTACHMENT_TYPES = (
+    "application/pdf", "text/plain", "text/csv", "image/png", "image/jpeg", "image/gif",
+    "image/webp", "message/rfc822",
+    "application/msword", "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+)
 
 
 def settings_for(home: str | Path | None = None, now: str | None = None) -> Settings:
     base = Path(home or os.environ.get("CASEWORK_HOME") or ".").resolve()
     url = os.environ.get("CASEWORK_DATABASE_URL") or f"sqlite:///{base / 'casework.db'}"
     moment = parse_now(now or os.environ.get("CASEWORK_NOW"))
-    return Settings(home=base, database_url=url, now=moment)
+    folder = os.environ.get("CASEWORK_ATTACHMENTS")
+    types = os.environ.get("CASEWORK_ATTACHMENT_TYPES", "")
+    return Settings(home=base, database_url=url, now=moment,
+                    attachments=Path(folder).resolve() if folder else None,
+                    attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+                    attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()))
+
+
+def _whole(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise CaseworkError(f"{name}: {text!r} is not a whole number of bytes above 0 "
+                            f"(e.g. {default})")
+    return int(text)
 
 
 @cache

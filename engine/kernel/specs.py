@@ -17,8 +17,16 @@ CASE_ATTRIBUTES = frozenset(
     {"id", "state", "workflow", "version", "queue", "assignee", "customer", "created_at",
      "updated_at", "closed_at"}
 )
-# What `customer.<name>` offers in a case's expressions.
-CUSTOMER_ATTRIBUTES = frozenset({"id"})
+# What `customer.<name>` offers in a case's expressions: the customer's record and the figures
+# of its latest recompute (engine.cases.facts reads them; a value not known is left out, so that
+# `has(customer.tier)` means "is set"). `rfm` is {r, f, m}, the scores as a customer decision
+# table takes them.
+CUSTOMER_RECORD_FACTS = ("id", "type", "status", "name", "email", "phone", "industry", "region",
+                         "owner", "tier", "reviewed_at", "created_at")
+CUSTOMER_FIGURE_FACTS = ("as_of", "recency_days", "frequency", "monetary", "revenue_12m",
+                         "revenue_share", "years_active", "r_score", "f_score", "m_score",
+                         "p_alive", "expected_purchases", "expected_spend", "clv", "churn_risk")
+CUSTOMER_ATTRIBUTES = frozenset({*CUSTOMER_RECORD_FACTS, *CUSTOMER_FIGURE_FACTS, "rfm"})
 # A customer's figures (engine.customers.figures), by CEL type: what customer decision tables may
 # read.
 CUSTOMER_FIGURES: dict[str, str] = {
@@ -35,6 +43,10 @@ START_CUSTOMER_ATTRIBUTES = frozenset(
     {"id", "tier", "previous_tier", "churn_risk", "previous_churn_risk", *CUSTOMER_FIGURES}
 )
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
+# The conversation's signals (engine.cases.conversation): a message from the customer, and ours
+# to the customer. SLA clocks may start and stop on them as on triggers; a transition `on:` one
+# is fired by the engine when such a message is recorded.
+SIGNALS = ("message_in", "message_out")
 ASSIGN_STRATEGIES = frozenset({"least_loaded", "round_robin", "nobody"})
 # Case attributes a decision's outputs may set besides fields (a routing table sets the queue).
 DECIDABLE_ATTRIBUTES = frozenset({"queue", "assignee"})
@@ -71,11 +83,13 @@ class AssignAction:
 
 @dataclass(frozen=True)
 class DecideAction:
-    """`decide: TABLE`: run a decision table; its outputs set case fields (or the queue)."""
+    """`decide: TABLE`: run a decision table; its outputs set case fields (or the queue).
+    With `when:` it decides only when that holds (e.g. a field changed since `before`)."""
 
     table: str
     bindings: Mapping[str, Expression] = field(default_factory=dict)  # input -> CEL (`with:`)
     line: int = 0
+    when: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +238,7 @@ class TransitionSpec:
     line: int = 0
     asks: tuple[str, ...] = ()  # fields the firer must give in this very fire (fresh input)
     message: str | None = None  # what a refusal by `when` says ("Only a supervisor ...")
+    on: str | None = None  # a conversation signal (message_in) on which the engine fires it
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -250,13 +265,31 @@ class WorkflowSpec:
     sla: SlaSpec | None = None
     reacts: tuple[ReactSpec, ...] = ()
     one_open_per_customer: bool = False  # a second open case for a customer is refused
+    on_start: tuple[Action, ...] = ()  # actions run when a case is opened, before its clocks
     _by_source: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False
     )
+    # the customer's facts some expression reads (beyond its id): a fire loads them only then
+    customer_facts: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = {(t.trigger, s): t for t in self.transitions for s in t.sources}
         object.__setattr__(self, "_by_source", table)
+        read = {member for expression in self.expressions()
+                for member in expression.members.get("customer", ())}
+        object.__setattr__(self, "customer_facts", frozenset(read - {"id"}))
+
+    def expressions(self) -> list[Expression]:
+        """Every expression a case of this workflow evaluates (not the starts', which read the
+        customer's event)."""
+        found: list[Expression | None] = []
+        for actions in (self.on_start, *(t.actions for t in self.transitions)):
+            found += [e for action in actions for e in _action_expressions(action)]
+        found += [t.when for t in self.transitions]
+        found += [e for t in self.timers for e in (t.after_expression, t.at)]
+        for clock in self.sla.clocks if self.sla else ():
+            found += [clock.target, clock.business, clock.calendar_expression]
+        return [e for e in found if e is not None]
 
     @property
     def initial(self) -> StateSpec:
@@ -272,3 +305,15 @@ class WorkflowSpec:
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.sources]
+
+
+def _action_expressions(action: Action) -> list[Expression | None]:
+    if isinstance(action, SetAction):
+        return [action.expression]
+    if isinstance(action, AssignAction):
+        return [action.expression]
+    if isinstance(action, DecideAction):
+        return [*action.bindings.values(), action.when]
+    if isinstance(action, CustomerAction):
+        return list(action.values.values())
+    return [action.year]

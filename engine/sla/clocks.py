@@ -117,17 +117,18 @@ Settings = Callable[[ClockSpec], ClockSettings]
 
 def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
                 trigger: str | None, dest: str, settings: Settings, reckoner: Reckoner,
-                now: datetime, final: bool = False) -> ClockWork:
+                now: datetime, final: bool = False, entering: bool = True) -> ClockWork:
     """Start, pause, resume and stop clocks for a case that fired `trigger` into `dest`
-    (trigger None: the case was just created in `dest`). A `final` state stops every clock:
-    a closed case is never escalated."""
+    (trigger None: the case was just created in `dest`; `entering` False: a conversation
+    signal as the trigger, the case staying where it is, so `start_in` starts nothing). A
+    `final` state stops every clock: a closed case is never escalated."""
     work = ClockWork()
     for spec in sla.clocks:
         old = clocks.get(spec.name)
         now_set = settings(spec)
         target, business = now_set.target, now_set.business
-        stopping = final or trigger in spec.stop_on or dest in spec.stop_in
-        starting = (trigger in spec.start_on or dest in spec.start_in
+        stopping = final or trigger in spec.stop_on or (entering and dest in spec.stop_in)
+        starting = (trigger in spec.start_on or (entering and dest in spec.start_in)
                     or (trigger is None and not spec.start_on and not spec.start_in))
         if old is None or old.status == ClockStatus.STOPPED:
             if not starting or stopping:
@@ -214,6 +215,9 @@ def _plan(sla: SlaSpec, spec: ClockSpec, clock: ClockRecord, reckoner: Reckoner,
     if clock.status == ClockStatus.RUNNING and clock.target is not None:
         spent = reckoner.spent(clock, now)
         due = reckoner.add(clock.business, clock.calendar, now, max(clock.target - spent, ZERO))
+        if spent >= clock.target and clock.due_at is not None and clock.due_at <= now:
+            # already late: it stays due when its target ran out, not when someone looked
+            due = clock.due_at
         later = [s for s in sla.steps(spec) if s > clock.step]
         if later:
             step = later[0]

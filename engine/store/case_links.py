@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 
 from engine.kernel.history import CustomerEvent
 from engine.kernel.records import CustomerHead, CustomerRecord, YearActivity
-from engine.store.bulk import Instants, execute_many
+from engine.kernel.specs import CUSTOMER_ATTRIBUTES, CUSTOMER_FIGURE_FACTS, CUSTOMER_RECORD_FACTS
+from engine.store.bulk import Driver, Instants, execute_many
 from engine.store.schema import cases, customers, events, purchases, users
 
 CENT = Decimal("0.01")
@@ -23,17 +24,52 @@ _CUSTOMER_EXISTS = sa.select(customers.c.id).where(customers.c.id == sa.bindpara
 _USER_EXISTS = sa.select(users.c.name).where(users.c.name == sa.bindparam("key"),
                                              users.c.active.is_(True))
 _CASE_EXISTS = sa.select(cases.c.id).where(cases.c.id == sa.bindparam("key"))
+# A customer's facts for a case's expressions, as the driver reads them (the hot path of a
+# fire): the columns of the record, and of the latest figures (joined only when read).
+_INSTANT_FACTS = frozenset({"reviewed_at", "created_at"})
+_FACT_SQL: dict[frozenset[str], tuple[str, tuple[str, ...]]] = {}
+
+
+def _facts_sql(names: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """The statement reading these facts (by primary key), and the columns it reads."""
+    found = _FACT_SQL.get(names)
+    if found is None:
+        record = [n for n in CUSTOMER_RECORD_FACTS if n in names]
+        figures = [n for n in CUSTOMER_FIGURE_FACTS if n in names]
+        columns = tuple(record + figures) or ("id",)
+        joined = " LEFT JOIN customer_figures f ON f.customer_id = c.id" if figures else ""
+        read = ", ".join([f"c.{n}" for n in record] + [f"f.{n}" for n in figures]) or "c.id"
+        found = _FACT_SQL[names] = (f"SELECT {read} FROM customers c{joined} WHERE c.id = ?",
+                                    columns)
+    return found
 
 
 class CaseLinks:
     """Mixed into the store's transaction (engine.store.repository.SqlTransaction)."""
 
     connection: Connection
+    driver: Driver
 
     def exists(self, kind: str, key: str | int) -> bool:
         """Whether the customer, (active) user or case `key` exists."""
         query = {"customer": _CUSTOMER_EXISTS, "user": _USER_EXISTS, "case": _CASE_EXISTS}[kind]
         return self.connection.execute(query, {"key": key}).first() is not None
+
+    def customer_facts(self, customer_id: str, names: frozenset[str]) -> dict[str, Any]:
+        """The customer's facts of these names, from its record and latest figures (a figure is
+        None before the first recompute); empty for a customer that does not exist."""
+        sql, columns = _facts_sql(names & (CUSTOMER_ATTRIBUTES - {"rfm"})
+                                  | ({"r_score", "f_score", "m_score"} if "rfm" in names
+                                     else set()))
+        row = self.driver.execute(sql, (customer_id,)).fetchone()
+        if row is None:
+            return {}
+        facts = dict(zip(columns, row, strict=True))
+        for name in _INSTANT_FACTS & facts.keys():
+            facts[name] = self.driver.read_instant(facts[name])
+        if isinstance(facts.get("as_of"), str):
+            facts["as_of"] = date.fromisoformat(facts["as_of"])
+        return facts
 
     def open_case(self, workflow: str, customer: str) -> int | None:
         """The id of the customer's open case of `workflow`, if there is one."""

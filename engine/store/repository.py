@@ -20,6 +20,7 @@ from engine.kernel.history import Event
 from engine.kernel.records import CaseRecord, DefinitionRecord
 from engine.store.bulk import Driver
 from engine.store.case_links import CaseLinks
+from engine.store.conversation import ConversationWrites
 from engine.store.db import Database
 from engine.store.schema import (
     assignment_cursors,
@@ -97,7 +98,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction(TimerWrites, CaseLinks, Submissions):
+class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

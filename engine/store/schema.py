@@ -394,3 +394,32 @@ saved_views = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("user_name", "name"),
 )
+
+# One conversation per case (engine/cases/conversation.py): internal notes, messages to the
+# customer (each queued in the outbox, whose row says whether it was sent), messages from the
+# customer. The body is kept here, apart from the hashed history, whose events name the entry.
+case_entries = sa.Table(
+    "case_entries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # note | to_customer | from_customer
+    sa.Column("author", sa.String(100), nullable=False),  # who wrote or recorded it
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("outbox_id", sa.ForeignKey("outbox.id")),  # a message to the customer's mail
+    sa.Index(None, "case_id", "id"),
+)
+
+# Files attached to an entry: their bytes are in a folder of the home (settings.attachments),
+# under the storage key, and served only to those who may see the case.
+entry_attachments = sa.Table(
+    "entry_attachments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("entry_id", sa.ForeignKey("case_entries.id"), nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("storage_key", sa.String(100), nullable=False, unique=True),
+    sa.Index(None, "entry_id"),
+)

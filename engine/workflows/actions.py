@@ -31,7 +31,7 @@ from engine.rules.tables import TableSpec
 
 ACTIONS = ("set", "assign", "decide", "update_customer", "measure")
 ASSIGN_KEYS = {"strategy", "among"}
-DECIDE_KEYS = {"table", "with"}
+DECIDE_KEYS = {"table", "with", "when"}
 # Which case field types may feed a table input of each type, and which table output types a
 # case field of each type may take.
 FEEDS = {"string": {"text", "enum", "user", "customer"}, "int": {"int", "case"},
@@ -211,9 +211,10 @@ class ActionLoader(Checker):
                                       f"{what}: decide {name} with {key}:")
             if expression is not None:
                 bindings[key] = expression
+        when = self.expression(body, "when", scope, f"{what}: decide {name}")
         if self.tables is not None:
             self.check_decide(name, bindings, fields, line, what)
-        return DecideAction(name, bindings, line)
+        return DecideAction(name, bindings, line, when)
 
     def check_decide(self, name: str, bindings: dict[str, Expression],
                      fields: dict[str, FieldSpec], line: int, what: str) -> None:

@@ -20,6 +20,7 @@ from engine.kernel.specs import (
     ACTOR_ATTRIBUTES,
     CASE_ATTRIBUTES,
     CUSTOMER_ATTRIBUTES,
+    SIGNALS,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,
@@ -39,12 +40,13 @@ from engine.workflows.starts import StartLoader
 from engine.workflows.timers import TimerLoader
 
 WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
-                 "transitions", "starts", "reacts", "timers", "sla", "one_open_per_customer"}
+                 "transitions", "starts", "reacts", "timers", "sla", "one_open_per_customer",
+                 "on_start"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "asks", "accepts", "when",
-                   "message", "do", "title", "description"}
+                   "message", "do", "title", "description", "on"}
 MAX_MESSAGE = 300  # characters: a sentence or two, shown where a step is refused
 # Names the `transitions` library puts on a case model; a trigger may not shadow them.
 RESERVED_TRIGGERS = {"trigger", "state", "machine"}
@@ -108,8 +110,12 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             "now": frozenset(),
             **({"customer": CUSTOMER_ATTRIBUTES} if subject else {}),
         }
+        # a transition's guard and actions may compare the case with the case `before` it
         transitions = self.transitions(document.get("transitions"),
-                                       document.line_of("transitions"), states, fields, scope)
+                                       document.line_of("transitions"), states, fields,
+                                       {**scope, "before": frozenset(fields)})
+        on_start = self.actions(document.get("on_start"), document.line_of("on_start"), fields,
+                                scope, "'on_start'")
         self.graph(states, transitions)
         starts = self.starts(document.get("starts"), document.line_of("starts"), subject, fields)
         reacts = self.reacts(document.get("reacts"), document.line_of("reacts"), subject,
@@ -130,6 +136,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             subject=subject, fields=fields, states=states, transitions=tuple(transitions),
             content_hash=content_hash(document), path=self.path, starts=tuple(starts),
             timers=tuple(timers), sla=sla, reacts=tuple(reacts), one_open_per_customer=one_open,
+            on_start=tuple(on_start),
         )
 
     def identifier(self, node: Node, key: str, what: str) -> str | None:
@@ -287,6 +294,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             return []
         result: list[TransitionSpec] = []
         seen: dict[tuple[str, str], TransitionSpec] = {}
+        signalled: dict[tuple[str, str], TransitionSpec] = {}
         for index, body in enumerate(value):
             where = value.line_of(index)
             if not isinstance(body, Node):
@@ -301,6 +309,12 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
                              f"state '{source}' (first at line "
                              f"{seen[(spec.trigger, source)].line}); merge them")
             seen.update({(spec.trigger, s): spec for s in spec.sources})
+            for source in spec.sources:
+                first = signalled.setdefault((spec.on, source), spec) if spec.on else spec
+                if first is not spec:
+                    self.problem(spec.line, f"two transitions from state '{source}' are 'on: "
+                                 f"{spec.on}' ('{first.trigger}' at line {first.line} and "
+                                 f"'{spec.trigger}'); a signal moves a case one way only")
             result.append(spec)  # kept for the graph checks; a clash already fails the load
         return result
 
@@ -327,11 +341,15 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
         when = self.expression(node, "when", scope, what)
         message = self.guard_message(node, what)
         actions = self.actions(node.get("do"), node.line_of("do"), fields, scope, what)
+        signal = node.get("on")
+        if signal is not None and signal not in SIGNALS:
+            self.problem(node.line_of("on"), f"{what}: 'on' names unknown signal {signal!r}"
+                         f"{suggest(str(signal), SIGNALS)} (signals: {', '.join(SIGNALS)})")
         if trigger is None or not sources or len(dest) != 1:
             return None
         return TransitionSpec(trigger, tuple(sources), dest[0], frozenset(roles), tuple(needs),
                               tuple(accepts), when, tuple(actions), node.get("title"), node.line,
-                              tuple(asks), message)
+                              tuple(asks), message, signal if signal in SIGNALS else None)
 
     def guard_message(self, node: Node, what: str) -> str | None:
         """`message:`, what a refusal by the transition's `when:` says to the person refused."""

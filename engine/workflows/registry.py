@@ -19,6 +19,7 @@ from engine.kernel.errors import DefinitionError, NotFound, Problem
 from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
 from engine.rules.loading import load_table_text
+from engine.rules.responses import RESPONSES_FILE, CannedResponse, load_responses_file
 from engine.rules.tables import TableSpec, in_force, run_tests
 from engine.shipped import FOLDERS, shipped_home
 from engine.sla.calendars import Calendar
@@ -69,7 +70,7 @@ CALENDAR_FILE = "calendars.yaml"  # beside the tables in rules/, but not a decis
 def table_files(home: Path) -> list[Path]:
     folder = definitions_home(home) / "rules"
     found = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
-    return sorted(path for path in found if path.name != CALENDAR_FILE)
+    return sorted(path for path in found if path.name not in (CALENDAR_FILE, RESPONSES_FILE))
 
 
 def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
@@ -83,6 +84,12 @@ def load_calendars(home: Path) -> dict[str, Calendar]:
     """The business calendars of home/rules/calendars.yaml (none if there is no such file)."""
     path = definitions_home(home) / "rules" / CALENDAR_FILE
     return load_calendars_file(path) if path.is_file() else {}
+
+
+def load_responses(home: Path) -> dict[str, CannedResponse]:
+    """The canned responses of home/rules/responses.yaml (none if there is no such file)."""
+    path = definitions_home(home) / "rules" / RESPONSES_FILE
+    return load_responses_file(path) if path.is_file() else {}
 
 
 def load_tables(home: Path) -> list[tuple[TableSpec, str]]:

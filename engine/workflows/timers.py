@@ -28,7 +28,15 @@ from typing import Any
 
 from engine.kernel.errors import ExpressionError, InvalidInput
 from engine.kernel.expressions import Expression, Scope
-from engine.kernel.specs import ClockSpec, Delay, SlaSpec, StateSpec, TimerSpec, TransitionSpec
+from engine.kernel.specs import (
+    SIGNALS,
+    ClockSpec,
+    Delay,
+    SlaSpec,
+    StateSpec,
+    TimerSpec,
+    TransitionSpec,
+)
 from engine.kernel.yaml_source import Node, NodeList, known_list, suggest
 from engine.rules.tables import TableSpec
 from engine.sla.clocks import as_target
@@ -199,7 +207,7 @@ class TimerLoader:
             self.problem(value.line_of("clocks"), "'sla' needs 'clocks:', a mapping of clock "
                          "names to {target, stop_on/stop_in, pause_in}")
             return None
-        triggers = {t.trigger for t in transitions}
+        triggers = {t.trigger for t in transitions} | set(SIGNALS)  # a clock may run on both
         clocks = []
         for name in clocks_node:
             clock = self.clock(name, clocks_node[name], clocks_node.line_of(name), states,

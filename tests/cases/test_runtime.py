@@ -39,11 +39,14 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 4, "received", "intake")
+        ("complaint", 5, "received", "intake")
+    # on_start: the customer's tier (none: ordinary) and the SLA targets it and the severity get
     assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary",
-                           "priority": "normal"}
+                           "priority": "normal", "first_response_hours": "16",
+                           "resolution_hours": "80", "business_time": True,
+                           "sla_calendar": "office"}
     assert [e.name for e in casework.store.case_events(case.id)] == [
-        "case.created", "sla.started", "sla.started"]
+        "case.created", "rule.decided", "sla.started", "sla.started"]
 
 
 def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Casework) -> None:
@@ -55,21 +58,23 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
     assert (case.fields["first_response_hours"], case.fields["resolution_hours"],
             case.fields["business_time"]) == ("8", "40", True)  # ordinary tier, high severity
     stored = casework.store.case_events(case_id)
+    # the severity changed at triage: the targets are decided again
     assert [e.name for e in stored] == [
-        "case.created", "sla.started", "sla.started", "case.transitioned", "rule.decided",
-        "rule.decided", *["case.field_changed"] * 6, "case.assigned", "sla.retargeted",
-        "sla.retargeted"]
+        "case.created", "rule.decided", "sla.started", "sla.started", "case.transitioned",
+        "rule.decided", "rule.decided", *["case.field_changed"] * 4, "case.assigned",
+        "sla.retargeted", "sla.retargeted"]
     events = [e for e in stored if not e.name.startswith("sla.")]
-    assert (events[1].from_state, events[1].to_state, events[1].actor, events[1].role) == \
+    assert (events[2].from_state, events[2].to_state, events[2].actor, events[2].role) == \
         ("received", "in_progress", "ann", "agent")
-    routing = json.loads(events[2].payload)
+    routing = json.loads(events[3].payload)
     assert {k: routing[k] for k in ("table", "version", "inputs", "outputs", "matched")} == {
-        "table": "complaint_routing", "version": 1,
-        "inputs": {"category": "billing", "channel": "email"},
+        "table": "complaint_routing", "version": 2,
+        "inputs": {"category": "billing", "channel": "email", "tier": "ordinary"},
         "outputs": {"queue": "billing"}, "matched": ["billing"]}
     assert routing["content_hash"] == casework.registry.active_table("complaint_routing", T0) \
         .content_hash
-    assert json.loads(events[3].payload)["matched"] == ["ordinary-high"]
+    assert json.loads(events[1].payload)["matched"] == ["ordinary-normal"]
+    assert json.loads(events[4].payload)["matched"] == ["ordinary-high"]
     resolved = casework.runtime.fire(case_id, "resolve", AGENT, T0 + timedelta(hours=2),
                                      {"resolution": "Credit note sent",
                                       "root_cause": "Invoice run booked twice",

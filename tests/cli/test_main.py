@@ -68,18 +68,19 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
     assert fired.exit_code == 0, fired.output
     case = json.loads(fired.stdout)
     assert {k: case[k] for k in ("id", "workflow", "version", "state")} == \
-        {"id": case_id, "workflow": "complaint", "version": 4, "state": "in_progress"}
+        {"id": case_id, "workflow": "complaint", "version": 5, "state": "in_progress"}
     assert (case["fields"]["category"], case["queue"]) == ("billing", "billing")
     shown, history = case_and_history(run, case_id)
     assert shown == case
     assert [(c["name"], c["status"], c["target_hours"]) for c in shown["sla"]] == [
-        ("first_response", "running", 16.0), ("resolution", "running", 80.0)]
+        ("first_reply", "running", 16.0), ("resolution", "running", 80.0)]
+    # the targets are decided at intake; triage routes, and leaves them as severity and tier are
     assert [e["name"] for e in history] == [
-        "case.created", "sla.started", "sla.started", "case.transitioned", "rule.decided",
-        "rule.decided", *["case.field_changed"] * 5, "case.assigned", "sla.retargeted",
-        "sla.retargeted"]
-    assert [e["payload"]["table"] for e in history[4:6]] == ["complaint_routing", "complaint_sla"]
-    assert history[3]["at"] == "2026-03-02T09:00:00Z"
+        "case.created", "rule.decided", "sla.started", "sla.started", "case.transitioned",
+        "rule.decided", "case.field_changed", "case.assigned"]
+    assert [e["payload"]["table"] for e in (history[1], history[5])] == [
+        "complaint_sla", "complaint_routing"]
+    assert history[4]["at"] == "2026-03-02T09:00:00Z"
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
@@ -224,10 +225,10 @@ def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path)
     result = run("cases", "start", "complaint", "--field", "channel=web", "--field",
                  "summary=s", "--customer", "C1", *AGENT)
     assert result.exit_code == 1
-    assert "set 'version: 5' to publish the change" in result.stderr
-    path.write_text(path.read_text().replace("version: 4", "version: 5"))
+    assert "set 'version: 6' to publish the change" in result.stderr
+    path.write_text(path.read_text().replace("version: 5", "version: 6"))
     assert started(run) == 2
-    assert run("cases", "show", "2", "--json").stdout.count('"version": 5') == 1
+    assert run("cases", "show", "2", "--json").stdout.count('"version": 6') == 1
 
 
 def edit_history(database_url: str, statement: str) -> None:
@@ -243,11 +244,11 @@ def edit_history(database_url: str, statement: str) -> None:
 
 
 @pytest.mark.parametrize(("statement", "says"), [
-    ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 4",
-     "case 1: event 4: 'case.transitioned' was altered"),
+    ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 5",
+     "case 1: event 5: 'case.transitioned' was altered"),
     ("DELETE FROM events WHERE case_id = 1 AND seq = 2", "case 1: event 2: event 2 is missing"),
-    ("DELETE FROM events WHERE case_id = 1 AND seq = 14",
-     "case 1: event 14: the case records 14 events but 13 are stored"),
+    ("DELETE FROM events WHERE case_id = 1 AND seq = 8",
+     "case 1: event 8: the case records 8 events but 7 are stored"),
     # a swap of events 2 and 3, through free numbers because (case, seq) is unique
     ("UPDATE events SET seq = seq + 100 WHERE case_id = 1 AND seq IN (2, 3); "
      "UPDATE events SET seq = 105 - seq WHERE case_id = 1 AND seq IN (102, 103)",

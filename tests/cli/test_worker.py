@@ -40,7 +40,7 @@ def test_worker_once_fires_what_is_due_and_timers_list_shows_it(run: Any) -> Non
     listed = [json.loads(line) for line in
               run("timers", "list", "--case", str(case_id), "--json").stdout.splitlines()]
     assert [(t["name"], t["step"], t["state"]) for t in listed] == [
-        ("first_response", 0.8, "cancelled"), ("resolution", 0.8, "fired"),
+        ("first_reply", 0.8, "cancelled"), ("resolution", 0.8, "fired"),
         ("resolution", 1.0, "pending")]
     assert listed[1]["outcome"] == "looked at resolution at 0.8; level 1"
     assert list(listed[1]) == [c.name for c in timers.c]  # one key per column, as stored

@@ -65,7 +65,7 @@ def payloads(casework: Casework, case_id: int, name: str) -> list[dict[str, Any]
 def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> None:
     """The store keeps the words as strings and gives them back as the enums."""
     case_id = triaged(desk)
-    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    first, resolution = clock(desk, case_id, "first_reply"), clock(desk, case_id)
     assert [(type(c.status), c.status) for c in (first, resolution)] == [
         (ClockStatus, ClockStatus.STOPPED), (ClockStatus, ClockStatus.RUNNING)]
     assert (type(first.shown), first.shown) == (SlaStatus, SlaStatus.MET)
@@ -77,7 +77,7 @@ def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> No
 
 def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casework) -> None:
     case_id = triaged(desk)
-    first, resolution = clock(desk, case_id, "first_response"), clock(desk, case_id)
+    first, resolution = clock(desk, case_id, "first_reply"), clock(desk, case_id)
     assert (first.shown, first.elapsed) == ("met", timedelta(minutes=30))
     assert (resolution.shown, resolution.target, resolution.calendar) == (
         "running", timedelta(hours=40), "office")
@@ -262,3 +262,96 @@ def test_a_timer_that_fires_leaves_its_state_and_cancels_the_others_of_that_stat
     states = {t.name: (t.state, t.outcome) for t in desk.timers.listing(case_id)}
     assert states == {"expiry": ("fired", "fired expire"), "reminder": ("cancelled", None)}
     assert desk.store.get_case(case_id).state == "done"
+
+
+def strategic_critical(casework: Casework) -> int:
+    """A strategic customer's critical complaint, triaged by a supervisor and answered: its
+    resolution clock has 8 business hours on the extended calendar."""
+    casework.customers.add("S1", T0, tier="strategic")
+    case = casework.runtime.start("complaint", {"channel": "phone", "summary": "down",
+                                                "tier": "strategic"}, SAM, T0, customer="S1")
+    casework.runtime.fire(case.id, "triage", SAM, T0, {"category": "technical",
+                                                       "severity": "critical"})
+    casework.runtime.fire(case.id, "respond", SAM, T0, {"first_response": "On it"})
+    return case.id
+
+
+def test_a_step_past_the_highest_level_writes_no_event_and_is_no_error(desk: Casework) -> None:
+    """A strategic breach escalates to level 3 at once, so the 150% step finds nothing to add:
+    the timer is done, nothing fails, and the clock has no step left."""
+    case_id = strategic_critical(desk)
+    steps = [t.due_at for t in desk.timers.listing(case_id, "pending")]
+    assert len(steps) == 1
+    for _ in range(3):  # the warning, the breach, 150%
+        [pending] = desk.timers.listing(case_id, "pending")
+        assert desk.worker.fire_due_timers(pending.due_at) == 1
+    assert desk.timers.listing(case_id, failing=True) == []
+    assert desk.timers.listing(case_id, "pending") == []
+    [last] = desk.timers.listing(case_id, "fired")[-1:]
+    assert last.outcome == "looked at resolution at 1.5; level 3"
+    assert [p["level"] for p in payloads(desk, case_id, "sla.escalated")] == [1, 3]
+    assert clock(desk, case_id).step == 1.5
+    assert desk.verify_history()[2] == []
+
+
+def test_a_late_look_names_the_due_time_of_the_breach_event(desk: Casework) -> None:
+    """The worker may look at a breach after it was due: the notice and the clock keep the
+    moment the target ran out, as the `sla.breached` event records it."""
+    case_id = triaged(desk)
+    due = clock(desk, case_id).due_at
+    assert due == at("2026-03-06T09:00:00")
+    desk.worker.fire_due_timers(at("2026-03-05T11:00:00"))  # the warning
+    desk.worker.fire_due_timers(due + timedelta(minutes=5))  # the breach, five minutes late
+    [breached] = payloads(desk, case_id, "sla.breached")
+    assert breached["due_at"] == "2026-03-06T09:00:00Z"
+    assert clock(desk, case_id).due_at == due
+    notice = desk.timers.notices()[-1]
+    assert "it is due 2026-03-06T09:00:00Z" in notice.body
+
+
+LADDER = """\
+table: five_levels
+version: 1
+hit: first
+inputs: {lateness: double}
+outputs: {level: int, notify: {values: [supervisor, manager, nobody]}}
+rules:
+  - {id: l5, when: {lateness: ">= 3"}, then: {level: 5, notify: manager}}
+  - {id: l4, when: {lateness: ">= 2"}, then: {level: 4, notify: manager}}
+  - {id: l3, when: {lateness: ">= 1.5"}, then: {level: 3, notify: manager}}
+  - {id: l2, when: {lateness: ">= 1"}, then: {level: 2, notify: supervisor}}
+  - {id: l1, when: {lateness: ">= 0.8"}, then: {level: 1, notify: supervisor}}
+  - {id: l0, then: {level: 0, notify: nobody}}
+"""
+LADDERED = """\
+workflow: laddered
+version: 1
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: finish, from: open, to: done}
+sla:
+  calendar: support_24x7
+  escalate_at: [1.5, 2, 3]
+  on_warn: five_levels
+  on_breach: five_levels
+  clocks:
+    answer: {target: 10, stop_in: [done]}
+"""
+
+
+def test_an_sla_escalates_through_as_many_levels_as_its_ladder_has(desk: Casework) -> None:
+    from engine.rules.loading import load_table_text
+
+    desk.registry.publish_table(load_table_text(LADDER, "five_levels.yaml"), LADDER, T0)
+    desk.registry.deploy(load_workflow_text(LADDERED, "laddered.yaml"), LADDERED, T0)
+    case_id = desk.runtime.start("laddered", {}, ALICE, T0).id
+    for hours in (8, 10, 15, 20, 30, 100):  # the steps 0.8, 1, 1.5, 2 and 3 of 10 hours
+        desk.worker.fire_due_timers(T0 + timedelta(hours=hours))
+    escalated = payloads(desk, case_id, "sla.escalated")
+    assert [(p["level"], p["lateness"]) for p in escalated] == [
+        (1, 0.8), (2, 1.0), (3, 1.5), (4, 2.0), (5, 3.0)]
+    assert [n.recipient for n in desk.timers.notices()] == ["sam", "sam", "mia", "mia", "mia"]
+    assert clock(desk, case_id, "answer").level == 5
+    assert desk.timers.listing(case_id, "pending") == []

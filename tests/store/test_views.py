@@ -70,7 +70,8 @@ def kept(desk: Casework, case_id: int) -> tuple[str, datetime | None]:
 
 def test_the_sla_columns_follow_the_clocks_through_a_complaint(desk: Casework) -> None:
     case_id = complaint(desk, 0)
-    assert kept(desk, case_id) == ("running", None)  # clocks run, no target yet
+    # the targets are set at intake: the first reply is due 16 business hours on
+    assert kept(desk, case_id) == ("running", datetime(2026, 3, 3, 15, tzinfo=UTC))
     desk.runtime.fire(case_id, "triage", ALICE, T0 + timedelta(minutes=30),
                       {"category": "billing", "severity": "high"})
     status, due = kept(desk, case_id)

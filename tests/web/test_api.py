@@ -3,44 +3,26 @@ write stores nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from litestar.testing import TestClient
 
 from engine.cases.runtime import Actor
 from engine.demodata import CDNOW_SAMPLE
-from engine.kernel.accounts import new_token, token_digest
 from engine.wiring import Casework
+from engine.workflows.loading import load_workflow_text
 from tests.fixtures import T0
-from tests.web_fixtures import NOW, PEOPLE, Client
-from web.app import create_app
+from tests.web_fixtures import NOW, PEOPLE, Auth, Client
 
-Auth = Callable[[str], dict[str, str]]
 ANN = Actor("ann", "agent")
 START = {"workflow": "complaint", "customer": "C1",
          "fields": {"channel": "email", "summary": "Parcel arrived damaged"}}
 TRIAGE = {"category": "after_sales", "severity": "high"}
-STARTED = ["case.created", "sla.started", "sla.started"]  # a complaint's first events
-
-
-@pytest.fixture
-def api(desk: Casework) -> Iterator[Client]:
-    with TestClient(create_app(desk)) as client:
-        yield client
-
-
-@pytest.fixture
-def auth(desk: Casework) -> Auth:
-    """The Authorization header of a fresh API token of one of the PEOPLE."""
-    def header(name: str) -> dict[str, str]:
-        token = new_token()
-        desk.accounts.add_token(name, token_digest(token), "tests", T0)
-        return {"Authorization": f"Bearer {token}"}
-    return header
+# a complaint's first events: its SLA targets are decided at intake
+STARTED = ["case.created", "rule.decided", "sla.started", "sla.started"]
 
 
 def started(desk: Casework, summary: str = "Parcel arrived damaged") -> int:
@@ -66,7 +48,7 @@ def test_start_read_and_history_of_a_case(api: Client, auth: Auth) -> None:
     assert case["created_at"] == "2026-03-02T10:00:00Z"  # the app's clock
     assert "triage" in case["may_fire"]
     assert {c["name"]: c["status"] for c in case["sla"]} == \
-        {"first_response": "running", "resolution": "running"}
+        {"first_reply": "running", "resolution": "running"}
 
     read = api.get(f"/api/cases/{case['id']}", headers=auth("ada"))  # auditors read
     assert read.status_code == 200
@@ -75,8 +57,8 @@ def test_start_read_and_history_of_a_case(api: Client, auth: Auth) -> None:
 
     history = api.get(f"/api/cases/{case['id']}/history", headers=ann).json()
     assert [(e["seq"], e["name"], e["actor"], e["role"]) for e in history] == [
-        (1, "case.created", "ann", "agent"), (2, "sla.started", "ann", "agent"),
-        (3, "sla.started", "ann", "agent")]
+        (1, "case.created", "ann", "agent"), (2, "rule.decided", "ann", "agent"),
+        (3, "sla.started", "ann", "agent"), (4, "sla.started", "ann", "agent")]
     assert history[0]["prev_hash"] == "0" * 64
     assert history[0]["payload"]["workflow"] == "complaint"  # an object, not text
     assert history[0]["to_state"] == "received"
@@ -94,13 +76,14 @@ def test_fire_moves_the_case_and_reports_its_clocks(desk: Casework, api: Client,
     assert case["lock_version"] == 2
     assert case["fields"]["resolution_hours"] == "40"  # ordinary-high, a decimal as text
     clocks = {c["name"]: c for c in case["sla"]}
-    assert clocks["first_response"]["target_hours"] == 8
+    assert clocks["first_reply"]["target_hours"] == 8
     assert clocks["resolution"]["elapsed_hours"] == 1.0  # 09:00 to the app's 10:00
     assert clocks["resolution"]["due_at"] is not None
     history = api.get(f"/api/cases/{case_id}/history", headers=auth("ann")).json()
     decided = [e["payload"] for e in history if e["name"] == "rule.decided"]
     assert [(d["table"], d["matched"]) for d in decided] == \
-        [("complaint_routing", ["after-sales"]), ("complaint_sla", ["ordinary-high"])]
+        [("complaint_sla", ["ordinary-normal"]), ("complaint_routing", ["after-sales"]),
+         ("complaint_sla", ["ordinary-high"])]
     assert history[-1]["prev_hash"] == history[-2]["hash"]
 
 
@@ -214,15 +197,28 @@ def test_starting_with_bad_input_is_422_and_opens_no_case(desk: Casework, api: C
                         ({**START, "fields": {**START["fields"], "csat": "five"}}, "csat"),
                         # more than the database holds; an SLA target past any due time
                         ({**START, "fields": {**START["fields"], "reopen_count": 2**70}},
-                         "reopen_count"),
-                        ({**START, "fields": {**START["fields"],
-                                              "first_response_hours": "1e999999"}},
-                         "first_response")]:
+                         "reopen_count")]:
         refused = api.post("/api/cases", json=body, headers=ann)
         assert refused.status_code == 422, body
         assert refused.json()["field"] == field
     refused = api.post("/api/cases", json={**START, "workflow": "complain"}, headers=ann)
     assert "workflow 'complain' is not loaded" in refused.json()["error"]
+    assert desk.views.queue(_intake()).rows == []
+
+
+def test_an_sla_target_past_any_due_time_is_422_naming_the_clock(
+        desk: Casework, api: Client, auth: Auth) -> None:
+    """(The complaint decides its own targets at intake; this workflow takes one as given.)"""
+    text = "\n".join([
+        "workflow: timed", "version: 1", "fields:", "  hours: {type: decimal}", "states:",
+        "  open: {initial: true, queue: intake}", "  done: {final: true}", "transitions:",
+        "  - {trigger: finish, from: open, to: done}", "sla:", "  calendar: office",
+        "  clocks:", "    answer: {target: case.hours, stop_in: [done]}", ""])
+    desk.registry.deploy(load_workflow_text(text, "timed.yaml"), text, T0)
+    refused = api.post("/api/cases", json={"workflow": "timed", "fields": {
+        "hours": "1e999999"}}, headers=auth("ann"))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "answer"
     assert desk.views.queue(_intake()).rows == []
 
 
@@ -466,10 +462,10 @@ def test_audit_verify_reports_intact_and_broken_chains(desk: Casework, api: Clie
     assert intact.status_code == 200
     assert intact.json() == {"cases": 2, "customers": 0, "intact": True, "breaks": []}
     _edit_events(desk, f"UPDATE events SET actor = 'mallory' WHERE case_id = {second} "
-                       "AND seq = 4")
+                       "AND seq = 5")
     broken = api.get("/api/audit/verify", headers=auth("max")).json()
     assert broken["intact"] is False
-    assert broken["breaks"] == [{"kind": "case", "subject": second, "seq": 4, "reason":
+    assert broken["breaks"] == [{"kind": "case", "subject": second, "seq": 5, "reason":
                                  "'case.commented' was altered after it was written (its "
                                  "content no longer matches its hash)"}]
     assert first != second
@@ -507,7 +503,10 @@ def test_the_schema_documents_every_operation(api: Client) -> None:
         ("POST", "/api/cases"), ("GET", "/api/cases"), ("GET", "/api/cases/{case_id}"),
         ("POST", "/api/cases/{case_id}/fire/{trigger}"),
         ("POST", "/api/cases/{case_id}/comments"), ("POST", "/api/cases/{case_id}/assign"),
-        ("GET", "/api/cases/{case_id}/history"), ("GET", "/api/customers/{customer_id}"),
+        ("GET", "/api/cases/{case_id}/history"), ("GET", "/api/cases/{case_id}/entries"),
+        ("POST", "/api/cases/{case_id}/entries"),
+        ("GET", "/api/cases/{case_id}/files/{attachment_id}"),
+        ("GET", "/api/customers/{customer_id}"),
         ("GET", "/api/customers"), ("POST", "/api/customers"),
         ("PATCH", "/api/customers/{customer_id}"), ("POST", "/api/tables/{name}/evaluate"),
         ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify")}

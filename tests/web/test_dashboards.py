@@ -114,7 +114,8 @@ def sla_cases(desk: Casework) -> None:
     fire(desk, c, "respond", "2026-02-10T08:00:00", {"first_response": "Sorry, checking"})
     fire(desk, c, "resolve", "2026-02-10T09:00:00", RESOLVED)
     fire(desk, c, "close", "2026-02-11T09:00:00", {"csat": 4})
-    # D: a duplicate closed before triage: its clocks never had a target and do not count
+    # D: a duplicate closed an hour after intake, before triage: its clocks took their
+    # targets at intake (complaint v5), so both are met, in W09, in no queue
     d = complaint(desk, "2026-02-25T09:00:00")
     fire(desk, d, "mark_duplicate", "2026-02-25T10:00:00", {"duplicate_of": a})
     # E, billing: first response met on 3 Nov 2025 (W45), older than 12 weeks; still open
@@ -184,6 +185,7 @@ def filled(desk: Casework, tmp_path: Path) -> Casework:
 SLA_12_WEEKS = [
     ("2026-W07 (from 2026-02-09)", "complaint (closed)", "1", "1", "50.0%"),
     ("2026-W08 (from 2026-02-16)", "billing", "2", "0", "100.0%"),
+    ("2026-W09 (from 2026-02-23)", "complaint (closed)", "2", "0", "100.0%"),
     ("2026-W09 (from 2026-02-23)", "technical_support", "1", "0", "100.0%"),
     ("2026-W10 (from 2026-03-02)", "technical_support", "0", "1", "0.0%"),
 ]
@@ -228,7 +230,8 @@ def test_the_dashboards_show_each_chart_with_the_numbers_it_was_drawn_from(
     descs = [c.findtext(f"{SVG}desc") for c in charts]
     assert descs[0] == "strategic: 2, key: 2, ordinary: 1, none yet: 2"
     assert descs[1] == ("billing: week of 16 Feb 100.0%; complaint (closed): week of 9 Feb "
-                        "50.0%; technical_support: week of 23 Feb 100.0%, week of 2 Mar 0.0%")
+                        "50.0%, week of 23 Feb 100.0%; technical_support: week of 23 Feb "
+                        "100.0%, week of 2 Mar 0.0%")
 
 
 def test_the_sla_chart_alone_over_more_weeks_is_one_section_for_htmx(

@@ -141,8 +141,8 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             BASE + "titel: Demo\n", 20,
             "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
-            "fields, one_open_per_customer, reacts, sla, starts, states, subject, timers, title, "
-            "transitions, version, workflow)",
+            "fields, on_start, one_open_per_customer, reacts, sla, starts, states, subject, "
+            "timers, title, transitions, version, workflow)",
             id="workflow"),
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
@@ -157,7 +157,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             edit("  - trigger: approve\n", "  - trigger: approve\n    tile: Approve\n"), 12,
             "unknown key 'tile' in a transition; did you mean 'title'? (allowed: accepts, asks, "
-            "description, do, from, message, needs, roles, title, to, trigger, when)",
+            "description, do, from, message, needs, on, roles, title, to, trigger, when)",
             id="transition"),
         pytest.param(
             edit("    to: approved\n  - trigger: finish",
@@ -658,9 +658,10 @@ def test_transitions_must_be_a_list_of_mappings(
                      "string", id="empty"),
         pytest.param("3", "an expression must be a non-empty string", id="not-a-string"),
         pytest.param("'amount > 0'", "transition 'approve': 'when' 'amount > 0' reads unknown "
-                     "variable 'amount' (expressions see actor, case, now)", id="unknown-var"),
+                     "variable 'amount' (expressions see actor, before, case, now)",
+                     id="unknown-var"),
         pytest.param("'acter.role == \"agent\"'", "reads unknown variable 'acter'; did you mean "
-                     "'actor'? (expressions see actor, case, now)", id="misspelt-var"),
+                     "'actor'? (expressions see actor, before, case, now)", id="misspelt-var"),
         pytest.param("'customer.id != \"\"'", "reads unknown variable 'customer'",
                      id="customer-without-subject"),
         pytest.param("'case.amout > 0'", "transition 'approve': 'when' 'case.amout > 0' reads "
@@ -669,6 +670,8 @@ def test_transitions_must_be_a_list_of_mappings(
                      "updated_at, version, workflow)", id="unknown-field"),
         pytest.param("'actor.rol == \"agent\"'", "reads actor.rol, but actor has no 'rol'; "
                      "did you mean 'role'? (it has name, role)", id="unknown-actor-member"),
+        pytest.param("'before.amout != case.amount'", "reads before.amout, but before has no "
+                     "'amout'; did you mean 'amount'?", id="unknown-before-field"),
     ],
 )
 def test_bad_when(tmp_path: Path, when: str, message: str) -> None:
@@ -890,7 +893,7 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 4, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 5, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]
@@ -901,8 +904,13 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert [(t.name, t.state, str(t.after), t.fire) for t in spec.timers] == [
         ("follow_up", "resolved", "5 business days", "close_unanswered")]
     assert spec.sla is not None
-    assert [c.name for c in spec.sla.clocks] == ["first_response", "resolution"]
-    assert spec.sla.steps(spec.sla.clocks[1]) == (0.8, 1.0, 1.5)
+    assert [c.name for c in spec.sla.clocks] == ["first_reply", "next_reply", "resolution"]
+    assert spec.sla.clocks[1].start_on == ("message_in",)
+    assert spec.sla.clocks[1].stop_on[0] == "message_out"
+    assert spec.sla.steps(spec.sla.clocks[2]) == (0.8, 1.0, 1.5)
+    assert spec.customer_facts == {"tier"}
+    replied = spec.transition("customer_replied", "waiting_customer")
+    assert replied is not None and replied.on == "message_in"
     assert spec.fields["severity"].default == "medium"
     assert spec.fields["reopen_count"].default == 0
     assert (spec.fields["csat"].min, spec.fields["csat"].max) == (Decimal(1), Decimal(5))

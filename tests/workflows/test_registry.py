@@ -16,7 +16,7 @@ ROUTING = (ROOT / "rules" / "complaint_routing.yaml").read_text()
 
 def version(text: str, number: int, *, effective: str | None = None,
             billing_queue: str = "billing") -> str:
-    text = text.replace("version: 1", f"version: {number}")
+    text = text.replace("version: 2", f"version: {number}")
     if effective:
         text = text.replace("hit: first", f"hit: first\neffective: {effective}")
     return (text.replace("    then: {queue: billing}", f"    then: {{queue: {billing_queue}}}")
@@ -33,34 +33,34 @@ def active(casework: Casework, at: datetime) -> int:
 
 
 def test_a_table_whose_tests_fail_is_not_published(casework: Casework) -> None:
-    broken = version(ROUTING, 2).replace("    then: {queue: after_sales}",
+    broken = version(ROUTING, 3).replace("    then: {queue: after_sales}",
                                          "    then: {queue: billing}", 1)
     with pytest.raises(DefinitionError, match=r"complaint_routing.yaml:\d+: test failed: .*"
                                               r"expected \{'queue': 'after_sales'\}"):
         publish(casework, broken, T0)
-    assert active(casework, T0) == 1
-    assert [r.version for r in casework.store.publications("table", "complaint_routing")] == [1]
+    assert active(casework, T0) == 2
+    assert [r.version for r in casework.store.publications("table", "complaint_routing")] == [2]
 
 
 def test_publishing_an_older_version_again_makes_it_active_again(casework: Casework) -> None:
-    publish(casework, version(ROUTING, 2, billing_queue="after_sales"), T0 + timedelta(hours=1))
-    assert active(casework, T0 + timedelta(hours=1)) == 2
+    publish(casework, version(ROUTING, 3, billing_queue="after_sales"), T0 + timedelta(hours=1))
+    assert active(casework, T0 + timedelta(hours=1)) == 3
     publish(casework, ROUTING, T0 + timedelta(hours=2))
-    assert active(casework, T0 + timedelta(hours=2)) == 1
+    assert active(casework, T0 + timedelta(hours=2)) == 2
     history = casework.store.publications("table", "complaint_routing")
-    assert [r.version for r in history] == [1, 2, 1]  # every activation kept, newest first
+    assert [r.version for r in history] == [2, 3, 2]  # every activation kept, newest first
 
 
 def test_a_version_published_ahead_takes_over_on_its_first_day(casework: Casework) -> None:
-    publish(casework, version(ROUTING, 2, effective="{from: 2027-01-01}",
+    publish(casework, version(ROUTING, 3, effective="{from: 2027-01-01}",
                               billing_queue="after_sales"), T0)
-    assert active(casework, datetime.fromisoformat("2026-12-31T23:59:00+00:00")) == 1
-    assert active(casework, datetime.fromisoformat("2027-01-01T00:00:00+00:00")) == 2
+    assert active(casework, datetime.fromisoformat("2026-12-31T23:59:00+00:00")) == 2
+    assert active(casework, datetime.fromisoformat("2027-01-01T00:00:00+00:00")) == 3
 
 
 def test_changed_content_under_a_published_version_is_refused(casework: Casework) -> None:
     changed = ROUTING.replace("title: Complaint routing", "title: Routing")
-    with pytest.raises(DefinitionError, match="set 'version: 2'"):
+    with pytest.raises(DefinitionError, match="set 'version: 3'"):
         publish(casework, changed, T0)
 
 
@@ -70,9 +70,9 @@ def test_a_table_that_was_never_published_says_how_to_publish_it(casework: Casew
 
 
 def test_an_expired_version_gives_way_to_the_one_before_it(casework: Casework) -> None:
-    publish(casework, version(ROUTING, 2, effective="{until: 2026-01-01}"), T0)
-    assert active(casework, T0) == 1
-    assert active(casework, datetime.fromisoformat("2025-06-01T00:00:00+00:00")) == 2
+    publish(casework, version(ROUTING, 3, effective="{until: 2026-01-01}"), T0)
+    assert active(casework, T0) == 2
+    assert active(casework, datetime.fromisoformat("2025-06-01T00:00:00+00:00")) == 3
 
 
 def test_no_version_in_force_on_a_day_is_a_clear_error(casework: Casework) -> None:
@@ -86,8 +86,8 @@ def test_no_version_in_force_on_a_day_is_a_clear_error(casework: Casework) -> No
 
 # --- what the loaded definitions name -------------------------------------------------------
 
-SHIPPED_QUEUES = ("account_management", "after_sales", "billing", "intake", "plans", "records",
-                  "retention", "service_desk", "technical_support")
+SHIPPED_QUEUES = ("account_management", "after_sales", "billing", "intake", "plans", "priority",
+                  "records", "retention", "service_desk", "technical_support")
 
 
 def test_tiers_severities_and_queues_of_the_shipped_definitions(casework: Casework) -> None:
@@ -107,7 +107,7 @@ def test_the_tiers_are_those_of_the_tier_table_in_force(casework: Casework) -> N
 
 
 def test_a_routing_table_in_force_adds_its_queues(casework: Casework) -> None:
-    publish(casework, version(ROUTING, 2, effective="{from: 2026-03-03}",
+    publish(casework, version(ROUTING, 3, effective="{from: 2026-03-03}",
                               billing_queue="accounts_receivable").replace(
         "service_desk]", "service_desk, accounts_receivable]"), T0)
     assert casework.registry.queues(T0) == SHIPPED_QUEUES
@@ -117,9 +117,9 @@ def test_a_routing_table_in_force_adds_its_queues(casework: Casework) -> None:
 
 def test_the_newest_workflow_versions_give_the_severities(casework: Casework) -> None:
     text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8")
-    changed = text.replace("version: 4\n", "version: 5\n").replace(
+    changed = text.replace("version: 5\n", "version: 6\n").replace(
         "values: [low, medium, high, critical]", "values: [minor, medium, major, blocker]")
-    assert changed.count("blocker") == 1 and "version: 5\n" in changed
+    assert changed.count("blocker") == 1 and "version: 6\n" in changed
     spec = load_workflow_text(changed, "workflows/complaint.yaml")
     casework.registry.deploy(spec, changed, T0)
     assert casework.registry.severities() == ("minor", "medium", "major", "blocker")
@@ -134,7 +134,7 @@ def test_the_lists_follow_what_another_process_stores_and_publishes(
     other = open_casework(Settings(home=ROOT, database_url=database_url))
     try:
         text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8").replace(
-            "version: 4\n", "version: 5\n").replace(
+            "version: 5\n", "version: 6\n").replace(
             "values: [low, medium, high, critical]", "values: [minor, medium, major]")
         other.registry.deploy(load_workflow_text(text, "workflows/complaint.yaml"), text, T0)
         tiers = tier_table("[strategic, key, growth, ordinary]")

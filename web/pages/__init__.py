@@ -5,6 +5,7 @@ from web.pages import (
     audit,
     auth,
     cases,
+    conversation,
     customers,
     dashboards,
     desk,
@@ -14,4 +15,5 @@ from web.pages import (
 )
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
-           rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER]
+           rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
+           conversation.ROUTER]

@@ -28,6 +28,9 @@ from web.security import allow
 
 Form = Mapping[str, Any]
 ALREADY_APPLIED = "This step was already applied: this is the case as it is now."
+# what the case page's conversation box offers, in this order
+KIND_CHOICES = (("to_customer", "Reply to the customer"), ("note", "Internal note"),
+                ("from_customer", "The customer's message (from a call or a visit)"))
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -50,6 +53,8 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
                 history=newest_first(told),
+                conversation=casework.conversation.entries(case.id), kinds=KIND_CHOICES,
+                responses=casework.responses,
                 fireable=offers(casework.runtime, case, request.user.name, request.user.roles,
                                 now),
                 error=error or {}, notice=notice, given=given or {}, now=now,
@@ -81,14 +86,14 @@ def form_inputs(spec: WorkflowSpec, transition: TransitionSpec,
     return given
 
 
-def _after_change(request: Request[User, Any, Any], case_id: int) -> Response[Any]:
+def after_change(request: Request[User, Any, Any], case_id: int) -> Response[Any]:
     if getattr(request, "htmx", None):  # fetch the case block into #case; keep the page frame
         where = {"path": f"/cases/{case_id}", "target": "#case", "swap": "outerHTML"}
         return Response("", headers={"HX-Location": json.dumps(where)})
     return Redirect(f"/cases/{case_id}", status_code=HTTP_303_SEE_OTHER)
 
 
-def _refused(request: Request[User, Any, Any], case_id: int, where: str, exc: CaseworkError,
+def refused_page(request: Request[User, Any, Any], case_id: int, where: str, exc: CaseworkError,
              given: dict[str, str]) -> Template:
     if isinstance(exc, Conflict):  # show the case as it is now, and say why
         return _case_page(request, case_id, status_code=status_of(exc), notice=(
@@ -113,12 +118,12 @@ def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: From
         inputs = form_inputs(spec, transition, form) if transition is not None else {}
         applied = fire_once(casework.runtime, form.get("form_key"), case_id, trigger,
                             acting(request.user, allowed), now_of(request), inputs,
-                            expected_version=_version(form))
+                            expected_version=form_version(form))
     except CaseworkError as exc:
-        return _refused(request, case_id, trigger, exc, given)
+        return refused_page(request, case_id, trigger, exc, given)
     if applied.again:  # the same form sent twice: say so, with the case as it is
         return _case_page(request, case_id, notice=ALREADY_APPLIED)
-    return _after_change(request, case_id)
+    return after_change(request, case_id)
 
 
 @post("/{case_id:int}/comments", guards=[allow(Permission.WORK_CASES)])
@@ -128,10 +133,10 @@ def comment(request: Request[User, Any, Any], case_id: FromPath[int],
     try:
         casework_of(request).desk.comment(case_id, form.get("text") or "",
                                           acting(request.user), now_of(request),
-                                          expected_version=_version(form))
+                                          expected_version=form_version(form))
     except CaseworkError as exc:
-        return _refused(request, case_id, "comment", exc, {"text": form.get("text") or ""})
-    return _after_change(request, case_id)
+        return refused_page(request, case_id, "comment", exc, {"text": form.get("text") or ""})
+    return after_change(request, case_id)
 
 
 @post("/{case_id:int}/assign", guards=[allow(Permission.WORK_CASES)])
@@ -142,13 +147,13 @@ def assign(request: Request[User, Any, Any], case_id: FromPath[int],
     target, actor = assignment(request.user, wanted)
     try:
         casework_of(request).desk.assign(case_id, target, actor, now_of(request),
-                                         expected_version=_version(form))
+                                         expected_version=form_version(form))
     except CaseworkError as exc:
-        return _refused(request, case_id, "assign", exc, {})
-    return _after_change(request, case_id)
+        return refused_page(request, case_id, "assign", exc, {})
+    return after_change(request, case_id)
 
 
-def _version(form: Form) -> int | None:
+def form_version(form: Form) -> int | None:
     text = form.get("version")
     return int(text) if text and text.isdigit() else None
 

@@ -1,0 +1,102 @@
+"""Running a `do:` (or `on_start:`) list of actions on a case, inside the caller's transaction.
+
+Each action sees the case as the actions before it left it: `set` and `decide` write `values`,
+a routing decision or `assign` moves the case, `update_customer` collects what it writes on the
+customer (written once, after the list), `measure` sets the KPI fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.cases.actions import customer_values, measure_kpis, update_customer
+from engine.cases.context import Actor, context_for, evaluator
+from engine.cases.deciding import run_decision
+from engine.cases.facts import Facts
+from engine.kernel.errors import ExpressionError, InvalidInput
+from engine.kernel.fields import coerce
+from engine.kernel.history import EventDraft
+from engine.kernel.records import CaseRecord, Transaction
+from engine.kernel.specs import (
+    Action,
+    AssignAction,
+    CustomerAction,
+    DecideAction,
+    MeasureAction,
+    SetAction,
+    WorkflowSpec,
+)
+from engine.workflows.registry import Registry
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The actions of one fire or start: whose case, by whom, when."""
+
+    registry: Registry
+    tx: Transaction
+    spec: WorkflowSpec
+    actor: Actor
+    now: datetime
+    facts: Facts | None
+
+    def run(self, actions: Sequence[Action], case: CaseRecord, values: dict[str, Any],
+            cause: str) -> tuple[CaseRecord, list[EventDraft]]:
+        """Run `actions`, writing `values` in place: the case moved (queue, assignee) and the
+        history drafts of the decisions, measures and customer update (`cause`: the trigger,
+        or on_start)."""
+        decided: list[EventDraft] = []
+        updates: dict[str, Any] = {}  # what update_customer actions write on the customer
+        mark: int | None = None  # which table versions are published: read once per fire
+        for action in actions:
+            evaluate = evaluator(self.spec, case, values, self.actor, self.now, self.facts)
+            if isinstance(action, SetAction):
+                values[action.field] = self._set(action, evaluate(action.expression))
+            elif isinstance(action, DecideAction):
+                if action.when is not None and evaluate(action.when) is not True:
+                    continue
+                mark = self.tx.publication_mark() if mark is None else mark
+                case, event = self._decide(action, case, values, mark)
+                decided.append(event)
+            elif isinstance(action, CustomerAction):
+                updates.update(customer_values(self.tx, action, evaluate))
+            elif isinstance(action, MeasureAction):
+                decided.append(measure_kpis(self.tx, self.spec, action, case, values, evaluate))
+            else:
+                case = case.evolve(assignee=self._assign(action, evaluate))
+        if updates:
+            updated = update_customer(self.tx, case, updates, cause, self.actor.name,
+                                      self.actor.role, self.now)
+            decided += [updated] if updated is not None else []
+        return case, decided
+
+    def _set(self, action: SetAction, result: Any) -> Any:
+        try:
+            return coerce(self.spec.fields[action.field], result)
+        except InvalidInput as exc:
+            raise InvalidInput(action.field, f"set by '{action.expression.source}' (line "
+                               f"{action.line}): {exc.detail}") from None
+
+    def _decide(self, action: DecideAction, case: CaseRecord, values: dict[str, Any],
+                mark: int) -> tuple[CaseRecord, EventDraft]:
+        table = self.registry.active_table(action.table, self.now, mark)
+        spec, actor, now, facts = self.spec, self.actor, self.now, self.facts
+        moved, event, _ = run_decision(
+            table, action, spec, case, values,
+            lambda e: context_for(e, spec, case, values, actor, now, facts))
+        return moved, event
+
+    def _assign(self, action: AssignAction, evaluate: Any) -> str | None:
+        if action.strategy == "nobody":
+            return None
+        if action.expression is not None:
+            user = evaluate(action.expression)
+            if user is not None and not isinstance(user, str):
+                raise ExpressionError(f"assign '{action.expression.source}' gave {user!r}, "
+                                      "not a user name")
+            return user
+        return self.tx.pick_assignee(action.strategy, action.among,
+                                     f"{self.spec.name}:{','.join(action.among)}")
