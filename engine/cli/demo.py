@@ -34,6 +34,7 @@ from engine.workflows.registry import (
     load_workflows,
 )
 
+MANAGED_TIERS = ("strategic", "key")  # the tiers whose customers have account managers
 DEMO_STEPS = [
     ("triage", {"category": "after_sales", "severity": "high"}),
     ("respond", {"first_response": "Sorry to hear that; we are checking your order now"}),
@@ -143,6 +144,25 @@ def _demo_complaints(casework: Casework, now: datetime, there: set[tuple[str, An
     return opened_now
 
 
+def _contacts(casework: Casework, now: datetime) -> None:
+    """The managed (strategic and key) customers get an email address on the reserved
+    example.com domain, so that replies to them can be written from their cases: the CDNOW
+    sample holds no contact details. A customer with an address keeps it."""
+    given = 0
+    for customer_id, _, _ in casework.customers.tiered(MANAGED_TIERS):
+        if casework.customers.customer(customer_id).record.email is None:
+            casework.customer_editor.update(customer_id, {"email": demo_email(customer_id)},
+                                            "demo", None, now)
+            given += 1
+    if given:
+        click.echo(f"email addresses given to {given} managed demo customer(s) "
+                   "(customer-ID@example.com)")
+
+
+def demo_email(customer_id: str) -> str:
+    return f"customer-{customer_id}@example.com"
+
+
 def _work(casework: Casework, now: datetime) -> tuple[int | None, int]:
     """Tier the customers, open the cycles and verify every history (none of it twice), after
     the demo complaints: the showcase's id (None if it was there) and how many were opened."""
@@ -155,6 +175,7 @@ def _work(casework: Casework, now: datetime) -> tuple[int | None, int]:
                + ", ".join(f"{k}={v}" for k, v in sorted(done.tiers.items(), key=str))
                + "; cases opened: " + (", ".join(
                    f"{k}={v}" for k, v in sorted(done.started.items())) or "none"))
+    _contacts(casework, now)
     cycles = casework.opening.cycles(DEMO_AS_OF.year, now)
     click.echo(f"annual cycles opened for {DEMO_AS_OF.year}: {len(cycles.started)}")
     cases, customers_checked, breaks = casework.verify_history()
