@@ -21,12 +21,11 @@ depends_on = None
 MINE = sa.text("closed_at IS NULL AND assignee IS NOT NULL")
 
 # The search index `case_search` holds one document per searchable text, each naming its case:
-# today one per case (its summary, customer id and customer name; rowid/id = the case's id).
-# Conversation entries join it as documents of their own, rowid/id = minus the entry's id, with
-# one more trigger like cases_search_* on the entries' table: the search (engine/store/
-# case_search.py) already reads `case_id` of whatever document matched. Triggers write it in the
-# transaction that writes the case, and only when a searchable value changes: a fire that
-# leaves the summary and customer alone writes nothing here.
+# one per case (its summary, customer id and customer name; rowid/id = the case's id), and one
+# per conversation entry (its text; rowid/id = minus the entry's id). The search (engine/store/
+# case_search.py) reads `case_id` of whatever document matched. Triggers write it in the
+# transaction that writes the case or the entry, and only when a searchable value changes: a
+# fire that leaves the summary and customer alone writes nothing here.
 SQLITE_BODY = ("coalesce(json_extract({row}.fields, '$.summary'), '') || char(10) || "
                "coalesce({row}.customer, '') || char(10) || "
                "coalesce((SELECT name FROM customers WHERE customers.id = {row}.customer), '')")
@@ -62,6 +61,16 @@ def _sqlite_statements() -> list[str]:
         f"CREATE TRIGGER customers_search_insert AFTER INSERT ON customers BEGIN {recase}; END",
         "CREATE TRIGGER customers_search_rename AFTER UPDATE OF name ON customers "
         f"WHEN OLD.name IS NOT NEW.name BEGIN {recase}; END",
+        "INSERT INTO case_search (rowid, body, case_id) SELECT -id, body, case_id "
+        "FROM case_entries",
+        "CREATE TRIGGER entries_search_insert AFTER INSERT ON case_entries BEGIN "
+        "INSERT INTO case_search (rowid, body, case_id) VALUES (-NEW.id, NEW.body, "
+        "NEW.case_id); END",
+        # an entry's text changes only when it is erased or redacted: the index follows
+        "CREATE TRIGGER entries_search_update AFTER UPDATE OF body ON case_entries BEGIN "
+        "UPDATE case_search SET body = NEW.body WHERE rowid = -NEW.id; END",
+        "CREATE TRIGGER entries_search_delete AFTER DELETE ON case_entries BEGIN "
+        "DELETE FROM case_search WHERE rowid = -OLD.id; END",
     ]
 
 
@@ -86,6 +95,14 @@ def _postgres_statements() -> list[str]:
         "CREATE TRIGGER customers_search_rename AFTER UPDATE OF name ON customers "
         "FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) "
         "EXECUTE FUNCTION customers_search_write()",
+        "INSERT INTO case_search (id, case_id, body) SELECT -id, case_id, body "
+        "FROM case_entries",
+        "CREATE FUNCTION entries_search_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF TG_OP = 'DELETE' THEN DELETE FROM case_search WHERE id = -OLD.id; RETURN NULL; "
+        "END IF; INSERT INTO case_search (id, case_id, body) VALUES (-NEW.id, NEW.case_id, "
+        "NEW.body) ON CONFLICT (id) DO UPDATE SET body = excluded.body; RETURN NULL; END $$",
+        "CREATE TRIGGER entries_search_write AFTER INSERT OR DELETE OR UPDATE OF body "
+        "ON case_entries FOR EACH ROW EXECUTE FUNCTION entries_search_write()",
     ]
 
 
@@ -132,15 +149,19 @@ def downgrade() -> None:
     op.drop_index("ix_cases_assignee_sla_due_at_id", table_name="cases")
     if sqlite:
         for name in ("cases_search_insert", "cases_search_update", "cases_search_delete",
-                     "customers_search_insert", "customers_search_rename"):
+                     "customers_search_insert", "customers_search_rename",
+                     "entries_search_insert", "entries_search_update",
+                     "entries_search_delete"):
             op.execute(f"DROP TRIGGER {name}")
         op.execute("DROP TABLE case_search")
         return
     for trigger, table in (("cases_search_insert_delete", "cases"),
                            ("cases_search_update", "cases"),
                            ("customers_search_insert", "customers"),
-                           ("customers_search_rename", "customers")):
+                           ("customers_search_rename", "customers"),
+                           ("entries_search_write", "case_entries")):
         op.execute(f"DROP TRIGGER {trigger} ON {table}")
     op.execute("DROP FUNCTION cases_search_write()")
     op.execute("DROP FUNCTION customers_search_write()")
+    op.execute("DROP FUNCTION entries_search_write()")
     op.drop_table("case_search")

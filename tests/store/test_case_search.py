@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from engine.cases.conversation import EntryKind
 from engine.cases.runtime import Actor
 from engine.cases.search import MAX_QUERY, search_terms
 from engine.wiring import Casework
@@ -107,3 +108,21 @@ def test_my_cases_are_the_open_ones_assigned_to_me_soonest_due_first(
     assert [m.row.id for m in mine] == [3, 2]  # high is due sooner than low
     assert all(m.queue for m in mine) and all(m.row.assignee == "ann" for m in mine)
     assert searched.case_search.my_cases("bob") == []
+
+
+def test_the_conversation_is_searched_with_its_case(searched: Casework) -> None:
+    searched.customers.add("C9", T0, email="c9@example.org")
+    case = searched.runtime.start("complaint", {"channel": "phone", "summary": "Noisy fan"},
+                                  ANN, T0, customer="C9")
+    note = searched.conversation.record(case.id, EntryKind.NOTE, "序列号 SN-44817 已登记",
+                                        ANN, T0)
+    searched.conversation.record(case.id, EntryKind.TO_CUSTOMER, "A courier collects it",
+                                 ANN, T0)
+    assert found(searched, "SN-44817") == [case.id]
+    assert found(searched, "序列号") == [case.id]
+    assert found(searched, "courier collects") == [case.id]
+    assert found(searched, "noisy courier") == []  # every word in one document
+    with searched.database.writing() as connection:  # an erased text is no longer found
+        connection.execute(sa.text("UPDATE case_entries SET body = '' WHERE id = :id"),
+                           {"id": note})
+    assert found(searched, "SN-44817") == []
