@@ -8,6 +8,7 @@ clock (so the SLA badges and dates come out the same each run), and writes docs/
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +26,7 @@ from tests.browser.served import (
     served,
     sign_in,
 )
+from tests.browser.test_walkthrough_in_chromium import pick_canned
 
 # The demo opens its complaints on a Monday morning; the pages are shown the next afternoon,
 # when some first responses are late and others are still running.
@@ -105,10 +107,10 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
         "height": bottom["y"] + bottom["height"] + 72 - top["y"]})
     made.append(out / "refused.png")
 
-    decided = alice.locator("#case .timeline li.rule-decided")
-    decided.first.locator("summary").click()
+    triage = alice.locator("#case .timeline li.step", has_text="Triage")
+    triage.locator("summary").click()
     alice.locator("#hist").scroll_into_view_if_needed()
-    decided.last.scroll_into_view_if_needed()
+    triage.scroll_into_view_if_needed()
     save(alice, "history")
 
     # two people on one case: bob fires on the case as it was before alice's triage
@@ -123,7 +125,33 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
     bob.locator("#case details[open] form button[type=submit]").click()
     expect(bob.get_by_role("alert")).to_be_visible()
     save(bob, "conflict")
+    desk_pages(alice, save)
     return made
+
+
+def desk_pages(alice: Page, save: Callable[[Page | Locator, str], None]) -> None:
+    """The new complaint page with a strategic caller picked, a conversation, the search."""
+    alice.goto("/new/complaint")
+    alice.get_by_label("Find by id, name, phone or email").fill("00111")
+    alice.locator("#found").get_by_role("link", name="00111").click()
+    expect(alice.locator("#picked")).to_contain_text("00111")
+    alice.locator("#complaint").get_by_label("Summary").fill(
+        "The router we installed drops the line every hour")
+    save(alice, "intake")
+    alice.locator("#complaint").get_by_role("button", name="Open the complaint").click()
+    box = alice.locator("#conversation form.reply")
+    box.get_by_label("Internal note").check()
+    box.locator("#entry-body").fill("Strategic customer: call back within the hour")
+    box.get_by_role("button", name="Add to the conversation").click()
+    expect(alice.locator("#conversation li.note")).to_have_count(1)
+    pick_canned(alice, "Acknowledge the complaint")
+    expect(box.locator("#entry-body")).to_have_value(re.compile("Dear"))
+    box.get_by_label("Reply to the customer").check()
+    box.get_by_role("button", name="Add to the conversation").click()
+    expect(alice.locator("#conversation li.to_customer")).to_have_count(1)
+    save(alice.locator("#conversation"), "conversation")
+    alice.goto("/search?q=parcel")
+    save(alice, "search")
 
 
 def main(argv: list[str] | None = None,

@@ -22,6 +22,18 @@ Shot = Callable[[Page, str], Path]
 STRATEGIC = "00111"  # a strategic customer of the demo (the CDNOW sample's biggest spenders)
 
 
+# htmx keeps its state on each element it has set up: an element swapped in a moment ago may not
+# have its handlers yet, and a change made before then would go unheard
+HTMX_READY = ("s => { const e = document.querySelector(s); "
+              "return !!(e && e['htmx-internal-data']); }")
+
+
+def pick_canned(page: Page, title: str) -> None:
+    """Start the conversation box's text from the canned response `title`."""
+    page.wait_for_function(HTMX_READY, arg="#entry-response")
+    page.locator("#conversation").get_by_label("Start from").select_option(label=title)
+
+
 def write(page: Page, kind: str, text: str | None = None) -> None:
     """Write an entry of the conversation box: pick its kind, type (or keep) the text, send."""
     box = page.locator("#conversation form.reply")
@@ -91,8 +103,7 @@ def test_a_strategic_customers_phone_complaint_from_intake_to_closed(
     expect(talk.locator("li").first).to_contain_text("call back within the hour")
 
     # a reply started from a canned response, filled in for this case and this agent
-    page.locator("#conversation").get_by_label("Start from").select_option(
-        label="Acknowledge the complaint")
+    pick_canned(page, "Acknowledge the complaint")
     expect(page.locator("#entry-body")).to_have_value(re.compile(rf"case {number}"))
     write(page, "Reply to the customer")
     expect(talk.locator("li").first).to_contain_text("to the customer")
