@@ -204,6 +204,9 @@ class ClockSpec:
     calendar_expression: Expression | None = None  # CEL naming a calendar (e.g. by tier)
     warn_at: float | None = None
     line: int = 0
+    # triggers or signals on which a running clock is met (or breached) and a new round starts
+    # at once: a periodic update counts the time between our messages
+    restart_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -121,15 +121,19 @@ def move_clocks(sla: SlaSpec, clocks: Mapping[str, ClockRecord], case_id: int,
     """Start, pause, resume and stop clocks for a case that fired `trigger` into `dest`
     (trigger None: the case was just created in `dest`; `entering` False: a conversation
     signal as the trigger, the case staying where it is, so `start_in` starts nothing). A
-    `final` state stops every clock: a closed case is never escalated."""
+    `final` state stops every clock: a closed case is never escalated. A `restart_on` trigger
+    ends the running round (met or breached) and starts the next at once."""
     work = ClockWork()
     for spec in sla.clocks:
         old = clocks.get(spec.name)
         now_set = settings(spec)
         target, business = now_set.target, now_set.business
         stopping = final or trigger in spec.stop_on or (entering and dest in spec.stop_in)
-        starting = (trigger in spec.start_on or (entering and dest in spec.start_in)
+        restarting = not stopping and trigger in spec.restart_on
+        starting = (restarting or trigger in spec.start_on or (entering and dest in spec.start_in)
                     or (trigger is None and not spec.start_on and not spec.start_in))
+        if restarting and old is not None and old.status != ClockStatus.STOPPED:
+            old = _moved(spec, old, True, dest, now_set, reckoner, now, work)  # met or late
         if old is None or old.status == ClockStatus.STOPPED:
             if not starting or stopping:
                 continue

@@ -44,8 +44,8 @@ from engine.sla.clocks import as_target
 TIMER_KEYS = {"name", "in", "after", "at", "fire", "calendar", "title", "description"}
 SLA_KEYS = {"calendar", "clocks", "warn_at", "escalate_at", "on_warn", "on_breach",
             "description"}
-CLOCK_KEYS = {"target", "start_on", "start_in", "stop_on", "stop_in", "pause_in", "business",
-              "calendar", "warn_at", "title", "description"}
+CLOCK_KEYS = {"target", "start_on", "start_in", "stop_on", "stop_in", "pause_in", "restart_on",
+              "business", "calendar", "warn_at", "title", "description"}
 _UNITS = {"m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "h": 3600, "hour": 3600,
           "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800,
           "weeks": 604800}
@@ -250,8 +250,7 @@ class TimerLoader:
                                 f"{what}: 'business'") if "business" in body else None
         refs = {key: self.names(body, key, set(states), what, "state")
                 for key in ("start_in", "stop_in", "pause_in")}
-        refs.update({key: self.names(body, key, triggers, what, "trigger")
-                     for key in ("start_on", "stop_on")})
+        refs.update(self.clock_triggers(body, triggers, what))
         if not refs["stop_in"] and not refs["stop_on"] and not any(
                 s.final for s in states.values()):  # a final state stops every clock
             self.problem(line, f"{what} never stops: give 'stop_in' or 'stop_on'")
@@ -271,7 +270,17 @@ class TimerLoader:
         return ClockSpec(name, target, tuple(refs["start_on"]), tuple(refs["start_in"]),
                          tuple(refs["stop_on"]), tuple(refs["stop_in"]),
                          tuple(refs["pause_in"]), business, calendar or None, chosen, warn_at,
-                         line)
+                         line, tuple(refs["restart_on"]))
+
+    def clock_triggers(self, body: Node, triggers: set[str], what: str) -> dict[str, list[str]]:
+        """A clock's start_on, stop_on and restart_on (triggers or signals)."""
+        refs = {key: self.names(body, key, triggers, what, "trigger")
+                for key in ("start_on", "stop_on", "restart_on")}
+        both = set(refs["restart_on"]) & set(refs["stop_on"])
+        if both:
+            self.problem(body.line_of("restart_on"), f"{what} both stops and restarts on "
+                         f"{', '.join(sorted(both))}: name each in one of them")
+        return refs
 
     def fraction(self, node: Node, key: str, what: str, upper: float) -> float | None:
         value = node.get(key)

@@ -160,3 +160,29 @@ def test_a_target_must_be_positive_and_at_most_ten_years(hours: Any) -> None:
     with pytest.raises(InvalidInput, match="the most is 87,600"):
         as_target(timedelta(days=3651), "resolution")
     assert as_target(87_600, "resolution") == timedelta(days=3650)
+
+
+def test_a_periodic_clock_ends_its_round_and_starts_the_next_on_each_restart() -> None:
+    update = ClockSpec("periodic_update", TARGET, start_on=("message_out",),
+                       restart_on=("message_out",), stop_in=("done",), calendar="office")
+    sla = SlaSpec((update,), "office", 0.8, ())
+    hours = lambda _: settings_of(2, business=False)  # noqa: E731
+
+    def step(clocks: dict[str, ClockRecord], at: datetime) -> tuple[ClockRecord, list[str]]:
+        work = move_clocks(sla, clocks, 1, "message_out", "open", hours, RECKONER, at,
+                           entering=False)
+        [clock] = work.saved
+        return clock, [d.name for d in work.drafts]
+
+    first, drafts = step({}, MONDAY)
+    assert (first.status, first.since, drafts) == ("running", MONDAY, ["sla.started"])
+    second, drafts = step({"periodic_update": first}, MONDAY + timedelta(hours=1))
+    assert drafts == ["sla.met", "sla.started"]  # in time: the next round from now
+    assert (second.since, second.elapsed, second.breached_at) == (
+        MONDAY + timedelta(hours=1), timedelta(0), None)
+    third, drafts = step({"periodic_update": second}, MONDAY + timedelta(hours=4))
+    assert drafts == ["sla.breached", "sla.stopped", "sla.started"]  # 3 h of 2: late
+    assert (third.status, third.breached_at, third.elapsed) == ("running", None, timedelta(0))
+    work = move_clocks(sla, {"periodic_update": third}, 1, "finish", "done", hours, RECKONER,
+                       MONDAY + timedelta(hours=5))
+    assert [d.name for d in work.drafts] == ["sla.met"] and work.saved[0].status == "stopped"

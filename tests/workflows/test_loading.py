@@ -927,6 +927,36 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert load_workflow_file(COMPLAINT).content_hash == spec.content_hash
 
 
+PERIODIC = """\
+    periodic_update:
+      start_on: [message_out]
+      restart_on: [{restart}]
+      stop_in: [resolved, closed]
+      target: 24
+"""
+
+
+def with_periodic_clock(restart: str) -> str:
+    text = COMPLAINT.read_text(encoding="utf-8")
+    return text.replace("  clocks:\n", "  clocks:\n" + PERIODIC.format(restart=restart), 1)
+
+
+def test_a_clock_restarts_on_a_signal_and_not_on_what_stops_it() -> None:
+    spec = load_workflow_text(with_periodic_clock("message_out"), "complaint.yaml")
+    assert spec.sla is not None
+    assert spec.sla.clocks[0].restart_on == ("message_out",)
+    misspelt = with_periodic_clock("mesage_out")
+    start = "      start_on: [message_out]\n"
+    both = with_periodic_clock("message_out, respond").replace(
+        start, start + "      stop_on: [respond]\n", 1)
+    for text, said in ((misspelt, "did you mean 'message_out'?"),
+                       (both, "both stops and restarts on respond")):
+        with pytest.raises(DefinitionError) as caught:
+            load_workflow_text(text, "complaint.yaml")
+        assert said in str(caught.value)
+        assert "complaint.yaml:" in str(caught.value)
+
+
 # --- starts ---------------------------------------------------------------------------------
 
 STARTS = BASE.replace("workflow: demo\n", "workflow: demo\nsubject: customer\n") + textwrap.dedent(
