@@ -32,35 +32,42 @@ def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casewor
     case_id = triaged(casework)
     events = casework.store.case_events(case_id)
     opened, triage = told(casework, case_id)
-    assert opened.title == "Opened as Customer complaint v4, Received"
-    assert opened.seqs == (1, 2, 3)
+    assert opened.title == "Opened as Customer complaint v5, Received"
+    assert opened.seqs == (1, 2, 3, 4)  # on_start decides the targets as the case opens
+    sla_normal = Detail(
+        "decision", "complaint_sla v2 chose ordinary-normal: First response target (hours) 16, "
+        "Resolution target (hours) 80, Targets count business hours only yes, Whose working "
+        "hours the SLA clocks count office",
+        "given Severity medium, The customer's tier when the complaint came in ordinary")
     assert [d.text for d in opened.details] == [
         "Channel: phone", "Summary: Charged twice", "Severity: medium", "Reopen count: 0",
         "The customer's tier when the complaint came in: ordinary",
-        "Priority (escalation raises it): normal",
-        "First response clock started, with no target yet",
-        "Resolution clock started, with no target yet"]
+        "First response target (hours): 16", "Resolution target (hours): 80",
+        "Targets count business hours only: yes",
+        "Whose working hours the SLA clocks count: office",
+        "Priority (escalation raises it): normal", sla_normal.text,
+        "First reply clock started: 16 h of business time",
+        "Resolution clock started: 80 h of business time"]
     assert (triage.actor, triage.role, triage.kind) == ("ann", "agent", "case-transitioned")
     assert triage.title == "Triage: Received → Investigating"
-    assert triage.seqs == tuple(e.seq for e in events[3:])  # every event of the fire
-    assert len(triage.seqs) == 12
+    assert triage.seqs == tuple(e.seq for e in events[4:])  # every event of the fire
+    assert len(triage.seqs) == 10
     assert triage.details == (
-        Detail("decision", "complaint_routing v1 chose billing: queue billing",
-               "given Channel phone, Category billing"),
+        Detail("decision", "complaint_routing v2 chose billing: queue billing",
+               "given Channel phone, Category billing, The customer's tier when the "
+               "complaint came in ordinary"),
         Detail("decision", "complaint_sla v2 chose ordinary-high: First response target "
                            "(hours) 8, Resolution target (hours) 40, Targets count business "
                            "hours only yes, Whose working hours the SLA clocks count office",
                "given Severity high, The customer's tier when the complaint came in ordinary"),
         Detail("field", "Category set to billing"),
         Detail("field", "Severity changed from medium to high"),
-        Detail("field", "First response target (hours) set to 8"),
-        Detail("field", "Resolution target (hours) set to 40"),
-        Detail("field", "Targets count business hours only set to yes"),
-        Detail("field", "Whose working hours the SLA clocks count set to office"),
+        Detail("field", "First response target (hours) changed from 16 to 8"),
+        Detail("field", "Resolution target (hours) changed from 80 to 40"),
         Detail("assignment", "Assigned to ann"),
-        Detail("clock", "First response target set: 8 h"),
-        Detail("clock", "Resolution target set: 40 h"))
-    assert triage.summary == "2 decisions, 6 fields, 1 assignment, 2 SLA clock changes"
+        Detail("clock", "First reply target changed from 16 h to 8 h"),
+        Detail("clock", "Resolution target changed from 80 h to 40 h"))
+    assert triage.summary == "2 decisions, 4 fields, 1 assignment, 2 SLA clock changes"
     # no raw names or expressions anywhere in what it says
     said = " ".join([triage.title, *(d.text for d in triage.details)])
     assert "in_progress" not in said and "first_response_hours" not in said
@@ -76,7 +83,7 @@ def test_clocks_comments_and_claims_in_words(casework: Casework) -> None:
     assert asked.title == "Ask the customer: Investigating → Waiting for the customer"
     assert [d.text for d in asked.details] == [
         "What we asked the customer set to Which invoice?",
-        "First response met: 1 h of 8 h",  # from intake at 10:00 Berlin: business time
+        "First reply met: 1 h of 8 h",  # from intake at 10:00 Berlin: business time
         "Resolution clock paused while waiting for the customer"]
     assert (commented.title, commented.text, commented.details) == (
         "Commented", "Called twice, no answer", ())

@@ -249,7 +249,7 @@ def test_firing_from_the_case_page_moves_the_case(desk: Casework,
     case = desk.store.get_case(case_id)
     assert (case.state, case.queue, case.assignee) == ("in_progress", "billing", "ann")
     page = ann.get(f"/cases/{case_id}")
-    assert "complaint_routing v1 chose billing: queue billing" in page.text
+    assert "complaint_routing v2 chose billing: queue billing" in page.text
 
 
 def test_the_history_tells_each_step_in_words(desk: Casework,
@@ -262,14 +262,14 @@ def test_the_history_tells_each_step_in_words(desk: Casework,
     assert [(kind, html.unescape(what)) for kind, what in steps] == [  # newest first
         ("case-transitioned", "Ask the customer: Investigating → Waiting for the customer"),
         ("case-transitioned", "Triage: Received → Investigating"),
-        ("case-created", "Opened as Customer complaint v4, Received")]
+        ("case-created", "Opened as Customer complaint v5, Received")]
     folded = html.unescape(page)
-    assert "<summary>2 decisions, 6 fields, 1 assignment, 2 SLA clock changes</summary>" \
+    assert "<summary>2 decisions, 4 fields, 1 assignment, 2 SLA clock changes</summary>" \
         in folded
     for said in ("complaint_sla v2 chose ordinary-high: First response target (hours) 8, "
                  "Resolution target (hours) 40", "Severity changed from medium to high",
                  "Resolution clock paused while waiting for the customer",
-                 "First response target set: 8 h", "Assigned to ann"):
+                 "First reply target changed from 16 h to 8 h", "Assigned to ann"):
         assert said in folded, said
     for raw in ("sla.retargeted", "in_progress", "content_hash", "first_response_hours"):
         assert raw not in folded, raw

@@ -36,6 +36,9 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/cases/{case_id:int}"): EVERYONE,
     ("POST", "/cases/{case_id:int}/fire/{trigger:str}"): WORKERS,
     ("POST", "/cases/{case_id:int}/comments"): WORKERS,
+    ("POST", "/cases/{case_id:int}/entries"): WORKERS,
+    ("GET", "/cases/{case_id:int}/response"): WORKERS,
+    ("GET", "/cases/{case_id:int}/files/{attachment_id:int}"): EVERYONE,
     ("POST", "/cases/{case_id:int}/assign"): WORKERS,
     ("GET", "/customers"): EVERYONE,
     ("GET", "/customers/{customer_id:str}"): EVERYONE,
@@ -62,6 +65,9 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/cases/{case_id:int}/comments"): WORKERS,
     ("POST", "/api/cases/{case_id:int}/assign"): WORKERS,
     ("GET", "/api/cases/{case_id:int}/history"): EVERYONE,
+    ("GET", "/api/cases/{case_id:int}/entries"): EVERYONE,
+    ("POST", "/api/cases/{case_id:int}/entries"): WORKERS,
+    ("GET", "/api/cases/{case_id:int}/files/{attachment_id:int}"): EVERYONE,
     ("GET", "/api/customers"): EVERYONE,
     ("GET", "/api/customers/{customer_id:str}"): EVERYONE,
     ("POST", "/api/tables/{name:str}/evaluate"): RULE_READERS,  # reads only: auditors may
@@ -112,7 +118,8 @@ def samples(desk: Casework) -> dict[str, str]:
     # an unknown trigger: a role the route lets in gets 422 from the engine, not 403
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
-            "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1"}
+            "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
+            "attachment_id": "1"}
 
 
 @pytest.mark.parametrize("role", ROLES)
