@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.cases.runtime import Actor, Runtime
+from engine.cases.submissions import applied_before, checked_key
 from engine.kernel.errors import Conflict, InvalidInput, TransitionRefused
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord, Notice, Transaction
@@ -151,9 +152,13 @@ class Conversation:
         return case_id, attachment, self.limits.folder / attachment.storage_key
 
     def record(self, case_id: int, kind: EntryKind, body: str, actor: Actor, now: datetime,
-               files: Sequence[Upload] = (), expected_version: int | None = None) -> int:
-        """Record an entry on a case (with its files); its id. Raises InvalidInput (an empty
-        or long body), AttachmentRefused, NoEmailAddress, Conflict, NotFound."""
+               files: Sequence[Upload] = (), expected_version: int | None = None,
+               key: str | None = None) -> int | None:
+        """Record an entry on a case (with its files); its id, or None when a submission with
+        the same `key` (a form's, an API request's Idempotency-Key) recorded it already and
+        nothing was written now. Raises InvalidInput (an empty or long body),
+        AttachmentRefused, NoEmailAddress, Conflict, NotFound."""
+        key = checked_key(key)
         text = body.strip()
         if not text and not files:
             raise InvalidInput("body", "an entry needs a text or a file")
@@ -165,6 +170,9 @@ class Conversation:
         written: list[Path] = []
         try:
             with self.store.transaction() as tx:
+                if key is not None and applied_before(tx, key, actor.name, case_id,
+                                                      f"wrote {EntryKind(kind).value}", now):
+                    return None
                 return self._record(tx, case_id, EntryKind(kind), text, actor, now, files,
                                     expected_version, written)
         except BaseException:

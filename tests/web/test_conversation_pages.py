@@ -139,3 +139,22 @@ def test_a_canned_response_fills_the_box_for_the_case(
     missing = ann.get(f"/cases/{case_id}/response", params={"response": "nope"})
     assert missing.status_code == 404
     assert "no canned response 'nope'" in html.unescape(missing.text)
+
+
+def test_the_same_form_sent_twice_writes_once_and_says_so(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    desk.customers.add("M7", T0, email="m7@example.org")
+    case_id = complaint(desk, "M7")
+    ann = client_as("ann")
+    form = {"kind": "to_customer", "body": "A new kettle is on its way", "version": "1",
+            "form_key": "k-7f3a9c", **csrf(ann)}
+    first = ann.post(f"/cases/{case_id}/entries", data=form, follow_redirects=False)
+    assert first.status_code == 303
+    again = ann.post(f"/cases/{case_id}/entries", data=form, follow_redirects=False)
+    assert again.status_code == 200  # not "someone else changed this case"
+    assert "This was already added to the conversation" in html.unescape(again.text)
+    assert [e.body for e in desk.conversation.entries(case_id)] == ["A new kettle is on its way"]
+    assert [n.address for n in desk.timers.notices() if n.case_id == case_id] == [
+        "m7@example.org"]  # one mail, not two
+    other = ann.post(f"/cases/{case_id}/entries", data={**form, "kind": "note"})
+    assert other.status_code == 422 and "was used by another request" in html.unescape(other.text)

@@ -34,7 +34,7 @@ KIND_CHOICES = (("to_customer", "Reply to the customer"), ("note", "Internal not
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int = 200,
+def case_page_with(request: Request[User, Any, Any], case_id: int, status_code: int = 200,
                error: dict[str, str] | None = None, notice: str | None = None,
                given: dict[str, str] | None = None) -> Template:
     casework = casework_of(request)
@@ -63,7 +63,7 @@ def _case_page(request: Request[User, Any, Any], case_id: int, status_code: int 
 
 @get("/{case_id:int}")
 def case_page(request: Request[User, Any, Any], case_id: FromPath[int]) -> Template:
-    return _case_page(request, case_id)
+    return case_page_with(request, case_id)
 
 
 def form_inputs(spec: WorkflowSpec, transition: TransitionSpec,
@@ -96,11 +96,11 @@ def after_change(request: Request[User, Any, Any], case_id: int) -> Response[Any
 def refused_page(request: Request[User, Any, Any], case_id: int, where: str, exc: CaseworkError,
              given: dict[str, str]) -> Template:
     if isinstance(exc, Conflict):  # show the case as it is now, and say why
-        return _case_page(request, case_id, status_code=status_of(exc), notice=(
+        return case_page_with(request, case_id, status_code=status_of(exc), notice=(
             "Someone else changed this case while you had it open. This is the case as it "
             "is now: check it, then try again."))
     said = exc.detail if isinstance(exc, TransitionRefused) else str(exc)  # in words
-    return _case_page(request, case_id, status_code=status_of(exc),
+    return case_page_with(request, case_id, status_code=status_of(exc),
                       error={where: said}, given=given)
 
 
@@ -122,7 +122,7 @@ def fire(request: Request[User, Any, Any], case_id: FromPath[int], trigger: From
     except CaseworkError as exc:
         return refused_page(request, case_id, trigger, exc, given)
     if applied.again:  # the same form sent twice: say so, with the case as it is
-        return _case_page(request, case_id, notice=ALREADY_APPLIED)
+        return case_page_with(request, case_id, notice=ALREADY_APPLIED)
     return after_change(request, case_id)
 
 

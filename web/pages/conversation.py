@@ -20,9 +20,10 @@ from engine.kernel.roles import Permission
 from web.areas import area, get, post
 from web.common import acting, casework_of, now_of
 from web.files import MAX_FILES, UPLOAD_CEILING, file_response
-from web.pages.cases import after_change, form_version, refused_page
+from web.pages.cases import after_change, case_page_with, form_version, refused_page
 from web.security import allow
 
+ALREADY_WRITTEN = "This was already added to the conversation: this is the case as it is now."
 MultipartBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 
@@ -60,14 +61,16 @@ def add_entry(request: Request[User, Any, Any], case_id: FromPath[int],
     try:
         kind = entry_kind(data.get("kind"))
         files = uploads(data.get("files"))
-        casework_of(request).conversation.record(
+        recorded = casework_of(request).conversation.record(
             case_id, kind, body, acting(request.user), now_of(request), files,
-            expected_version=form_version(data))
+            expected_version=form_version(data), key=str(data.get("form_key") or "") or None)
     except NoEmailAddress as exc:
         return refused_page(request, case_id, "entry", InvalidInput(
             "customer", f"{exc.detail}. The text is kept below as a draft."), kept)
     except CaseworkError as exc:
         return refused_page(request, case_id, "entry", exc, kept)
+    if recorded is None:  # the same form sent twice: say so, with the case as it is
+        return case_page_with(request, case_id, notice=ALREADY_WRITTEN)
     return after_change(request, case_id)
 
 
