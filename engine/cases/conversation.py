@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.cases.runtime import Actor, Runtime
-from engine.cases.submissions import applied_before, checked_key
-from engine.kernel.errors import Conflict, InvalidInput, TransitionRefused
+from engine.cases.submissions import checked_key, submitted_before
+from engine.kernel.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord, Notice, Transaction
 
@@ -152,12 +152,18 @@ class Conversation:
         return case_id, attachment, self.limits.folder / attachment.storage_key
 
     def record(self, case_id: int, kind: EntryKind, body: str, actor: Actor, now: datetime,
-               files: Sequence[Upload] = (), expected_version: int | None = None,
-               key: str | None = None) -> int | None:
-        """Record an entry on a case (with its files); its id, or None when a submission with
-        the same `key` (a form's, an API request's Idempotency-Key) recorded it already and
-        nothing was written now. Raises InvalidInput (an empty or long body),
-        AttachmentRefused, NoEmailAddress, Conflict, NotFound."""
+               files: Sequence[Upload] = (), expected_version: int | None = None) -> int:
+        """Record an entry on a case (with its files); its id. Raises InvalidInput (an empty
+        or long body), AttachmentRefused, NoEmailAddress, Conflict, NotFound."""
+        return self.record_once(None, case_id, kind, body, actor, now, files,
+                                expected_version)[0]
+
+    def record_once(self, key: str | None, case_id: int, kind: EntryKind, body: str,
+                    actor: Actor, now: datetime, files: Sequence[Upload] = (),
+                    expected_version: int | None = None) -> tuple[int, bool]:
+        """record(), once per `key` (a form's, an API request's Idempotency-Key): the entry's
+        id, and True when a submission with the key recorded it already (nothing is written
+        now)."""
         key = checked_key(key)
         text = body.strip()
         if not text and not files:
@@ -167,18 +173,26 @@ class Conversation:
                                f"{MAX_BODY:,}: attach the rest as a file")
         for upload in files:
             self._check(upload)
+        kind = EntryKind(kind)
         written: list[Path] = []
         try:
             with self.store.transaction() as tx:
-                if key is not None and applied_before(tx, key, actor.name, case_id,
-                                                      f"wrote {EntryKind(kind).value}", now):
-                    return None
-                return self._record(tx, case_id, EntryKind(kind), text, actor, now, files,
-                                    expected_version, written)
+                earlier = None if key is None else submitted_before(
+                    tx, key, actor.name, case_id, f"wrote {kind.value}", now)
+                if earlier is None:
+                    return self._record(tx, case_id, kind, text, actor, now, files,
+                                        expected_version, written), False
         except BaseException:
             for path in written:  # the rows are gone: so are their files
                 path.unlink(missing_ok=True)
             raise
+        # the entry that submission wrote: by this person, of this kind, at its moment
+        found = [e.id for e in self.store.entries(case_id) if e.author == actor.name
+                 and e.kind == kind and e.created_at == earlier.at]
+        if not found:
+            raise NotFound(f"the entry recorded with key '{key}' is no longer in case "
+                           f"{case_id}'s conversation")
+        return found[-1], True
 
     def _check(self, upload: Upload) -> None:
         size, limit = len(upload.content), self.limits.max_bytes

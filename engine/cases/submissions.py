@@ -46,22 +46,22 @@ def fire_once(runtime: Runtime, key: str | None, case_id: int, trigger: str, act
     if key is None:
         return Applied(runtime.fire(case_id, trigger, actor, now, inputs, expected_version))
     with runtime.store.transaction() as tx:
-        if not applied_before(tx, key, actor.name, case_id, f"fired {trigger}", now):
+        if submitted_before(tx, key, actor.name, case_id, f"fired {trigger}", now) is None:
             return Applied(runtime.fire_in(tx, case_id, trigger, actor, now, inputs,
                                            expected_version))
         return Applied(tx.get_case(case_id), again=True)
 
 
-def applied_before(tx: Transaction, key: str, user: str, case_id: int, outcome: str,
-                   now: datetime) -> bool:
-    """Whether a submission with `key` did `outcome` already; if not, the key is kept in `tx`
-    (whose writes then do it). A key used for anything else is refused."""
+def submitted_before(tx: Transaction, key: str, user: str, case_id: int, outcome: str,
+                     now: datetime) -> Submission | None:
+    """The submission with `key` that did `outcome` already; None if there is none, and then
+    the key is kept in `tx` (whose writes do it). A key used for anything else is refused."""
     tx.get_case(case_id)  # NotFound for an unknown case, before the key names it
     earlier = tx.remember_submission(Submission(key, user, case_id, now, outcome))
     if earlier is None:
-        return False
+        return None
     if (earlier.user, earlier.case_id, earlier.outcome) != (user, case_id, outcome):
         raise InvalidInput("idempotency key", f"was used by another request ({earlier.user}, "
                            f"case {earlier.case_id}, {earlier.outcome}); send a new key with "
                            "each new request")
-    return True
+    return earlier

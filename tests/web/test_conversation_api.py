@@ -54,3 +54,19 @@ def test_bad_entries_are_refused_with_their_reason(desk: Casework, api: Client,
     auditor = api.post(path, headers=auth("ada"), json={"kind": "note", "body": "x"})
     assert auditor.status_code == 403
     assert desk.conversation.entries(case_id) == []
+
+
+def test_a_request_sent_again_with_its_key_writes_nothing_more(desk: Casework, api: Client,
+                                                                auth: Auth) -> None:
+    desk.customers.add("A3", T0, email="a3@example.org")
+    case_id = desk.runtime.start("complaint", {"channel": "email", "summary": "Late"},
+                                 Actor("ann", "agent"), T0, customer="A3").id
+    ann = {**auth("ann"), "Idempotency-Key": "2b1f6c1e-entry"}
+    body = {"kind": "to_customer", "body": "Your parcel left today."}
+    first = api.post(f"/api/cases/{case_id}/entries", headers=ann, json=body)
+    again = api.post(f"/api/cases/{case_id}/entries", headers=ann, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert len(desk.conversation.entries(case_id)) == 1
+    assert len([n for n in desk.timers.notices() if n.case_id == case_id]) == 1

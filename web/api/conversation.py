@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from litestar import Request
 from litestar.params import JSONBody, PathParameter
 from litestar.response import Response
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta, Struct, field
 
 from engine.cases.conversation import Entry, EntryKind, Upload
@@ -20,6 +20,7 @@ from engine.kernel.accounts import User
 from engine.kernel.errors import InvalidInput
 from engine.kernel.roles import Permission
 from web.api.case_models import ExpectedVersion
+from web.api.cases import IdempotencyKey
 from web.api.common import SECURITY, ApiOperation, Body, errors
 from web.areas import area, get, post
 from web.common import acting, casework_of, now_of
@@ -105,18 +106,22 @@ def entries(request: ApiRequest, case_id: CaseId) -> list[EntryOut]:
       status_code=HTTP_201_CREATED, summary="Add to a case's conversation",
       operation_class=ApiOperation, responses=errors(403, 404, 409, 422),
       response_description="The entry as stored", request_max_body_size=UPLOAD_CEILING)
-def add_entry(request: ApiRequest, case_id: CaseId,
-              data: JSONBody[NewEntry]) -> EntryOut:
+def add_entry(request: ApiRequest, case_id: CaseId, data: JSONBody[NewEntry],
+              key: IdempotencyKey = None) -> Response[EntryOut]:
     """Record an entry in one transaction with its history event, its files and, for a
     message to the customer, its mail in the outbox (422 when the customer has no email
     address). A message moves the case's reply clocks, and one from the customer moves a
-    waiting case on."""
+    waiting case on. With an Idempotency-Key, a request sent again with the same key writes
+    nothing (no second mail) and answers with the entry the first one wrote, marked
+    `Idempotent-Replayed: true`."""
     conversation = casework_of(request).conversation
     files = [_upload(f, i) for i, f in enumerate(data.files)]
-    entry_id = conversation.record(case_id, EntryKind(data.kind), data.body,
-                                   acting(request.user), now_of(request), files,
-                                   expected_version=data.expected_version)
-    return next(entry_of(e) for e in conversation.entries(case_id) if e.id == entry_id)
+    entry_id, again = conversation.record_once(key, case_id, EntryKind(data.kind), data.body,
+                                               acting(request.user), now_of(request), files,
+                                               expected_version=data.expected_version)
+    entry = next(entry_of(e) for e in conversation.entries(case_id) if e.id == entry_id)
+    return Response(entry, status_code=HTTP_200_OK if again else HTTP_201_CREATED,
+                    headers={"Idempotent-Replayed": "true"} if again else None)
 
 
 @get("/{case_id:int}/files/{attachment_id:int}", summary="A file of a case's conversation",

@@ -61,15 +61,15 @@ def add_entry(request: Request[User, Any, Any], case_id: FromPath[int],
     try:
         kind = entry_kind(data.get("kind"))
         files = uploads(data.get("files"))
-        recorded = casework_of(request).conversation.record(
-            case_id, kind, body, acting(request.user), now_of(request), files,
-            expected_version=form_version(data), key=str(data.get("form_key") or "") or None)
+        _, again = casework_of(request).conversation.record_once(
+            str(data.get("form_key") or "") or None, case_id, kind, body, acting(request.user),
+            now_of(request), files, expected_version=form_version(data))
     except NoEmailAddress as exc:
         return refused_page(request, case_id, "entry", InvalidInput(
             "customer", f"{exc.detail}. The text is kept below as a draft."), kept)
     except CaseworkError as exc:
         return refused_page(request, case_id, "entry", exc, kept)
-    if recorded is None:  # the same form sent twice: say so, with the case as it is
+    if again:  # the same form sent twice: say so, with the case as it is
         return case_page_with(request, case_id, notice=ALREADY_WRITTEN)
     return after_change(request, case_id)
 
