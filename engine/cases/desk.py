@@ -47,12 +47,13 @@ class Desk:
         supervisor, manager or admin."""
         _may_work(actor, "assign")
         with self.runtime.store.transaction() as tx:
-            case = self._current(tx.get_case(case_id), expected_version)
+            case = tx.get_case(case_id)
+            if assignee == case.assignee and case.closed_at is None:
+                return case  # so already (a claim sent twice): nothing to do, whoever asks
+            case = self._current(case, expected_version)
             if case.closed_at is not None:
                 raise TransitionRefused("assign", Refusal.STATE, f"case {case_id} is closed "
                                         f"(state '{case.state}')")
-            if assignee == case.assignee:  # nothing to do, whoever asks
-                return case
             own = (assignee == actor.name and case.assignee is None) \
                 or (assignee is None and case.assignee == actor.name)
             if not own and actor.role not in ASSIGNING_ROLES:

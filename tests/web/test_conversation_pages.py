@@ -158,3 +158,4 @@ def test_the_same_form_sent_twice_writes_once_and_says_so(
         "m7@example.org"]  # one mail, not two
     other = ann.post(f"/cases/{case_id}/entries", data={**form, "kind": "note"})
     assert other.status_code == 422 and "was used by another request" in html.unescape(other.text)
+

@@ -419,3 +419,15 @@ def test_a_nul_character_from_a_page_is_a_clear_400_and_stores_nothing(
     assert posted.status_code == 400
     assert "form field 'text' holds a NUL character" in html.unescape(posted.text)
     assert [e.name for e in desk.store.case_events(case_id)][-1] != "case.commented"
+
+
+def test_a_claim_sent_twice_claims_once_without_a_conflict(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    case_id = complaint(desk)
+    ann = client_as("ann")
+    form = {"assignee": "me", "version": "1", **csrf(ann)}
+    for _ in range(2):  # a double click: both sent with the page's revision
+        sent = ann.post(f"/cases/{case_id}/assign", data=form, follow_redirects=False)
+        assert sent.status_code == 303
+    assert desk.store.get_case(case_id).assignee == "ann"
+    assert [e.name for e in desk.store.case_events(case_id)].count("case.assigned") == 1
