@@ -108,7 +108,7 @@ class Casework:
     def conversation(self) -> Conversation:
         limits = Limits(self.settings.attachments_folder, self.settings.attachment_max_bytes,
                         self.settings.accepted_types)
-        return Conversation(SqlConversations(self.database), self.runtime, limits)
+        return Conversation(SqlConversations(self.store), self.runtime, limits)
 
     @cached_property
     def responses(self) -> dict[str, CannedResponse]:

@@ -3,8 +3,7 @@ SqlTransaction), and the conversation as the case page reads it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +13,10 @@ from sqlalchemy.engine import Connection
 from engine.cases.conversation import Attachment, Delivery, Entry, EntryKind, NewEntry
 from engine.kernel.errors import NotFound
 from engine.kernel.records import Notice
-from engine.store.db import Database
 from engine.store.schema import case_entries, customers, entry_attachments, outbox
 
 if TYPE_CHECKING:
-    from engine.store.repository import SqlTransaction
+    from engine.store.repository import SqlStore
 
 
 class ConversationWrites:
@@ -56,17 +54,12 @@ class ConversationWrites:
 
 
 class SqlConversations:
-    """The conversation side of the store: its transactions and its reads."""
+    """The conversation side of the store: its reads, and the store's own transactions (whose
+    SqlTransaction mixes this module's writes in)."""
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    @contextmanager
-    def transaction(self) -> Iterator[SqlTransaction]:
-        from engine.store.repository import SqlTransaction  # it mixes this module's writes in
-
-        with self.database.writing() as connection, SqlTransaction.on(connection) as tx:
-            yield tx
+    def __init__(self, store: SqlStore) -> None:
+        self.database = store.database
+        self.transaction = store.transaction
 
     def entries(self, case_id: int) -> list[Entry]:
         query = (sa.select(case_entries, outbox.c.sent_at, outbox.c.attempts,

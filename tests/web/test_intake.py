@@ -3,34 +3,15 @@ phone or email, created inline when unknown), a new customer, and POST/PATCH /ap
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from litestar.testing import TestClient
 
-from engine.kernel.accounts import new_token, token_digest
 from engine.wiring import Casework
 from tests.fixtures import T0
-from tests.web_fixtures import Client, csrf
-from web.app import create_app
+from tests.web_fixtures import Auth, Client, csrf
 
-Auth = Callable[[str], dict[str, str]]
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def api(desk: Casework) -> Iterator[Client]:
-    with TestClient(create_app(desk)) as client:
-        yield client
-
-
-@pytest.fixture
-def auth(desk: Casework) -> Auth:
-    def header(name: str) -> dict[str, str]:
-        token = new_token()
-        desk.accounts.add_token(name, token_digest(token), "tests", T0)
-        return {"Authorization": f"Bearer {token}"}
-    return header
 
 
 def test_the_api_creates_and_changes_a_customer(api: Client, auth: Auth,
