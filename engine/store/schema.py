@@ -379,7 +379,10 @@ outbox = sa.Table(
     sa.Column("sent_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text),
+    # its Message-ID (engine/channels/threads.py): a reply quoting it finds the case
+    sa.Column("message_id", sa.String(300)),
     sa.Index(None, "sent_at"),
+    sa.Index(None, "message_id", unique=True),
     sa.Index(None, "recipient", "created_at"),
 )
 
