@@ -5,6 +5,7 @@ transaction that writes the record."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -41,6 +42,9 @@ class CustomerEdit(Protocol):
     def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
     def exists(self, kind: str, key: Any) -> bool:
         """Whether a 'user' (active) or 'customer' with this key exists."""
+    def customer_with_email(self, address: str) -> str | None:
+        """The id of the customer with this email address (compared without case; the oldest
+        if several share it), or None."""
 
 
 class CustomerEdits(Protocol):
@@ -135,6 +139,29 @@ class CustomerEditor:
                                             events[-1].hash), values, events, at)
             return replace(record, **values, updated_at=at, history_seq=events[-1].seq,
                            history_head=events[-1].hash)
+
+    def for_sender(self, address: str, name: str | None, actor: str, role: str | None,
+                   at: datetime) -> tuple[str, bool]:
+        """The customer a mail or a web form comes from: the one with this email address, else
+        a new potential customer with it (id `mail-` and a digest of the address, so that two
+        intakes of one new sender, or one repeated after a crash, make one customer). Returns
+        the customer's id, and whether it was created now."""
+        email = checked({"email": address})["email"]
+        if email is None:
+            raise InvalidInput("email", "is empty; a sender needs an email address")
+        with self.store.editing() as tx:
+            found = tx.customer_with_email(email)
+        if found is not None:
+            return found, False
+        key = "mail-" + hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+        values = {"email": email, "status": "potential",
+                  "name": (name or "").strip()[:LONGEST["name"]] or None}
+        try:
+            return self.create(key, values, actor, role, at).id, True
+        except InvalidInput as taken:  # created a moment ago by another intake of this sender
+            if taken.field != "id":
+                raise
+            return key, False
 
     @staticmethod
     def _check_owner(tx: CustomerEdit, given: Mapping[str, str | None]) -> None:

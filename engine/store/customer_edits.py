@@ -27,6 +27,12 @@ class SqlCustomerEdit(SqlCustomerTransaction):
         row = self.connection.execute(query).first()
         return None if row is None else CustomerRecord(**row._mapping)
 
+    def customer_with_email(self, address: str) -> str | None:
+        found: str | None = self.connection.execute(
+            sa.select(customers.c.id).where(sa.func.lower(customers.c.email) == address.lower())
+            .order_by(customers.c.created_at, customers.c.id).limit(1)).scalar()
+        return found
+
     def insert_customer(self, record: CustomerRecord) -> None:
         try:  # the transaction is rolled back by the error, whatever it had written
             self.connection.execute(sa.insert(customers).values(**asdict(record)))

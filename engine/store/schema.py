@@ -251,6 +251,8 @@ customers = sa.Table(
     sa.Column("history_head", sa.String(64), nullable=False, server_default=GENESIS),
     sa.Index(None, "tier"),
 )
+# mail and the web form find their customer by the sender's address, whatever its case
+sa.Index("ix_customers_email_lower", sa.func.lower(customers.c.email))
 
 # The figures of each customer's latest recompute (`casework tiers recompute`), one row each.
 customer_figures = sa.Table(

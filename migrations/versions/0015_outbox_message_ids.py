@@ -1,4 +1,5 @@
-"""the outbox's Message-IDs: a reply that quotes one finds the case its mail was about
+"""the outbox's Message-IDs: a reply that quotes one finds the case its mail was about; customers
+found by their email address whatever its case (mail and the web form find their sender)
 
 Revision ID: 0015
 Revises: 0014
@@ -20,9 +21,11 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("message_id", sa.String(300)))
         batch.create_index(batch.f("ix_outbox_message_id"), ["message_id"], unique=True)
+    op.create_index("ix_customers_email_lower", "customers", [sa.text("lower(email)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_email_lower", table_name="customers")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index(batch.f("ix_outbox_message_id"))
         batch.drop_column("message_id")

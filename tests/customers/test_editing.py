@@ -74,3 +74,19 @@ def test_a_taken_id_an_unknown_owner_and_an_unknown_customer_are_refused(
     with pytest.raises(NotFound):
         editor.update("N404", {"name": "x"}, "ann", "agent", T0)
     assert casework.customers.customer("N2").record.owner is None
+
+
+def test_a_sender_is_found_by_address_whatever_its_case_else_made_once(
+        casework: Casework) -> None:
+    editor = casework.customer_editor
+    editor.create("N2", {"email": "Wang.Fang@Example.com"}, "ann", "agent", T0)
+    assert editor.for_sender("wang.fang@example.COM", "Wang Fang", "mail", None, T0) == (
+        "N2", False)
+    made, created = editor.for_sender("  new.one@example.org ", "New One", "mail", None, T0)
+    record = casework.customers.customer(made).record
+    assert created and made.startswith("mail-")
+    assert (record.status, record.email, record.name) == ("potential", "new.one@example.org",
+                                                         "New One")
+    assert editor.for_sender("NEW.ONE@example.org", None, "web", None, T0) == (made, False)
+    with pytest.raises(InvalidInput, match="not an email address"):
+        editor.for_sender("nobody", None, "mail", None, T0)
