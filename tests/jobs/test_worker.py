@@ -106,13 +106,15 @@ def test_the_ladder_climbs_once_per_level_and_notifies_the_right_people(desk: Ca
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.warned")] == [0.8]
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.breached")] == [1.0]
     notices = desk.timers.notices()
+    # the assignee (alice) hears of the breach too, though the ladder names only sam for it
     assert [(n.recipient, n.address, n.case_id) for n in notices] == [
         ("alice", "alice@example.org", case_id), ("sam", "sam@example.org", case_id),
-        ("mia", None, case_id)]
+        ("alice", "alice@example.org", case_id), ("mia", None, case_id)]
     assert "at risk (escalation level 1)" in notices[0].subject
     assert "breached (escalation level 2)" in notices[1].subject
-    assert "rule far-past-target" not in notices[2].body
-    assert "complaint_escalation v1, row far-past-target" in notices[2].body
+    assert notices[2].subject == notices[1].subject  # the notice the ladder's people read
+    assert "rule far-past-target" not in notices[3].body
+    assert "complaint_escalation v1, row far-past-target" in notices[3].body
     assert desk.store.get_case(case_id).fields["priority"] == "urgent"
     assert [t.outcome for t in desk.timers.listing(case_id, "fired")] == [
         "looked at resolution at 0.8; level 1", "looked at resolution at 1; level 2",
