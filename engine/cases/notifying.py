@@ -59,7 +59,8 @@ class Notifications(Protocol):
     def unread(self, user: str) -> int:
         """How many of the user's notifications are unread (the page header's count)."""
     def mark_read(self, user: str, ids: Sequence[int] | None, at: datetime) -> int:
-        """Mark the user's notifications `ids` (None: all) read; how many were unread."""
+        """Mark the user's notifications `ids` (None: all) read; how many were unread.
+        NotFound, and nothing marked, if an id is not one of the user's."""
     def email_choices(self, user: str) -> dict[NotificationKind, bool]:
         """For every kind, whether it reaches the user by email (their choice, else the
         default)."""

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.cases.notifying import Notification
+from engine.kernel.errors import NotFound
 from engine.kernel.notifications import (
     EMAIL_BY_DEFAULT,
     NewNotification,
@@ -79,13 +80,18 @@ class SqlNotifications:
             return int(connection.execute(_UNREAD, {"user": user}).scalar_one())
 
     def mark_read(self, user: str, ids: Sequence[int] | None, at: datetime) -> int:
-        query = sa.update(notifications).where(notifications.c.user_name == user,
-                                               notifications.c.read_at.is_(None))
-        if ids is not None:
-            if not ids:
-                return 0
-            query = query.where(notifications.c.id.in_(list(ids)))
+        mine = notifications.c.user_name == user
+        query = sa.update(notifications).where(mine, notifications.c.read_at.is_(None))
         with self.database.writing() as connection:
+            if ids is not None:
+                wanted = sorted(set(ids))
+                held = set(connection.execute(sa.select(notifications.c.id).where(
+                    mine, notifications.c.id.in_(wanted))).scalars())
+                missing = [i for i in wanted if i not in held]
+                if missing:
+                    raise NotFound(f"{user} has no notification {missing[0]}; their own are "
+                                   "listed at /notifications")
+                query = query.where(notifications.c.id.in_(wanted))
             return int(connection.execute(query.values(read_at=at)).rowcount)
 
     def email_choices(self, user: str) -> dict[NotificationKind, bool]:

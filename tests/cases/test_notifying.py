@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from engine.cases.conversation import Conversation, EntryKind, Limits
 from engine.cases.notifying import mentioned
 from engine.cases.runtime import Actor
+from engine.kernel.errors import NotFound
 from engine.kernel.notifications import EMAIL_BY_DEFAULT, NotificationKind
 from engine.store.schema import users
 from engine.wiring import Casework
@@ -159,7 +160,9 @@ def test_marking_read_touches_only_ones_own_notifications(desk: Casework) -> Non
     assert (newest.case_id, oldest.case_id) == (second, first)  # newest first
     [anns] = desk.notifications.listing("ann")
     later = T0 + timedelta(hours=1)
-    assert desk.notifications.mark_read("bob", [anns.id], later) == 0  # not bob's
+    with pytest.raises(NotFound, match="bob has no notification"):
+        desk.notifications.mark_read("bob", [oldest.id, anns.id], later)  # one is not bob's
+    assert desk.notifications.unread("bob") == 2  # nothing was marked
     assert desk.notifications.unread("ann") == 1
     assert desk.notifications.mark_read("bob", [oldest.id], later) == 1
     assert desk.notifications.mark_read("bob", [oldest.id], later) == 0  # read already

@@ -357,3 +357,23 @@ def test_an_sla_escalates_through_as_many_levels_as_its_ladder_has(desk: Casewor
     assert [n.recipient for n in desk.timers.notices()] == ["sam", "sam", "mia", "mia", "mia"]
     assert clock(desk, case_id, "answer").level == 5
     assert desk.timers.listing(case_id, "pending") == []
+
+
+def test_warning_and_breach_notify_in_the_app_and_by_email_as_each_chose(
+        desk: Casework) -> None:
+    """The ladder's people and the assignee (alice, who triaged) are told in the app; by email
+    only those who chose it: sam turned breach mail off."""
+    from engine.kernel.notifications import NotificationKind
+
+    desk.notifications.choose_email("sam", {NotificationKind.SLA_BREACH: False})
+    case_id = triaged(desk)
+    desk.worker.fire_due_timers(at("2026-03-05T11:00:00"))  # the warning: the ladder names alice
+    desk.worker.fire_due_timers(at("2026-03-06T09:00:00"))  # the breach: the ladder names sam
+    kinds = {name: [(n.kind, n.case_id) for n in desk.notifications.listing(name)]
+             for name in ("alice", "sam", "mia")}
+    assert kinds == {"alice": [(NotificationKind.SLA_BREACH, case_id),
+                               (NotificationKind.SLA_WARNING, case_id)],
+                     "sam": [(NotificationKind.SLA_BREACH, case_id)], "mia": []}
+    [breach] = desk.notifications.listing("sam")
+    assert "breached (escalation level 2)" in breach.title
+    assert [n.recipient for n in desk.timers.notices()] == ["alice", "alice"]
