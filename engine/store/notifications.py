@@ -22,6 +22,7 @@ from engine.kernel.notifications import (
 from engine.store.db import Database
 from engine.store.schema import notification_choices, notifications, users
 
+MAX_ID = 2**63 - 1  # the largest id a database integer holds (as engine/store/repository.py)
 _KINDS = frozenset(kind.value for kind in NotificationKind)
 _UNREAD = (sa.select(sa.func.count()).select_from(notifications)
            .where(notifications.c.user_name == sa.bindparam("user"),
@@ -85,8 +86,10 @@ class SqlNotifications:
         with self.database.writing() as connection:
             if ids is not None:
                 wanted = sorted(set(ids))
+                # an id no database integer holds is no row (and SQLite cannot take it)
                 held = set(connection.execute(sa.select(notifications.c.id).where(
-                    mine, notifications.c.id.in_(wanted))).scalars())
+                    mine, notifications.c.id.in_([i for i in wanted if 0 < i <= MAX_ID])))
+                    .scalars())
                 missing = [i for i in wanted if i not in held]
                 if missing:
                     raise NotFound(f"{user} has no notification {missing[0]}; their own are "

@@ -163,6 +163,8 @@ def test_marking_read_touches_only_ones_own_notifications(desk: Casework) -> Non
     with pytest.raises(NotFound, match="bob has no notification"):
         desk.notifications.mark_read("bob", [oldest.id, anns.id], later)  # one is not bob's
     assert desk.notifications.unread("bob") == 2  # nothing was marked
+    with pytest.raises(NotFound, match=f"bob has no notification {2**70}"):
+        desk.notifications.mark_read("bob", [2**70], later)  # no database integer holds it
     assert desk.notifications.unread("ann") == 1
     assert desk.notifications.mark_read("bob", [oldest.id], later) == 1
     assert desk.notifications.mark_read("bob", [oldest.id], later) == 0  # read already

@@ -377,3 +377,37 @@ def test_warning_and_breach_notify_in_the_app_and_by_email_as_each_chose(
     [breach] = desk.notifications.listing("sam")
     assert "breached (escalation level 2)" in breach.title
     assert [n.recipient for n in desk.timers.notices()] == ["alice", "alice"]
+
+
+UNLADDERED = """\
+workflow: unladdered
+version: 1
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: finish, from: open, to: done}
+sla:
+  calendar: support_24x7
+  clocks:
+    answer: {target: 10, stop_in: [done]}
+"""
+
+
+def test_the_assignee_hears_of_a_warning_and_a_breach_without_a_ladder(desk: Casework) -> None:
+    """An SLA without escalation tables notifies nobody else; the case's assignee still hears
+    of the warning and of the breach, once each."""
+    from engine.kernel.notifications import NotificationKind
+
+    desk.registry.deploy(load_workflow_text(UNLADDERED, "unladdered.yaml"), UNLADDERED, T0)
+    case_id = desk.runtime.start("unladdered", {}, ALICE, T0).id
+    desk.desk.assign(case_id, "alice", ALICE, T0)  # her own claim: not a notification
+    for hours in (8, 9, 10, 12):
+        desk.worker.fire_due_timers(T0 + timedelta(hours=hours))
+    told = desk.notifications.listing("alice")
+    assert [n.kind for n in told] == [NotificationKind.SLA_BREACH, NotificationKind.SLA_WARNING]
+    assert told[0].title == f"unladdered case {case_id}: answer has breached its target"
+    assert told[1].text == (f"The answer clock of unladdered case {case_id}, assigned to you, "
+                            "is at risk.")
+    assert [n.recipient for n in desk.timers.notices()] == ["alice", "alice"]
+    assert desk.notifications.listing("sam") == []

@@ -60,6 +60,7 @@ def listing(request: ApiRequest,
 @get("/unread", summary="How many of your notifications are unread",
      operation_class=ApiOperation, responses=errors())
 def unread_count(request: ApiRequest) -> Unread:
+    """The number the pages' header shows: the token's user's unread notifications."""
     return Unread(unread=casework_of(request).notifications.unread(request.user.name))
 
 
@@ -76,6 +77,7 @@ def mark_read(request: ApiRequest, notification_id: Annotated[int, PathParameter
 @post("/read", summary="Mark all your notifications read", status_code=200,
       operation_class=ApiOperation, responses=errors())
 def mark_all_read(request: ApiRequest) -> Marked:
+    """Mark every unread notification of the token's user read; how many there were."""
     marked = casework_of(request).notifications.mark_read(request.user.name, None,
                                                           now_of(request))
     return Marked(marked=marked)
