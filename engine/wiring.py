@@ -10,6 +10,7 @@ from engine.cases.audit import Audit
 from engine.cases.conversation import Conversation, Limits
 from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
+from engine.cases.notifying import Notifications
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.saved_views import SavedViews
@@ -35,6 +36,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
 from engine.store.sweeps import SqlTimers
@@ -91,6 +93,10 @@ class Casework:
     @cached_property
     def saved_views(self) -> SavedViews:
         return SqlSavedViews(self.database)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        return SqlNotifications(self.database)
 
     @cached_property
     def audit(self) -> Audit:

@@ -93,6 +93,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
     served = {route.path for route in app.routes}
     app.template_engine.engine.globals["menu"] = [  # type: ignore[union-attr]
         item for item in MENU if item[0] in served]
+    # the header's unread count: one indexed count per signed-in page
+    app.template_engine.engine.globals["unread"] = (  # type: ignore[union-attr]
+        casework.notifications.unread)
     return app
 
 

@@ -110,7 +110,8 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
             return Response("", status_code=status, headers={"HX-Redirect": "/login"})
         return Redirect(f"/login?next={quote(target, safe='/')}" if target != "/" else "/login")
     user = request.scope.get("user")
-    context = {"status": status, "message": _message(exc, status), "user": user,
+    # (no unread count: the error may be the database's)
+    context = {"status": status, "message": _message(exc, status), "user": user, "unread": None,
                "forbidden": isinstance(exc, PermissionDeniedException),
                "missing": isinstance(exc, NotFound | NotFoundException)}
     return Template(template_name="error.html", context=context, status_code=status)

@@ -10,7 +10,9 @@ A message is a signal to the case's SLA clocks (engine.kernel.specs.SIGNALS): on
 customer is `message_in` (it starts a next-reply clock), ours is `message_out` (it stops the
 first- and next-reply clocks). A message from the customer on a case in a state that a
 transition leaves `on: message_in` fires that transition, as the person who recorded it; if the
-transition is refused (a guard), the message is kept and the refusal recorded.
+transition is refused (a guard), the message is kept and the refusal recorded. A note that
+mentions colleagues as @name notifies each of them (engine/cases/notifying.py), in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from engine.cases.notifying import deliver, mentions
 from engine.cases.runtime import Actor, Runtime
 from engine.cases.submissions import checked_key, submitted_before
 from engine.kernel.errors import Conflict, InvalidInput, NotFound, TransitionRefused
@@ -224,6 +227,8 @@ class Conversation:
         if signal is not None:
             drafts += self.runtime.signalled(tx, case, signal, actor, now)
         case = self.runtime.amend(tx, case, case, None, drafts, actor, now)
+        if kind == EntryKind.NOTE:
+            deliver(tx, mentions(case_id, body, actor.name), now)
         if signal is not None:
             self._move_on(tx, case, signal, entry_id, actor, now)
         return entry_id

@@ -15,6 +15,7 @@ from typing import Any, cast
 from engine.cases.acting import Acting
 from engine.cases.context import Actor, case_values, context_for, evaluator
 from engine.cases.facts import Facts, facts_for
+from engine.cases.notifying import assignments, deliver
 from engine.cases.scheduling import Scheduler
 from engine.kernel.errors import (
     Conflict,
@@ -38,6 +39,8 @@ from engine.workflows.registry import Deployed, Registry
 # readers, not for the person refused).
 GUARD_UNMET = "This step's condition is not met"
 # Actor, case_values and context_for live in engine.cases.context; offered here as before.
+# the events that may give a case to somebody (engine.cases.notifying.assignments tells them)
+_ASSIGNING = frozenset({"case.created", "case.assigned"})
 __all__ = ["Actor", "Runtime", "StartRequest", "case_values", "context_for"]
 
 
@@ -88,7 +91,7 @@ class Runtime:
         if not drafted:
             return []
         deadlines = _Deadlines(tx)  # the new cases' clocks and timers, written after them
-        started, events = [], []
+        started, events, told = [], [], []
         for (new, created), case_id, request in zip(
                 drafted, tx.reserve_case_ids(len(drafted)), requests, strict=True):
             record, drafts = self._started(cast(Transaction, deadlines), request.deployed.spec,
@@ -97,10 +100,13 @@ class Runtime:
             started.append(record.evolve(history_seq=chained[-1].seq,
                                          history_head=chained[-1].hash))
             events += chained
+            if record.assignee is not None:
+                told += assignments(record, drafts, actor.name)
         tx.insert_cases(started)
         tx.save_clocks(deadlines.clocks)
         tx.arm_timers(deadlines.timers, now)
         tx.append_events(events)
+        deliver(tx, told, now)
         return started
 
     def _started(self, tx: Transaction, spec: WorkflowSpec, record: CaseRecord,
@@ -332,6 +338,8 @@ class Runtime:
                               lock_version=version)
         tx.update_case(updated, case.lock_version)
         tx.append_events(events)
+        if updated.assignee is not None and any(d.name in _ASSIGNING for d in drafts):
+            deliver(tx, assignments(updated, drafts, actor.name), now)
         return updated
 
 

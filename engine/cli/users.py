@@ -13,6 +13,7 @@ from rich.table import Table
 from engine.cases.runtime import Actor
 from engine.cli.support import F, common, fail, handles_errors, opened, out
 from engine.kernel.accounts import User, hash_password, new_token, token_digest
+from engine.kernel.notifications import NotificationKind
 from engine.kernel.roles import ROLES
 from engine.wiring import Casework
 
@@ -62,7 +63,7 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(sorted(ROLES)))
 @click.option("--display-name")
-@click.option("--email", help="Where notices (SLA escalations) are sent")
+@click.option("--email", help="Where notifications (assignments, SLA escalations) are mailed")
 @click.option("--password", help="To sign in to the web pages (at least 8 characters); "
               "without it the user cannot sign in until `casework users password` sets one")
 @common
@@ -119,6 +120,36 @@ def users_password(name: str, password: str, home: Path | None, now_text: str | 
     with opened(home, now_text) as casework:
         casework.accounts.set_password_hash(name, digest)
     click.echo(f"password of {name} set")
+
+
+KINDS = [kind.value for kind in NotificationKind]
+
+
+@users.command("notifications")
+@click.argument("name")
+@click.option("--email", "on", multiple=True, type=click.Choice(KINDS),
+              help="A kind of notification that is also mailed to the user (repeatable)")
+@click.option("--no-email", "off", multiple=True, type=click.Choice(KINDS),
+              help="A kind that shows in the app only (repeatable)")
+@common
+@handles_errors
+def users_notifications(name: str, on: tuple[str, ...], off: tuple[str, ...],
+                        home: Path | None, now_text: str | None) -> None:
+    """Show, or change, which kinds of notification reach a user by email as well as in the
+    app (the rest keep their setting: the user's own choice, else the default)."""
+    if set(on) & set(off):
+        fail(f"--email and --no-email both name {', '.join(sorted(set(on) & set(off)))}; "
+             "say one of them", 2)
+    with opened(home, now_text) as casework:
+        if casework.store.user_roles(name) is None:
+            fail(f"there is no user '{name}' (casework users list)", 2)
+        wanted = {NotificationKind(k): True for k in on} | {NotificationKind(k): False
+                                                            for k in off}
+        if wanted:
+            casework.notifications.choose_email(name, wanted)
+        chosen = casework.notifications.email_choices(name)
+    for kind, email in chosen.items():
+        click.echo(f"{kind.value}: {'email and app' if email else 'app only'}")
 
 
 @click.group()

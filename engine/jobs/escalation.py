@@ -3,9 +3,11 @@
 At each step the SLA's table (`on_warn` below the breach, `on_breach` from it) decides a level
 from the lateness (and any case fields it reads). Only a level above the one the clock reached
 escalates, so every level happens once however often the clock is looked at: the named people
-get a notice in the outbox, the case's `priority` field moves one value up if the table says
-`raise_priority`, and any other output (queue, assignee, a field) is set on the case. All of it,
-with its history, is written in the worker's transaction for the timer.
+are notified (in the app, and by a notice in the outbox if they chose email for SLA warnings
+or breaches: engine/cases/notifying.py), the case's `priority` field moves one value up if the
+table says `raise_priority`, and any other output (queue, assignee, a field) is set on the
+case. All of it, with its history, is written in the worker's transaction for the timer. The
+case's assignee hears of the clock's warning and of its breach too, whatever the table names.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from typing import Any
 import jinja2
 
 from engine.cases.deciding import run_decision
+from engine.cases.notifying import deliver
 from engine.cases.runtime import Actor, Runtime, case_values, context_for
 from engine.kernel.errors import CaseworkError, Problem
 from engine.kernel.history import EventDraft, iso
+from engine.kernel.notifications import NewNotification, NotificationKind
 from engine.kernel.records import (
     CaseRecord,
     ClockRecord,
     ClockStatus,
-    Notice,
     TimerRecord,
     Transaction,
 )
@@ -99,21 +102,23 @@ class Escalator:
         clock, work, lateness = look(sla, clock_spec, clock, step, self.reckoner, now)
         values = case_values(spec, case.fields)
         moved, drafts = case, list(work.drafts)
-        notices: list[Notice] = []
+        told: list[NewNotification] = []
         table = sla.on_warn if step < 1.0 else sla.on_breach
         if table is not None:
-            moved, clock, decided, notices = self._climb(tx, spec, case, values, clock, table,
-                                                         lateness, now)
+            moved, clock, decided, told = self._climb(tx, spec, case, values, clock, table,
+                                                      lateness, now)
             drafts += decided
+        told += _assignee_told(spec, case, clock.name, work.drafts, told)
         tx.save_clocks([clock])
         tx.arm_timers(work.timers, now)
-        tx.add_notices(notices, now)
+        deliver(tx, told, now)
         self.runtime.amend(tx, case, moved, values, drafts, SYSTEM, now)
         return f"looked at {timer.name} at {step:g}; level {clock.level}"
 
     def _climb(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
                values: dict[str, Any], clock: ClockRecord, table_name: str, lateness: float,
-               now: datetime) -> tuple[CaseRecord, ClockRecord, list[EventDraft], list[Notice]]:
+               now: datetime) -> tuple[CaseRecord, ClockRecord, list[EventDraft],
+                                       list[NewNotification]]:
         table = self.registry.active_table(table_name, now)
         action = DecideAction(table_name)
         moved, decided, decision = run_decision(
@@ -135,21 +140,21 @@ class Escalator:
             "level": level, "target_hours": _hours(clock), "table": table.name,
             "version": table.version, "row": row,
             "due_at": iso(clock.due_at) if clock.due_at else None})
-        notices = [Notice(name, email, *subject_body, case_id=case.id) for name, email in people]
+        kind = NotificationKind.SLA_BREACH if lateness >= 1 else NotificationKind.SLA_WARNING
+        told = [NewNotification(name, kind, case.id, *subject_body) for name in people]
         escalated = EventDraft("sla.escalated", {
             "clock": clock.name, "level": level, "lateness": lateness,
-            "notify": [name for name, _ in people], "table": table.name,
+            "notify": people, "table": table.name,
             "version": table.version, "matched": list(decision.matched),
             "raise_priority": bool(outputs.get("raise_priority"))})
-        return moved, clock, [decided, escalated], notices
+        return moved, clock, [decided, escalated], told
 
     @staticmethod
-    def _recipients(tx: Transaction, case: CaseRecord,
-                    notify: Any) -> list[tuple[str, str | None]]:
+    def _recipients(tx: Transaction, case: CaseRecord, notify: Any) -> list[str]:
         """Who a ladder's `notify` names: the assignee (else the supervisors), the customer's
         account manager (else every account manager), or everyone holding a role."""
         names = [notify] if isinstance(notify, str) else list(notify or [])
-        found: dict[str, str | None] = {}
+        found: set[str] = set()
         for who in names:
             if who == "nobody":
                 continue
@@ -159,11 +164,28 @@ class Escalator:
             elif who == "account_manager" and case.customer:
                 person = tx.customer_owner(case.customer)
             if person:
-                found.setdefault(person, tx.user_email(person))
+                found.add(person)
             else:
-                for name, email in tx.recipients(role):
-                    found.setdefault(name, email)
-        return sorted(found.items())
+                found.update(name for name, _ in tx.recipients(role))
+        return sorted(found)
+
+
+def _assignee_told(spec: WorkflowSpec, case: CaseRecord, clock: str,
+                   drafts: list[EventDraft], told: list[NewNotification]) -> list[NewNotification]:
+    """The assignee hears that a clock of their case warned or breached (once each, when it
+    does), unless the escalation named them already."""
+    warned = {d.name for d in drafts} & {"sla.warned", "sla.breached"}
+    if case.assignee is None or not warned or any(t.user == case.assignee for t in told):
+        return []
+    breached = "sla.breached" in warned
+    kind = NotificationKind.SLA_BREACH if breached else NotificationKind.SLA_WARNING
+    if told:  # the ladder climbed: the assignee reads the notice its people read
+        return [NewNotification(case.assignee, kind, case.id, told[0].title, told[0].text)]
+    what = "has breached its target" if breached else "is at risk"
+    return [NewNotification(case.assignee, kind, case.id,
+                            f"{spec.name} case {case.id}: {clock} {what}",
+                            f"The {clock} clock of {spec.name} case {case.id}, assigned to you, "
+                            f"{what}.")]
 
 
 def _clock_spec(spec: WorkflowSpec, name: str) -> tuple[SlaSpec, ClockSpec]:

@@ -6,7 +6,7 @@ methods. engine/store implements them with SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from engine.kernel.history import CustomerEvent, Event, iso
+from engine.kernel.notifications import NewNotification, Recipient
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ class OutboxRow:
     sent_at: datetime | None
     attempts: int
     last_error: str | None
+    message_id: str | None = None  # a mail's own Message-ID (engine/channels/threads.py)
 
     def to_json(self) -> dict[str, Any]:
         return _instants_as_text(asdict(self))
@@ -324,6 +326,10 @@ class Transaction(Protocol):
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None: ...
     def recipients(self, role: str) -> list[tuple[str, str | None]]: ...
     def user_email(self, name: str) -> str | None: ...
+    def add_notifications(self, notifications: Sequence[NewNotification],
+                          at: datetime) -> None: ...
+    def notified(self, names: Collection[str]) -> dict[str, Recipient]:
+        """The active users among `names`, with their addresses and email choices."""
     def customer_owner(self, customer_id: str) -> str | None: ...
     def exists(self, kind: str, key: str | int) -> bool: ...
     def open_case(self, workflow: str, customer: str) -> int | None: ...

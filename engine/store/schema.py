@@ -428,3 +428,29 @@ entry_attachments = sa.Table(
     sa.Column("storage_key", sa.String(100), nullable=False, unique=True),
     sa.Index(None, "entry_id"),
 )
+
+# Notifications to people (engine/cases/notifying.py): each user's list in the app, newest
+# first, and its unread count in every page's header (one count over the index on user and
+# read_at: the unread rows are those whose read_at is null).
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_name", sa.ForeignKey("users.name"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # engine.kernel.notifications' kinds
+    sa.Column("case_id", sa.ForeignKey("cases.id")),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("read_at", UTCDateTime),
+    sa.Index(None, "user_name", "read_at"),
+    sa.Index(None, "user_name", "id"),
+)
+
+# Which kinds of notification reach each user by email: a row only where they chose; the rest
+# follow engine.kernel.notifications.EMAIL_BY_DEFAULT.
+notification_choices = sa.Table(
+    "notification_choices", metadata,
+    sa.Column("user_name", sa.ForeignKey("users.name"), primary_key=True),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("email", sa.Boolean, nullable=False),
+)

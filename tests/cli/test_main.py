@@ -141,6 +141,24 @@ def test_the_operator_acts_on_their_own_authority_and_history_says_so(run: Any) 
     assert refused.exit_code == 2 and "role 'auditor' is read-only" in refused.stderr
 
 
+def test_users_notifications_shows_and_changes_which_kinds_are_mailed(run: Any) -> None:
+    assert run("users", "add", "ann", "--role", "agent").exit_code == 0
+    assert run("users", "notifications", "ann").stdout.splitlines() == [
+        "assigned: email and app", "mentioned: app only", "sla_warning: email and app",
+        "sla_breach: email and app"]
+    changed = run("users", "notifications", "ann", "--email", "mentioned", "--no-email",
+                  "sla_warning", "--no-email", "assigned")
+    assert changed.exit_code == 0
+    assert changed.stdout.splitlines() == [
+        "assigned: app only", "mentioned: email and app", "sla_warning: app only",
+        "sla_breach: email and app"]
+    assert "app only" in run("users", "notifications", "ann").stdout.splitlines()[0]
+    both = run("users", "notifications", "ann", "--email", "assigned", "--no-email", "assigned")
+    assert both.exit_code == 2 and "both name assigned" in both.stderr
+    unknown = run("users", "notifications", "nobody")
+    assert unknown.exit_code == 2 and "there is no user 'nobody'" in unknown.stderr
+
+
 def test_users_list_as_a_table_and_as_json(run: Any) -> None:
     assert run("users", "add", "ann", "--role", "agent", "--role", "supervisor",
                "--display-name", "Ann Agent", "--email", "ann@example.com").exit_code == 0

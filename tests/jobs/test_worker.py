@@ -106,13 +106,15 @@ def test_the_ladder_climbs_once_per_level_and_notifies_the_right_people(desk: Ca
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.warned")] == [0.8]
     assert [p["lateness"] for p in payloads(desk, case_id, "sla.breached")] == [1.0]
     notices = desk.timers.notices()
+    # the assignee (alice) hears of the breach too, though the ladder names only sam for it
     assert [(n.recipient, n.address, n.case_id) for n in notices] == [
         ("alice", "alice@example.org", case_id), ("sam", "sam@example.org", case_id),
-        ("mia", None, case_id)]
+        ("alice", "alice@example.org", case_id), ("mia", None, case_id)]
     assert "at risk (escalation level 1)" in notices[0].subject
     assert "breached (escalation level 2)" in notices[1].subject
-    assert "rule far-past-target" not in notices[2].body
-    assert "complaint_escalation v1, row far-past-target" in notices[2].body
+    assert notices[2].subject == notices[1].subject  # the notice the ladder's people read
+    assert "rule far-past-target" not in notices[3].body
+    assert "complaint_escalation v1, row far-past-target" in notices[3].body
     assert desk.store.get_case(case_id).fields["priority"] == "urgent"
     assert [t.outcome for t in desk.timers.listing(case_id, "fired")] == [
         "looked at resolution at 0.8; level 1", "looked at resolution at 1; level 2",
@@ -355,3 +357,57 @@ def test_an_sla_escalates_through_as_many_levels_as_its_ladder_has(desk: Casewor
     assert [n.recipient for n in desk.timers.notices()] == ["sam", "sam", "mia", "mia", "mia"]
     assert clock(desk, case_id, "answer").level == 5
     assert desk.timers.listing(case_id, "pending") == []
+
+
+def test_warning_and_breach_notify_in_the_app_and_by_email_as_each_chose(
+        desk: Casework) -> None:
+    """The ladder's people and the assignee (alice, who triaged) are told in the app; by email
+    only those who chose it: sam turned breach mail off."""
+    from engine.kernel.notifications import NotificationKind
+
+    desk.notifications.choose_email("sam", {NotificationKind.SLA_BREACH: False})
+    case_id = triaged(desk)
+    desk.worker.fire_due_timers(at("2026-03-05T11:00:00"))  # the warning: the ladder names alice
+    desk.worker.fire_due_timers(at("2026-03-06T09:00:00"))  # the breach: the ladder names sam
+    kinds = {name: [(n.kind, n.case_id) for n in desk.notifications.listing(name)]
+             for name in ("alice", "sam", "mia")}
+    assert kinds == {"alice": [(NotificationKind.SLA_BREACH, case_id),
+                               (NotificationKind.SLA_WARNING, case_id)],
+                     "sam": [(NotificationKind.SLA_BREACH, case_id)], "mia": []}
+    [breach] = desk.notifications.listing("sam")
+    assert "breached (escalation level 2)" in breach.title
+    assert [n.recipient for n in desk.timers.notices()] == ["alice", "alice"]
+
+
+UNLADDERED = """\
+workflow: unladdered
+version: 1
+states:
+  open: {initial: true}
+  done: {final: true}
+transitions:
+  - {trigger: finish, from: open, to: done}
+sla:
+  calendar: support_24x7
+  clocks:
+    answer: {target: 10, stop_in: [done]}
+"""
+
+
+def test_the_assignee_hears_of_a_warning_and_a_breach_without_a_ladder(desk: Casework) -> None:
+    """An SLA without escalation tables notifies nobody else; the case's assignee still hears
+    of the warning and of the breach, once each."""
+    from engine.kernel.notifications import NotificationKind
+
+    desk.registry.deploy(load_workflow_text(UNLADDERED, "unladdered.yaml"), UNLADDERED, T0)
+    case_id = desk.runtime.start("unladdered", {}, ALICE, T0).id
+    desk.desk.assign(case_id, "alice", ALICE, T0)  # her own claim: not a notification
+    for hours in (8, 9, 10, 12):
+        desk.worker.fire_due_timers(T0 + timedelta(hours=hours))
+    told = desk.notifications.listing("alice")
+    assert [n.kind for n in told] == [NotificationKind.SLA_BREACH, NotificationKind.SLA_WARNING]
+    assert told[0].title == f"unladdered case {case_id}: answer has breached its target"
+    assert told[1].text == (f"The answer clock of unladdered case {case_id}, assigned to you, "
+                            "is at risk.")
+    assert [n.recipient for n in desk.timers.notices()] == ["alice", "alice"]
+    assert desk.notifications.listing("sam") == []

@@ -509,7 +509,10 @@ def test_the_schema_documents_every_operation(api: Client) -> None:
         ("GET", "/api/customers/{customer_id}"),
         ("GET", "/api/customers"), ("POST", "/api/customers"),
         ("PATCH", "/api/customers/{customer_id}"), ("POST", "/api/tables/{name}/evaluate"),
-        ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify")}
+        ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify"),
+        ("GET", "/api/notifications"), ("GET", "/api/notifications/unread"),
+        ("POST", "/api/notifications/{notification_id}/read"),
+        ("POST", "/api/notifications/read")}
     for key, op in operations.items():
         assert op["summary"] and op["description"], key
         assert op["security"] == [{"apiToken": []}], key

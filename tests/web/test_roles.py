@@ -85,6 +85,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/views/menu"): EVERYONE,
     ("POST", "/views"): EVERYONE,
     ("POST", "/views/{view_id:int}/delete"): EVERYONE,
+    # one's own notifications and email choices: everyone who signs in has them
+    ("GET", "/notifications"): EVERYONE,
+    ("GET", "/notifications/badge"): EVERYONE,
+    ("POST", "/notifications/{notification_id:int}/read"): EVERYONE,
+    ("POST", "/notifications/read"): EVERYONE,
+    ("GET", "/me/notifications"): EVERYONE,
+    ("POST", "/me/notifications"): EVERYONE,
+    ("GET", "/api/notifications"): EVERYONE,
+    ("GET", "/api/notifications/unread"): EVERYONE,
+    ("POST", "/api/notifications/{notification_id:int}/read"): EVERYONE,
+    ("POST", "/api/notifications/read"): EVERYONE,
 }
 # Open to anyone, signed in or not.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
@@ -119,7 +130,7 @@ def samples(desk: Casework) -> dict[str, str]:
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
             "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
-            "attachment_id": "1"}
+            "attachment_id": "1", "notification_id": "1"}
 
 
 @pytest.mark.parametrize("role", ROLES)
