@@ -128,7 +128,7 @@ class _Reader:
         text = "\n\n".join(t for t in self.plain if t.strip())
         if not text.strip():
             text = "\n\n".join(html_text(h) for h in self.html)
-        return _BLANK_LINES.sub("\n\n", text.replace("\r\n", "\n")).strip()
+        return _BLANK_LINES.sub("\n\n", storable(text).replace("\r\n", "\n")).strip()
 
     def _walk(self, part: Message, depth: int, report: bool) -> None:
         self.defects += [f"{type(d).__name__}: {d}" for d in part.defects]
@@ -227,10 +227,10 @@ def _header(message: Message, name: str) -> str:
     its raw text rather than failing the mail."""
     try:
         value = message.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else storable(str(value))
     except Exception:  # the email package raises many kinds on bad headers
-        raw = message.get_all(name, failobj=[])
-        return str(raw[0]) if raw else ""
+        raw = next((v for k, v in message.raw_items() if k.lower() == name), "")
+        return storable(str(raw))
 
 
 def _sender(message: Message) -> tuple[str, str]:
@@ -246,4 +246,10 @@ def _sender(message: Message) -> tuple[str, str]:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(_CONTROL.sub(" ", storable(text)).split())
+
+
+def storable(text: str) -> str:
+    """Text every database keeps: no NUL (PostgreSQL refuses it), no lone surrogate (what
+    the email package leaves of undecodable header bytes; not UTF-8)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")

@@ -143,3 +143,13 @@ def test_a_delivery_status_notification_is_automatic_and_names_the_mail_that_bou
     assert read.automatic == "a delivery status report (multipart/report)"
     assert read.bounced == ("<ours1@desk.example>",)
     assert read.body == "The mail could not be delivered."
+
+
+def test_nul_bytes_and_undecodable_headers_become_text_every_database_keeps() -> None:
+    raw = (b"From: \xff\xfe <a@example.com>\r\nSubject: =?utf-8?B?/w==?= \xff\x00ok\r\n"
+           b"Message-ID: <n\x00@x>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+           b"one\x00two\r\n")
+    read = parse(raw, LIMITS)
+    assert "\x00" not in read.body + read.subject + read.key and "onetwo" in read.body
+    assert read.sender == "a@example.com"
+    read.subject.encode("utf-8")  # no lone surrogate left: it encodes
