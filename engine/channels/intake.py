@@ -55,7 +55,8 @@ class Outcome(StrEnum):
     OPENED = "opened"  # a new complaint
     REPLY = "reply"  # a customer message on the case it answers
     AUTOMATIC = "automatic"  # an auto-reply or a bounce: recorded, never a case, never answered
-    REFUSED = "refused"  # could not be taken (too large, no sender): recorded, nothing opened
+    REFUSED = "refused"  # could not be taken (too large, a sender address that is not one):
+    # recorded, nothing opened
     SEEN = "seen"  # taken before: nothing done now (never recorded as such)
 
 
@@ -134,9 +135,6 @@ class Intake:
             why = mail.automatic + (f"; bounced: {' '.join(mail.bounced)}" if mail.bounced
                                     else "")
             return self._record_only(self._record(mail, now, None, Outcome.AUTOMATIC, why))
-        if not mail.sender:
-            return self._record_only(self._record(mail, now, None, Outcome.REFUSED,
-                                                  "no sender address to answer"))
         customer: str | None = None
         for _ in range(2):
             try:

@@ -3,9 +3,10 @@
 A fetch reads the folder's mail by UID without marking it read (BODY.PEEK[]), gives each to the
 intake (which records it in the transaction that writes its case, so a mail fetched twice is
 taken once), then moves it: to the processed folder when taken (or taken before), to the failed
-folder when it could not be taken at all (nothing is deleted; the error is in the fetch's report
-and the log). A fetch killed between the commit and the move leaves the mail in the inbox; the
-next fetch finds it taken and only moves it. UID MOVE where the server has MOVE (RFC 6851), else
+folder when it was refused (recorded: too large, a bad sender) or could not be taken at all
+(nothing is deleted; the error is in the fetch's report and the log). A fetch killed between
+the commit and the move leaves the mail in the inbox; the next fetch finds it taken and only
+moves it. UID MOVE where the server has MOVE (RFC 6851), else
 COPY, \\Deleted and EXPUNGE (UID EXPUNGE where it has UIDPLUS).
 """
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.channels.intake import InboundRecord, Intake
+from engine.channels.intake import InboundRecord, Intake, Outcome
 from engine.kernel.errors import CaseworkError
 from engine.kernel.settings import ImapSettings, ImapTls
 
@@ -84,7 +85,8 @@ class Mailbox:
             mover.move(uid, failed)
             return
         done.taken.append(taken)
-        mover.move(uid, processed)
+        # a mail refused (too large, a bad sender) is recorded, and kept where people look
+        mover.move(uid, failed if taken.outcome == Outcome.REFUSED else processed)
 
     @contextmanager
     def _session(self) -> Iterator[imaplib.IMAP4]:

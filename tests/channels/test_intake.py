@@ -156,3 +156,11 @@ def test_a_mail_over_the_limit_is_recorded_as_refused(app: Casework) -> None:
     assert taken.outcome == Outcome.REFUSED and "CASEWORK_MAIL_MAX_BYTES" in (taken.reason or "")
     assert taken.message_id.startswith("sha256:")
     assert app.intake.take(mail(), T0).outcome == Outcome.SEEN
+
+
+def test_a_sender_address_no_customer_can_have_is_refused_and_recorded(app: Casework) -> None:
+    taken = app.intake.take(mail(sender="Bob <bob@localhost>"), T0)
+    assert (taken.outcome, taken.case_id) == (Outcome.REFUSED, None)
+    assert taken.reason == "the sender: 'bob@localhost' is not an email address " \
+        "(name@example.com)"
+    assert app.intake.take(mail(sender="Bob <bob@localhost>"), T0).outcome == Outcome.SEEN

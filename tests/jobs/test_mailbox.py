@@ -92,11 +92,13 @@ def test_a_mail_that_cannot_be_taken_goes_to_the_failed_folder_and_the_rest_go_o
                              filename="receipt.pdf")
     box.append(bytes(with_file))
     box.append(mail("<f2@mail.example>"))
+    box.append(mail("<f3@mail.example>", subject="x" * 3000))
+    app.intake.limits = replace(app.intake.limits, mail_max_bytes=2000)  # refused: too large
     done = mailbox(app, box).fetch()
     assert [error.split(":")[0] for _, error in done.failed] == ["FileExistsError"]  # mkdir
-    assert [t.outcome for t in done.taken] == [Outcome.OPENED]
-    assert box.count("Casework.Failed") == 1 and box.count("Casework.Processed") == 1
-    assert [r.message_id for r in app.inbound.recent()] == ["<f2@mail.example>"]
+    assert [t.outcome for t in done.taken] == [Outcome.OPENED, Outcome.REFUSED]
+    assert box.count("Casework.Failed") == 2 and box.count("Casework.Processed") == 1
+    assert [r.outcome for r in app.inbound.recent()] == [Outcome.REFUSED, Outcome.OPENED]
 
 
 def test_an_unreachable_server_or_a_wrong_password_is_a_clear_error(
