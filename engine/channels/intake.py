@@ -84,7 +84,9 @@ class InboundRecord:
 class IntakeTransaction(ConversationTransaction, Protocol):
     def mail_taken(self, key: str) -> InboundRecord | None:
         """The record of a mail taken before, by its key."""
-    def record_mail(self, record: InboundRecord) -> None: ...
+    def record_mail(self, record: InboundRecord) -> bool:
+        """Record a mail taken; False (nothing written) when another intake recorded it
+        first."""
     def case_of_messages(self, message_ids: Sequence[str]) -> int | None:
         """The case that one of these Message-IDs (ours in the outbox, or a mail taken) is
         about; the newest mail's when several are."""
@@ -114,6 +116,10 @@ class _NeedsCustomer(Exception):
     """A new complaint, for a sender who is not a customer yet: made outside the transaction."""
 
 
+class _TakenMeanwhile(Exception):
+    """Another intake (a second worker) took the same mail first: this one's writes roll back."""
+
+
 class Intake:
     """Takes mails into cases, each exactly once."""
 
@@ -139,6 +145,8 @@ class Intake:
         for _ in range(2):
             try:
                 return self._take(mail, now, customer)
+            except _TakenMeanwhile:
+                return self._record_only(self._record(mail, now, None, Outcome.SEEN, None))
             except _NeedsCustomer:
                 try:
                     customer = self.senders.for_sender(mail.sender, mail.sender_name or None,
@@ -149,12 +157,17 @@ class Intake:
         raise NotFound(f"the customer for {mail.sender} was made but is not found")
 
     def _record_only(self, record: InboundRecord) -> InboundRecord:
+        """Record a mail that writes no case (unless it was taken before: then that)."""
         with self.store.transaction() as tx:
             earlier = tx.mail_taken(record.message_id)
-            if earlier is not None:
-                return _seen(earlier)
-            tx.record_mail(record)
-        return record
+            if earlier is None and record.outcome != Outcome.SEEN \
+                    and tx.record_mail(record):
+                return record
+            earlier = earlier or tx.mail_taken(record.message_id)
+        if earlier is None:
+            raise NotFound(f"mail {record.message_id} was taken by another intake, whose "
+                           "record is gone")
+        return _seen(earlier)
 
     def _take(self, mail: InboundMail, now: datetime, customer: str | None) -> InboundRecord:
         written: list[Path] = []
@@ -170,7 +183,8 @@ class Intake:
                     raise _NeedsCustomer
                 else:
                     record = self._open(tx, mail, customer, landing, now, written)
-                tx.record_mail(record)
+                if not tx.record_mail(record):
+                    raise _TakenMeanwhile
                 return record
         except BaseException:
             for path in written:  # the rows are gone: so are their files

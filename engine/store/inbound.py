@@ -4,13 +4,18 @@ SqlTransaction), and the recent mail as `casework mail` lists it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from engine.channels.intake import InboundRecord, Outcome
 from engine.store.db import Database
 from engine.store.schema import inbound_mail, outbox
+
+_INSERT: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 class InboundWrites:
@@ -23,11 +28,15 @@ class InboundWrites:
             sa.select(inbound_mail).where(inbound_mail.c.message_id == key)).first()
         return None if row is None else _record(row)
 
-    def record_mail(self, record: InboundRecord) -> None:
-        self.connection.execute(sa.insert(inbound_mail), {
-            "message_id": record.message_id, "received_at": record.received_at,
-            "sender": record.sender, "subject": record.subject, "case_id": record.case_id,
-            "outcome": record.outcome.value, "reason": record.reason})
+    def record_mail(self, record: InboundRecord) -> bool:
+        insert = _INSERT[self.connection.dialect.name](inbound_mail).values(
+            message_id=record.message_id, received_at=record.received_at,
+            sender=record.sender, subject=record.subject, case_id=record.case_id,
+            outcome=record.outcome.value, reason=record.reason)
+        # another intake that recorded it meanwhile wins (PostgreSQL waits for its commit)
+        done = self.connection.execute(insert.on_conflict_do_nothing(
+            index_elements=["message_id"]).returning(inbound_mail.c.id))
+        return done.first() is not None
 
     def case_of_messages(self, message_ids: Sequence[str]) -> int | None:
         if not message_ids:

@@ -3,6 +3,7 @@ by token or by Message-ID, a forged token, a closed case, automatic mail, a mail
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -164,3 +165,23 @@ def test_a_sender_address_no_customer_can_have_is_refused_and_recorded(app: Case
     assert taken.reason == "the sender: 'bob@localhost' is not an email address " \
         "(name@example.com)"
     assert app.intake.take(mail(sender="Bob <bob@localhost>"), T0).outcome == Outcome.SEEN
+
+
+def test_two_intakes_taking_one_mail_at_once_open_one_complaint(app: Casework) -> None:
+    raw = mail(sender="Dana <dana@new.example>")  # a new customer too, made by both at once
+    start = threading.Barrier(2)
+    outcomes: list[Outcome] = []
+
+    def take() -> None:
+        start.wait()
+        outcomes.append(app.intake.take(raw, T0).outcome)
+
+    workers = [threading.Thread(target=take) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert sorted(outcomes) == [Outcome.OPENED, Outcome.SEEN]
+    with app.database.reading() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(cases)).scalar() == 1
+    assert len(app.inbound.recent()) == 1
