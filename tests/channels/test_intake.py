@@ -185,3 +185,12 @@ def test_two_intakes_taking_one_mail_at_once_open_one_complaint(app: Casework) -
     with app.database.reading() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(cases)).scalar() == 1
     assert len(app.inbound.recent()) == 1
+
+
+def test_a_text_over_the_entry_limit_is_kept_whole_as_a_file(app: Casework) -> None:
+    long_text = "word " * 5000  # 25,000 characters; an entry holds 20,000
+    taken = app.intake.take(mail(body=long_text), T0)
+    (entry,) = app.conversation.entries(taken.case_id or 0)
+    assert entry.body.endswith("[continued in message.txt]") and len(entry.body) <= 20_000
+    (kept,) = entry.attachments
+    assert (kept.file_name, kept.size) == ("message.txt", len(long_text.strip()))
