@@ -16,6 +16,8 @@ from engine.cases.runtime import Runtime
 from engine.cases.saved_views import SavedViews
 from engine.cases.search import CaseSearch
 from engine.cases.version_moves import Migrator
+from engine.channels.inbound import MailLimits
+from engine.channels.intake import Intake
 from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
@@ -36,6 +38,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
@@ -115,6 +118,18 @@ class Casework:
         limits = Limits(self.settings.attachments_folder, self.settings.attachment_max_bytes,
                         self.settings.accepted_types)
         return Conversation(SqlConversations(self.store), self.runtime, limits)
+
+    @cached_property
+    def intake(self) -> Intake:
+        """Takes the mails that the mailbox brings into cases (engine.jobs.mailbox fetches)."""
+        settings = self.settings
+        limits = MailLimits(settings.mail_max_bytes, settings.attachment_max_bytes,
+                            settings.accepted_types)
+        return Intake(self.store, self.conversation, self.customer_editor, limits)
+
+    @cached_property
+    def inbound(self) -> SqlInbound:
+        return SqlInbound(self.database)
 
     @cached_property
     def responses(self) -> dict[str, CannedResponse]:

@@ -15,6 +15,7 @@ from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
 from engine.cli.init import init
+from engine.cli.mail import mail
 from engine.cli.rules import rules
 from engine.cli.serve import serve
 from engine.cli.support import (
@@ -240,6 +241,7 @@ main.add_command(tiers)
 main.add_command(worker)
 main.add_command(timers)
 main.add_command(outbox)
+main.add_command(mail)
 main.add_command(workflows)
 main.add_command(cycles)
 main.add_command(reviews)

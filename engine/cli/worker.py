@@ -13,7 +13,10 @@ from types import FrameType
 import click
 from rich.table import Table
 
+from engine.cli.mail import mail_every as mail_every_of
+from engine.cli.mail import mailbox_of, summary
 from engine.cli.support import common, fail, handles_errors, opened, out
+from engine.jobs.mailbox import Fetched, Poller
 from engine.jobs.outbox import Mailer, send_outbox
 from engine.kernel.history import iso
 
@@ -22,12 +25,18 @@ from engine.kernel.history import iso
 @click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               help="Seconds between sweeps")
 @click.option("--once", is_flag=True, help="Run one sweep, print how many timers fired, stop")
+@click.option("--mail-every", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds between mail fetches [default: CASEWORK_IMAP_EVERY when "
+                   "CASEWORK_IMAP_HOST is set, else no fetching]")
 @common
 @handles_errors
-def worker(interval: float, once: bool, home: Path | None, now_text: str | None) -> None:
-    """Fire due timers: SLA warnings, breaches and escalations, and workflow timers. Stops
-    cleanly on SIGTERM or Ctrl-C, after the timer in hand."""
+def worker(interval: float, once: bool, mail_every: float | None, home: Path | None,
+           now_text: str | None) -> None:
+    """Fire due timers: SLA warnings, breaches and escalations, and workflow timers; fetch the
+    mailbox, when one is configured. Stops cleanly on SIGTERM or Ctrl-C, after the timer in
+    hand."""
     with opened(home, now_text) as casework:
+        every = mail_every_of(casework.settings, mail_every)
         if once:
             click.echo(f"fired {casework.worker.fire_due_timers(casework.settings.clock())} "
                        "timer(s)")
@@ -42,6 +51,12 @@ def worker(interval: float, once: bool, home: Path | None, now_text: str | None)
                 click.echo(f"{iso(at)} fired {fired} timer(s)")
 
         sweeper = Sweeper(casework.worker, casework.settings.clock, interval, report)
+
+        def fetched(done: Fetched) -> None:
+            if done.taken or done.failed:
+                click.echo(f"{iso(casework.settings.clock())} {summary(done)}")
+
+        poller = None if every is None else Poller(mailbox_of(casework), every, fetched)
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -49,11 +64,17 @@ def worker(interval: float, once: bool, home: Path | None, now_text: str | None)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        click.echo(f"worker: sweeping every {interval:g} s; SIGTERM or Ctrl-C stops it")
+        fetching = "" if every is None else f", fetching mail every {every:g} s"
+        click.echo(f"worker: sweeping every {interval:g} s{fetching}; SIGTERM or Ctrl-C "
+                   "stops it")
         sweeper.start()
+        if poller is not None:
+            poller.start()
         while not stopping.wait(0.2) and sweeper.running:
             pass
         sweeper.stop()
+        if poller is not None:
+            poller.stop()
         click.echo("worker: stopped")
 
 

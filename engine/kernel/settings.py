@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +27,11 @@ class Settings:
     attachment_types:  CASEWORK_ATTACHMENT_TYPES, the media types accepted, comma-separated;
                    default: PDF, plain text, CSV, PNG, JPEG, GIF, WebP, email messages, and
                    the Office and OpenDocument formats (ATTACHMENT_TYPES).
+    mail_max_bytes: CASEWORK_MAIL_MAX_BYTES, the largest mail the intake reads (a larger one
+                   is recorded as refused and moved to the failed folder); default 41943040
+                   (40 MiB).
+    imap:          the mailbox complaints arrive in (ImapSettings, from CASEWORK_IMAP_*);
+                   None when CASEWORK_IMAP_HOST is not set.
     """
 
     home: Path
@@ -34,6 +40,8 @@ class Settings:
     attachments: Path | None = None
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: tuple[str, ...] = ()  # empty: ATTACHMENT_TYPES
+    mail_max_bytes: int = 40 * 1024 * 1024
+    imap: ImapSettings | None = None
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -45,6 +53,42 @@ class Settings:
     @property
     def accepted_types(self) -> frozenset[str]:
         return frozenset(self.attachment_types or ATTACHMENT_TYPES)
+
+
+class ImapTls(StrEnum):
+    SSL = "ssl"  # TLS from the first byte (port 993)
+    STARTTLS = "starttls"  # plain, then STARTTLS before logging in (port 143)
+    NONE = "none"  # no TLS: for a server on loopback only
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """
+    host:          CASEWORK_IMAP_HOST, the IMAP server (setting it turns mail intake on).
+    port:          CASEWORK_IMAP_PORT; default 993 with ssl, else 143.
+    tls:           CASEWORK_IMAP_TLS, ssl | starttls | none; default ssl.
+    user, password: CASEWORK_IMAP_USER, CASEWORK_IMAP_PASSWORD, to log in.
+    folder:        CASEWORK_IMAP_FOLDER, where new mail is read; default INBOX.
+    processed_folder: CASEWORK_IMAP_PROCESSED_FOLDER, where a taken mail is moved; default
+                   Casework/Processed (made if missing).
+    failed_folder: CASEWORK_IMAP_FAILED_FOLDER, where a mail that could not be taken is moved
+                   (never deleted); default Casework/Failed (made if missing).
+    ca_file:       CASEWORK_IMAP_CA_FILE, a PEM file of the certificates to trust for the
+                   server (a private CA, a self-signed test server); default: the system's.
+    every:         CASEWORK_IMAP_EVERY, seconds between the worker's fetches; default 60
+                   (`casework worker --mail-every` overrides it).
+    """
+
+    host: str
+    port: int
+    tls: ImapTls = ImapTls.SSL
+    user: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Casework/Processed"
+    failed_folder: str = "Casework/Failed"
+    ca_file: Path | None = None
+    every: int = 60
 
 
 ATTACHMENT_TYPES = (
@@ -66,7 +110,33 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
     return Settings(home=base, database_url=url, now=moment,
                     attachments=Path(folder).resolve() if folder else None,
                     attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
-                    attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()))
+                    attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()),
+                    mail_max_bytes=_whole("CASEWORK_MAIL_MAX_BYTES", 40 * 1024 * 1024),
+                    imap=imap_settings())
+
+
+def imap_settings() -> ImapSettings | None:
+    """The mailbox of CASEWORK_IMAP_*, or None when CASEWORK_IMAP_HOST is not set."""
+    host = os.environ.get("CASEWORK_IMAP_HOST", "").strip()
+    if not host:
+        return None
+    text = os.environ.get("CASEWORK_IMAP_TLS", "ssl").strip().lower()
+    try:
+        tls = ImapTls(text)
+    except ValueError:
+        raise CaseworkError(f"CASEWORK_IMAP_TLS: {text!r} is not one of ssl, starttls, "
+                            "none") from None
+    ca_file = os.environ.get("CASEWORK_IMAP_CA_FILE")
+
+    def text_of(name: str, default: str) -> str:
+        return os.environ.get(f"CASEWORK_IMAP_{name}") or default
+
+    return ImapSettings(
+        host, _whole("CASEWORK_IMAP_PORT", 993 if tls == ImapTls.SSL else 143), tls,
+        text_of("USER", ""), text_of("PASSWORD", ""), text_of("FOLDER", "INBOX"),
+        text_of("PROCESSED_FOLDER", "Casework/Processed"),
+        text_of("FAILED_FOLDER", "Casework/Failed"),
+        Path(ca_file).resolve() if ca_file else None, _whole("CASEWORK_IMAP_EVERY", 60))
 
 
 def _whole(name: str, default: int) -> int:
@@ -74,7 +144,7 @@ def _whole(name: str, default: int) -> int:
     if not text:
         return default
     if not text.strip().isdigit() or int(text) < 1:
-        raise CaseworkError(f"{name}: {text!r} is not a whole number of bytes above 0 "
+        raise CaseworkError(f"{name}: {text!r} is not a whole number above 0 "
                             f"(e.g. {default})")
     return int(text)
 

@@ -22,6 +22,7 @@ from engine.store.bulk import Driver
 from engine.store.case_links import CaseLinks
 from engine.store.conversation import ConversationWrites
 from engine.store.db import Database
+from engine.store.inbound import InboundWrites
 from engine.store.notifications import NotificationWrites
 from engine.store.schema import (
     assignment_cursors,
@@ -100,7 +101,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
 
 
 class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites,
-                     NotificationWrites):
+                     InboundWrites, NotificationWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

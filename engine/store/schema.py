@@ -454,3 +454,20 @@ notification_choices = sa.Table(
     sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("email", sa.Boolean, nullable=False),
 )
+
+# Each mail the intake took from the mailbox (engine/channels/intake.py), by its Message-ID (or
+# the digest of a mail without one): written in the transaction that opens or answers its case,
+# so that a mail fetched again (a fetch killed before it moved the mail) is skipped.
+inbound_mail = sa.Table(
+    "inbound_mail", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.String(300), nullable=False, unique=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("sender", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("case_id", sa.ForeignKey("cases.id")),  # the case it opened or landed on
+    sa.Column("outcome", sa.String(16), nullable=False),  # engine.channels.intake.Outcome
+    sa.Column("reason", sa.Text),  # why: a flag, what made it automatic, why it was refused
+    sa.Index(None, "received_at"),
+    sa.Index(None, "case_id"),
+)
