@@ -15,6 +15,8 @@ from engine.cases.runtime import Runtime
 from engine.cases.saved_views import SavedViews
 from engine.cases.search import CaseSearch
 from engine.cases.version_moves import Migrator
+from engine.channels.mailing import Mailing
+from engine.channels.templates import MailTemplates
 from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
@@ -41,7 +43,12 @@ from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
 from engine.workflows.publications import Publications
-from engine.workflows.registry import Registry, load_calendars, load_responses
+from engine.workflows.registry import (
+    Registry,
+    definitions_home,
+    load_calendars,
+    load_responses,
+)
 
 if TYPE_CHECKING:
     from engine.jobs.tiering import Tiering
@@ -175,8 +182,10 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     store = SqlStore(database)
     registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems})
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
-    return Casework(settings, database, store, registry, Runtime(store, registry, reckoner),
-                    SqlCustomers(database))
+    mailing = Mailing(MailTemplates(definitions_home(settings.home)), registry,
+                      settings.mail.message_domain, settings.mail.language)
+    return Casework(settings, database, store, registry,
+                    Runtime(store, registry, reckoner, mailing), SqlCustomers(database))
 
 
 def _safe(url: str) -> str:

@@ -22,6 +22,7 @@ from engine.store.bulk import Driver
 from engine.store.case_links import CaseLinks
 from engine.store.conversation import ConversationWrites
 from engine.store.db import Database
+from engine.store.mailing import MailWrites
 from engine.store.schema import (
     assignment_cursors,
     cases,
@@ -98,7 +99,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites):
+class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites, MailWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:
