@@ -141,11 +141,15 @@ class Casework:
     @cached_property
     def worker(self) -> Worker:
         from engine.jobs.escalation import Escalator, Notices  # Jinja2 loads only for the worker
+        from engine.jobs.outbox import Mailer, OutboxRun
         from engine.jobs.worker import Worker
 
         escalator = Escalator(self.runtime, self.registry, self.runtime.scheduler.reckoner,
                               Notices(self.settings.home))
-        return Worker(self.timers, self.runtime, escalator)
+        mail = self.settings.mail
+        sending = (OutboxRun(self.timers, Mailer.configured(mail), mail.interval)
+                   if mail.smtp_host else None)
+        return Worker(self.timers, self.runtime, escalator, sending)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """Check every case's and every customer's chain: how many cases and customers with

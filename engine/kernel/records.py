@@ -411,3 +411,8 @@ class Timers(TimerStore, Protocol):
         """The outbox, oldest first."""
     def mark_sent(self, notice_id: int, at: datetime, error: str | None = None) -> None:
         """Record an attempt to send a notice: sent at `at`, or failed with `error`."""
+    def due_mail(self, now: datetime) -> list[OutboxRow]:
+        """Unsent mail not given up whose next attempt is due by `now`, oldest first."""
+    def mark_failed(self, notice_id: int, at: datetime, error: str,
+                    retry_at: datetime | None) -> None:
+        """Record a failed attempt: tried again from `retry_at`, or (None) given up."""
