@@ -102,3 +102,13 @@ def test_init_says_what_it_does() -> None:
     assert "Write the shipped workflows/ and rules/ into DIRECTORY (default: the home)" in \
         shown.stdout
     assert "--force" in shown.stdout
+
+
+def test_check_names_a_mail_template_jinja2_cannot_read(tmp_path: Path) -> None:
+    assert casework("init", str(tmp_path)).exit_code == 0
+    template = tmp_path / "workflows" / "mail" / "complaint" / "message.zh.txt"
+    template.write_text(template.read_text(encoding="utf-8").replace("{{ body }}", "{{ body "),
+                        encoding="utf-8")
+    checked = casework("check", "--home", str(tmp_path))
+    assert checked.exit_code == 1
+    assert f"{template}:7: expected token 'end of print statement'" in checked.stdout
