@@ -61,7 +61,8 @@ class Entry:
 
 _NOUNS = {"decision": ("decision", "decisions"), "field": ("field", "fields"),
           "clock": ("SLA clock change", "SLA clock changes"),
-          "assignment": ("assignment", "assignments"), "other": ("other", "others")}
+          "assignment": ("assignment", "assignments"), "mail": ("mail", "mails"),
+          "other": ("other", "others")}
 
 
 @dataclass

@@ -49,6 +49,7 @@ def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casewor
         "Not mailed to the customer: acknowledgement; customer 'C7' has no email address",
         "First reply clock started: 16 h of business time",
         "Resolution clock started: 80 h of business time"]
+    assert "1 mail" in opened.summary  # the acknowledgement not sent, counted as mail
     assert (triage.actor, triage.role, triage.kind) == ("ann", "agent", "case-transitioned")
     assert triage.title == "Triage: Received → Investigating"
     assert triage.seqs == tuple(e.seq for e in events[5:])  # every event of the fire
