@@ -18,6 +18,8 @@ from engine.cases.search import CaseSearch
 from engine.cases.version_moves import Migrator
 from engine.channels.inbound import MailLimits
 from engine.channels.intake import Intake
+from engine.channels.mailing import Mailing
+from engine.channels.templates import MailTemplates
 from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
@@ -46,7 +48,12 @@ from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
 from engine.workflows.publications import Publications
-from engine.workflows.registry import Registry, load_calendars, load_responses
+from engine.workflows.registry import (
+    Registry,
+    definitions_home,
+    load_calendars,
+    load_responses,
+)
 
 if TYPE_CHECKING:
     from engine.jobs.tiering import Tiering
@@ -155,11 +162,15 @@ class Casework:
     @cached_property
     def worker(self) -> Worker:
         from engine.jobs.escalation import Escalator, Notices  # Jinja2 loads only for the worker
+        from engine.jobs.outbox import Mailer, OutboxRun
         from engine.jobs.worker import Worker
 
         escalator = Escalator(self.runtime, self.registry, self.runtime.scheduler.reckoner,
                               Notices(self.settings.home))
-        return Worker(self.timers, self.runtime, escalator)
+        mail = self.settings.mail
+        sending = (OutboxRun(self.timers, Mailer.configured(mail), mail.interval)
+                   if mail.smtp_host else None)
+        return Worker(self.timers, self.runtime, escalator, sending)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """Check every case's and every customer's chain: how many cases and customers with
@@ -196,8 +207,10 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     store = SqlStore(database)
     registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems})
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
-    return Casework(settings, database, store, registry, Runtime(store, registry, reckoner),
-                    SqlCustomers(database))
+    mailing = Mailing(MailTemplates(definitions_home(settings.home)), registry,
+                      settings.mail.message_domain, settings.mail.language)
+    return Casework(settings, database, store, registry,
+                    Runtime(store, registry, reckoner, mailing), SqlCustomers(database))
 
 
 def _safe(url: str) -> str:

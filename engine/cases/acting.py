@@ -2,13 +2,14 @@
 
 Each action sees the case as the actions before it left it: `set` and `decide` write `values`,
 a routing decision or `assign` moves the case, `update_customer` collects what it writes on the
-customer (written once, after the list), `measure` sets the KPI fields.
+customer (written once, after the list), `measure` sets the KPI fields, `mail` queues a mail to
+the customer (engine.cases.mailing) with the case as the actions before it left it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,9 @@ from engine.cases.actions import customer_values, measure_kpis, update_customer
 from engine.cases.context import Actor, context_for, evaluator
 from engine.cases.deciding import run_decision
 from engine.cases.facts import Facts
+from engine.cases.mailing import CustomerMailer, NoMailer
 from engine.kernel.errors import ExpressionError, InvalidInput
-from engine.kernel.fields import coerce
+from engine.kernel.fields import coerce, to_json
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord, Transaction
 from engine.kernel.specs import (
@@ -25,6 +27,7 @@ from engine.kernel.specs import (
     AssignAction,
     CustomerAction,
     DecideAction,
+    MailAction,
     MeasureAction,
     SetAction,
     WorkflowSpec,
@@ -42,6 +45,7 @@ class Acting:
     actor: Actor
     now: datetime
     facts: Facts | None
+    mailer: CustomerMailer = field(default_factory=NoMailer)
 
     def run(self, actions: Sequence[Action], case: CaseRecord, values: dict[str, Any],
             cause: str) -> tuple[CaseRecord, list[EventDraft]]:
@@ -65,6 +69,8 @@ class Acting:
                 updates.update(customer_values(self.tx, action, evaluate))
             elif isinstance(action, MeasureAction):
                 decided.append(measure_kpis(self.tx, self.spec, action, case, values, evaluate))
+            elif isinstance(action, MailAction):
+                decided.append(self._mail(action, case, values))
             else:
                 case = case.evolve(assignee=self._assign(action, evaluate))
         if updates:
@@ -72,6 +78,13 @@ class Acting:
                                       self.actor.role, self.now)
             decided += [updated] if updated is not None else []
         return case, decided
+
+    def _mail(self, action: MailAction, case: CaseRecord, values: dict[str, Any]) -> EventDraft:
+        """Mail the customer (an automatic mail: the workflow sends it, not a person)."""
+        fields = {name: to_json(self.spec.fields[name], value) for name, value in values.items()
+                  if value is not None}
+        return self.mailer.mail(self.tx, case.evolve(fields=fields), action.template, self.now,
+                                automatic=True).draft()
 
     def _set(self, action: SetAction, result: Any) -> Any:
         try:

@@ -3,8 +3,9 @@
 Recording an entry is one transaction: the entry row (its body kept there, apart from the hashed
 history), its attachments (the bytes in files under the attachments folder, named by a random
 key; a file is removed again if the transaction fails), for a message to the customer a mail in
-the outbox, and the case's history event (`conversation.note_added`, `.message_sent`,
-`.message_received`: the entry's id, kind, author, length and number of files, never the body).
+the outbox (from the workflow's `message` template, engine.cases.mailing), and the case's
+history event (`conversation.note_added`, `.message_sent`, `.message_received`: the entry's id,
+kind, author, length and number of files, never the body).
 
 A message is a signal to the case's SLA clocks (engine.kernel.specs.SIGNALS): one from the
 customer is `message_in` (it starts a next-reply clock), ours is `message_out` (it stops the
@@ -32,9 +33,10 @@ from engine.cases.runtime import Actor, Runtime
 from engine.cases.submissions import checked_key, submitted_before
 from engine.kernel.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from engine.kernel.history import EventDraft
-from engine.kernel.records import CaseRecord, Notice, Transaction
+from engine.kernel.records import CaseRecord, Transaction
 
 MAX_BODY = 20_000  # characters of one entry
+MESSAGE_TEMPLATE = "message"  # the mail template a message to the customer is sent with
 
 
 class EntryKind(StrEnum):
@@ -54,7 +56,8 @@ class Delivery(StrEnum):
 
     QUEUED = "queued"
     SENT = "sent"
-    FAILING = "failing"  # tried, refused; tried again on the next run
+    FAILING = "failing"  # tried, refused for now; tried again later
+    FAILED = "failed"  # refused for good, or too many attempts: not tried again
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,6 @@ class NoEmailAddress(InvalidInput):
 class ConversationTransaction(Transaction, Protocol):
     def add_entry(self, entry: NewEntry) -> int: ...
     def add_attachments(self, entry_id: int, files: Sequence[Attachment]) -> None: ...
-    def queue_mail(self, notice: Notice, at: datetime) -> int:
-        """Put a mail in the outbox; its id."""
     def customer_email(self, customer_id: str) -> str | None: ...
 
 
@@ -241,15 +242,16 @@ class Conversation:
             self._move_on(tx, case, signal, entry_id, actor, now)
         return entry_id
 
-    @staticmethod
-    def _mail(tx: ConversationTransaction, case: CaseRecord, body: str, now: datetime) -> int:
-        address = tx.customer_email(case.customer) if case.customer else None
-        if not address:
-            raise NoEmailAddress("customer", f"customer '{case.customer or 'none'}' has no "
-                                 "email address, so the message cannot be sent; add one to "
-                                 "the customer, or keep the text as a draft")
-        subject = f"Your case {case.id}"
-        return tx.queue_mail(Notice(case.customer or "", address, subject, body, case.id), now)
+    def _mail(self, tx: ConversationTransaction, case: CaseRecord, body: str,
+              now: datetime) -> int:
+        """Queue the message as a mail from the workflow's `message` template, threaded with
+        the case's earlier mail."""
+        mailed = self.runtime.mailer.mail(tx, case, MESSAGE_TEMPLATE, now, {"body": body})
+        if mailed.outbox_id is None:
+            raise NoEmailAddress("customer", f"{mailed.skipped}, so the message cannot be "
+                                 "sent; add an address to the customer, or keep the text as a "
+                                 "draft")
+        return mailed.outbox_id
 
     def _store(self, entry_id: int, upload: Upload, written: list[Path]) -> Attachment:
         key = secrets.token_hex(16)

@@ -16,6 +16,7 @@ from engine.cases.acting import Acting
 from engine.cases.context import Actor, case_values, context_for, evaluator
 from engine.cases.facts import Facts, facts_for
 from engine.cases.notifying import assignments, deliver
+from engine.cases.mailing import CustomerMailer, NoMailer
 from engine.cases.scheduling import Scheduler
 from engine.kernel.errors import (
     Conflict,
@@ -29,7 +30,7 @@ from engine.kernel.fields import REFERENCE_TYPES, coerce, to_json
 from engine.kernel.history import GENESIS, EventDraft, chain
 from engine.kernel.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
 from engine.kernel.roles import READ_ONLY_ROLES
-from engine.kernel.specs import SetAction, TransitionSpec, WorkflowSpec
+from engine.kernel.specs import MailAction, SetAction, TransitionSpec, WorkflowSpec
 from engine.kernel.yaml_source import known_list, suggest
 from engine.sla.clocks import Reckoner
 from engine.workflows.machine import MachineError
@@ -58,11 +59,12 @@ class StartRequest:
 class Runtime:
     """Runs cases of the workflows in a registry against a store."""
 
-    def __init__(self, store: Store, registry: Registry,
-                 reckoner: Reckoner | None = None) -> None:
+    def __init__(self, store: Store, registry: Registry, reckoner: Reckoner | None = None,
+                 mailer: CustomerMailer | None = None) -> None:
         self.store = store
         self.registry = registry
         self.scheduler = Scheduler(reckoner or Reckoner({}))
+        self.mailer: CustomerMailer = mailer or NoMailer()
 
     # --- start ----------------------------------------------------------------------------
 
@@ -87,6 +89,9 @@ class Runtime:
                    now: datetime) -> list[CaseRecord]:
         """Open many cases inside the caller's transaction (automatic starts commit or roll back
         with what caused them), written in bulk; every request is checked before any write."""
+        if any(_mails_on_start(r.deployed.spec) for r in requests):
+            # a mail's outbox row names its case, which must be written first: one at a time
+            return [self._start_one(tx, request, actor, now) for request in requests]
         drafted = [self._new_case(request, now) for request in requests]
         if not drafted:
             return []
@@ -109,6 +114,13 @@ class Runtime:
         deliver(tx, told, now)
         return started
 
+    def _start_one(self, tx: Transaction, request: StartRequest, actor: Actor,
+                   now: datetime) -> CaseRecord:
+        record, created = self._new_case(request, now)
+        record = record.evolve(id=tx.insert_case(record))
+        record, drafts = self._started(tx, request.deployed.spec, record, created, actor, now)
+        return self._write(tx, record, drafts, actor, now, bump=False)
+
     def _started(self, tx: Transaction, spec: WorkflowSpec, record: CaseRecord,
                  created: EventDraft, actor: Actor,
                  now: datetime) -> tuple[CaseRecord, list[EventDraft]]:
@@ -120,7 +132,7 @@ class Runtime:
         if spec.on_start:
             values = case_values(spec, record.fields)
             facts = facts_for(tx, spec, record.customer)
-            moved, decided = Acting(self.registry, tx, spec, actor, now, facts).run(
+            moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer).run(
                 spec.on_start, record, values, "on_start")
             _check_required(spec, values)
             record = moved.evolve(fields=_json_fields(spec, values))
@@ -205,7 +217,7 @@ class Runtime:
         self._check_guard(transition, spec, case, values, actor, now, facts)
         dest = self._move(deployed, case.state, trigger)
         moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
-        moved, decided = Acting(self.registry, tx, spec, actor, now, facts).run(
+        moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer).run(
             transition.actions, moved, values, transition.trigger)
         _check_needs(transition, values, skip=set())
         _check_required(spec, values)
@@ -362,6 +374,10 @@ class _Deadlines:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.tx, name)
+
+
+def _mails_on_start(spec: WorkflowSpec) -> bool:
+    return any(isinstance(action, MailAction) for action in spec.on_start)
 
 
 def _changes(spec: WorkflowSpec, case: CaseRecord, moved: CaseRecord,

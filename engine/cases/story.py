@@ -27,7 +27,7 @@ OPENS_A_STEP = frozenset({"case.created", "case.transitioned", "case.commented",
 @dataclass(frozen=True)
 class Detail:
     """One thing a step did, in a sentence; `kind` groups it (decision, field, clock,
-    assignment, other) for the page's styling."""
+    assignment, mail, other) for the page's styling."""
 
     kind: str
     text: str
@@ -61,7 +61,8 @@ class Entry:
 
 _NOUNS = {"decision": ("decision", "decisions"), "field": ("field", "fields"),
           "clock": ("SLA clock change", "SLA clock changes"),
-          "assignment": ("assignment", "assignments"), "other": ("other", "others")}
+          "assignment": ("assignment", "assignments"), "mail": ("mail", "mails"),
+          "other": ("other", "others")}
 
 
 @dataclass
@@ -172,6 +173,8 @@ class Words:
             return Detail("assignment", _assigned(payload.get("from"), payload.get("to")))
         if name.startswith("sla."):
             return Detail("clock", self.clock(name, payload))
+        if name.startswith("case.mail"):
+            return Detail("mail", _mailed(name, payload))
         return Detail("other", f"{_plain(name.partition('.')[2] or name).capitalize()}: "
                       + _pairs({k: v for k, v in payload.items() if k != "operator"}))
 
@@ -250,3 +253,12 @@ def _pairs(values: Mapping[str, Any]) -> str:
 def newest_first(entries: Sequence[Entry]) -> list[Entry]:
     """The story as the case page shows it: the newest step on top."""
     return list(reversed(entries))
+
+
+def _mailed(name: str, payload: Mapping[str, Any]) -> str:
+    """A mail to the customer in a sentence, by its template (the text is in the outbox)."""
+    template = _plain(str(payload.get("template")))
+    if name == "case.mailed":
+        return (f"Mailed the customer: {template} ({payload.get('language')}), outbox "
+                f"#{payload.get('outbox')}")
+    return f"Not mailed to the customer: {template}; {payload.get('reason')}"

@@ -39,6 +39,7 @@ from engine.kernel.history import iso
 from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,
+    definitions_home,
     load_calendars,
     load_responses,
     load_workflows,
@@ -83,9 +84,11 @@ def check(home: Path | None, now_text: str | None) -> None:
         load_workflows(settings.home, tables, calendars)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
+    from engine.channels.templates import MailTemplates
     from engine.jobs.escalation import Notices  # Jinja2 loads only when a command needs it
 
     problems.extend(str(p) for p in Notices(settings.home).problems())
+    problems.extend(str(p) for p in MailTemplates(definitions_home(settings.home)).problems())
     for line in problems:
         click.echo(line)
     files, rule_files = workflow_files(settings.home), table_files(settings.home)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -19,6 +20,7 @@ from engine.cli.support import common, fail, handles_errors, opened, out
 from engine.jobs.mailbox import Fetched, Poller
 from engine.jobs.outbox import Mailer, send_outbox
 from engine.kernel.history import iso
+from engine.kernel.settings import SmtpTls
 
 
 @click.command()
@@ -133,19 +135,28 @@ def outbox_list(unsent: bool, as_json: bool, home: Path | None, now_text: str | 
 
 
 @outbox.command("send")
-@click.option("--smtp-host", required=True, help="SMTP server to hand the mail to")
-@click.option("--smtp-port", type=int, default=25, show_default=True)
-@click.option("--sender", "from_address", required=True, help="From: address")
+@click.option("--smtp-host", help="SMTP server to hand the mail to (default: CASEWORK_SMTP_HOST)")
+@click.option("--smtp-port", type=int, help="Its port (default: CASEWORK_SMTP_PORT, else 587 for "
+              "starttls, 465 for ssl, 25 for none)")
+@click.option("--smtp-tls", type=click.Choice([t.value for t in SmtpTls]),
+              help="starttls, ssl or none (default: CASEWORK_SMTP_TLS, else starttls)")
+@click.option("--sender", "from_address", help="From: address (default: CASEWORK_MAIL_FROM)")
 @common
 @handles_errors
-def outbox_send(smtp_host: str, smtp_port: int, from_address: str, home: Path | None,
-                now_text: str | None) -> None:
-    """Send unsent notices to recipients with an email address, one mail each; a failure is
-    recorded on the notice and tried again next time."""
+def outbox_send(smtp_host: str | None, smtp_port: int | None, smtp_tls: str | None,
+                from_address: str | None, home: Path | None, now_text: str | None) -> None:
+    """Send the due mail to recipients with an email address, one mail each; a refusal for
+    now is recorded and tried again later (backing off), a refusal for good gives it up."""
     with opened(home, now_text) as casework:
-        done = send_outbox(casework.timers, Mailer(smtp_host, from_address, smtp_port),
+        mail = casework.settings.mail
+        mail = replace(mail, smtp_tls=SmtpTls(smtp_tls) if smtp_tls else mail.smtp_tls,
+                       smtp_port=smtp_port or mail.smtp_port,
+                       sender=from_address or mail.sender)
+        done = send_outbox(casework.timers, Mailer.configured(mail, smtp_host),
                            casework.settings.clock)
-    click.echo(f"sent {done.sent}, failed {done.failed}, without an address "
+    given_up = f" (given up {done.given_up})" if done.given_up else ""
+    click.echo(f"sent {done.sent}, failed {done.failed}{given_up}, without an address "
                f"{done.without_address}")
     if done.failed:
-        fail(f"{done.failed} notice(s) could not be sent; they stay in the outbox", 1)
+        fail(f"{done.failed} notice(s) could not be sent; {done.failed - done.given_up} stay "
+             "in the outbox to be tried again", 1)

@@ -11,6 +11,9 @@ timers and clocks before the case row (engine.cases.scheduling runs before the c
 both take the locks in the same order and cannot deadlock: the later one waits, then finds the
 case changed (a conflict for the person, a retry for the worker).
 
+Between sweeps it also sends the outbox, every CASEWORK_MAIL_INTERVAL seconds, when an SMTP
+server is set (engine.jobs.outbox).
+
 One broken timer must not block the others: an error rolls its transaction back, and the failure
 is recorded in a transaction of its own with the time of the next attempt (backing off from 30 s
 to an hour). It stays pending, is shown as failing, and is never lost.
@@ -26,6 +29,7 @@ from datetime import datetime, timedelta
 from engine.cases.runtime import Runtime
 from engine.cases.submissions import KEPT
 from engine.jobs.escalation import SYSTEM, Escalator
+from engine.jobs.outbox import MailUnreachable, OutboxRun, Sending
 from engine.kernel.errors import TransitionRefused
 from engine.kernel.history import EventDraft
 from engine.kernel.records import TimerKind, TimerRecord, TimerStore, Transaction
@@ -42,10 +46,23 @@ def retry_after(attempts: int) -> timedelta:
 
 
 class Worker:
-    def __init__(self, timers: TimerStore, runtime: Runtime, escalator: Escalator) -> None:
+    def __init__(self, timers: TimerStore, runtime: Runtime, escalator: Escalator,
+                 mail: OutboxRun | None = None) -> None:
         self.timers = timers
         self.runtime = runtime
         self.escalator = escalator
+        self.mail = mail  # None: no SMTP server set, the outbox is only read
+
+    def send_mail(self, now: datetime, clock: Callable[[], datetime]) -> Sending | None:
+        """Send the outbox if its interval has passed (engine.jobs.outbox); None if it was not
+        due. An unreachable server is logged: its mail waits for the next run."""
+        if self.mail is None or not self.mail.due(now):
+            return None
+        try:
+            return self.mail.run(now, clock)
+        except MailUnreachable as exc:
+            log.warning("the outbox was not sent: %s", exc)
+            return None
 
     def fire_due_timers(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> int:
         """Fire every timer due by `now`, each in its own transaction; return how many fired.
@@ -125,6 +142,7 @@ class Sweeper:
             try:
                 fired = self.worker.fire_due_timers(now, stop=self._stopping.is_set)
                 self.worker.forget_submissions(now)
+                self.worker.send_mail(now, self.clock)
             except Exception:  # the database may be back next time: keep sweeping
                 log.exception("a sweep failed; trying again in %s s", self.interval)
             else:

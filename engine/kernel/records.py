@@ -246,6 +246,29 @@ class Notice:
     case_id: int | None = None
 
 
+class Audience(StrEnum):
+    """Whom an outbox row's `recipient` names."""
+
+    PERSON = "person"  # a user name: notices to staff
+    CUSTOMER = "customer"  # a customer id: mail about their case
+
+
+@dataclass(frozen=True)
+class CustomerMail:
+    """A mail to a customer about a case, with the headers that thread it (its own Message-ID,
+    the mail it answers and the thread before it), to queue in the outbox."""
+
+    customer: str
+    address: str
+    subject: str
+    body: str
+    case_id: int
+    message_id: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    automatic: bool = False  # sent by casework on its own: Auto-Submitted: auto-generated
+
+
 @dataclass(frozen=True)
 class TimerRow:
     """A stored timer as `casework timers list` shows it: what it does, when, and how it went."""
@@ -283,7 +306,13 @@ class OutboxRow:
     sent_at: datetime | None
     attempts: int
     last_error: str | None
-    message_id: str | None = None  # a mail's own Message-ID (engine/channels/threads.py)
+    message_id: str | None = None
+    audience: str = Audience.PERSON.value
+    in_reply_to: str | None = None
+    thread_refs: str | None = None  # the References header: Message-IDs, space-separated
+    automatic: bool = False
+    next_attempt_at: datetime | None = None  # not tried again before then
+    failed_at: datetime | None = None  # given up: refused for good, or too many attempts
 
     def to_json(self) -> dict[str, Any]:
         return _instants_as_text(asdict(self))
@@ -387,3 +416,8 @@ class Timers(TimerStore, Protocol):
         """The outbox, oldest first."""
     def mark_sent(self, notice_id: int, at: datetime, error: str | None = None) -> None:
         """Record an attempt to send a notice: sent at `at`, or failed with `error`."""
+    def due_mail(self, now: datetime) -> list[OutboxRow]:
+        """Unsent mail not given up whose next attempt is due by `now`, oldest first."""
+    def mark_failed(self, notice_id: int, at: datetime, error: str,
+                    retry_at: datetime | None) -> None:
+        """Record a failed attempt: tried again from `retry_at`, or (None) given up."""

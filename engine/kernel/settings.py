@@ -3,13 +3,84 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 from engine.kernel.errors import CaseworkError
+
+
+class SmtpTls(StrEnum):
+    STARTTLS = "starttls"  # plain connection, upgraded with STARTTLS before anything is said
+    SSL = "ssl"  # TLS from the first byte (SMTPS, port 465)
+    NONE = "none"  # no encryption: for a relay on the same machine or network only
+
+
+DEFAULT_PORTS = {SmtpTls.STARTTLS: 587, SmtpTls.SSL: 465, SmtpTls.NONE: 25}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """
+    smtp_host:     CASEWORK_SMTP_HOST, the SMTP server the outbox is sent to; default: none
+                   (the worker sends no mail; `casework outbox send --smtp-host` gives one).
+    smtp_port:     CASEWORK_SMTP_PORT; default: 587 for starttls, 465 for ssl, 25 for none.
+    smtp_tls:      CASEWORK_SMTP_TLS, starttls | ssl | none; default starttls.
+    smtp_user:     CASEWORK_SMTP_USER, who to log in as (AUTH); default: none (no login).
+    smtp_password: CASEWORK_SMTP_PASSWORD, the login's password; default: none.
+    smtp_ca_file:  CASEWORK_SMTP_CA_FILE, a PEM file of the certificates to trust for the
+                   server's TLS certificate; default: the system's trusted certificates.
+    sender:        CASEWORK_MAIL_FROM, the From: address; default casework@localhost.
+    reply_to:      CASEWORK_MAIL_REPLY_TO, a Reply-To: address (the mailbox the intake reads,
+                   when From: is another); default: none.
+    domain:        CASEWORK_MAIL_DOMAIN, the domain of our mails' Message-IDs; default: the
+                   From: address's domain.
+    language:      CASEWORK_MAIL_LANGUAGE, the language of customer mail templates; default en.
+    interval:      CASEWORK_MAIL_INTERVAL, seconds between the worker's outbox runs; default 60.
+    """
+
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: DEFAULT_PORTS[smtp_tls]
+    smtp_tls: SmtpTls = SmtpTls.STARTTLS
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_ca_file: Path | None = None
+    sender: str = "casework@localhost"
+    reply_to: str | None = None
+    domain: str | None = None
+    language: str = "en"
+    interval: float = 60.0
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or DEFAULT_PORTS[self.smtp_tls]
+
+    @property
+    def message_domain(self) -> str:
+        return self.domain or self.sender.rpartition("@")[2] or "localhost"
+
+
+def mail_settings() -> MailSettings:
+    """MailSettings from the environment."""
+    env = os.environ.get
+    tls = env("CASEWORK_SMTP_TLS") or SmtpTls.STARTTLS.value
+    if tls not in {t.value for t in SmtpTls}:
+        raise CaseworkError(f"CASEWORK_SMTP_TLS: {tls!r} is not one of starttls, ssl, none")
+    ca_file = env("CASEWORK_SMTP_CA_FILE")
+    interval = env("CASEWORK_MAIL_INTERVAL")
+    return MailSettings(
+        smtp_host=env("CASEWORK_SMTP_HOST") or None,
+        smtp_port=_whole("CASEWORK_SMTP_PORT", 0) or None, smtp_tls=SmtpTls(tls),
+        smtp_user=env("CASEWORK_SMTP_USER") or None,
+        smtp_password=env("CASEWORK_SMTP_PASSWORD") or None,
+        smtp_ca_file=Path(ca_file).resolve() if ca_file else None,
+        sender=env("CASEWORK_MAIL_FROM") or "casework@localhost",
+        reply_to=env("CASEWORK_MAIL_REPLY_TO") or None,
+        domain=env("CASEWORK_MAIL_DOMAIN") or None,
+        language=env("CASEWORK_MAIL_LANGUAGE") or "en",
+        interval=float(_whole("CASEWORK_MAIL_INTERVAL", 60)) if interval else 60.0)
 
 
 @dataclass(frozen=True)
@@ -32,6 +103,7 @@ class Settings:
                    (40 MiB).
     imap:          the mailbox complaints arrive in (ImapSettings, from CASEWORK_IMAP_*);
                    None when CASEWORK_IMAP_HOST is not set.
+    mail:          outgoing mail, CASEWORK_SMTP_* and CASEWORK_MAIL_* (MailSettings).
     """
 
     home: Path
@@ -42,6 +114,7 @@ class Settings:
     attachment_types: tuple[str, ...] = ()  # empty: ATTACHMENT_TYPES
     mail_max_bytes: int = 40 * 1024 * 1024
     imap: ImapSettings | None = None
+    mail: MailSettings = field(default_factory=MailSettings)
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -112,7 +185,7 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                     attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
                     attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()),
                     mail_max_bytes=_whole("CASEWORK_MAIL_MAX_BYTES", 40 * 1024 * 1024),
-                    imap=imap_settings())
+                    imap=imap_settings(), mail=mail_settings())
 
 
 def imap_settings() -> ImapSettings | None:
@@ -144,8 +217,8 @@ def _whole(name: str, default: int) -> int:
     if not text:
         return default
     if not text.strip().isdigit() or int(text) < 1:
-        raise CaseworkError(f"{name}: {text!r} is not a whole number above 0 "
-                            f"(e.g. {default})")
+        raise CaseworkError(f"{name}: {text!r} is not a whole number of {unit}s above 0 "
+                            f"(e.g. {default or 587})")
     return int(text)
 
 

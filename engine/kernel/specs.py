@@ -111,7 +111,17 @@ class MeasureAction:
     line: int = 0
 
 
-Action = SetAction | AssignAction | DecideAction | CustomerAction | MeasureAction
+@dataclass(frozen=True)
+class MailAction:
+    """`mail: TEMPLATE`: mail the case's customer from the workflow's mail template of that name
+    (workflows/mail/<workflow>/<template>.<language>.txt), queued in the outbox in the same
+    transaction; a customer without an email address gets nothing, and the history says so."""
+
+    template: str
+    line: int = 0
+
+
+Action = SetAction | AssignAction | DecideAction | CustomerAction | MeasureAction | MailAction
 
 # What `update_customer` may write on a customer record, as the field it is coerced as.
 CUSTOMER_WRITABLE: dict[str, FieldSpec] = {
@@ -319,4 +329,6 @@ def _action_expressions(action: Action) -> list[Expression | None]:
         return [*action.bindings.values(), action.when]
     if isinstance(action, CustomerAction):
         return list(action.values.values())
+    if isinstance(action, MailAction):
+        return []
     return [action.year]

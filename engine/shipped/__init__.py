@@ -27,7 +27,10 @@ def shipped_home() -> Path:
 
 
 def shipped_files() -> list[Path]:
-    """Every shipped definition file, relative to the shipped home (e.g. rules/calendars.yaml)."""
+    """Every shipped definition file, relative to the shipped home (e.g. rules/calendars.yaml,
+    workflows/mail/complaint/acknowledgement.en.txt)."""
     home = shipped_home()
-    return sorted(path.relative_to(home) for folder in FOLDERS
-                  for path in (home / folder).glob("*.yaml"))
+    mail = sorted((home / "workflows" / "mail").glob("*/*.txt"))
+    return sorted([*(path.relative_to(home) for folder in FOLDERS
+                     for path in (home / folder).glob("*.yaml")),
+                   *(path.relative_to(home) for path in mail)])

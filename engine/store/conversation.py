@@ -4,7 +4,6 @@ SqlTransaction), and the conversation as the case page reads it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -12,7 +11,6 @@ from sqlalchemy.engine import Connection
 
 from engine.cases.conversation import Attachment, Delivery, Entry, EntryKind, NewEntry
 from engine.kernel.errors import NotFound
-from engine.kernel.records import Notice
 from engine.store.schema import case_entries, customers, entry_attachments, outbox
 
 if TYPE_CHECKING:
@@ -39,14 +37,6 @@ class ConversationWrites:
                  "size": f.size, "sha256": f.sha256, "storage_key": f.storage_key}
                 for f in files])
 
-    def queue_mail(self, notice: Notice, at: datetime) -> int:
-        mail_id: int = self.connection.execute(
-            sa.insert(outbox).returning(outbox.c.id),
-            {"case_id": notice.case_id, "recipient": notice.recipient,
-             "address": notice.address, "subject": notice.subject, "body": notice.body,
-             "created_at": at, "attempts": 0}).scalar_one()
-        return mail_id
-
     def customer_email(self, customer_id: str) -> str | None:
         email: str | None = self.connection.execute(
             sa.select(customers.c.email).where(customers.c.id == customer_id)).scalar()
@@ -63,7 +53,7 @@ class SqlConversations:
 
     def entries(self, case_id: int) -> list[Entry]:
         query = (sa.select(case_entries, outbox.c.sent_at, outbox.c.attempts,
-                           outbox.c.last_error)
+                           outbox.c.last_error, outbox.c.failed_at)
                  .select_from(case_entries.outerjoin(outbox))
                  .where(case_entries.c.case_id == case_id).order_by(case_entries.c.id))
         with self.database.reading() as connection:
@@ -97,4 +87,6 @@ def _delivery(row: Any) -> Delivery | None:
         return None
     if row.sent_at is not None:
         return Delivery.SENT
+    if row.failed_at is not None:
+        return Delivery.FAILED
     return Delivery.FAILING if row.last_error else Delivery.QUEUED

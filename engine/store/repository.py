@@ -24,6 +24,7 @@ from engine.store.conversation import ConversationWrites
 from engine.store.db import Database
 from engine.store.inbound import InboundWrites
 from engine.store.notifications import NotificationWrites
+from engine.store.mailing import MailWrites
 from engine.store.schema import (
     assignment_cursors,
     cases,
@@ -101,7 +102,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
 
 
 class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites,
-                     InboundWrites, NotificationWrites):
+                     InboundWrites, NotificationWrites, MailWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

@@ -368,13 +368,14 @@ form_submissions = sa.Table(
     sa.Index(None, "at"),
 )
 
-# Notices waiting to be read or sent: escalations name who must hear of a late case.
+# Mail waiting to be read or sent: notices to people (escalations name who must hear of a late
+# case) and mail to customers about their cases (engine.channels.mailing).
 outbox = sa.Table(
     "outbox", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("case_id", sa.ForeignKey("cases.id")),
-    sa.Column("recipient", sa.String(100), nullable=False),  # a user name
-    sa.Column("address", sa.String(320)),  # the user's email, if known
+    sa.Column("recipient", sa.String(100), nullable=False),  # a user name or a customer id
+    sa.Column("address", sa.String(320)),  # the user's or customer's email, if known
     sa.Column("subject", sa.String(300), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -383,6 +384,16 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     # its Message-ID (engine/channels/threads.py): a reply quoting it finds the case
     sa.Column("message_id", sa.String(300)),
+    # whom `recipient` names: a person (a user) or a customer (engine.kernel.records.Audience)
+    sa.Column("audience", sa.String(16), nullable=False, server_default="person"),
+    # the thread it answers: its In-Reply-To and its References (Message-IDs, space-separated)
+    sa.Column("in_reply_to", sa.String(300)),
+    sa.Column("thread_refs", sa.Text),
+    # sent by casework on its own (an acknowledgement): Auto-Submitted: auto-generated
+    sa.Column("automatic", sa.Boolean, nullable=False, server_default=sa.false()),
+    # retries: not before next_attempt_at (null: at once); failed_at: given up for good
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("failed_at", UTCDateTime),
     sa.Index(None, "sent_at"),
     sa.Index(None, "message_id", unique=True),
     sa.Index(None, "recipient", "created_at"),

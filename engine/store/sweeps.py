@@ -94,6 +94,22 @@ class SqlTimers:
         with self.database.reading() as connection:
             return [OutboxRow(**row._mapping) for row in connection.execute(query)]
 
+    def due_mail(self, now: datetime) -> list[OutboxRow]:
+        """Unsent mail not given up whose next attempt is due by `now`, oldest first."""
+        query = (sa.select(outbox).where(
+            outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None),
+            sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+            .order_by(outbox.c.id))
+        with self.database.reading() as connection:
+            return [OutboxRow(**row._mapping) for row in connection.execute(query)]
+
+    def mark_failed(self, notice_id: int, at: datetime, error: str,
+                    retry_at: datetime | None) -> None:
+        with self.database.writing() as connection:
+            connection.execute(sa.update(outbox).where(outbox.c.id == notice_id).values(
+                attempts=outbox.c.attempts + 1, last_error=error[:2000],
+                next_attempt_at=retry_at, failed_at=at if retry_at is None else None))
+
     def mark_sent(self, notice_id: int, at: datetime, error: str | None = None) -> None:
         with self.database.writing() as connection:
             values: dict[str, Any] = {"attempts": outbox.c.attempts + 1, "last_error": error}

@@ -1,4 +1,5 @@
-"""Workflow actions (`do:`) and the helpers shared by the workflow loader: set, assign, decide.
+"""Workflow actions (`do:`) and the helpers shared by the workflow loader: set, assign, decide,
+update_customer, measure, mail.
 
 A `decide` action is checked against the decision tables it names when they are known (from the
 home's rules/ at load time): every table input must come from a case field of a fitting type or
@@ -7,7 +8,7 @@ from `with:`, and every output must land in a case field (or the case's queue) t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from engine.kernel.expressions import Expression, ExpressionProblem, Scope, compile_expression
@@ -23,13 +24,14 @@ from engine.kernel.specs import (
     AssignAction,
     CustomerAction,
     DecideAction,
+    MailAction,
     MeasureAction,
     SetAction,
 )
 from engine.kernel.yaml_source import Checker, Node, NodeList, known_list, suggest
 from engine.rules.tables import TableSpec
 
-ACTIONS = ("set", "assign", "decide", "update_customer", "measure")
+ACTIONS = ("set", "assign", "decide", "update_customer", "measure", "mail")
 ASSIGN_KEYS = {"strategy", "among"}
 DECIDE_KEYS = {"table", "with", "when"}
 # Which case field types may feed a table input of each type, and which table output types a
@@ -45,6 +47,8 @@ class ActionLoader(Checker):
     """Reads `do:` lists; subclasses give `tables` (None: references are not checked)."""
 
     tables: Mapping[str, TableSpec | None] | None = None  # None: a table that failed to load
+    # the mail templates of the workflow being read (None: not checked, as for tables)
+    mail_names: Collection[str] | None = None
 
     def names(self, node: Node, key: str, known: set[str] | frozenset[str], what: str,
               kind: str) -> list[str]:
@@ -104,6 +108,8 @@ class ActionLoader(Checker):
             read = self.customer_action(body, where, scope, what)
         elif kind == "measure":
             read = self.measure_action(body, where, fields, scope, what)
+        elif kind == "mail":
+            read = self.mail_action(body, where, scope, what)
         else:
             self.problem(where, f"{what}: unknown action '{kind}'"
                          f"{suggest(kind, ACTIONS)} (actions: {', '.join(ACTIONS)})")
@@ -168,6 +174,23 @@ class ActionLoader(Checker):
                     self.problem(line, f"{what}: 'measure' needs a decimal field "
                                  f"'{prefix}_{kpi}' beside 'actual_{kpi}'")
         return None if year is None else MeasureAction(year, line)
+
+    def mail_action(self, body: Any, line: int, scope: Scope, what: str) -> MailAction | None:
+        if "customer" not in scope:
+            self.problem(line, f"{what}: 'mail' writes to the case's customer; add "
+                         "'subject: customer'")
+            return None
+        if not isinstance(body, str) or not body.strip():
+            self.problem(line, f"{what}: 'mail' takes a template name, e.g. 'mail: "
+                         "acknowledgement' for workflows/mail/<workflow>/acknowledgement.en.txt")
+            return None
+        known = self.mail_names
+        if known is not None and body not in known:
+            self.problem(line, f"{what} mails unknown template '{body}'{suggest(body, known)}; "
+                         f"add workflows/mail/<workflow>/{body}.en.txt (templates: "
+                         f"{known_list(known)})")
+            return None
+        return MailAction(body, line)
 
     def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
         if isinstance(body, str) and body in ASSIGN_STRATEGIES:

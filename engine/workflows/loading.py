@@ -7,7 +7,7 @@ name. Loading never stops at the first problem: a manager fixes a file in one pa
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -55,22 +55,30 @@ RESERVED_TRIGGER_PREFIXES = ("to_", "may_", "is_")
 
 
 
+# a workflow's mail template names, by the workflow's name
+MailNames = Callable[[str], Collection[str]]
+
+
 def load_workflow_file(path: Path, tables: Mapping[str, TableSpec | None] | None = None,
-                       calendars: Collection[str] | None = None) -> WorkflowSpec:
-    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables, calendars)
+                       calendars: Collection[str] | None = None,
+                       mail: MailNames | None = None) -> WorkflowSpec:
+    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables, calendars,
+                              mail)
 
 
 def load_workflow_text(text: str, path: str,
                        tables: Mapping[str, TableSpec | None] | None = None,
-                       calendars: Collection[str] | None = None) -> WorkflowSpec:
+                       calendars: Collection[str] | None = None,
+                       mail: MailNames | None = None) -> WorkflowSpec:
     """Parse and check a workflow; raise DefinitionError listing every problem found.
 
     `tables` are the decision tables `decide` actions and the SLA ladder may name, `calendars`
-    the calendar names timers and clocks may name; None skips those checks (for a stored
-    version, which was checked when it was first loaded).
+    the calendar names timers and clocks may name, `mail` gives the mail templates `mail`
+    actions may name; None skips those checks (for a stored version, which was checked when
+    it was first loaded).
     """
     document, problems = parse(text, path)
-    loader = _WorkflowLoader(path, problems, tables, calendars)
+    loader = _WorkflowLoader(path, problems, tables, calendars, mail)
     spec = loader.load(document)
     if loader.problems or spec is None:
         raise DefinitionError(loader.problems)
@@ -80,11 +88,12 @@ def load_workflow_text(text: str, path: str,
 class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
     def __init__(self, path: str, problems: list[Problem],
                  tables: Mapping[str, TableSpec | None] | None,
-                 calendars: Collection[str] | None) -> None:
+                 calendars: Collection[str] | None, mail: MailNames | None = None) -> None:
         self.path = path
         self.problems = problems
         self.tables = tables
         self.calendars = calendars
+        self.mail = mail
 
 
     def load(self, document: Any) -> WorkflowSpec | None:
@@ -102,6 +111,8 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
         if subject not in (None, "customer"):
             self.problem(document.line_of("subject"),
                          f"'subject' must be 'customer' or left out, not {subject!r}")
+        if self.mail is not None and name is not None:
+            self.mail_names = self.mail(name)
         fields = self.fields(document.get("fields", Node()), document.line_of("fields"))
         states = self.states(document.get("states"), document.line_of("states"))
         scope: Scope = {

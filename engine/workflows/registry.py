@@ -26,6 +26,7 @@ from engine.sla.calendars import Calendar
 from engine.sla.loading import load_calendars_file
 from engine.workflows.loading import load_workflow_text
 from engine.workflows.machine import WorkflowMachine
+from engine.workflows.mail_files import template_names
 
 
 class _Named(Protocol):
@@ -75,9 +76,13 @@ def table_files(home: Path) -> list[Path]:
 
 def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
                    calendars: Collection[str] | None = None) -> list[tuple[WorkflowSpec, str]]:
-    """Load every workflow file under home/workflows; raise one error listing all problems."""
+    """Load every workflow file under home/workflows, its `mail` actions checked against the
+    home's mail templates; raise one error listing all problems."""
+    definitions = definitions_home(home)
     return _load_all(workflow_files(home), "workflow",
-                     lambda text, path: load_workflow_text(text, path, tables, calendars))
+                     lambda text, path: load_workflow_text(
+                         text, path, tables, calendars,
+                         lambda workflow: template_names(definitions, workflow)))
 
 
 def load_calendars(home: Path) -> dict[str, Calendar]:

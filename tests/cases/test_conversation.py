@@ -72,9 +72,11 @@ def test_our_message_goes_to_the_outbox_and_stops_the_first_reply_clock(
     talk.record(case_id, EntryKind.TO_CUSTOMER, "We are on it", ANN, T0 + timedelta(hours=1))
     [entry] = talk.entries(case_id)
     assert entry.delivery == Delivery.QUEUED and entry.outbox_id is not None
-    [mail] = casework.timers.notices()
-    assert (mail.id, mail.address, mail.body, mail.case_id) == (
-        entry.outbox_id, "c1@example.org", "We are on it", case_id)
+    acknowledgement, mail = casework.timers.notices()  # the first: complaint's on_start
+    assert (acknowledgement.automatic, mail.automatic) == (True, False)
+    assert (mail.id, mail.address, mail.case_id, mail.audience) == (
+        entry.outbox_id, "c1@example.org", case_id, "customer")
+    assert "Dear Chen Li,\n\nWe are on it\n" in mail.body  # the complaint's message template
     casework.timers.mark_sent(mail.id, T0 + timedelta(hours=2))
     assert talk.entries(case_id)[0].delivery == Delivery.SENT
     assert clocks(casework, case_id)["first_reply"] == "met"

@@ -39,14 +39,14 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 5, "received", "intake")
+        ("complaint", 6, "received", "intake")
     # on_start: the customer's tier (none: ordinary) and the SLA targets it and the severity get
     assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary",
                            "priority": "normal", "first_response_hours": "16",
                            "resolution_hours": "80", "business_time": True,
                            "sla_calendar": "office"}
     assert [e.name for e in casework.store.case_events(case.id)] == [
-        "case.created", "rule.decided", "sla.started", "sla.started"]
+        "case.created", "rule.decided", "case.mail_skipped", "sla.started", "sla.started"]
 
 
 def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Casework) -> None:
@@ -60,10 +60,10 @@ def test_fire_moves_the_case_runs_actions_and_records_every_change(casework: Cas
     stored = casework.store.case_events(case_id)
     # the severity changed at triage: the targets are decided again
     assert [e.name for e in stored] == [
-        "case.created", "rule.decided", "sla.started", "sla.started", "case.transitioned",
-        "rule.decided", "rule.decided", *["case.field_changed"] * 4, "case.assigned",
-        "sla.retargeted", "sla.retargeted"]
-    events = [e for e in stored if not e.name.startswith("sla.")]
+        "case.created", "rule.decided", "case.mail_skipped", "sla.started", "sla.started",
+        "case.transitioned", "rule.decided", "rule.decided", *["case.field_changed"] * 4,
+        "case.assigned", "sla.retargeted", "sla.retargeted"]
+    events = [e for e in stored if not e.name.startswith(("sla.", "case.mail"))]
     assert (events[2].from_state, events[2].to_state, events[2].actor, events[2].role) == \
         ("received", "in_progress", "ann", "agent")
     routing = json.loads(events[3].payload)

@@ -32,8 +32,8 @@ def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casewor
     case_id = triaged(casework)
     events = casework.store.case_events(case_id)
     opened, triage = told(casework, case_id)
-    assert opened.title == "Opened as Customer complaint v5, Received"
-    assert opened.seqs == (1, 2, 3, 4)  # on_start decides the targets as the case opens
+    assert opened.title == "Opened as Customer complaint v6, Received"
+    assert opened.seqs == (1, 2, 3, 4, 5)  # on_start decides the targets as the case opens
     sla_normal = Detail(
         "decision", "complaint_sla v2 chose ordinary-normal: First response target (hours) 16, "
         "Resolution target (hours) 80, Targets count business hours only yes, Whose working "
@@ -46,11 +46,13 @@ def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casewor
         "Targets count business hours only: yes",
         "Whose working hours the SLA clocks count: office",
         "Priority (escalation raises it): normal", sla_normal.text,
+        "Not mailed to the customer: acknowledgement; customer 'C7' has no email address",
         "First reply clock started: 16 h of business time",
         "Resolution clock started: 80 h of business time"]
+    assert "1 mail" in opened.summary  # the acknowledgement not sent, counted as mail
     assert (triage.actor, triage.role, triage.kind) == ("ann", "agent", "case-transitioned")
     assert triage.title == "Triage: Received → Investigating"
-    assert triage.seqs == tuple(e.seq for e in events[4:])  # every event of the fire
+    assert triage.seqs == tuple(e.seq for e in events[5:])  # every event of the fire
     assert len(triage.seqs) == 10
     assert triage.details == (
         Detail("decision", "complaint_routing v2 chose billing: queue billing",

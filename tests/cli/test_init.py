@@ -14,8 +14,9 @@ from engine.workflows.registry import definitions_home, table_files, workflow_fi
 from tests.fixtures import ROOT
 
 # The repository's own workflows/ and rules/ are what casework ships.
-SHIPPED = sorted(path.relative_to(ROOT) for folder in ("workflows", "rules")
-                 for path in (ROOT / folder).glob("*.yaml"))
+SHIPPED = sorted([*(path.relative_to(ROOT) for folder in ("workflows", "rules")
+                    for path in (ROOT / folder).glob("*.yaml")),
+                  *(path.relative_to(ROOT) for path in (ROOT / "workflows").glob("mail/*/*.txt"))])
 
 
 def casework(*args: str) -> Result:
@@ -24,7 +25,8 @@ def casework(*args: str) -> Result:
 
 def test_the_shipped_definitions_are_the_repository_top_level_folders() -> None:
     assert shipped_files() == SHIPPED
-    assert len(SHIPPED) == 14 and Path("rules/calendars.yaml") in SHIPPED
+    assert len(SHIPPED) == 18 and Path("rules/calendars.yaml") in SHIPPED
+    assert Path("workflows/mail/complaint/acknowledgement.zh.txt") in SHIPPED
     for name in SHIPPED:
         assert (shipped_home() / name).read_bytes() == (ROOT / name).read_bytes()
 
@@ -52,7 +54,7 @@ def test_init_writes_every_shipped_file_naming_each(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     lines = written.stdout.splitlines()
     assert lines[:-1] == [f"wrote {home / name}" for name in SHIPPED]
-    assert lines[-1] == (f"{home}: 14 file(s) written; edit them, then `casework check --home "
+    assert lines[-1] == (f"{home}: 18 file(s) written; edit them, then `casework check --home "
                          f"{home}`")
     for name in SHIPPED:
         assert (home / name).read_bytes() == (ROOT / name).read_bytes()
@@ -74,7 +76,7 @@ def test_init_never_overwrites_an_edited_file_unless_forced(tmp_path: Path) -> N
     assert casework("init", str(tmp_path)).exit_code == 0
     again = casework("init", str(tmp_path))
     assert again.exit_code == 0
-    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 14 already the same as shipped; "
+    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 18 already the same as shipped; "
                             f"edit them, then `casework check --home {tmp_path}`\n")
     edited = tmp_path / "rules" / "complaint_sla.yaml"
     edited.write_text(edited.read_text() + "# ours\n")
@@ -100,3 +102,13 @@ def test_init_says_what_it_does() -> None:
     assert "Write the shipped workflows/ and rules/ into DIRECTORY (default: the home)" in \
         shown.stdout
     assert "--force" in shown.stdout
+
+
+def test_check_names_a_mail_template_jinja2_cannot_read(tmp_path: Path) -> None:
+    assert casework("init", str(tmp_path)).exit_code == 0
+    template = tmp_path / "workflows" / "mail" / "complaint" / "message.zh.txt"
+    template.write_text(template.read_text(encoding="utf-8").replace("{{ body }}", "{{ body "),
+                        encoding="utf-8")
+    checked = casework("check", "--home", str(tmp_path))
+    assert checked.exit_code == 1
+    assert f"{template}:7: expected token 'end of print statement'" in checked.stdout

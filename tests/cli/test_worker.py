@@ -69,7 +69,7 @@ def test_outbox_send_mails_each_notice_once_to_whoever_has_an_address(
     assert "to ann <no address> (not sent)" in listed  # level 1: the assignee, no email known
     assert "to sam <sam@example.org> (not sent)" in listed  # level 2: the supervisors
     send = ["outbox", "send", "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--sender",
-            "desk@example.org"]
+            "desk@example.org", "--smtp-tls", "none"]
     sent = run(*send)
     assert (sent.exit_code, sent.stdout) == (0, "sent 1, failed 0, without an address 1\n")
     [mail] = inbox.mails

@@ -1,4 +1,5 @@
-"""Settings from the environment (engine/kernel/settings.py): the mailbox and the mail limit."""
+"""Settings from the environment (engine/kernel/settings.py): the mailbox, the mail limit and
+the outgoing mail, each with its documented default, and a bad value named."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.kernel.errors import CaseworkError
-from engine.kernel.settings import ImapSettings, ImapTls, settings_for
+from engine.kernel.settings import ImapSettings, ImapTls, MailSettings, SmtpTls, settings_for
 
 
 def test_no_imap_host_means_no_mailbox_and_the_mail_limit_defaults_to_40_mib(
@@ -43,4 +44,49 @@ def test_a_wrong_tls_mode_or_port_says_what_would_do(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CASEWORK_IMAP_TLS", "none")
     monkeypatch.setenv("CASEWORK_IMAP_PORT", "imap")
     with pytest.raises(CaseworkError, match="CASEWORK_IMAP_PORT: 'imap' is not a whole number"):
+        settings_for(tmp_path)
+
+MAIL_VARIABLES = ("CASEWORK_SMTP_HOST", "CASEWORK_SMTP_PORT", "CASEWORK_SMTP_TLS",
+                  "CASEWORK_SMTP_USER", "CASEWORK_SMTP_PASSWORD", "CASEWORK_SMTP_CA_FILE",
+                  "CASEWORK_MAIL_FROM", "CASEWORK_MAIL_REPLY_TO", "CASEWORK_MAIL_DOMAIN",
+                  "CASEWORK_MAIL_LANGUAGE", "CASEWORK_MAIL_INTERVAL")
+
+
+@pytest.fixture
+def clean(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in MAIL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_without_variables_the_defaults_hold(clean: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    mail = settings_for(tmp_path).mail
+    assert mail == MailSettings()
+    assert (mail.smtp_host, mail.smtp_tls, mail.port, mail.sender, mail.message_domain,
+            mail.language, mail.interval) == (None, SmtpTls.STARTTLS, 587,
+                                              "casework@localhost", "localhost", "en", 60.0)
+
+
+def test_the_variables_set_the_mail(clean: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name, value in {"CASEWORK_SMTP_HOST": "mail.example.org", "CASEWORK_SMTP_TLS": "ssl",
+                        "CASEWORK_SMTP_USER": "desk", "CASEWORK_SMTP_PASSWORD": "pw",
+                        "CASEWORK_SMTP_CA_FILE": str(tmp_path / "ca.pem"),
+                        "CASEWORK_MAIL_FROM": "desk@example.org",
+                        "CASEWORK_MAIL_LANGUAGE": "zh", "CASEWORK_MAIL_INTERVAL": "30"}.items():
+        clean.setenv(name, value)
+    mail = settings_for(tmp_path).mail
+    assert (mail.smtp_host, mail.smtp_tls, mail.port, mail.smtp_user, mail.smtp_password,
+            mail.smtp_ca_file, mail.message_domain, mail.language, mail.interval) == (
+        "mail.example.org", SmtpTls.SSL, 465, "desk", "pw", tmp_path / "ca.pem",
+        "example.org", "zh", 30.0)
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("CASEWORK_SMTP_TLS", "tls", "CASEWORK_SMTP_TLS: 'tls' is not one of starttls, ssl, none"),
+    ("CASEWORK_SMTP_PORT", "smtp", "CASEWORK_SMTP_PORT: 'smtp' is not a whole number"),
+])
+def test_a_bad_value_is_named(clean: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str,
+                              says: str) -> None:
+    clean.setenv(name, value)
+    with pytest.raises(CaseworkError, match=says):
         settings_for(tmp_path)

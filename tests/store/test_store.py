@@ -78,7 +78,7 @@ def test_the_database_refuses_to_change_history(casework: Casework, statement: s
             casework.database.writing() as connection:
         connection.exec_driver_sql(statement)
     assert [e.name for e in casework.store.case_events(1)] == [
-        "case.created", "rule.decided", "sla.started", "sla.started"]
+        "case.created", "rule.decided", "case.mail_skipped", "sla.started", "sla.started"]
 
 
 def test_a_new_case_row_names_every_column_but_the_sla_ones() -> None:

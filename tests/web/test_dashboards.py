@@ -115,7 +115,7 @@ def sla_cases(desk: Casework) -> None:
     fire(desk, c, "resolve", "2026-02-10T09:00:00", RESOLVED)
     fire(desk, c, "close", "2026-02-11T09:00:00", {"csat": 4})
     # D: a duplicate closed an hour after intake, before triage: its clocks took their
-    # targets at intake (complaint v5), so both are met, in W09, in no queue
+    # targets at intake (complaint v5 on), so both are met, in W09, in no queue
     d = complaint(desk, "2026-02-25T09:00:00")
     fire(desk, d, "mark_duplicate", "2026-02-25T10:00:00", {"duplicate_of": a})
     # E, billing: first response met on 3 Nov 2025 (W45), older than 12 weeks; still open

@@ -485,9 +485,9 @@ def test_unknown_roles_and_fields(tmp_path: Path, key: str, value: str, message:
                      "expression", id="set-empty"),
         pytest.param("{sett: {amount: '1'}}", "transition 'approve': unknown action 'sett'; "
                      "did you mean 'set'? (actions: set, assign, decide, update_customer, "
-                     "measure)", id="unknown-action"),
+                     "measure, mail)", id="unknown-action"),
         pytest.param("{set: {amount: '1'}, assign: nobody}", "each action is a mapping with "
-                     "one key: set, assign, decide, update_customer, measure", id="two-keys"),
+                     "one key: set, assign, decide, update_customer, measure, mail", id="two-keys"),
         pytest.param("{assign: {strategy: least_lodaed}}", "transition 'approve': unknown "
                      "assign strategy 'least_lodaed'; did you mean 'least_loaded'?",
                      id="assign-strategy"),
@@ -893,7 +893,7 @@ def test_content_hash_function() -> None:
 
 def test_shipped_complaint_workflow_loads() -> None:
     spec = load_workflow_file(COMPLAINT)
-    assert (spec.name, spec.version, spec.subject) == ("complaint", 5, "customer")
+    assert (spec.name, spec.version, spec.subject) == ("complaint", 6, "customer")
     assert spec.initial.name == "received"
     assert list(spec.states) == ["received", "in_progress", "waiting_customer", "resolved",
                                  "closed"]
@@ -998,3 +998,19 @@ def test_starts_need_a_customer_subject(tmp_path: Path) -> None:
     found = problems(tmp_path, STARTS.replace("subject: customer\n", ""))
     assert any("'starts' opens cases about a customer; add 'subject: customer'" in p
                for p in found), found
+
+
+def test_a_mail_action_names_a_template_of_the_workflow() -> None:
+    text = COMPLAINT.read_text(encoding="utf-8")
+    spec = load_workflow_text(text, "complaint.yaml", mail=lambda name: {"acknowledgement"})
+    assert [type(a).__name__ for a in spec.on_start][-1] == "MailAction"
+    wrong = text.replace("- mail: acknowledgement", "- mail: acknowledgment")
+    with pytest.raises(DefinitionError) as caught:
+        load_workflow_text(wrong, "complaint.yaml",
+                           mail=lambda name: {"acknowledgement", "message"})
+    line = next(number for number, text in enumerate(wrong.splitlines(), 1)
+                if "mail: acknowledgment" in text)
+    assert str(caught.value) == (
+        f"complaint.yaml:{line}: 'on_start' mails unknown template 'acknowledgment'; did you "
+        "mean 'acknowledgement'?; add workflows/mail/<workflow>/acknowledgment.en.txt "
+        "(templates: acknowledgement, message)")
