@@ -15,8 +15,8 @@ from typing import Any, cast
 from engine.cases.acting import Acting
 from engine.cases.context import Actor, case_values, context_for, evaluator
 from engine.cases.facts import Facts, facts_for
-from engine.cases.notifying import assignments, deliver
 from engine.cases.mailing import CustomerMailer, NoMailer
+from engine.cases.notifying import assignments, deliver
 from engine.cases.scheduling import Scheduler
 from engine.kernel.errors import (
     Conflict,

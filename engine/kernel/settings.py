@@ -217,7 +217,7 @@ def _whole(name: str, default: int) -> int:
     if not text:
         return default
     if not text.strip().isdigit() or int(text) < 1:
-        raise CaseworkError(f"{name}: {text!r} is not a whole number of {unit}s above 0 "
+        raise CaseworkError(f"{name}: {text!r} is not a whole number above 0 "
                             f"(e.g. {default or 587})")
     return int(text)
 

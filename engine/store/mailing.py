@@ -8,8 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from engine.channels.intake import Outcome
 from engine.kernel.records import Audience, CustomerMail
-from engine.store.schema import customers, outbox
+from engine.store.schema import customers, inbound_mail, outbox
 
 
 class MailWrites:
@@ -23,13 +24,21 @@ class MailWrites:
         return (None, None) if row is None else (row.name, row.email)
 
     def thread_of(self, case_id: int) -> list[str]:
-        """The Message-IDs of the mail sent about the case, oldest first (the mail read from
-        the customer joins them when the intake keeps theirs)."""
+        """The Message-IDs of the case's mail thread, oldest first: the mail sent to the
+        customer and the mail read from them that opened the case or landed on it (a mail
+        without a Message-ID of its own, kept under its digest, is not one to name)."""
+        sent = (sa.select(outbox.c.message_id, outbox.c.created_at.label("at"),
+                          sa.literal(1).label("then"))
+                .where(outbox.c.case_id == case_id, outbox.c.message_id.is_not(None),
+                       outbox.c.audience == Audience.CUSTOMER.value))
+        read = (sa.select(inbound_mail.c.message_id, inbound_mail.c.received_at.label("at"),
+                          sa.literal(0).label("then"))  # at one moment, what we read first
+                .where(inbound_mail.c.case_id == case_id,
+                       inbound_mail.c.outcome.in_((Outcome.OPENED.value, Outcome.REPLY.value)),
+                       inbound_mail.c.message_id.like("<%")))
+        thread = sa.union_all(sent, read).subquery()
         return list(self.connection.execute(
-            sa.select(outbox.c.message_id)
-            .where(outbox.c.case_id == case_id, outbox.c.message_id.is_not(None),
-                   outbox.c.audience == Audience.CUSTOMER.value)
-            .order_by(outbox.c.id)).scalars())
+            sa.select(thread.c.message_id).order_by(thread.c.at, thread.c.then)).scalars())
 
     def queue_customer_mail(self, mail: CustomerMail, at: datetime) -> int:
         mail_id: int = self.connection.execute(

@@ -23,8 +23,8 @@ from engine.store.case_links import CaseLinks
 from engine.store.conversation import ConversationWrites
 from engine.store.db import Database
 from engine.store.inbound import InboundWrites
-from engine.store.notifications import NotificationWrites
 from engine.store.mailing import MailWrites
+from engine.store.notifications import NotificationWrites
 from engine.store.schema import (
     assignment_cursors,
     cases,
