@@ -76,9 +76,9 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
         ("first_reply", "running", 16.0), ("resolution", "running", 80.0)]
     # the targets are decided at intake; triage routes, and leaves them as severity and tier are
     assert [e["name"] for e in history] == [
-        "case.created", "rule.decided", "sla.started", "sla.started", "case.transitioned",
-        "rule.decided", "case.field_changed", "case.assigned"]
-    assert [e["payload"]["table"] for e in (history[1], history[5])] == [
+        "case.created", "rule.decided", "case.mail_skipped", "sla.started", "sla.started",
+        "case.transitioned", "rule.decided", "case.field_changed", "case.assigned"]
+    assert [e["payload"]["table"] for e in (history[1], history[6])] == [
         "complaint_sla", "complaint_routing"]
     assert history[4]["at"] == "2026-03-02T09:00:00Z"
 
@@ -262,11 +262,11 @@ def edit_history(database_url: str, statement: str) -> None:
 
 
 @pytest.mark.parametrize(("statement", "says"), [
-    ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 5",
-     "case 1: event 5: 'case.transitioned' was altered"),
+    ("UPDATE events SET actor = 'mallory' WHERE case_id = 1 AND seq = 6",
+     "case 1: event 6: 'case.transitioned' was altered"),
     ("DELETE FROM events WHERE case_id = 1 AND seq = 2", "case 1: event 2: event 2 is missing"),
-    ("DELETE FROM events WHERE case_id = 1 AND seq = 8",
-     "case 1: event 8: the case records 8 events but 7 are stored"),
+    ("DELETE FROM events WHERE case_id = 1 AND seq = 9",
+     "case 1: event 9: the case records 9 events but 8 are stored"),
     # a swap of events 2 and 3, through free numbers because (case, seq) is unique
     ("UPDATE events SET seq = seq + 100 WHERE case_id = 1 AND seq IN (2, 3); "
      "UPDATE events SET seq = 105 - seq WHERE case_id = 1 AND seq IN (102, 103)",
