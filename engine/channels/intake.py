@@ -90,6 +90,10 @@ class IntakeTransaction(ConversationTransaction, Protocol):
     def case_of_messages(self, message_ids: Sequence[str]) -> int | None:
         """The case that one of these Message-IDs (ours in the outbox, or a mail taken) is
         about; the newest mail's when several are."""
+    def answer_with_queued(self, case_id: int, message_id: str) -> int:
+        """Make the customer mail queued for the case and not yet threaded (the
+        acknowledgement its start queued, in this transaction) a reply to the mail
+        `message_id`; how many were."""
 
 
 class IntakeStore(Protocol):
@@ -225,6 +229,8 @@ class Intake:
         case = runtime.start_in(tx, WORKFLOW, {"channel": "email", "summary": summary}, MAIL,
                                 now, customer)
         self._write(tx, case.id, mail, now, written)
+        if mail.message_id:  # the acknowledgement answers the mail, so it threads with it
+            tx.answer_with_queued(case.id, mail.message_id)
         reason = None
         if landing.flag is not None:
             said = _FLAGGED[landing.flag].format(case=landing.named, sender=mail.sender)

@@ -23,6 +23,14 @@ class MailWrites:
                                       .where(customers.c.id == customer_id)).first()
         return (None, None) if row is None else (row.name, row.email)
 
+    def answer_with_queued(self, case_id: int, message_id: str) -> int:
+        done = self.connection.execute(
+            sa.update(outbox).where(outbox.c.case_id == case_id, outbox.c.sent_at.is_(None),
+                                    outbox.c.audience == Audience.CUSTOMER.value,
+                                    outbox.c.in_reply_to.is_(None))
+            .values(in_reply_to=message_id, thread_refs=message_id))
+        return int(done.rowcount or 0)
+
     def thread_of(self, case_id: int) -> list[str]:
         """The Message-IDs of the case's mail thread, oldest first: the mail sent to the
         customer and the mail read from them that opened the case or landed on it (a mail

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from engine.cases.conversation import EntryKind
 from engine.cases.runtime import Actor
 from engine.channels.intake import MAIL, Outcome
-from engine.store.schema import cases, outbox
+from engine.store.schema import cases
 from engine.wiring import Casework
 from tests.fixtures import T0
 
@@ -106,12 +106,11 @@ def test_a_reply_quoting_our_message_id_lands_on_its_case_whatever_the_subject(
         app: Casework) -> None:
     case_id = complaint(app)
     app.conversation.record(case_id, EntryKind.TO_CUSTOMER, "Which invoice?", ANN, T0)
-    with app.database.writing() as connection:  # as the outgoing mail will have stamped it
-        connection.execute(sa.update(outbox).where(outbox.c.case_id == case_id)
-                           .values(message_id="<ours1@casework.example>"))
+    ours = app.timers.notices()[-1]  # the question, with the Message-ID it is sent with
+    assert ours.case_id == case_id and ours.message_id is not None
     taken = app.intake.take(mail(subject="Re: your question", body="INV-42",
                                  sender="someone.else@example.org",
-                                 In_Reply_To="<ours1@casework.example>"), T0)
+                                 In_Reply_To=ours.message_id), T0)
     assert (taken.outcome, taken.case_id) == (Outcome.REPLY, case_id)
     # and a reply to that reply finds the case through the mail taken
     again = app.intake.take(mail(subject="more", message_id="<m2@mail.example>",
