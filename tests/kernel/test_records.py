@@ -79,4 +79,4 @@ def test_a_notice_as_json_keeps_every_column_and_writes_instants_as_text() -> No
     assert notice.to_json() == {
         "id": 1, "case_id": 7, "recipient": "sam", "address": None, "subject": "Late",
         "body": "Case 7 is late", "created_at": "2026-03-05T11:00:00Z", "sent_at": None,
-        "attempts": 0, "last_error": None}
+        "attempts": 0, "last_error": None, "message_id": None}
