@@ -38,7 +38,8 @@ Feature: Service levels: complaints answered in time, or escalated to the right 
 
   Scenario: The escalation ladder notifies the right people once per level
     A key customer's complaint: the account managers hear of it at 80% of its 40 business
-    hours, the supervisors at the breach, the managers at 150%.
+    hours, the supervisors at the breach, the managers at 150%; ann, whose case it is, hears
+    of the warning and of the breach too.
     Given it is Monday 2 March 2026, 09:00 UTC
     And key customer "K-1" has complained by web: "The delivery is three weeks late"
     And "ann" has triaged it as a "after_sales" complaint of "medium" severity
@@ -47,7 +48,9 @@ Feature: Service levels: complaints answered in time, or escalated to the right 
     Then the outbox holds exactly
       | to  | about                                  |
       | kim | complaint case 1: resolution at risk   |
+      | ann | complaint case 1: resolution at risk   |
       | sam | complaint case 1: resolution breached  |
+      | ann | complaint case 1: resolution breached  |
       | max | complaint case 1: resolution breached  |
     And the history shows escalation levels 1, 2 and 3 at
       | level | when                                 |
