@@ -15,6 +15,8 @@ from engine.cases.runtime import Runtime
 from engine.cases.saved_views import SavedViews
 from engine.cases.search import CaseSearch
 from engine.cases.version_moves import Migrator
+from engine.channels.surveys import Signer, SurveyMail, Surveys, SurveySender
+from engine.channels.webform import WebForm
 from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
@@ -24,6 +26,7 @@ from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
+from engine.kernel.signing import secret_key
 from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
@@ -37,6 +40,7 @@ from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
+from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
@@ -111,6 +115,16 @@ class Casework:
         return Conversation(SqlConversations(self.store), self.runtime, limits)
 
     @cached_property
+    def surveys(self) -> Surveys:
+        signer = Signer(lambda: secret_key(self.settings.home))
+        return Surveys(SqlSurveys(self.store), self.runtime, signer)
+
+    @cached_property
+    def web_form(self) -> WebForm:
+        return WebForm(self.store, self.conversation, self.customer_editor,
+                       self.settings.form_per_hour)
+
+    @cached_property
     def responses(self) -> dict[str, CannedResponse]:
         """The canned responses of the home's rules/responses.yaml (checked when loaded)."""
         return load_responses(self.settings.home)
@@ -175,8 +189,10 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     store = SqlStore(database)
     registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems})
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
-    return Casework(settings, database, store, registry, Runtime(store, registry, reckoner),
-                    SqlCustomers(database))
+    surveyor = SurveySender(Signer(lambda: secret_key(settings.home)), SurveyMail(settings.home),
+                            settings.public_url, settings.survey_days)
+    return Casework(settings, database, store, registry,
+                    Runtime(store, registry, reckoner, surveyor), SqlCustomers(database))
 
 
 def _safe(url: str) -> str:

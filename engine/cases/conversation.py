@@ -165,14 +165,7 @@ class Conversation:
         id, and True when a submission with the key recorded it already (nothing is written
         now)."""
         key = checked_key(key)
-        text = body.strip()
-        if not text and not files:
-            raise InvalidInput("body", "an entry needs a text or a file")
-        if len(text) > MAX_BODY:
-            raise InvalidInput("body", f"is {len(text):,} characters long; the most is "
-                               f"{MAX_BODY:,}: attach the rest as a file")
-        for upload in files:
-            self._check(upload)
+        text = self._checked(body, files)
         kind = EntryKind(kind)
         written: list[Path] = []
         try:
@@ -193,6 +186,27 @@ class Conversation:
             raise NotFound(f"the entry recorded with key '{key}' is no longer in case "
                            f"{case_id}'s conversation")
         return found[-1], True
+
+    def record_in(self, tx: ConversationTransaction, case_id: int, kind: EntryKind, body: str,
+                  actor: Actor, now: datetime, files: Sequence[Upload],
+                  written: list[Path]) -> int:
+        """record() inside the caller's transaction (a case opened with its first message):
+        the files' paths are added to `written`, which the caller removes if it fails."""
+        text = self._checked(body, files)
+        return self._record(tx, case_id, EntryKind(kind), text, actor, now, files, None,
+                            written)
+
+    def _checked(self, body: str, files: Sequence[Upload]) -> str:
+        """The entry's text, stripped; InvalidInput or AttachmentRefused."""
+        text = body.strip()
+        if not text and not files:
+            raise InvalidInput("body", "an entry needs a text or a file")
+        if len(text) > MAX_BODY:
+            raise InvalidInput("body", f"is {len(text):,} characters long; the most is "
+                               f"{MAX_BODY:,}: attach the rest as a file")
+        for upload in files:
+            self._check(upload)
+        return text
 
     def _check(self, upload: Upload) -> None:
         size, limit = len(upload.content), self.limits.max_bytes

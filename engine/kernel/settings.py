@@ -26,6 +26,13 @@ class Settings:
     attachment_types:  CASEWORK_ATTACHMENT_TYPES, the media types accepted, comma-separated;
                    default: PDF, plain text, CSV, PNG, JPEG, GIF, WebP, email messages, and
                    the Office and OpenDocument formats (ATTACHMENT_TYPES).
+    public_url:    CASEWORK_PUBLIC_URL, where customers reach this casework (the base of survey
+                   links in mail, e.g. https://service.example.com); default
+                   http://localhost:8000.
+    survey_days:   CASEWORK_SURVEY_DAYS, how many days a survey link may be answered; default 14.
+    form_per_hour: CASEWORK_FORM_PER_HOUR, how many public complaint forms one client address
+                   may send in an hour (counted in the database, across every server);
+                   default 5.
     """
 
     home: Path
@@ -34,6 +41,9 @@ class Settings:
     attachments: Path | None = None
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: tuple[str, ...] = ()  # empty: ATTACHMENT_TYPES
+    public_url: str = "http://localhost:8000"
+    survey_days: int = 14
+    form_per_hour: int = 5
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -66,17 +76,28 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
     return Settings(home=base, database_url=url, now=moment,
                     attachments=Path(folder).resolve() if folder else None,
                     attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
-                    attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()))
+                    attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()),
+                    public_url=_url("CASEWORK_PUBLIC_URL", "http://localhost:8000"),
+                    survey_days=_whole("CASEWORK_SURVEY_DAYS", 14, "days"),
+                    form_per_hour=_whole("CASEWORK_FORM_PER_HOUR", 5, "forms"))
 
 
-def _whole(name: str, default: int) -> int:
+def _whole(name: str, default: int, unit: str = "bytes") -> int:
     text = os.environ.get(name)
     if not text:
         return default
     if not text.strip().isdigit() or int(text) < 1:
-        raise CaseworkError(f"{name}: {text!r} is not a whole number of bytes above 0 "
+        raise CaseworkError(f"{name}: {text!r} is not a whole number of {unit} above 0 "
                             f"(e.g. {default})")
     return int(text)
+
+
+def _url(name: str, default: str) -> str:
+    text = (os.environ.get(name) or default).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise CaseworkError(f"{name}: {text!r} is not an http(s) address; give where customers "
+                            "reach casework, e.g. https://service.example.com")
+    return text
 
 
 @cache

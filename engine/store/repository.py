@@ -31,6 +31,7 @@ from engine.store.schema import (
     users,
 )
 from engine.store.submissions import Submissions
+from engine.store.surveys import SurveyWrites
 from engine.store.timers import TimerWrites
 
 MAX_ID = 2**63 - 1  # the largest id a database integer holds (SQLite INTEGER, PostgreSQL BIGINT)
@@ -98,7 +99,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
     return DefinitionRecord(**row._mapping)
 
 
-class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites):
+class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites, SurveyWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

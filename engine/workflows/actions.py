@@ -19,17 +19,19 @@ from engine.kernel.specs import (
     CUSTOMER_WRITABLE,
     DECIDABLE_ATTRIBUTES,
     KPIS,
+    SURVEY_KINDS,
     Action,
     AssignAction,
     CustomerAction,
     DecideAction,
     MeasureAction,
     SetAction,
+    SurveyAction,
 )
 from engine.kernel.yaml_source import Checker, Node, NodeList, known_list, suggest
 from engine.rules.tables import TableSpec
 
-ACTIONS = ("set", "assign", "decide", "update_customer", "measure")
+ACTIONS = ("set", "assign", "decide", "update_customer", "measure", "survey")
 ASSIGN_KEYS = {"strategy", "among"}
 DECIDE_KEYS = {"table", "with", "when"}
 # Which case field types may feed a table input of each type, and which table output types a
@@ -104,6 +106,8 @@ class ActionLoader(Checker):
             read = self.customer_action(body, where, scope, what)
         elif kind == "measure":
             read = self.measure_action(body, where, fields, scope, what)
+        elif kind == "survey":
+            read = self.survey_action(body, where, scope, what)
         else:
             self.problem(where, f"{what}: unknown action '{kind}'"
                          f"{suggest(kind, ACTIONS)} (actions: {', '.join(ACTIONS)})")
@@ -168,6 +172,17 @@ class ActionLoader(Checker):
                     self.problem(line, f"{what}: 'measure' needs a decimal field "
                                  f"'{prefix}_{kpi}' beside 'actual_{kpi}'")
         return None if year is None else MeasureAction(year, line)
+
+    def survey_action(self, body: Any, line: int, scope: Scope, what: str) -> SurveyAction | None:
+        if "customer" not in scope:
+            self.problem(line, f"{what}: 'survey' asks the case's customer; add "
+                         "'subject: customer'")
+            return None
+        if body not in SURVEY_KINDS:
+            self.problem(line, f"{what}: unknown survey {body!r}{suggest(str(body), SURVEY_KINDS)}"
+                         f" (surveys: {', '.join(SURVEY_KINDS)})")
+            return None
+        return SurveyAction(str(body), line)
 
     def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
         if isinstance(body, str) and body in ASSIGN_STRATEGIES:

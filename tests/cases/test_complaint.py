@@ -77,7 +77,7 @@ def test_running_version_4_cases_stay_on_version_4(casework: Casework) -> None:
     with casework.store.transaction() as tx:
         [case] = casework.runtime.start_many(tx, [StartRequest(old, NEW, "S1")], ANN, T0)
     assert (case.version, case.fields["tier"]) == (4, "ordinary")  # v4 never read the tier
-    assert casework.registry.active("complaint").spec.version == 5
+    assert casework.registry.active("complaint").spec.version == 6
     triaged = casework.runtime.fire(case.id, "triage", SAM, T0, {"category": "billing",
                                                                  "severity": "high"})
     assert (triaged.version, triaged.fields["first_response_hours"]) == (4, "8")

@@ -32,7 +32,7 @@ def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casewor
     case_id = triaged(casework)
     events = casework.store.case_events(case_id)
     opened, triage = told(casework, case_id)
-    assert opened.title == "Opened as Customer complaint v5, Received"
+    assert opened.title == "Opened as Customer complaint v6, Received"
     assert opened.seqs == (1, 2, 3, 4)  # on_start decides the targets as the case opens
     sla_normal = Detail(
         "decision", "complaint_sla v2 chose ordinary-normal: First response target (hours) 16, "

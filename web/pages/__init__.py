@@ -10,10 +10,11 @@ from web.pages import (
     dashboards,
     desk,
     intake,
+    public,
     rule_editing,
     rules,
 )
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
            rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
-           conversation.ROUTER]
+           conversation.ROUTER, public.SURVEY, public.CONTACT]
