@@ -68,7 +68,7 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
     assert fired.exit_code == 0, fired.output
     case = json.loads(fired.stdout)
     assert {k: case[k] for k in ("id", "workflow", "version", "state")} == \
-        {"id": case_id, "workflow": "complaint", "version": 5, "state": "in_progress"}
+        {"id": case_id, "workflow": "complaint", "version": 6, "state": "in_progress"}
     assert (case["fields"]["category"], case["queue"]) == ("billing", "billing")
     shown, history = case_and_history(run, case_id)
     assert shown == case
@@ -225,10 +225,10 @@ def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path)
     result = run("cases", "start", "complaint", "--field", "channel=web", "--field",
                  "summary=s", "--customer", "C1", *AGENT)
     assert result.exit_code == 1
-    assert "set 'version: 6' to publish the change" in result.stderr
-    path.write_text(path.read_text().replace("version: 5", "version: 6"))
+    assert "set 'version: 7' to publish the change" in result.stderr
+    path.write_text(path.read_text().replace("version: 6", "version: 7"))
     assert started(run) == 2
-    assert run("cases", "show", "2", "--json").stdout.count('"version": 6') == 1
+    assert run("cases", "show", "2", "--json").stdout.count('"version": 7') == 1
 
 
 def edit_history(database_url: str, statement: str) -> None:
