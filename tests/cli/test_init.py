@@ -24,7 +24,7 @@ def casework(*args: str) -> Result:
 
 def test_the_shipped_definitions_are_the_repository_top_level_folders() -> None:
     assert shipped_files() == SHIPPED
-    assert len(SHIPPED) == 14 and Path("rules/calendars.yaml") in SHIPPED
+    assert len(SHIPPED) == 15 and Path("rules/calendars.yaml") in SHIPPED
     for name in SHIPPED:
         assert (shipped_home() / name).read_bytes() == (ROOT / name).read_bytes()
 
@@ -35,7 +35,7 @@ def test_a_home_with_neither_folder_runs_on_the_shipped_ones(tmp_path: Path) -> 
         p.name for p in workflow_files(ROOT)]
     checked = casework("check", "--home", str(tmp_path))
     assert checked.exit_code == 0, checked.output
-    assert checked.stdout == (f"ok: 6 workflow(s), 6 decision table(s) shipped with casework "
+    assert checked.stdout == (f"ok: 7 workflow(s), 6 decision table(s) shipped with casework "
                               f"({tmp_path} has no workflows/ or rules/ of its own; `casework "
                               "init` copies them there to edit)\n")
 
@@ -52,12 +52,12 @@ def test_init_writes_every_shipped_file_naming_each(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     lines = written.stdout.splitlines()
     assert lines[:-1] == [f"wrote {home / name}" for name in SHIPPED]
-    assert lines[-1] == (f"{home}: 14 file(s) written; edit them, then `casework check --home "
+    assert lines[-1] == (f"{home}: 15 file(s) written; edit them, then `casework check --home "
                          f"{home}`")
     for name in SHIPPED:
         assert (home / name).read_bytes() == (ROOT / name).read_bytes()
     checked = casework("check", "--home", str(home))
-    assert checked.stdout == f"ok: 6 workflow(s), 6 decision table(s) under {home}\n"
+    assert checked.stdout == f"ok: 7 workflow(s), 6 decision table(s) under {home}\n"
 
 
 def test_init_writes_into_the_home_when_no_folder_is_given(tmp_path: Path,
@@ -74,7 +74,7 @@ def test_init_never_overwrites_an_edited_file_unless_forced(tmp_path: Path) -> N
     assert casework("init", str(tmp_path)).exit_code == 0
     again = casework("init", str(tmp_path))
     assert again.exit_code == 0
-    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 14 already the same as shipped; "
+    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 15 already the same as shipped; "
                             f"edit them, then `casework check --home {tmp_path}`\n")
     edited = tmp_path / "rules" / "complaint_sla.yaml"
     edited.write_text(edited.read_text() + "# ours\n")
