@@ -77,6 +77,14 @@ def test_a_missing_score_asks_again_and_keeps_the_comment(web: Client, desk: Cas
     assert desk.store.get_case(case_id).state == "resolved"
 
 
+def test_a_score_off_the_scale_asks_again(web: Client, desk: Casework) -> None:
+    case_id, token = resolved(desk)
+    web.get(f"/survey/{token}")
+    again = web.post(f"/survey/{token}", data={**csrf(web), "score": "9"})
+    assert again.status_code == 422 and "is 9; choose from 1 to 5" in again.text
+    assert desk.store.get_case(case_id).state == "resolved"
+
+
 def test_an_unsatisfied_answer_says_we_look_again(web: Client, desk: Casework) -> None:
     case_id, token = resolved(desk)
     web.get(f"/survey/{token}")

@@ -78,17 +78,15 @@ def answer_survey(request: Request[Any, Any, Any], token: FromPath[str],
     surveys, now, client = casework_of(request).surveys, now_of(request), client_of(request)
     text = str(data.get("score") or "").strip()
     try:
+        survey = surveys.open(token, now, client)  # a refused link says why before the score
         if not text.isdigit():
-            survey = surveys.open(token, now, client)
-            return _form(request, token, survey, data, InvalidInput(
-                "score", "choose a score"), HTTP_422_UNPROCESSABLE_ENTITY)
+            raise InvalidInput("score", "choose a score")
         answered = surveys.answer(token, int(text), str(data.get("comment") or ""), now,
                                   client)
     except SurveyRefused as refused:
         return _refused(request, refused)
     except InvalidInput as exc:
-        return _form(request, token, surveys.open(token, now, client), data, exc,
-                     HTTP_422_UNPROCESSABLE_ENTITY)
+        return _form(request, token, survey, data, exc, HTTP_422_UNPROCESSABLE_ENTITY)
     return page(request, "survey.html", user=None, survey=answered, done=True, refused=None)
 
 
