@@ -19,7 +19,9 @@ from engine.cases.version_moves import Migrator
 from engine.channels.inbound import MailLimits
 from engine.channels.intake import Intake
 from engine.channels.mailing import Mailing
+from engine.channels.surveys import Signer, Surveys, SurveySender
 from engine.channels.templates import MailTemplates
+from engine.channels.webform import WebForm
 from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
@@ -29,6 +31,7 @@ from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
+from engine.kernel.signing import secret_key
 from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
@@ -44,6 +47,7 @@ from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
+from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
@@ -139,6 +143,16 @@ class Casework:
         return SqlInbound(self.database)
 
     @cached_property
+    def surveys(self) -> Surveys:
+        signer = Signer(lambda: secret_key(self.settings.home))
+        return Surveys(SqlSurveys(self.store), self.runtime, signer)
+
+    @cached_property
+    def web_form(self) -> WebForm:
+        return WebForm(self.store, self.conversation, self.customer_editor,
+                       self.settings.form_per_hour)
+
+    @cached_property
     def responses(self) -> dict[str, CannedResponse]:
         """The canned responses of the home's rules/responses.yaml (checked when loaded)."""
         return load_responses(self.settings.home)
@@ -209,8 +223,10 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
     mailing = Mailing(MailTemplates(definitions_home(settings.home)), registry,
                       settings.mail.message_domain, settings.mail.language)
+    surveyor = SurveySender(Signer(lambda: secret_key(settings.home)), mailing,
+                            settings.public_url, settings.survey_days)
     return Casework(settings, database, store, registry,
-                    Runtime(store, registry, reckoner, mailing), SqlCustomers(database))
+                    Runtime(store, registry, reckoner, mailing, surveyor), SqlCustomers(database))
 
 
 def _safe(url: str) -> str:

@@ -106,8 +106,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def casework(database_url: str) -> Iterator[Casework]:
+def casework(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Casework]:
     """casework on the shipped workflows, over a fresh database of each kind."""
+    monkeypatch.setenv("CASEWORK_SECRET", SECRET)  # survey links: no key file in the checkout
     yield from _casework(database_url)
 
 
@@ -119,8 +120,10 @@ def postgres_database_url(postgres_admin_url: str) -> str:
 
 
 @pytest.fixture
-def postgres_casework(postgres_database_url: str) -> Iterator[Casework]:
+def postgres_casework(postgres_database_url: str,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[Casework]:
     """casework over a fresh PostgreSQL database only, for what only PostgreSQL can show."""
+    monkeypatch.setenv("CASEWORK_SECRET", SECRET)
     yield from _casework(postgres_database_url)
 
 
@@ -135,6 +138,7 @@ def _casework(database_url: str) -> Iterator[Casework]:
 
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+SECRET = "a test secret that signs survey links"
 # The customers the tests' cases are about (a case names an existing customer).
 TEST_CUSTOMERS = ("C1", "C7")
 

@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from engine.kernel.roles import Permission
 from engine.kernel.settings import get_settings
+from engine.kernel.signing import secret_key
 from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle
@@ -28,7 +29,6 @@ from web.security import (
     Authentication,
     SessionConfig,
     SqlSessionStore,
-    secret_key,
 )
 
 STATIC = Path(__file__).parent / "static"

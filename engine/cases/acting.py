@@ -3,7 +3,9 @@
 Each action sees the case as the actions before it left it: `set` and `decide` write `values`,
 a routing decision or `assign` moves the case, `update_customer` collects what it writes on the
 customer (written once, after the list), `measure` sets the KPI fields, `mail` queues a mail to
-the customer (engine.cases.mailing) with the case as the actions before it left it.
+the customer (engine.cases.mailing) with the case as the actions before it left it, `survey`
+sends the customer a survey link through the Surveyor the runtime was given
+(engine.channels.surveys).
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from engine.cases.actions import customer_values, measure_kpis, update_customer
 from engine.cases.context import Actor, context_for, evaluator
 from engine.cases.deciding import run_decision
 from engine.cases.facts import Facts
 from engine.cases.mailing import CustomerMailer, NoMailer
-from engine.kernel.errors import ExpressionError, InvalidInput
+from engine.kernel.errors import CaseworkError, ExpressionError, InvalidInput
 from engine.kernel.fields import coerce, to_json
 from engine.kernel.history import EventDraft
 from engine.kernel.records import CaseRecord, Transaction
@@ -30,9 +32,26 @@ from engine.kernel.specs import (
     MailAction,
     MeasureAction,
     SetAction,
+    SurveyAction,
     WorkflowSpec,
 )
 from engine.workflows.registry import Registry
+
+
+class Surveyor(Protocol):
+    """Sends surveys (engine.channels.surveys, above this layer, is one)."""
+
+    def issue(self, tx: Transaction, case: CaseRecord, kind: str, now: datetime) -> EventDraft:
+        """Issue a survey of `kind` to the case's customer in the fire's transaction; the
+        history event that says so (`survey.sent`, or `survey.not_sent` and why)."""
+
+
+class NoSurveyor:
+    """A runtime without surveys: a `survey` action says plainly that none are set up."""
+
+    def issue(self, tx: Transaction, case: CaseRecord, kind: str, now: datetime) -> EventDraft:
+        raise CaseworkError(f"case {case.id}: a '{kind}' survey is due, but this process has no "
+                            "survey sender; open casework through engine.wiring.open_casework")
 
 
 @dataclass(frozen=True)
@@ -46,6 +65,7 @@ class Acting:
     now: datetime
     facts: Facts | None
     mailer: CustomerMailer = field(default_factory=NoMailer)
+    surveyor: Surveyor = field(default_factory=NoSurveyor)
 
     def run(self, actions: Sequence[Action], case: CaseRecord, values: dict[str, Any],
             cause: str) -> tuple[CaseRecord, list[EventDraft]]:
@@ -71,6 +91,8 @@ class Acting:
                 decided.append(measure_kpis(self.tx, self.spec, action, case, values, evaluate))
             elif isinstance(action, MailAction):
                 decided.append(self._mail(action, case, values))
+            elif isinstance(action, SurveyAction):
+                decided.append(self.surveyor.issue(self.tx, case, action.kind, self.now))
             else:
                 case = case.evolve(assignee=self._assign(action, evaluate))
         if updates:

@@ -169,21 +169,23 @@ class Conversation:
         id, and True when a submission with the key recorded it already (nothing is written
         now)."""
         key = checked_key(key)
+        text = self._checked(body, files)
+        kind = EntryKind(kind)
         written: list[Path] = []
         try:
             with self.store.transaction() as tx:
                 earlier = None if key is None else submitted_before(
-                    tx, key, actor.name, case_id, f"wrote {EntryKind(kind).value}", now)
+                    tx, key, actor.name, case_id, f"wrote {kind.value}", now)
                 if earlier is None:
-                    return self.record_in(tx, case_id, kind, body, actor, now, written, files,
-                                          expected_version), False
+                    return self._record(tx, case_id, kind, text, actor, now, files,
+                                        expected_version, written), False
         except BaseException:
             for path in written:  # the rows are gone: so are their files
                 path.unlink(missing_ok=True)
             raise
         # the entry that submission wrote: by this person, of this kind, at its moment
         found = [e.id for e in self.store.entries(case_id) if e.author == actor.name
-                 and e.kind == EntryKind(kind) and e.created_at == earlier.at]
+                 and e.kind == kind and e.created_at == earlier.at]
         if not found:
             raise NotFound(f"the entry recorded with key '{key}' is no longer in case "
                            f"{case_id}'s conversation")
@@ -192,9 +194,15 @@ class Conversation:
     def record_in(self, tx: ConversationTransaction, case_id: int, kind: EntryKind, body: str,
                   actor: Actor, now: datetime, written: list[Path],
                   files: Sequence[Upload] = (), expected_version: int | None = None) -> int:
-        """record() inside the caller's transaction (the mail intake records a mail with the
-        entry it makes); the files it writes are added to `written`, for the caller to remove
-        if the transaction fails."""
+        """record() inside the caller's transaction (the mail intake and the web form record
+        the case's first message with it, a survey its comment); the files it writes are added
+        to `written`, for the caller to remove if the transaction fails."""
+        text = self._checked(body, files)
+        return self._record(tx, case_id, EntryKind(kind), text, actor, now, files,
+                            expected_version, written)
+
+    def _checked(self, body: str, files: Sequence[Upload]) -> str:
+        """The entry's text, stripped; InvalidInput or AttachmentRefused."""
         text = body.strip()
         if not text and not files:
             raise InvalidInput("body", "an entry needs a text or a file")
@@ -203,8 +211,7 @@ class Conversation:
                                f"{MAX_BODY:,}: attach the rest as a file")
         for upload in files:
             self._check(upload)
-        return self._record(tx, case_id, EntryKind(kind), text, actor, now, files,
-                            expected_version, written)
+        return text
 
     def _check(self, upload: Upload) -> None:
         size, limit = len(upload.content), self.limits.max_bytes

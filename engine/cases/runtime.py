@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from engine.cases.acting import Acting
+from engine.cases.acting import Acting, NoSurveyor, Surveyor
 from engine.cases.context import Actor, case_values, context_for, evaluator
 from engine.cases.facts import Facts, facts_for
 from engine.cases.mailing import CustomerMailer, NoMailer
@@ -60,11 +60,12 @@ class Runtime:
     """Runs cases of the workflows in a registry against a store."""
 
     def __init__(self, store: Store, registry: Registry, reckoner: Reckoner | None = None,
-                 mailer: CustomerMailer | None = None) -> None:
+                 mailer: CustomerMailer | None = None, surveyor: Surveyor | None = None) -> None:
         self.store = store
         self.registry = registry
         self.scheduler = Scheduler(reckoner or Reckoner({}))
         self.mailer: CustomerMailer = mailer or NoMailer()
+        self.surveyor = surveyor or NoSurveyor()  # wiring gives engine.channels.surveys
 
     # --- start ----------------------------------------------------------------------------
 
@@ -132,7 +133,8 @@ class Runtime:
         if spec.on_start:
             values = case_values(spec, record.fields)
             facts = facts_for(tx, spec, record.customer)
-            moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer).run(
+            moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer,
+                                    self.surveyor).run(
                 spec.on_start, record, values, "on_start")
             _check_required(spec, values)
             record = moved.evolve(fields=_json_fields(spec, values))
@@ -217,7 +219,8 @@ class Runtime:
         self._check_guard(transition, spec, case, values, actor, now, facts)
         dest = self._move(deployed, case.state, trigger)
         moved = case.evolve(state=dest, queue=_queue(spec, dest, case.queue))
-        moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer).run(
+        moved, decided = Acting(self.registry, tx, spec, actor, now, facts, self.mailer,
+                                    self.surveyor).run(
             transition.actions, moved, values, transition.trigger)
         _check_needs(transition, values, skip=set())
         _check_required(spec, values)

@@ -9,6 +9,9 @@ For a calendar year Y, from the customer's purchases and complaints:
 - retention: the share of Y's four quarters in which the customer bought (1 = every quarter).
 - repeat_purchase_rate: the share of Y's purchase days that came after an earlier one in Y
   (n days: (n-1)/n); none when the customer did not buy in Y.
+- nps: the Net Promoter Score of the customer's NPS survey answers in Y (workflows/nps_survey):
+  the share of answers 9 or 10 less the share 0 to 6, in points from -100 to 100; none without
+  an answer.
 
 Attainment is actual / goal (1 = the goal met exactly); none when either is missing or the goal
 is zero.
@@ -37,7 +40,17 @@ def measure(activity: YearActivity) -> dict[str, Decimal | None]:
         if activity.csat else None,
         "retention": _round(Decimal(len({(d.month - 1) // 3 for d in this})) / 4),
         "repeat_purchase_rate": _round(Decimal(len(this) - 1) / len(this)) if this else None,
+        "nps": net_promoter_score(activity.nps),
     }
+
+
+def net_promoter_score(answers: list[int]) -> Decimal | None:
+    """Promoters (9-10) less detractors (0-6), in points of the answers; None without any."""
+    if not answers:
+        return None
+    promoters = sum(1 for a in answers if a >= 9)
+    detractors = sum(1 for a in answers if a <= 6)
+    return _round(Decimal(100 * (promoters - detractors)) / len(answers))
 
 
 def attainment(goal: Decimal | None, actual: Decimal | None) -> Decimal | None:

@@ -25,6 +25,7 @@ class YearActivity:
     year: int
     days: dict[date, Decimal] = field(default_factory=dict)  # purchase day -> amount
     csat: list[int] = field(default_factory=list)  # every rating given in Y
+    nps: list[int] = field(default_factory=list)  # every NPS survey answer (0-10) given in Y
 
 
 R = TypeVar("R")

@@ -104,6 +104,13 @@ class Settings:
     imap:          the mailbox complaints arrive in (ImapSettings, from CASEWORK_IMAP_*);
                    None when CASEWORK_IMAP_HOST is not set.
     mail:          outgoing mail, CASEWORK_SMTP_* and CASEWORK_MAIL_* (MailSettings).
+    public_url:    CASEWORK_PUBLIC_URL, where customers reach this casework (the base of survey
+                   links in mail, e.g. https://service.example.com); default
+                   http://localhost:8000.
+    survey_days:   CASEWORK_SURVEY_DAYS, how many days a survey link may be answered; default 14.
+    form_per_hour: CASEWORK_FORM_PER_HOUR, how many public complaint forms one client address
+                   may send in an hour (counted in the database, across every server);
+                   default 5.
     """
 
     home: Path
@@ -115,6 +122,9 @@ class Settings:
     mail_max_bytes: int = 40 * 1024 * 1024
     imap: ImapSettings | None = None
     mail: MailSettings = field(default_factory=MailSettings)
+    public_url: str = "http://localhost:8000"
+    survey_days: int = 14
+    form_per_hour: int = 5
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -185,7 +195,10 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                     attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
                     attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()),
                     mail_max_bytes=_whole("CASEWORK_MAIL_MAX_BYTES", 40 * 1024 * 1024),
-                    imap=imap_settings(), mail=mail_settings())
+                    imap=imap_settings(), mail=mail_settings(),
+                    public_url=_url("CASEWORK_PUBLIC_URL", "http://localhost:8000"),
+                    survey_days=_whole("CASEWORK_SURVEY_DAYS", 14),
+                    form_per_hour=_whole("CASEWORK_FORM_PER_HOUR", 5))
 
 
 def imap_settings() -> ImapSettings | None:
@@ -220,6 +233,14 @@ def _whole(name: str, default: int) -> int:
         raise CaseworkError(f"{name}: {text!r} is not a whole number above 0 "
                             f"(e.g. {default or 587})")
     return int(text)
+
+
+def _url(name: str, default: str) -> str:
+    text = (os.environ.get(name) or default).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise CaseworkError(f"{name}: {text!r} is not an http(s) address; give where customers "
+                            "reach casework, e.g. https://service.example.com")
+    return text
 
 
 @cache

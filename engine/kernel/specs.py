@@ -44,9 +44,14 @@ START_CUSTOMER_ATTRIBUTES = frozenset(
 )
 ACTOR_ATTRIBUTES = frozenset({"name", "role"})
 # The conversation's signals (engine.cases.conversation): a message from the customer, and ours
-# to the customer. SLA clocks may start and stop on them as on triggers; a transition `on:` one
-# is fired by the engine when such a message is recorded.
-SIGNALS = ("message_in", "message_out")
+# to the customer; and a survey's answer (engine.channels.surveys). SLA clocks may start and stop
+# on them as on triggers; a transition `on:` one is fired by the engine when such a message is
+# recorded (on `survey_answered`: the first whose guard passes, given the score and comment).
+SIGNALS = ("message_in", "message_out", "survey_answered")
+# Signals that may leave one state by several transitions, the first whose guard passes firing.
+SIGNALS_BY_GUARD = frozenset({"survey_answered"})
+# The surveys a `survey:` action sends: CSAT (1-5, after a complaint) and NPS (0-10).
+SURVEY_KINDS = ("csat", "nps")
 ASSIGN_STRATEGIES = frozenset({"least_loaded", "round_robin", "nobody"})
 # Case attributes a decision's outputs may set besides fields (a routing table sets the queue).
 DECIDABLE_ATTRIBUTES = frozenset({"queue", "assignee"})
@@ -121,7 +126,17 @@ class MailAction:
     line: int = 0
 
 
-Action = SetAction | AssignAction | DecideAction | CustomerAction | MeasureAction | MailAction
+@dataclass(frozen=True)
+class SurveyAction:
+    """`survey: csat|nps`: send the case's customer a link to a survey (engine.channels.surveys);
+    its answer is the `survey_answered` signal on the case."""
+
+    kind: str
+    line: int = 0
+
+
+Action = (SetAction | AssignAction | DecideAction | CustomerAction | MeasureAction
+          | MailAction | SurveyAction)
 
 # What `update_customer` may write on a customer record, as the field it is coerced as.
 CUSTOMER_WRITABLE: dict[str, FieldSpec] = {
@@ -329,6 +344,6 @@ def _action_expressions(action: Action) -> list[Expression | None]:
         return [*action.bindings.values(), action.when]
     if isinstance(action, CustomerAction):
         return list(action.values.values())
-    if isinstance(action, MailAction):
+    if isinstance(action, MailAction | SurveyAction):
         return []
     return [action.year]

@@ -17,7 +17,7 @@ from engine.kernel.history import CustomerEvent
 from engine.kernel.records import CustomerHead, CustomerRecord, YearActivity
 from engine.kernel.specs import CUSTOMER_ATTRIBUTES, CUSTOMER_FIGURE_FACTS, CUSTOMER_RECORD_FACTS
 from engine.store.bulk import Driver, Instants, execute_many
-from engine.store.schema import cases, customers, events, purchases, users
+from engine.store.schema import cases, customers, events, purchases, surveys, users
 
 CENT = Decimal("0.01")
 _CUSTOMER_EXISTS = sa.select(customers.c.id).where(customers.c.id == sa.bindparam("key"))
@@ -134,10 +134,16 @@ class CaseLinks:
                    events.c.at < end).order_by(events.c.id)).scalars().all()
         ratings = [change["new"] for change in map(json.loads, payloads)
                    if change.get("field") == "csat" and isinstance(change.get("new"), int)]
+        answers = self.connection.execute(
+            sa.select(surveys.c.score).where(
+                surveys.c.customer_id == customer_id, surveys.c.kind == "nps",
+                surveys.c.answered_at >= start, surveys.c.answered_at < end)
+            .order_by(surveys.c.id)).scalars().all()
         return YearActivity(
             year=year,
             days={_day(d): Decimal(str(amount)).quantize(CENT) for d, amount in rows},
             csat=ratings,
+            nps=[int(a) for a in answers if a is not None],
         )
 
 

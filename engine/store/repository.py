@@ -34,6 +34,7 @@ from engine.store.schema import (
     users,
 )
 from engine.store.submissions import Submissions
+from engine.store.surveys import SurveyWrites
 from engine.store.timers import TimerWrites
 
 MAX_ID = 2**63 - 1  # the largest id a database integer holds (SQLite INTEGER, PostgreSQL BIGINT)
@@ -102,7 +103,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
 
 
 class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites,
-                     InboundWrites, NotificationWrites, MailWrites):
+                     InboundWrites, NotificationWrites, MailWrites, SurveyWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

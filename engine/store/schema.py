@@ -482,3 +482,36 @@ inbound_mail = sa.Table(
     sa.Index(None, "received_at"),
     sa.Index(None, "case_id"),
 )
+
+# Satisfaction surveys (engine/channels/surveys.py): a signed link sent to the case's customer,
+# answered once before it expires. Only a digest of the link's token is kept.
+surveys = sa.Table(
+    "surveys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("customer_id", sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # csat | nps
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("answered_at", UTCDateTime),
+    sa.Column("score", sa.Integer),
+    sa.Column("comment", sa.Text),
+    sa.Index(None, "case_id"),
+    sa.Index(None, "customer_id", "kind", "answered_at"),  # a year's answers (the KPIs)
+)
+
+# What the public pages (a survey link, the complaint form) were asked, by client address:
+# refused links, bots caught by the honeypot, forms sent. Kept in the database so that every
+# server counts the same forms towards one address's rate limit.
+public_requests = sa.Table(
+    "public_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("page", sa.String(16), nullable=False),  # survey | form
+    sa.Column("outcome", sa.String(16), nullable=False),  # e.g. forged, expired, honeypot
+    sa.Column("client", sa.String(100)),  # the client's address
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("case_id", sa.ForeignKey("cases.id")),
+    sa.Column("detail", sa.String(500)),
+    sa.Index(None, "page", "client", "at"),
+)

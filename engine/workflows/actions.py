@@ -20,6 +20,7 @@ from engine.kernel.specs import (
     CUSTOMER_WRITABLE,
     DECIDABLE_ATTRIBUTES,
     KPIS,
+    SURVEY_KINDS,
     Action,
     AssignAction,
     CustomerAction,
@@ -27,11 +28,12 @@ from engine.kernel.specs import (
     MailAction,
     MeasureAction,
     SetAction,
+    SurveyAction,
 )
 from engine.kernel.yaml_source import Checker, Node, NodeList, known_list, suggest
 from engine.rules.tables import TableSpec
 
-ACTIONS = ("set", "assign", "decide", "update_customer", "measure", "mail")
+ACTIONS = ("set", "assign", "decide", "update_customer", "measure", "mail", "survey")
 ASSIGN_KEYS = {"strategy", "among"}
 DECIDE_KEYS = {"table", "with", "when"}
 # Which case field types may feed a table input of each type, and which table output types a
@@ -110,6 +112,8 @@ class ActionLoader(Checker):
             read = self.measure_action(body, where, fields, scope, what)
         elif kind == "mail":
             read = self.mail_action(body, where, scope, what)
+        elif kind == "survey":
+            read = self.survey_action(body, where, scope, what)
         else:
             self.problem(where, f"{what}: unknown action '{kind}'"
                          f"{suggest(kind, ACTIONS)} (actions: {', '.join(ACTIONS)})")
@@ -191,6 +195,17 @@ class ActionLoader(Checker):
                          f"{known_list(known)})")
             return None
         return MailAction(body, line)
+
+    def survey_action(self, body: Any, line: int, scope: Scope, what: str) -> SurveyAction | None:
+        if "customer" not in scope:
+            self.problem(line, f"{what}: 'survey' asks the case's customer; add "
+                         "'subject: customer'")
+            return None
+        if body not in SURVEY_KINDS:
+            self.problem(line, f"{what}: unknown survey {body!r}{suggest(str(body), SURVEY_KINDS)}"
+                         f" (surveys: {', '.join(SURVEY_KINDS)})")
+            return None
+        return SurveyAction(str(body), line)
 
     def assign_action(self, body: Any, line: int, scope: Scope, what: str) -> AssignAction | None:
         if isinstance(body, str) and body in ASSIGN_STRATEGIES:

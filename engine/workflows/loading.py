@@ -21,6 +21,7 @@ from engine.kernel.specs import (
     CASE_ATTRIBUTES,
     CUSTOMER_ATTRIBUTES,
     SIGNALS,
+    SIGNALS_BY_GUARD,
     StateSpec,
     TransitionSpec,
     WorkflowSpec,
@@ -321,7 +322,10 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
                              f"{seen[(spec.trigger, source)].line}); merge them")
             seen.update({(spec.trigger, s): spec for s in spec.sources})
             for source in spec.sources:
-                first = signalled.setdefault((spec.on, source), spec) if spec.on else spec
+                # an answer's transitions are chosen by their guards: the first that passes
+                guarded = spec.on in SIGNALS_BY_GUARD
+                first = signalled.setdefault((spec.on, source), spec) \
+                    if spec.on and not guarded else spec
                 if first is not spec:
                     self.problem(spec.line, f"two transitions from state '{source}' are 'on: "
                                  f"{spec.on}' ('{first.trigger}' at line {first.line} and "

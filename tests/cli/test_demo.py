@@ -48,14 +48,14 @@ def test_the_demo_runs_in_an_empty_folder_once_after_a_refusal_that_left_nothing
 
     first = demo()
     assert first.exit_code == 0, first.output
-    assert "loaded 6 workflow(s) shipped with casework" in first.stdout
+    assert "loaded 7 workflow(s) shipped with casework" in first.stdout
     assert "demo complaints opened: 36" in first.stdout
-    assert "history of 1797 case(s) and 2357 customer(s) verified: intact" in first.stdout
+    assert "history of 2528 case(s) and 2357 customer(s) verified: intact" in first.stdout
     assert "already there" not in first.stdout
     # the shipped definitions are read where they are, not copied into the folder
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("casework.db")] == []
     made = counts(tmp_path)
-    assert made == (1797, 2357, 7)
+    assert made == (2528, 2357, 7)
 
     again = demo()
     assert again.exit_code == 0, again.output

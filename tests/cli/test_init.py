@@ -37,7 +37,7 @@ def test_a_home_with_neither_folder_runs_on_the_shipped_ones(tmp_path: Path) -> 
         p.name for p in workflow_files(ROOT)]
     checked = casework("check", "--home", str(tmp_path))
     assert checked.exit_code == 0, checked.output
-    assert checked.stdout == (f"ok: 6 workflow(s), 6 decision table(s) shipped with casework "
+    assert checked.stdout == (f"ok: 7 workflow(s), 6 decision table(s) shipped with casework "
                               f"({tmp_path} has no workflows/ or rules/ of its own; `casework "
                               "init` copies them there to edit)\n")
 
@@ -59,7 +59,7 @@ def test_init_writes_every_shipped_file_naming_each(tmp_path: Path) -> None:
     for name in SHIPPED:
         assert (home / name).read_bytes() == (ROOT / name).read_bytes()
     checked = casework("check", "--home", str(home))
-    assert checked.stdout == f"ok: 6 workflow(s), 6 decision table(s) under {home}\n"
+    assert checked.stdout == f"ok: 7 workflow(s), 6 decision table(s) under {home}\n"
 
 
 def test_init_writes_into_the_home_when_no_folder_is_given(tmp_path: Path,

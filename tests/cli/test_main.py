@@ -187,7 +187,7 @@ def test_an_unknown_case_is_a_clear_error(run: Any) -> None:
 def test_check_accepts_the_shipped_definitions(run: Any) -> None:
     result = run("check")
     assert result.exit_code == 0
-    assert "ok: 6 workflow(s), 6 decision table(s)" in result.stdout
+    assert "ok: 7 workflow(s), 6 decision table(s)" in result.stdout
 
 
 def test_check_reads_the_notice_template_and_the_calendars(run: Any, home: Path) -> None:
@@ -320,9 +320,9 @@ def test_the_demo_runs_as_an_operator_would_start_it(home: Path) -> None:
         assert "demo customers (CDNOW sample): 2357 customers, 6919 purchases" in stdout
         assert "demo complaints opened: 36" in stdout
         assert "tiers as of 1998-06-30: key=719, ordinary=1626, strategic=12; cases opened: " \
-            "key_plan=719, retention=298, strategic_plan=12" in stdout
+            "key_plan=719, nps_survey=731, retention=298, strategic_plan=12" in stdout
         assert "annual cycles opened for 1998: 731" in stdout
-        assert "history of 1797 case(s) and 2357 customer(s) verified: intact" in stdout
+        assert "history of 2528 case(s) and 2357 customer(s) verified: intact" in stdout
         signed_in = sign_in(f"http://127.0.0.1:{port}", "alice", "alice-demo")
         assert signed_in.status_code == 200
         assert "Queues" in signed_in.text and "intake" in signed_in.text

@@ -21,13 +21,14 @@ def test_a_year_measured_against_the_year_before() -> None:
         "satisfaction": Decimal("3.6667"),              # 11 / 3
         "retention": Decimal("0.5000"),                 # 2 of 4 quarters
         "repeat_purchase_rate": Decimal("0.6667"),      # 2 of 3 purchase days were repeats
+        "nps": None,                                    # no NPS survey answered
     }
 
 
 def test_what_cannot_be_measured_is_none_not_zero() -> None:
     assert measure(YearActivity(2027)) == {"sales_growth": None, "satisfaction": None,
                                            "retention": Decimal("0.0000"),
-                                           "repeat_purchase_rate": None}
+                                           "repeat_purchase_rate": None, "nps": None}
     # bought this year only: growth against nothing is not a number
     assert measure(YearActivity(2027, {date(2027, 3, 1): Decimal(10)}))["sales_growth"] is None
 

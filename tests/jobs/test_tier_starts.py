@@ -22,15 +22,16 @@ def test_the_starts_due_follow_the_new_tier(casework: Casework) -> None:
     names = {index: deployed.spec.name for index, (deployed, _) in enumerate(starts.starts)}
     extra = {"id": "C1", "previous_tier": None, "churn_risk": "low",
              "previous_churn_risk": None}
-    for tier, expected in (("key", {"key_plan"}), ("strategic", {"strategic_plan"}),
-                           ("ordinary", set()), ("key", {"key_plan"})):
+    for tier, expected in (("key", {"key_plan", "nps_survey"}),
+                           ("strategic", {"strategic_plan", "nps_survey"}),
+                           ("ordinary", set()), ("key", {"key_plan", "nps_survey"})):
         due = starts.due(TIER, {"tier": tier}, extra, NOW)
         assert {names[i] for i in due} == expected
     assert starts.due(frozenset({"customer.updated"}), {"tier": "key"}, extra, NOW) == []
     risky = {**extra, "churn_risk": "high"}
     both = frozenset({"customer.tier_changed", "customer.churn_risk_changed"})
     assert {names[i] for i in starts.due(both, {"tier": "key"}, risky, NOW)} == \
-        {"key_plan", "retention"}
+        {"key_plan", "nps_survey", "retention"}
 
 
 def test_drafted_cases_written_as_drafted_are_the_cases_started(casework: Casework) -> None:

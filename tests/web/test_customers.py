@@ -153,14 +153,15 @@ def test_plans_and_open_cases_link_to_their_cases(desk: Casework,
                                                   client_as: Callable[[str], Client]) -> None:
     recomputed(desk)
     related = {c.workflow: c.id for c in desk.search.cases(MOVER)}
-    assert set(related) == {"strategic_plan", "key_plan", "retention"}
+    assert set(related) == {"strategic_plan", "key_plan", "nps_survey", "retention"}
     text = client_as("ann").get(f"/customers/{MOVER}").text
     plans = re.search(r'<h2 id="plans">(.*?)<h2 id="open-cases">', text, re.S)
     cases = re.search(r'<h2 id="open-cases">(.*?)</aside>', text, re.S)
     assert plans is not None and cases is not None
     assert re.findall(r'href="/cases/(\d+)"', plans.group(1)) == \
         [str(related["key_plan"]), str(related["strategic_plan"])]
-    assert re.findall(r'href="/cases/(\d+)"', cases.group(1)) == [str(related["retention"])]
+    assert sorted(re.findall(r'href="/cases/(\d+)"', cases.group(1))) == sorted(
+        [str(related["retention"]), str(related["nps_survey"])])
 
 
 def test_purchases_newest_first_in_pages(desk: Casework,

@@ -485,9 +485,12 @@ def test_unknown_roles_and_fields(tmp_path: Path, key: str, value: str, message:
                      "expression", id="set-empty"),
         pytest.param("{sett: {amount: '1'}}", "transition 'approve': unknown action 'sett'; "
                      "did you mean 'set'? (actions: set, assign, decide, update_customer, "
-                     "measure, mail)", id="unknown-action"),
+                     "measure, mail, survey)", id="unknown-action"),
         pytest.param("{set: {amount: '1'}, assign: nobody}", "each action is a mapping with "
-                     "one key: set, assign, decide, update_customer, measure, mail", id="two-keys"),
+                     "one key: set, assign, decide, update_customer, measure, mail, survey",
+                     id="two-keys"),
+        pytest.param("{survey: csat}", "transition 'approve': 'survey' asks the case's "
+                     "customer; add 'subject: customer'", id="survey-without-customer"),
         pytest.param("{assign: {strategy: least_lodaed}}", "transition 'approve': unknown "
                      "assign strategy 'least_lodaed'; did you mean 'least_loaded'?",
                      id="assign-strategy"),
@@ -911,6 +914,12 @@ def test_shipped_complaint_workflow_loads() -> None:
     assert spec.customer_facts == {"tier"}
     replied = spec.transition("customer_replied", "waiting_customer")
     assert replied is not None and replied.on == "message_in"
+    # resolving sends the survey; its answer closes or investigates again, by the guards
+    resolve = spec.transition("resolve", "in_progress")
+    assert resolve is not None and [type(a).__name__ for a in resolve.actions] == [
+        "SetAction", "SurveyAction"]
+    assert [t.trigger for t in spec.transitions_from("resolved")
+            if t.on == "survey_answered"] == ["close", "not_satisfied"]
     assert spec.fields["severity"].default == "medium"
     assert spec.fields["reopen_count"].default == 0
     assert (spec.fields["csat"].min, spec.fields["csat"].max) == (Decimal(1), Decimal(5))
@@ -1014,3 +1023,30 @@ def test_a_mail_action_names_a_template_of_the_workflow() -> None:
         f"complaint.yaml:{line}: 'on_start' mails unknown template 'acknowledgment'; did you "
         "mean 'acknowledgement'?; add workflows/mail/<workflow>/acknowledgment.en.txt "
         "(templates: acknowledgement, message)")
+
+
+def test_a_survey_names_its_kind(tmp_path: Path) -> None:
+    text = edit("version: 1\n", "version: 1\nsubject: customer\n").replace(
+        "    to: approved\n  - trigger: finish",
+        "    to: approved\n    do:\n      - survey: cast\n  - trigger: finish")
+    assert_one_problem(tmp_path, text, 16, "transition 'approve': unknown survey 'cast'; did "
+                       "you mean 'csat'? (surveys: csat, nps)")
+    good = load_workflow_file(write(tmp_path, text.replace("survey: cast", "survey: nps")))
+    transition = good.transition("approve", "open")
+    assert transition is not None
+    assert [type(a).__name__ for a in transition.actions] == ["SurveyAction"]
+
+
+def test_an_answer_may_leave_a_state_by_several_guarded_steps_a_message_by_one(
+        tmp_path: Path) -> None:
+    """The customer's answer fires the first transition whose guard passes; a message moves
+    the case one way only."""
+    text = edit("    to: approved\n  - trigger: finish",
+                "    to: approved\n    on: survey_answered\n  - trigger: finish").replace(
+        "    to: done\n", "    to: done\n    on: survey_answered\n")
+    spec = load_workflow_file(write(tmp_path, text))
+    assert [t.trigger for t in spec.transitions_from("open") if t.on == "survey_answered"] == \
+        ["approve", "finish"]
+    clash = text.replace("on: survey_answered", "on: message_in")
+    [problem] = problems(tmp_path, clash)
+    assert "two transitions from state 'open' are 'on: message_in'" in problem

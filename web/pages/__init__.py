@@ -11,10 +11,11 @@ from web.pages import (
     desk,
     intake,
     notifications,
+    public,
     rule_editing,
     rules,
 )
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
            rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
-           conversation.ROUTER, notifications.ROUTER]
+           conversation.ROUTER, notifications.ROUTER, public.SURVEY, public.CONTACT]

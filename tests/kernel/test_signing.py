@@ -1,5 +1,5 @@
-"""web/security.py: the key that signs CSRF cookies, made once per home however many servers
-start at once."""
+"""engine/kernel/signing.py: the key that signs CSRF cookies and survey links, made once per
+home however many servers start at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from web.security import secret_key
+from engine.kernel.signing import secret_key
 
 
 def _key_at_once(home: Path, barrier: multiprocessing.synchronize.Barrier,
