@@ -67,7 +67,7 @@ def test_the_wheel_holds_every_shipped_workflow_and_rule_file(wheel: dict[str, b
     assert len(shipped) == 14 and "rules/calendars.yaml" in shipped
     # the customers' mail templates, in their workflow's sub-folder
     shipped += files_under("workflows/mail", pattern="*.txt")
-    assert "workflows/mail/complaint/acknowledgement.zh.txt" in shipped and len(shipped) == 18
+    assert "workflows/mail/complaint/acknowledgement.zh.txt" in shipped and len(shipped) == 23
     assert "rules/responses.yaml" in shipped
     assert {name: wheel.get(f"engine/shipped/{name}") == (ROOT / name).read_bytes()
             for name in shipped} == {name: True for name in shipped}

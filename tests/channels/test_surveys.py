@@ -52,10 +52,10 @@ def events(casework: Casework, case_id: int) -> list[tuple[str, dict[str, Any]]]
 
 
 def mails(casework: Casework) -> list[Any]:
-    """The outbox's rows (read here, not through the worker's reads, which another part of
-    the channels work changes)."""
+    """The survey mails in the outbox (the acknowledgement of intake is there too)."""
     with casework.database.reading() as connection:
-        return list(connection.execute(sa.select(outbox).order_by(outbox.c.id)))
+        return [row for row in connection.execute(sa.select(outbox).order_by(outbox.c.id))
+                if "/survey/" in row.body]
 
 
 def token_of(casework: Casework, case_id: int) -> str:
