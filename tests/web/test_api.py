@@ -22,7 +22,8 @@ START = {"workflow": "complaint", "customer": "C1",
          "fields": {"channel": "email", "summary": "Parcel arrived damaged"}}
 TRIAGE = {"category": "after_sales", "severity": "high"}
 # a complaint's first events: its SLA targets are decided at intake
-STARTED = ["case.created", "rule.decided", "sla.started", "sla.started"]
+# a case opened for a customer without an email address: no acknowledgement, and it says so
+STARTED = ["case.created", "rule.decided", "case.mail_skipped", "sla.started", "sla.started"]
 
 
 def started(desk: Casework, summary: str = "Parcel arrived damaged") -> int:
@@ -58,7 +59,8 @@ def test_start_read_and_history_of_a_case(api: Client, auth: Auth) -> None:
     history = api.get(f"/api/cases/{case['id']}/history", headers=ann).json()
     assert [(e["seq"], e["name"], e["actor"], e["role"]) for e in history] == [
         (1, "case.created", "ann", "agent"), (2, "rule.decided", "ann", "agent"),
-        (3, "sla.started", "ann", "agent"), (4, "sla.started", "ann", "agent")]
+        (3, "case.mail_skipped", "ann", "agent"), (4, "sla.started", "ann", "agent"),
+        (5, "sla.started", "ann", "agent")]
     assert history[0]["prev_hash"] == "0" * 64
     assert history[0]["payload"]["workflow"] == "complaint"  # an object, not text
     assert history[0]["to_state"] == "received"
@@ -462,10 +464,10 @@ def test_audit_verify_reports_intact_and_broken_chains(desk: Casework, api: Clie
     assert intact.status_code == 200
     assert intact.json() == {"cases": 2, "customers": 0, "intact": True, "breaks": []}
     _edit_events(desk, f"UPDATE events SET actor = 'mallory' WHERE case_id = {second} "
-                       "AND seq = 5")
+                       "AND seq = 6")
     broken = api.get("/api/audit/verify", headers=auth("max")).json()
     assert broken["intact"] is False
-    assert broken["breaks"] == [{"kind": "case", "subject": second, "seq": 5, "reason":
+    assert broken["breaks"] == [{"kind": "case", "subject": second, "seq": 6, "reason":
                                  "'case.commented' was altered after it was written (its "
                                  "content no longer matches its hash)"}]
     assert first != second
