@@ -259,6 +259,8 @@ def what(event: CustomerEvent) -> str:
         return f"{payload['workflow']} on {payload['on'].removeprefix('customer.')}"
     if event.name == "customer.case_moved":
         return f"{payload['workflow']}: {payload['trigger']}"
+    if event.name == "customer.case_not_started":
+        return f"{payload['workflow']}: {payload['reason']}"
     if event.name == "customer.updated":
         return ", ".join(f"{name}: {change['old'] or 'none'} -> {change['new'] or 'none'}"
                          for name, change in payload["changes"].items())
@@ -302,7 +304,7 @@ def check_invalid(refusal: Refusal, name: str, message: str) -> None:
 
 def check_table(seen: list[list[str]], datatable: list[list[str]], header: list[str]) -> None:
     assert datatable[0] == header
-    assert seen == datatable[1:]
+    assert seen == datatable[1:], seen
 
 
 def orders_regularly(desk: AccountDesk, customer: str, name: str, amount: str, weeks: int,

@@ -148,8 +148,10 @@ Feature: A key customer gets a plan to grow it
       | event                 | who      | role    | what                           |
       | customer.tier_changed | casework | system  | none -> key                    |
       | customer.case_started | casework | system  | key_plan on tier_changed       |
+      | customer.case_started | casework | system  | nps_survey on tier_changed     |
       | customer.updated      | max      | manager | owner: none -> kim             |
       | customer.tier_changed | casework | system  | key -> strategic               |
       | customer.case_moved   | casework | system  | key_plan: hand_over            |
+      | customer.case_not_started | casework | system | nps_survey: an open nps_survey case |
       | customer.case_started | casework | system  | strategic_plan on tier_changed |
     And an auditor finds every history intact

@@ -114,8 +114,10 @@ Feature: A strategic customer gets a service plan of its own
     And Nordwerk GmbH's history, leaving churn warnings aside, reads
       | event                 | who      | role    | what                             |
       | customer.tier_changed | casework | system  | none -> strategic                |
+      | customer.case_started | casework | system  | nps_survey on tier_changed       |
       | customer.case_started | casework | system  | strategic_plan on tier_changed   |
       | customer.updated      | max      | manager | owner: none -> kim               |
       | customer.tier_changed | casework | system  | strategic -> ordinary            |
+      | customer.case_moved   | casework | system  | nps_survey: stop                 |
       | customer.case_moved   | casework | system  | strategic_plan: hand_over        |
     And an auditor finds every history intact

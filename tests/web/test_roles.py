@@ -98,7 +98,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/notifications/read"): EVERYONE,
 }
 # Open to anyone, signed in or not.
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"),
+          # the customers' pages: a survey link (its signed token is the key), the complaint form
+          ("GET", "/survey/{token:str}"), ("POST", "/survey/{token:str}"),
+          ("GET", "/contact"), ("POST", "/contact")}
 
 
 def routed(casework: Casework) -> set[tuple[str, str]]:
