@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-from dataclasses import replace
+import re
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
@@ -21,13 +20,15 @@ from engine.jobs.mailbox import Mailbox
 from engine.jobs.outbox import Mailer, send_outbox
 from engine.kernel.settings import ImapSettings, ImapTls, SmtpTls
 from engine.wiring import Casework
-from tests.fixtures import T0
 from tests.imapserver import PASSWORD, USER, ImapServer
 from tests.smtp import Inbox
+from tests.web_fixtures import NOW, Client, csrf
 
 ANN = Actor("ann", "agent")
 CUSTOMER = "Chen Li <chen.li@example.org>"
 DESK = "desk@casework.example"
+LINK = re.compile(r"http://localhost:8000(/survey/\S+)")
+T0 = NOW - timedelta(hours=3)  # the mail arrives; the survey is answered at NOW (the web's)
 
 
 def received(inbox: Inbox) -> list[EmailMessage]:
@@ -55,12 +56,12 @@ def box(imap_server: ImapServer) -> ImapServer:
 
 
 def test_a_complaint_by_mail_is_answered_threaded_and_closed_by_its_survey(
-        casework: Casework, box: ImapServer, smtp_server: tuple[int, Inbox],
-        tmp_path: Path) -> None:
-    casework.settings = replace(casework.settings, attachments=tmp_path / "files")
+        desk: Casework, web: Client, box: ImapServer, smtp_server: tuple[int, Inbox]) -> None:
+    casework = desk  # on the shipped workflows, with the web's clock and test users
     port, inbox = smtp_server
     mailbox = Mailbox(ImapSettings("127.0.0.1", box.ssl_port, ImapTls.SSL, USER, PASSWORD,
-                                   ca_file=box.ca_file), casework.intake, lambda: T0)
+                                   ca_file=box.ca_file), casework.intake, lambda: clock[0])
+    clock = [T0]  # when the mailbox is read
     mailer = Mailer("127.0.0.1", DESK, port, tls=SmtpTls.NONE)
 
     def send(at: timedelta) -> list[EmailMessage]:
@@ -101,7 +102,24 @@ def test_a_complaint_by_mail_is_answered_threaded_and_closed_by_its_survey(
 
     # 4. the customer answers from their client (the subject edited: the headers thread it)
     box.append(customer_mail("model", "It is the K-200.", "<m2@example.org>", question))
+    clock[0] = T0 + timedelta(minutes=30)
     [reply] = mailbox.fetch().taken
     assert (reply.outcome, reply.case_id) == (Outcome.REPLY, case_id)
     assert casework.store.get_case(case_id).state == "in_progress"
     assert casework.conversation.entries(case_id)[-1].body.strip() == "It is the K-200."
+
+    # 5. resolving it mails a survey link in the thread; the customer's answer closes it
+    casework.runtime.fire(case_id, "resolve", ANN, T0 + timedelta(hours=1), {
+        "resolution": "Sent a new seal", "root_cause": "Worn seal", "remedy": "repair"})
+    [survey] = send(timedelta(hours=1, minutes=1))
+    assert survey["In-Reply-To"] == "<m2@example.org>"  # it answers their last mail
+    assert f"[#{case_id}]" in survey["Subject"]
+    link = LINK.search(survey.get_content())
+    assert link is not None, survey.get_content()
+    assert web.get(link.group(1)).status_code == 200
+    answered = web.post(link.group(1), data={**csrf(web), "score": "4",
+                                             "comment": "Works again"})
+    assert answered.status_code == 200, answered.text
+    case = casework.store.get_case(case_id)
+    assert (case.state, case.fields["csat"]) == ("closed", 4)
+    assert web.post(link.group(1), data={**csrf(web), "score": "1"}).status_code == 409
