@@ -34,7 +34,10 @@ STYLE = Style(background="transparent", plot_background="transparent", foregroun
               label_font_size=13, major_label_font_size=13, value_font_size=13,
               legend_font_size=13, title_font_size=15, no_data_font_size=18)
 KPI_TITLES = {"sales_growth": "Sales growth", "satisfaction": "Satisfaction (CSAT 1-5)",
-              "retention": "Retention", "repeat_purchase_rate": "Repeat purchases"}
+              "retention": "Retention", "repeat_purchase_rate": "Repeat purchases",
+              "nps": "NPS (-100 to 100)"}
+# What a KPI's bar is drawn against: the top of its scale (shares and rates: 1).
+KPI_SCALES = {"satisfaction": 5.0, "nps": 100.0}
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def kpi_chart(year: int | None, measured: int, figures: Sequence[KpiFigures]) ->
     satisfaction, on a 1-5 scale: its goal and actual are drawn as a share of the scale's top
     (4.5 -> 0.9), and the bar labels and the table give the real values."""
     titles = [KPI_TITLES.get(f.kpi, f.kpi) for f in figures]
-    scale = {f.kpi: 5.0 if f.kpi == "satisfaction" else 1.0 for f in figures}
+    scale = {f.kpi: KPI_SCALES.get(f.kpi, 1.0) for f in figures}
     bars = {"Mean goal": [_kpi_bar(f.mean_goal, scale[f.kpi], "{:.2f}") for f in figures],
             "Mean actual": [_kpi_bar(f.mean_actual, scale[f.kpi], "{:.2f}") for f in figures],
             "Share that met the goal": [_kpi_bar(f.share_met, 1.0, "{:.0%}") for f in figures]}

@@ -152,7 +152,7 @@ CUSTOMER_WRITABLE: dict[str, FieldSpec] = {
 }
 # The annual KPIs `measure` computes (engine.customers.kpis); a case keeps
 # goal_/actual_/attainment_<kpi>.
-KPIS = ("sales_growth", "satisfaction", "retention", "repeat_purchase_rate")
+KPIS = ("sales_growth", "satisfaction", "retention", "repeat_purchase_rate", "nps")
 
 
 @dataclass(frozen=True)

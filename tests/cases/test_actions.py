@@ -121,6 +121,8 @@ def test_measure_reads_the_stored_year(casework: Casework, tmp_path: Path) -> No
                                                "attainment": "2.5000"}
     assert measured["kpis"]["satisfaction"] == {"goal": "4", "actual": None,
                                                "attainment": None}
+    # the NPS survey's answers are measured too (none answered that year; no goal set)
+    assert measured["kpis"]["nps"] == {"goal": None, "actual": None, "attainment": None}
     assert Decimal(fields["goal_retention"]) == Decimal("0.5")
 
 

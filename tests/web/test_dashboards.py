@@ -212,7 +212,8 @@ def test_the_dashboards_show_each_chart_with_the_numbers_it_was_drawn_from(
         ("Sales growth", "3", "0.1000", "-0.1500", "1 of 2", "50.0%", "1"),
         ("Satisfaction (CSAT 1-5)", "3", "4.0000", "4.0000", "1 of 1", "100.0%", "2"),
         ("Retention", "3", "0.6667", "0.5833", "2 of 3", "66.7%", "0"),
-        ("Repeat purchases", "3", "0.4333", "0.4167", "1 of 3", "33.3%", "0")]
+        ("Repeat purchases", "3", "0.4333", "0.4167", "1 of 3", "33.3%", "0"),
+        ("NPS (-100 to 100)", "0", "", "", "", "", "0")]  # nobody set an NPS goal
     assert "The 3 annual cycles of 2025 that have been measured" in page
     assert re.findall(r'<option selected>(\d+)</option>', page) == ["12", "2025"]
     charts = svgs(page)
@@ -258,7 +259,8 @@ def test_the_kpis_of_a_chosen_year(filled: Casework,
         ("Sales growth", "1", "", "", "", "", "1"),
         ("Satisfaction (CSAT 1-5)", "1", "", "", "", "", "1"),
         ("Retention", "1", "0.5000", "0.2500", "0 of 1", "0.0%", "0"),
-        ("Repeat purchases", "1", "0.5000", "0.0000", "0 of 1", "0.0%", "0")]
+        ("Repeat purchases", "1", "0.5000", "0.0000", "0 of 1", "0.0%", "0"),
+        ("NPS (-100 to 100)", "0", "", "", "", "", "0")]
     assert re.findall(r"<option( selected)?>(\d{4})</option>", page) == [
         ("", "2025"), (" selected", "2024")]
     nothing = kim.get("/dashboards/kpis?year=2019").text
