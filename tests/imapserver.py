@@ -14,7 +14,6 @@ else, all as that user.
 
 from __future__ import annotations
 
-import datetime as dt
 import imaplib
 import os
 import pwd
@@ -30,46 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.certificates import free_port, self_signed
 
 LIST_LINE = re.compile(r'\((?P<flags>[^)]*)\) (?P<delimiter>"[^"]*"|NIL) (?P<name>.+)$')
 DOVECOT = Path("/usr/sbin/dovecot")
 USER, PASSWORD = "desk", "desk-secret"
 MAIL_OWNER = "dovecot"  # as root: whose files the mail is (dovecot will not write as root)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost, and its key (PEM files in `folder`)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "casework test IMAP")])
-    now = dt.datetime.now(dt.UTC)
-    import ipaddress
-
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return cert_file, key_file
 
 
 @dataclass
@@ -81,7 +47,7 @@ class ImapServer:
     process: subprocess.Popen[bytes] | None = None
 
     def config(self) -> str:
-        cert, key = self.base / "cert.pem", self.base / "key.pem"
+        cert, key = self.base / "imap-cert.pem", self.base / "imap-key.pem"
         if os.geteuid() == 0:
             users = "default_internal_user = dovecot\ndefault_login_user = dovenull\n"
             owner = pwd.getpwnam(MAIL_OWNER)
@@ -219,8 +185,8 @@ def start_server() -> ImapServer:
         raise FileNotFoundError(f"no {DOVECOT} (install Debian's dovecot-imapd)")
     base = Path(tempfile.mkdtemp(prefix="casework-imap-"))
     base.chmod(0o755)  # dovecot's own users pass through it to its sockets
-    cert, _ = self_signed(base)
-    server = ImapServer(base, _free_port(), _free_port(), cert)
+    cert, _ = self_signed(base, "imap")
+    server = ImapServer(base, free_port(), free_port(), cert)
     try:
         server.start()
     except BaseException:

@@ -5,9 +5,6 @@ one that insists on STARTTLS (a self-signed certificate made with `cryptography`
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +14,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.certificates import free_port, self_signed
 
 REFUSED = "gone@example.org"  # the server refuses this recipient, as for a deleted mailbox
 BUSY = "busy@example.org"  # the server refuses this recipient for now (451), as when overloaded
@@ -68,32 +63,9 @@ def check_login(server: SMTP, session: Session, envelope: Envelope, mechanism: s
     return AuthResult(success=good, handled=False, auth_data=USER if good else None)
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost signed by its own key: its file, the key's."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "casework test SMTP")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-    cert_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
-
-
 @pytest.fixture(scope="session")
 def smtp_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed(tmp_path_factory.mktemp("smtp-tls"))
+    return self_signed(tmp_path_factory.mktemp("smtp-tls"), "smtp")
 
 
 @pytest.fixture
@@ -112,12 +84,6 @@ def secure_smtp_server(smtp_certificate: tuple[Path, Path]) -> Iterator[tuple[in
         yield port, inbox, cert_file
     finally:
         controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
