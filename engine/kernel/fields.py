@@ -47,6 +47,7 @@ class FieldSpec:
     of: FieldSpec | None = None  # item type of a list
     title: str | None = None
     line: int = 0
+    personal: bool = False  # identifies a person: kept apart from the history, erasable
 
 
 def coerce(spec: FieldSpec, raw: Any) -> Any:

@@ -249,6 +249,7 @@ customers = sa.Table(
     # the head of the customer's own history chain (customer_events), as on a case row
     sa.Column("history_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("history_head", sa.String(64), nullable=False, server_default=GENESIS),
+    sa.Column("erased_at", UTCDateTime),  # its personal data erased on request
     sa.Index(None, "tier"),
 )
 # mail and the web form find their customer by the sender's address, whatever its case
@@ -423,6 +424,7 @@ case_entries = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("outbox_id", sa.ForeignKey("outbox.id")),  # a message to the customer's mail
+    sa.Column("erased_at", UTCDateTime),  # its text and files erased (engine/kernel/personal.py)
     sa.Index(None, "case_id", "id"),
 )
 
@@ -514,4 +516,39 @@ public_requests = sa.Table(
     sa.Column("case_id", sa.ForeignKey("cases.id")),
     sa.Column("detail", sa.String(500)),
     sa.Index(None, "page", "client", "at"),
+)
+
+# The vault of personal values (engine/kernel/personal.py): events hold {"$personal": ref} where
+# they would hold a personal value; the value and its salt are kept here under ref, with whose
+# it is. Erasure clears value and salt and keeps ref with when, by whom and the protection-log
+# entry that says why.
+personal_values = sa.Table(
+    "personal_values", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("ref", sa.String(64), nullable=False, unique=True),
+    sa.Column("customer_id", sa.String(100), index=True),
+    sa.Column("case_id", sa.Integer, index=True),
+    sa.Column("value", sa.Text),  # canonical JSON; null once erased
+    sa.Column("salt", sa.String(32)),  # hex; null once erased
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("erased_at", UTCDateTime),
+    sa.Column("erased_by", sa.String(100)),
+    sa.Column("erasure_seq", sa.Integer),  # the protection_log entry of its erasure
+)
+
+# The data-protection log (engine/kernel/protection.py): erasures, deletions, holds and
+# retention runs in one hash chain of their own.
+protection_log = sa.Table(
+    "protection_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False, unique=True),
+    sa.Column("act", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, byte for byte as hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index(None, "act", "subject"),
 )

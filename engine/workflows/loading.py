@@ -44,7 +44,7 @@ WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fiel
                  "transitions", "starts", "reacts", "timers", "sla", "one_open_per_customer",
                  "on_start"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
-              "description"}
+              "description", "personal"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
 TRANSITION_KEYS = {"trigger", "from", "to", "roles", "needs", "asks", "accepts", "when",
                    "message", "do", "title", "description", "on"}
@@ -210,6 +210,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             min=low, max=high,
             max_length=self.max_length(name, node, ftype), of=item, line=line,
             title=node.get("title") if isinstance(node.get("title"), str) else None,
+            personal=self.flag(node, "personal"),
         )
         if "default" in node:
             try:

@@ -147,7 +147,7 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
         pytest.param(
             edit("{type: decimal, min: 0}", "{type: decimal, min: 0, maxx: 5}"), 4,
             "unknown key 'maxx' in field 'amount'; did you mean 'max'? (allowed: default, "
-            "description, max, max_length, min, of, required, title, type, values)",
+            "description, max, max_length, min, of, personal, required, title, type, values)",
             id="field"),
         pytest.param(
             edit("  open: {initial: true}", "  open: {initial: true, finall: false}"), 7,
