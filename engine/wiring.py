@@ -29,6 +29,7 @@ from engine.jobs.opening import Opening, managed_tier_problems
 from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
+from engine.kernel.protection import PersonalData
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
 from engine.kernel.signing import secret_key
@@ -43,6 +44,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.erasure import SqlPersonalData
 from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
@@ -111,6 +113,12 @@ class Casework:
     @cached_property
     def notifications(self) -> Notifications:
         return SqlNotifications(self.database)
+
+    @cached_property
+    def personal_data(self) -> PersonalData:
+        return SqlPersonalData(
+            self.database, lambda definition: self.registry.get(definition).spec.personal,
+            self.settings.attachments_folder)
 
     @cached_property
     def audit(self) -> Audit:

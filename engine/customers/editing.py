@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from engine.customers.files import CUSTOMER_TYPES, STATUSES
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.history import GENESIS, CustomerEvent, EventDraft, chain_customer
+from engine.kernel.personal import PERSONAL_COLUMNS, Sealed, Sealer, sealed_changes
 from engine.kernel.records import CustomerHead, CustomerRecord
 
 # What a person may write of a record; the tier is the customer_tier table's to decide.
@@ -40,6 +41,9 @@ class CustomerEdit(Protocol):
                         events: Sequence[CustomerEvent], at: datetime) -> None:
         """Write changed attributes of a customer and the events that record them."""
     def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
+    def keep_personal(self, sealed: Sequence[Sealed], customer_id: str | None,
+                      case_id: int | None, at: datetime) -> None:
+        """Put sealed personal values in the vault (engine/kernel/personal.py)."""
     def exists(self, kind: str, key: Any) -> bool:
         """Whether a 'user' (active) or 'customer' with this key exists."""
     def customer_with_email(self, address: str) -> str | None:
@@ -108,14 +112,16 @@ class CustomerEditor:
                                    "another id")
             self._check_owner(tx, given)
             fields: dict[str, Any] = dict.fromkeys(EDITABLE) | given
+            sealer = Sealer()
             events = chain_customer(key, 0, GENESIS, [EventDraft("customer.created", {
-                "fields": {k: v for k, v in fields.items() if v is not None}})],
-                                    actor, role, at)
+                "fields": sealer.fields({k: v for k, v in fields.items() if v is not None},
+                                        PERSONAL_COLUMNS)})], actor, role, at)
             record = CustomerRecord(id=key, tier=None, reviewed_at=None, created_at=at,
                                     updated_at=at, history_seq=events[-1].seq,
                                     history_head=events[-1].hash, **fields)
             tx.insert_customer(record)
             tx.append_customer_events(events)
+            tx.keep_personal(sealer.kept, key, None, at)
             return record
 
     def update(self, customer_id: str, changes: Mapping[str, str | None], actor: str,
@@ -131,9 +137,12 @@ class CustomerEditor:
                      for name, value in given.items() if getattr(record, name) != value}
             if not moved:
                 return record
+            sealer = Sealer()
             events = chain_customer(record.id, record.history_seq, record.history_head,
-                                    [EventDraft("customer.updated", {"changed": moved})],
+                                    [EventDraft("customer.updated",
+                                                {"changed": sealed_changes(sealer, moved)})],
                                     actor, role, at)
+            tx.keep_personal(sealer.kept, record.id, None, at)
             values = {k: v["new"] for k, v in moved.items()}
             tx.update_customer(CustomerHead(record.id, record.tier, None, events[-1].seq,
                                             events[-1].hash), values, events, at)

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     EDIT_RULES = "edit_rules"  # validate, simulate and publish tables
     AUDIT = "audit"  # search, verify and export histories
     VIEW_DASHBOARDS = "view_dashboards"
+    PROTECT_DATA = "protect_data"  # export and erase a customer's personal data, legal holds
 
 
 ROLES: frozenset[str] = frozenset(r.value for r in Role)  # the names a workflow may use
@@ -46,6 +47,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.AUDIT: frozenset({Role.AUDITOR, Role.MANAGER}),
     Permission.VIEW_DASHBOARDS: frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ACCOUNT_MANAGER,
                                            Role.AUDITOR}),
+    Permission.PROTECT_DATA: frozenset({Role.MANAGER}),
 }
 
 

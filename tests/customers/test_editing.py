@@ -54,8 +54,12 @@ def test_create_then_update_chains_the_customer_history(casework: Casework) -> N
     assert unchanged.history_seq == changed.history_seq == 2  # nothing changed: no event
     events = casework.customers.history("N1")
     assert [e.name for e in events] == ["customer.created", "customer.updated"]
-    assert json.loads(events[1].payload) == {
-        "changed": {"phone": {"old": None, "new": "+86 138 0013 8000"}}}
+    # the phone is personal: the history holds a marker, the vault the number
+    changes = json.loads(events[1].payload)["changed"]
+    assert list(changes) == ["phone"] and changes["phone"]["old"] is None
+    ref = changes["phone"]["new"]["$personal"]
+    assert casework.personal_data.values([ref]) == {ref: "+86 138 0013 8000"}
+    assert "Li Na" not in events[0].payload and "li.na@" not in events[0].payload
     stored = casework.customers.customer("N1").record
     assert stored == changed
     assert verify("N1", events, stored.history_seq, stored.history_head,
