@@ -100,7 +100,8 @@ class Casework:
 
     @cached_property
     def customer_editor(self) -> CustomerEditor:
-        return CustomerEditor(SqlCustomerEdits(self.database))
+        return CustomerEditor(SqlCustomerEdits(self.database),
+                              lambda: secret_key(self.settings.home))
 
     @cached_property
     def case_search(self) -> CaseSearch:

@@ -6,8 +6,9 @@ transaction that writes the record."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
@@ -98,8 +99,12 @@ def checked(values: Mapping[str, str | None]) -> dict[str, str | None]:
 class CustomerEditor:
     """Creates and changes customer records through a CustomerEdits store."""
 
-    def __init__(self, store: CustomerEdits) -> None:
+    def __init__(self, store: CustomerEdits, sender_key: Callable[[], str]) -> None:
         self.store = store
+        # keys the ids of customers made for new senders: an id made from the address alone
+        # would tell anyone who knows the address that the person wrote to us, even after the
+        # address is erased
+        self.sender_key = sender_key
 
     def create(self, customer_id: str, values: Mapping[str, str | None], actor: str,
                role: str | None, at: datetime) -> CustomerRecord:
@@ -152,9 +157,10 @@ class CustomerEditor:
     def for_sender(self, address: str, name: str | None, actor: str, role: str | None,
                    at: datetime) -> tuple[str, bool]:
         """The customer a mail or a web form comes from: the one with this email address, else
-        a new potential customer with it (id `mail-` and a digest of the address, so that two
-        intakes of one new sender, or one repeated after a crash, make one customer). Returns
-        the customer's id, and whether it was created now."""
+        a new potential customer with it (id `mail-` and a keyed digest of the address, so that
+        two intakes of one new sender, or one repeated after a crash, make one customer, and
+        nobody without the installation's secret can tell whose address it was made from).
+        Returns the customer's id, and whether it was created now."""
         email = checked({"email": address})["email"]
         if email is None:
             raise InvalidInput("email", "is empty; a sender needs an email address")
@@ -162,7 +168,8 @@ class CustomerEditor:
             found = tx.customer_with_email(email)
         if found is not None:
             return found, False
-        key = "mail-" + hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+        key = "mail-" + hmac.new(self.sender_key().encode(), email.lower().encode(),
+                                 hashlib.sha256).hexdigest()[:16]
         values = {"email": email, "status": "potential",
                   "name": (name or "").strip()[:LONGEST["name"]] or None}
         try:

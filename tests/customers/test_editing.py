@@ -3,6 +3,8 @@ a link of the customer's history chain."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -11,7 +13,7 @@ from engine.customers.editing import checked, checked_id
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.history import verify
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import SECRET, T0
 
 
 @pytest.mark.parametrize(("given", "field", "says"), [
@@ -92,5 +94,10 @@ def test_a_sender_is_found_by_address_whatever_its_case_else_made_once(
     assert (record.status, record.email, record.name) == ("potential", "new.one@example.org",
                                                          "New One")
     assert editor.for_sender("NEW.ONE@example.org", None, "web", None, T0) == (made, False)
+    # the id is keyed by the installation's secret: the address alone does not give it
+    unkeyed = hashlib.sha256(b"new.one@example.org").hexdigest()[:16]
+    assert made != "mail-" + unkeyed
+    assert made == "mail-" + hmac.new(SECRET.encode(), b"new.one@example.org",
+                                      hashlib.sha256).hexdigest()[:16]
     with pytest.raises(InvalidInput, match="not an email address"):
         editor.for_sender("nobody", None, "mail", None, T0)
