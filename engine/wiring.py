@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.cases.audit import Audit
@@ -38,6 +41,7 @@ from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.audit_views import SqlAudit
+from engine.store.backups import Restored, SqlBackups
 from engine.store.case_search import SqlCaseSearch
 from engine.store.conversation import SqlConversations
 from engine.store.customer_edits import SqlCustomerEdits
@@ -236,6 +240,30 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
                             settings.public_url, settings.survey_days)
     return Casework(settings, database, store, registry,
                     Runtime(store, registry, reckoner, mailing, surveyor), SqlCustomers(database))
+
+
+@contextmanager
+def backups_of(settings: Settings) -> Iterator[SqlBackups]:
+    """Backups of the configured database, which is opened as it is: neither migrated nor
+    required to be current (a restore's target is empty, a backup records its revision)."""
+    database = Database(settings.database_url)
+    try:
+        yield SqlBackups(database)
+    finally:
+        database.dispose()
+
+
+def restore_backup(settings: Settings, backup: Path, replace: bool
+                   ) -> tuple[Restored, tuple[int, int, list[Break]]]:
+    """Restore a backup into the configured database, then verify every chain in it as
+    `casework audit verify` does: what was restored, and (cases, customers, breaks)."""
+    with backups_of(settings) as backups:
+        restored = backups.restore(backup, replace)
+    casework = open_casework(settings)
+    try:
+        return restored, casework.verify_history()
+    finally:
+        casework.close()
 
 
 def _safe(url: str) -> str:

@@ -66,6 +66,17 @@ def _create_database(admin_url: str, name: str, template: str | None) -> None:
     engine.dispose()
 
 
+def empty_database_url(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database of `kind` ("sqlite" or "postgresql") with nothing in it, not even
+    a schema (a SQLite file not made yet)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / f'empty-{next(_counter)}.db'}"
+    admin = request.getfixturevalue("postgres_admin_url")
+    name = f"casework_empty_{os.getpid()}_{next(_counter)}"
+    _create_database(admin, name, template=None)
+    return _with_database(admin, name)
+
+
 def database_at(revision: str, request: pytest.FixtureRequest,
                 tmp_path: Path) -> Iterator[Database]:
     """An empty database of the kind `request.param` names ("sqlite" or "postgresql") migrated

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from engine.cli import personal  # noqa: F401 - adds `customers export|erase`
+from engine.cli.backup import backup, restore
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
@@ -253,3 +254,5 @@ main.add_command(mail)
 main.add_command(workflows)
 main.add_command(cycles)
 main.add_command(reviews)
+main.add_command(backup)
+main.add_command(restore)

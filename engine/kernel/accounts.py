@@ -3,7 +3,9 @@ behind the `Accounts` protocol).
 
 A password is stored only as its argon2id hash (argon2-cffi's defaults, RFC 9106's low-memory
 profile). An API token is shown once when it is made and stored only as its SHA-256: a token
-is 32 random bytes, so a fast hash is enough to make a stolen table useless.
+is 32 random bytes, so a fast hash is enough to make a stolen table useless. A web session id
+(the cookie's value) is likewise stored only as its SHA-256: a copy of the table or a backup
+signs nobody in.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Accounts(Protocol):
         """The active user whose unrevoked token has this digest."""
     def revoke_tokens(self, name: str, at: datetime) -> int:
         """Revoke every token of the user; how many there were."""
+    # A session is named by its id, the cookie's value; what is stored is session_digest(id).
     def session(self, key: str, now: datetime) -> bytes | None:
         """A session's data, None if there is none or it expired by `now`."""
     def session_expiry(self, key: str) -> datetime | None: ...
@@ -102,3 +105,9 @@ def new_token() -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_digest(session_id: str) -> str:
+    """What the session table keeps of a session id: its SHA-256 (a session id is a long random
+    string, like a token, so a fast hash is enough)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()

@@ -96,3 +96,8 @@ class Conflict(CaseworkError):
 
 class ExpressionError(CaseworkError):
     """A CEL expression failed while being evaluated (its source is part of the message)."""
+
+
+class BackupRefused(CaseworkError):
+    """A backup that may not be restored here (not a backup, damaged, of a newer schema or
+    another database kind), or a target that may not be restored into; nothing was changed."""

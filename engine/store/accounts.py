@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.kernel.accounts import User
+from engine.kernel.accounts import User, session_digest
 from engine.kernel.errors import NotFound
 from engine.store.db import Database
 from engine.store.schema import api_tokens, users, web_sessions
@@ -79,10 +79,11 @@ class SqlAccounts:
         return int(done.rowcount)
 
     # --- web sessions ---------------------------------------------------------------------
+    # Asked by session id (the cookie's value); the table holds only session_digest(id).
 
     def session(self, key: str, now: datetime) -> bytes | None:
         query = sa.select(web_sessions.c.data, web_sessions.c.expires_at).where(
-            web_sessions.c.key == key)
+            web_sessions.c.key == session_digest(key))
         with self.database.reading() as connection:
             row = connection.execute(query).first()
         if row is None or (row.expires_at is not None and row.expires_at <= now):
@@ -92,23 +93,25 @@ class SqlAccounts:
     def session_expiry(self, key: str) -> datetime | None:
         with self.database.reading() as connection:
             found: datetime | None = connection.execute(
-                sa.select(web_sessions.c.expires_at).where(web_sessions.c.key == key)).scalar()
+                sa.select(web_sessions.c.expires_at).where(
+                    web_sessions.c.key == session_digest(key))).scalar()
         return found
 
     def save_session(self, key: str, data: bytes, expires_at: datetime | None) -> None:
+        digest = session_digest(key)
         with self.database.writing() as connection:
-            done = connection.execute(sa.update(web_sessions).where(web_sessions.c.key == key)
+            done = connection.execute(sa.update(web_sessions).where(web_sessions.c.key == digest)
                                       .values(data=data, expires_at=expires_at))
             if done.rowcount == 0:
                 connection.execute(sa.insert(web_sessions).values(
-                    key=key, data=data, expires_at=expires_at))
+                    key=digest, data=data, expires_at=expires_at))
 
     def drop_sessions(self, keys: Sequence[str] | None = None,
                       expired_by: datetime | None = None) -> int:
         """Delete the given sessions, or those expired by an instant, or (neither) all."""
         statement = sa.delete(web_sessions)
         if keys is not None:
-            statement = statement.where(web_sessions.c.key.in_(keys))
+            statement = statement.where(web_sessions.c.key.in_([session_digest(k) for k in keys]))
         if expired_by is not None:
             statement = statement.where(web_sessions.c.expires_at <= expired_by)
         with self.database.writing() as connection:

@@ -204,7 +204,8 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime),
 )
 
-# Server-side web sessions (web/sessions.py): every server process sees the same sessions.
+# Server-side web sessions (web/security.py): every server process sees the same sessions.
+# `key` is the SHA-256 of the session id (the cookie keeps the id), like api_tokens.digest.
 web_sessions = sa.Table(
     "web_sessions", metadata,
     sa.Column("key", sa.String(100), primary_key=True),

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 import migrations
 from engine.store.db import Database
@@ -27,6 +28,24 @@ def upgrade(database: Database, revision: str = "head") -> None:
 
 def is_current(database: Database) -> bool:
     """Whether the database is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config(database.url)).get_current_head()
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        return revision_of(connection) == head_revision()
+
+
+def head_revision() -> str:
+    """The newest schema revision this casework knows."""
+    return str(_scripts().get_current_head())
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this casework ships a migration for."""
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
+def revision_of(connection: Connection) -> str | None:
+    """The schema revision a database is at (None: no casework schema)."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))

@@ -7,8 +7,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from engine.cases.runtime import Actor
+from engine.kernel.accounts import session_digest
 from engine.rules.loading import load_table_text
+from engine.store.schema import web_sessions
 from engine.wiring import Casework
 from tests.fixtures import T0, tier_table
 from tests.web_fixtures import Client, csrf, sign_in
@@ -366,6 +370,16 @@ def test_signing_in_starts_a_session_under_a_new_key(web: Client, desk: Casework
     assert key not in ("planted-by-someone-else", "null")
     assert desk.accounts.session("planted-by-someone-else", T0) is None
     assert web.get("/queues").status_code == 200
+
+
+def test_the_session_table_keeps_no_cookie_value(web: Client, desk: Casework) -> None:
+    sign_in(web, "ann")
+    key = web.cookies["session"]
+    with desk.database.reading() as connection:
+        stored = connection.execute(sa.select(web_sessions)).all()
+    assert [row.key for row in stored] == [session_digest(key)]
+    assert all(key not in repr(tuple(row)) for row in stored)  # neither as key nor in the data
+    assert web.get("/queues").status_code == 200  # the cookie still signs in
 
 
 def test_guessing_passwords_is_slowed_down(web: Client) -> None:
