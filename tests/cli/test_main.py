@@ -243,8 +243,8 @@ def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path)
     result = run("cases", "start", "complaint", "--field", "channel=web", "--field",
                  "summary=s", "--customer", "C1", *AGENT)
     assert result.exit_code == 1
-    assert "set 'version: 7' to publish the change" in result.stderr
-    path.write_text(path.read_text().replace("version: 6", "version: 7"))
+    assert "set 'version: 8' to publish the change" in result.stderr
+    path.write_text(path.read_text().replace("version: 7", "version: 8"))
     assert started(run) == 2
     assert run("cases", "show", "2", "--json").stdout.count('"version": 7') == 1
 

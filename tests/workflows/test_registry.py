@@ -117,9 +117,9 @@ def test_a_routing_table_in_force_adds_its_queues(casework: Casework) -> None:
 
 def test_the_newest_workflow_versions_give_the_severities(casework: Casework) -> None:
     text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8")
-    changed = text.replace("version: 6\n", "version: 7\n").replace(
+    changed = text.replace("version: 7\n", "version: 8\n").replace(
         "values: [low, medium, high, critical]", "values: [minor, medium, major, blocker]")
-    assert changed.count("blocker") == 1 and "version: 7\n" in changed
+    assert changed.count("blocker") == 1 and "version: 8\n" in changed
     spec = load_workflow_text(changed, "workflows/complaint.yaml")
     casework.registry.deploy(spec, changed, T0)
     assert casework.registry.severities() == ("minor", "medium", "major", "blocker")
@@ -134,7 +134,7 @@ def test_the_lists_follow_what_another_process_stores_and_publishes(
     other = open_casework(Settings(home=ROOT, database_url=database_url))
     try:
         text = (ROOT / "workflows" / "complaint.yaml").read_text(encoding="utf-8").replace(
-            "version: 6\n", "version: 7\n").replace(
+            "version: 7\n", "version: 8\n").replace(
             "values: [low, medium, high, critical]", "values: [minor, medium, major]")
         other.registry.deploy(load_workflow_text(text, "workflows/complaint.yaml"), text, T0)
         tiers = tier_table("[strategic, key, growth, ordinary]")
