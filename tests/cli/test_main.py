@@ -246,7 +246,7 @@ def test_changed_content_under_a_stored_version_is_refused(run: Any, home: Path)
     assert "set 'version: 8' to publish the change" in result.stderr
     path.write_text(path.read_text().replace("version: 7", "version: 8"))
     assert started(run) == 2
-    assert run("cases", "show", "2", "--json").stdout.count('"version": 7') == 1
+    assert run("cases", "show", "2", "--json").stdout.count('"version": 8') == 1
 
 
 def edit_history(database_url: str, statement: str) -> None:
