@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.cases.audit import Audit
 from engine.cases.conversation import Conversation, Limits
@@ -18,6 +18,7 @@ from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
 from engine.cases.saved_views import SavedViews
 from engine.cases.search import CaseSearch
+from engine.cases.verifying import Verification, Verifier, take_checkpoint
 from engine.cases.version_moves import Migrator
 from engine.channels.inbound import MailLimits
 from engine.channels.intake import Intake
@@ -30,16 +31,19 @@ from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
 from engine.kernel.accounts import Accounts
+from engine.kernel.checkpoints import Checkpoint
 from engine.kernel.errors import CaseworkError
-from engine.kernel.history import Break, verify
+from engine.kernel.history import Break
 from engine.kernel.protection import PersonalData
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
 from engine.kernel.signing import secret_key
+from engine.kernel.specs import WorkflowSpec
 from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
+from engine.store.audit_sources import SqlAuditSource
 from engine.store.audit_views import SqlAudit
 from engine.store.backups import Restored, SqlBackups
 from engine.store.case_search import SqlCaseSearch
@@ -199,21 +203,32 @@ class Casework:
                    if mail.smtp_host else None)
         return Worker(self.timers, self.runtime, escalator, sending)
 
+    @cached_property
+    def verifier(self) -> Verifier:
+        return Verifier(SqlAuditSource(self.database), self._spec_of)
+
+    def _spec_of(self, workflow: str, version: int) -> WorkflowSpec | None:
+        try:
+            return self.registry.get(self.store.definition("workflow", workflow, version).id).spec
+        except CaseworkError:
+            return None
+
+    def verify(self, against: Checkpoint | None = None) -> Verification:
+        """Everything `audit verify` checks (engine.cases.verifying), optionally against a
+        checkpoint whose signature the caller has checked."""
+        return self.verifier.verify(against)
+
     def verify_history(self) -> tuple[int, int, list[Break]]:
-        """Check every case's and every customer's chain: how many cases and customers with
-        history were checked, and every break."""
-        cases, customers, breaks = 0, 0, []
-        for case_id, head_seq, head_hash, events in self.store.chains():
-            cases += 1
-            found = verify(case_id, events, head_seq, head_hash)
-            if found is not None:
-                breaks.append(found)
-        for customer_id, head_seq, head_hash, customer_events in self.customers.chains():
-            customers += 1
-            found = verify(customer_id, customer_events, head_seq, head_hash, kind="customer")
-            if found is not None:
-                breaks.append(found)
-        return cases, customers, breaks
+        """verify(): how many cases and customers with history were checked, and every break
+        (a chain, a case row against its history, the vault, the protection log)."""
+        found = self.verify()
+        return found.cases, found.customers, found.breaks
+
+    def checkpoint(self, previous: str | None = None,
+                   extra: Mapping[str, Any] | None = None) -> Checkpoint:
+        """The history's heads and counts now, unsigned."""
+        return take_checkpoint(SqlAuditSource(self.database), self.settings.clock(), previous,
+                               extra)
 
     def close(self) -> None:
         self.database.dispose()

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from engine.cli import personal  # noqa: F401 - adds `customers export|erase`
+from engine.cli.audit import audit
 from engine.cli.backup import backup, restore
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
@@ -214,30 +215,7 @@ def _pairs(values: dict[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
-# --- audit ----------------------------------------------------------------------------------
-
-
-@main.group()
-def audit() -> None:
-    """Check the tamper-evident history."""
-
-
-@audit.command("verify")
-@common
-@handles_errors
-def audit_verify(home: Path | None, now_text: str | None) -> None:
-    """Check every case's and customer's hash chain; exit 1 naming the first broken event of
-    each damaged history."""
-    with opened(home, now_text) as casework:
-        cases, customers, breaks = casework.verify_history()
-    for found in breaks:
-        click.echo(f"BROKEN {found}")
-    checked = f"{cases} case and {customers} customer histories"
-    if breaks:
-        fail(f"{len(breaks)} of {checked} are damaged", 1)
-    click.echo(f"ok: {checked} intact")
-
-
+main.add_command(audit)
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(rules)

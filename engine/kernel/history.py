@@ -200,7 +200,9 @@ def _stamp(at: datetime) -> str:
 
 @dataclass(frozen=True)
 class Break:
-    """The first place a chain does not hold: kind is "case" or "customer"."""
+    """The first place a chain does not hold (kind "case" or "customer"), or another finding of
+    verify: a case row that disagrees with its history (seq 0), the vault ("vault"), the
+    protection log ("protection log") or a checkpoint ("checkpoint")."""
 
     subject: int | str
     seq: int
@@ -208,7 +210,10 @@ class Break:
     kind: str = "case"
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.subject}: event {self.seq}: {self.reason}"
+        # seq 0: a finding about the whole case (its row), the vault or the protection log
+        where = f"{self.kind} {self.subject}".strip()
+        return f"{where}: event {self.seq}: {self.reason}" if self.seq else \
+            f"{where}: {self.reason}"
 
 
 def verify(subject: int | str, events: Iterable[Chained], head_seq: int, head_hash: str,

@@ -126,8 +126,8 @@ class Sealer:
         self.kept: list[Sealed] = []
 
     def __call__(self, value: Any) -> Any:
-        """The marker standing for `value` (None and empty text stay as they are)."""
-        if value is None or value == "":
+        """The marker standing for `value` (None, empty text and markers stay as they are)."""
+        if value is None or value == "" or ref_of(value) is not None:
             return value
         sealed = seal(value)
         self.kept.append(sealed)

@@ -111,6 +111,15 @@ class Settings:
     form_per_hour: CASEWORK_FORM_PER_HOUR, how many public complaint forms one client address
                    may send in an hour (counted in the database, across every server);
                    default 5.
+    checkpoint_key: CASEWORK_CHECKPOINT_KEY, the file of the Ed25519 private key that signs
+                   audit checkpoints and exports (`casework audit keygen DIR` writes one; keep
+                   it outside the database and its backups); default: none (no signing).
+    checkpoint_public_keys: CASEWORK_CHECKPOINT_PUBLIC_KEYS, the public key files that verify
+                   checkpoints and exports, comma-separated: the current key's and every
+                   retired one's, so that old checkpoints still verify after a rotation;
+                   default: none (the private key's own public half, when one is set).
+    checkpoint_dir: CASEWORK_CHECKPOINT_DIR, where `casework worker --checkpoint-every` and
+                   `casework audit checkpoint` without --out write checkpoints; default: none.
     """
 
     home: Path
@@ -125,6 +134,9 @@ class Settings:
     public_url: str = "http://localhost:8000"
     survey_days: int = 14
     form_per_hour: int = 5
+    checkpoint_key: Path | None = None
+    checkpoint_public_keys: tuple[Path, ...] = ()
+    checkpoint_dir: Path | None = None
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -198,7 +210,18 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                     imap=imap_settings(), mail=mail_settings(),
                     public_url=_url("CASEWORK_PUBLIC_URL", "http://localhost:8000"),
                     survey_days=_whole("CASEWORK_SURVEY_DAYS", 14),
-                    form_per_hour=_whole("CASEWORK_FORM_PER_HOUR", 5))
+                    form_per_hour=_whole("CASEWORK_FORM_PER_HOUR", 5),
+                    checkpoint_key=_path("CASEWORK_CHECKPOINT_KEY"),
+                    checkpoint_public_keys=tuple(
+                        Path(p.strip()).resolve() for p in
+                        os.environ.get("CASEWORK_CHECKPOINT_PUBLIC_KEYS", "").split(",")
+                        if p.strip()),
+                    checkpoint_dir=_path("CASEWORK_CHECKPOINT_DIR"))
+
+
+def _path(name: str) -> Path | None:
+    text = os.environ.get(name, "").strip()
+    return Path(text).resolve() if text else None
 
 
 def imap_settings() -> ImapSettings | None:

@@ -553,3 +553,12 @@ protection_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index(None, "act", "subject"),
 )
+
+# This installation's identity (one row, made by migration 0022 with a random id): a signed
+# checkpoint names it, and verify refuses a checkpoint of another installation. A restored
+# backup keeps it.
+installation = sa.Table(
+    "installation", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

@@ -23,6 +23,8 @@ def test_a_sealer_keeps_what_it_sealed_and_leaves_empty_values_alone() -> None:
     assert fields["severity"] == "high" and fields["answer"] is None
     assert ref_of(fields["summary"]) == sealer.kept[0].ref and len(sealer.kept) == 1
     assert sealer("") == ""
+    assert sealer(fields["summary"]) == fields["summary"]  # a marker is not sealed again
+    assert len(sealer.kept) == 1
 
 
 def test_reveal_puts_values_and_erasures_back_where_their_markers_were() -> None:
