@@ -11,7 +11,10 @@ from pathlib import Path
 
 import click
 
-from engine.cli import personal  # noqa: F401 - adds `customers export|erase`
+from engine.cli import (
+    audit_exports,  # noqa: F401 - adds `audit export|verify-export`
+    personal,  # noqa: F401 - adds `customers export|erase`
+)
 from engine.cli.audit import audit
 from engine.cli.backup import backup, restore
 from engine.cli.customers import clv, customers

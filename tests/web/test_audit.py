@@ -256,7 +256,8 @@ def test_exports_hold_chains_that_verify_offline(desk: Casework,
     assert jsonl.status_code == 200
     assert jsonl.headers["content-disposition"] == \
         'attachment; filename="casework-audit-20260302T100000Z.jsonl"'
-    records = [json.loads(line) for line in jsonl.text.splitlines()]
+    *records, trailer = [json.loads(line) for line in jsonl.text.splitlines()]
+    assert trailer["trailer"]["rows"] == len(records)  # the last line: the export's trailer
     counts = check_chains(records)
     assert counts == {("case", a): len(desk.store.case_events(a)),
                       ("case", b): len(desk.store.case_events(b)), ("customer", "C1"): 1}
@@ -282,11 +283,11 @@ def test_exports_take_the_search_filters(desk: Casework,
                                          client_as: Callable[[str], Client]) -> None:
     a, b = history(desk)
     max_ = client_as("max")
-    only_b = max_.get("/audit/export.jsonl", params={"case": str(b)}).text.splitlines()
+    only_b = max_.get("/audit/export.jsonl", params={"case": str(b)}).text.splitlines()[:-1]
     assert [(r["case_id"], r["seq"]) for r in map(json.loads, only_b)] == \
         [(b, e.seq) for e in desk.store.case_events(b)]
     c1 = [json.loads(line) for line in
-          max_.get("/audit/export.jsonl", params={"customer": "C1"}).text.splitlines()]
+          max_.get("/audit/export.jsonl", params={"customer": "C1"}).text.splitlines()[:-1]]
     assert {(r["kind"], r.get("case_id", r.get("customer_id"))) for r in c1} == \
         {("case", a), ("customer", "C1")}
     comments = list(csv.DictReader(io.StringIO(max_.get(

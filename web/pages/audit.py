@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.response import Stream, Template
 
 from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
+from engine.cases.audit_exports import export_lines
 from engine.kernel.accounts import User
+from engine.kernel.checkpoints import load_private_key
 from engine.kernel.history import Break, iso
 from engine.kernel.personal import Erased, refs_in_texts, reveal
 from engine.kernel.roles import Permission
@@ -173,23 +174,6 @@ def csv_lines(batches: Iterator[list[AuditRow]]) -> Iterator[str]:
     yield out.getvalue()
 
 
-def jsonl_lines(batches: Iterator[list[AuditRow]]) -> Iterator[bytes]:
-    """One JSON object per event, one chunk per batch; `payload` is the stored text."""
-    for batch in batches:
-        yield b"".join(orjson.dumps(_json(r)) + b"\n" for r in batch)
-
-
-def _json(row: AuditRow) -> dict[str, Any]:
-    if row.kind == "case":
-        return {"kind": "case", "case_id": row.subject, "seq": row.seq, "name": row.name,
-                "actor": row.actor, "role": row.role, "at": iso(row.at),
-                "from_state": row.from_state, "to_state": row.to_state,
-                "payload": row.payload, "prev_hash": row.prev_hash, "hash": row.hash}
-    return {"kind": "customer", "customer_id": row.subject, "seq": row.seq, "name": row.name,
-            "actor": row.actor, "role": row.role, "at": iso(row.at), "payload": row.payload,
-            "prev_hash": row.prev_hash, "hash": row.hash}
-
-
 @get("/export.csv", sync_to_thread=False)
 def export_csv(request: Request[User, Any, Any]) -> Stream:
     batches = casework_of(request).audit.export(_exported(request))
@@ -199,8 +183,14 @@ def export_csv(request: Request[User, Any, Any]) -> Stream:
 
 @get("/export.jsonl", sync_to_thread=False)
 def export_jsonl(request: Request[User, Any, Any]) -> Stream:
-    batches = casework_of(request).audit.export(_exported(request))
-    return Stream(jsonl_lines(batches), media_type="application/x-ndjson",
+    """Every matching event and a trailer signed with CASEWORK_CHECKPOINT_KEY (unsigned, saying
+    why, without one): engine.kernel.signed_exports, as `casework audit export` writes it."""
+    casework = casework_of(request)
+    key = casework.settings.checkpoint_key
+    lines = export_lines(casework.audit, _exported(request), casework.checkpoint,
+                         casework.personal_data.values,
+                         load_private_key(key) if key is not None else None)
+    return Stream(lines, media_type="application/x-ndjson",
                   headers=_file_name(request, "jsonl"))
 
 
