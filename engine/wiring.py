@@ -10,6 +10,7 @@ from engine.cases.audit import Audit
 from engine.cases.conversation import Conversation, Limits
 from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
+from engine.cases.holds import LegalHolds
 from engine.cases.notifying import Notifications
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
@@ -43,6 +44,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
@@ -115,6 +117,10 @@ class Casework:
     @cached_property
     def audit(self) -> Audit:
         return SqlAudit(self.database)
+
+    @cached_property
+    def holds(self) -> LegalHolds:
+        return LegalHolds(SqlHolds(self.database))
 
     @cached_property
     def publications(self) -> Publications:

@@ -14,6 +14,7 @@ import click
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
+from engine.cli.holds import holds
 from engine.cli.init import init
 from engine.cli.mail import mail
 from engine.cli.rules import rules
@@ -248,3 +249,4 @@ main.add_command(mail)
 main.add_command(workflows)
 main.add_command(cycles)
 main.add_command(reviews)
+main.add_command(holds)

@@ -108,6 +108,7 @@ class CustomerRecord:
     updated_at: datetime
     history_seq: int
     history_head: str
+    erased_at: datetime | None = None  # its personal values erased (migration 0020)
 
 
 class CustomerHead(NamedTuple):

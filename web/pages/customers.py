@@ -142,7 +142,8 @@ def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) 
                 purchases=shown, purchases_more=more, first_purchases=after is None,
                 plans=[c for c in related if c.is_plan],
                 cases=[c for c in related if not c.is_plan],
-                may_audit=request.user.may(Permission.AUDIT))
+                may_audit=request.user.may(Permission.AUDIT),
+                holds=casework.holds.on_customer(customer_id))
 
 
 ROUTER = area("/customers", Permission.READ_CUSTOMERS, [customer_list, customer_page])
