@@ -59,9 +59,11 @@ from engine.workflows.registry import (
     definitions_home,
     load_calendars,
     load_responses,
+    load_retention,
 )
 
 if TYPE_CHECKING:
+    from engine.jobs.retention import Retention
     from engine.jobs.tiering import Tiering
     from engine.jobs.worker import Worker
 
@@ -191,6 +193,18 @@ class Casework:
         sending = (OutboxRun(self.timers, Mailer.configured(mail), mail.interval)
                    if mail.smtp_host else None)
         return Worker(self.timers, self.runtime, escalator, sending)
+
+    @cached_property
+    def retention(self) -> Retention:
+        """The retention job over rules/retention.yaml (read at each run), checked against
+        the stored workflows."""
+        from engine.jobs.retention import Retention
+        from engine.store.retention import SqlRetention
+
+        home = self.settings.home
+        return Retention(SqlRetention(self.database),
+                         lambda: load_retention(home, self.registry.workflow_names()),
+                         self.settings.attachments_folder, erase_case=None)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """Check every case's and every customer's chain: how many cases and customers with

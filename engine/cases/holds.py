@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.cases.context import Actor
-from engine.kernel.errors import InvalidInput, RoleRefused
+from engine.kernel.errors import CaseworkError, InvalidInput, RoleRefused
 from engine.kernel.roles import Permission, holders, may
 
 
@@ -102,3 +102,15 @@ def _reason(reason: str) -> str:
         raise InvalidInput("reason", "say why (a case reference, a letter, a court order); a "
                            "hold without a reason is not placed or released")
     return reason.strip()
+
+
+class HeldCase(CaseworkError):
+    """A case retention may not touch: a legal hold keeps it."""
+
+    def __init__(self, case_id: int, holds: list[Hold]) -> None:
+        self.case_id = case_id
+        self.holds = holds
+        held = "; ".join(f"hold {h.id} on {h.subject}: {h.reason}" for h in holds)
+        super().__init__(f"case {case_id} is under a legal hold ({held}); release the hold "
+                         "(casework holds release ID --reason ...) before it may be erased or "
+                         "deleted")

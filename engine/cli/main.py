@@ -43,6 +43,7 @@ from engine.workflows.registry import (
     definitions_home,
     load_calendars,
     load_responses,
+    load_retention,
     load_workflows,
     table_files,
     workflow_files,
@@ -81,8 +82,13 @@ def check(home: Path | None, now_text: str | None) -> None:
         load_responses(settings.home)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
+    names = {path.stem for path in workflow_files(settings.home)}  # if they do not load
     try:  # with the tables and calendars that loaded, so that references are checked too
-        load_workflows(settings.home, tables, calendars)
+        names = {spec.name for spec, _ in load_workflows(settings.home, tables, calendars)}
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:
+        load_retention(settings.home, names)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
     from engine.channels.templates import MailTemplates

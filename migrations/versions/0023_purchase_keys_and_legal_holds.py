@@ -23,6 +23,40 @@ depends_on = None
 Instant = sa.DateTime(timezone=True)
 BATCH = 5000
 
+# A case's history stays append-only, except that retention may delete the events of a case
+# whose deletion the protection log records (engine/store/retention.py writes that entry first,
+# in the same transaction). Anyone else deleting events is refused as before.
+_LOGGED = ("EXISTS (SELECT 1 FROM protection_log WHERE act = 'case.deleted' "
+           "AND subject = CAST(OLD.case_id AS {text}))")
+SQLITE_DELETE = [
+    "DROP TRIGGER events_no_delete",
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+    f"WHEN NOT {_LOGGED.format(text='TEXT')} "
+    "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
+]
+POSTGRES_DELETE = [
+    "DROP TRIGGER events_append_only ON events",
+    "CREATE TRIGGER events_append_only BEFORE UPDATE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+    "CREATE FUNCTION events_deleted_by_retention() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN IF NOT {_LOGGED.format(text='TEXT')} THEN "
+    "RAISE EXCEPTION 'history is append-only'; END IF; RETURN OLD; END $$",
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_deleted_by_retention()",
+]
+SQLITE_RESTORE = [
+    "DROP TRIGGER events_no_delete",
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+    "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
+]
+POSTGRES_RESTORE = [
+    "DROP TRIGGER events_no_delete ON events",
+    "DROP FUNCTION events_deleted_by_retention()",
+    "DROP TRIGGER events_append_only ON events",
+    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+]
+
 
 def upgrade() -> None:
     with op.batch_alter_table("purchases") as batch:
@@ -53,6 +87,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_legal_holds_customer_id"), "legal_holds", ["customer_id"])
     op.create_index(op.f("ix_legal_holds_case_id"), "legal_holds", ["case_id"])
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for statement in SQLITE_DELETE if sqlite else POSTGRES_DELETE:
+        op.execute(statement)
 
 
 def _fill_keys() -> None:
@@ -87,6 +124,9 @@ def _write(connection: sa.Connection, batch: list[dict[str, Any]]) -> None:
 
 
 def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for statement in SQLITE_RESTORE if sqlite else POSTGRES_RESTORE:
+        op.execute(statement)
     op.drop_index(op.f("ix_legal_holds_case_id"), "legal_holds")
     op.drop_index(op.f("ix_legal_holds_customer_id"), "legal_holds")
     op.drop_table("legal_holds")
