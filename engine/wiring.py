@@ -30,6 +30,7 @@ from engine.jobs.opening import Opening, managed_tier_problems
 from engine.kernel.accounts import Accounts
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break, verify
+from engine.kernel.protection import PersonalData
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
 from engine.kernel.signing import secret_key
@@ -44,6 +45,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.erasure import SqlPersonalData
 from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
@@ -102,7 +104,8 @@ class Casework:
 
     @cached_property
     def customer_editor(self) -> CustomerEditor:
-        return CustomerEditor(SqlCustomerEdits(self.database))
+        return CustomerEditor(SqlCustomerEdits(self.database),
+                              lambda: secret_key(self.settings.home))
 
     @cached_property
     def case_search(self) -> CaseSearch:
@@ -115,6 +118,12 @@ class Casework:
     @cached_property
     def notifications(self) -> Notifications:
         return SqlNotifications(self.database)
+
+    @cached_property
+    def personal_data(self) -> PersonalData:
+        return SqlPersonalData(
+            self.database, lambda definition: self.registry.get(definition).spec.personal,
+            self.settings.attachments_folder)
 
     @cached_property
     def audit(self) -> Audit:
@@ -204,7 +213,8 @@ class Casework:
         home = self.settings.home
         return Retention(SqlRetention(self.database),
                          lambda: load_retention(home, self.registry.workflow_names()),
-                         self.settings.attachments_folder, erase_case=None)
+                         self.settings.attachments_folder,
+                         erase_case=self.personal_data.erase_case)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """Check every case's and every customer's chain: how many cases and customers with

@@ -12,6 +12,7 @@ from engine.kernel.errors import InvalidInput
 from engine.kernel.expressions import Expression
 from engine.kernel.fields import coerce, to_json
 from engine.kernel.history import EventDraft, chain_customer
+from engine.kernel.personal import Sealer, sealed_changes
 from engine.kernel.records import CaseRecord, CustomerHead, Transaction
 from engine.kernel.specs import CUSTOMER_WRITABLE, KPIS, CustomerAction, MeasureAction, WorkflowSpec
 
@@ -55,7 +56,9 @@ def update_customer(tx: Transaction, case: CaseRecord, updates: dict[str, Any], 
             changed[name] = {"old": old, "new": new}
     if not changed:
         return None
-    payload = {"customer": case.customer, "changes": changed}
+    sealer = Sealer()  # one marker per value, in both histories
+    payload = {"customer": case.customer, "changes": sealed_changes(sealer, changed)}
+    tx.keep_personal(sealer.kept, case.customer, case.id, now)
     events = chain_customer(head.id, head.seq, head.head, [EventDraft("customer.updated", {
         **payload, "case": case.id, "workflow": case.workflow, "trigger": trigger})],
         actor, role, now)

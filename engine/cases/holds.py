@@ -1,7 +1,7 @@
 """Legal holds: while a hold on a case, or on the customer the case is about, is not released,
 the retention job leaves the case alone (neither erases nor deletes it).
 
-A hold is placed and released by a manager or an admin (Permission.HOLD_CASES), always with a
+A hold is placed and released by a manager or an admin (Permission.PROTECT_DATA), always with a
 reason; each placement and release is an entry of the data-protection log
 (engine/kernel/protection.py), so a hold cannot come and go unseen.
 """
@@ -91,8 +91,8 @@ class LegalHolds:
 
     @staticmethod
     def _allowed(actor: Actor, what: str) -> None:
-        if not may([actor.role], Permission.HOLD_CASES):
-            roles = ", ".join(sorted(holders(Permission.HOLD_CASES)))
+        if not may([actor.role], Permission.PROTECT_DATA):
+            roles = ", ".join(sorted(holders(Permission.PROTECT_DATA)))
             raise RoleRefused("hold", f"role '{actor.role}' may not {what} (roles that may: "
                               f"{roles})")
 

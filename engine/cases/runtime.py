@@ -18,6 +18,7 @@ from engine.cases.facts import Facts, facts_for
 from engine.cases.mailing import CustomerMailer, NoMailer
 from engine.cases.notifying import assignments, deliver
 from engine.cases.scheduling import Scheduler
+from engine.cases.sealing import seal_drafts
 from engine.kernel.errors import (
     Conflict,
     ExpressionError,
@@ -28,6 +29,7 @@ from engine.kernel.errors import (
 )
 from engine.kernel.fields import REFERENCE_TYPES, coerce, to_json
 from engine.kernel.history import GENESIS, EventDraft, chain
+from engine.kernel.personal import Sealed
 from engine.kernel.records import CaseRecord, ClockRecord, Store, TimerRecord, Transaction
 from engine.kernel.roles import READ_ONLY_ROLES
 from engine.kernel.specs import MailAction, SetAction, TransitionSpec, WorkflowSpec
@@ -84,7 +86,8 @@ class Runtime:
         _check_references(tx, deployed.spec, case_values(deployed.spec, record.fields))
         record = record.evolve(id=tx.insert_case(record))
         record, drafts = self._started(tx, deployed.spec, record, created, actor, now)
-        return self._write(tx, record, drafts, actor, now, bump=False)
+        return self._write(tx, record, drafts, actor, now, bump=False,
+                           personal=deployed.spec.personal)
 
     def start_many(self, tx: Transaction, requests: Sequence[StartRequest], actor: Actor,
                    now: datetime) -> list[CaseRecord]:
@@ -98,10 +101,14 @@ class Runtime:
             return []
         deadlines = _Deadlines(tx)  # the new cases' clocks and timers, written after them
         started, events, told = [], [], []
+        kept: list[tuple[list[Sealed], str | None, int]] = []
         for (new, created), case_id, request in zip(
                 drafted, tx.reserve_case_ids(len(drafted)), requests, strict=True):
             record, drafts = self._started(cast(Transaction, deadlines), request.deployed.spec,
                                            new.evolve(id=case_id), created, actor, now)
+            drafts, sealed = seal_drafts(request.deployed.spec.personal, drafts)
+            if sealed:
+                kept.append((sealed, record.customer, case_id))
             chained = chain(case_id, 0, GENESIS, drafts, actor.name, actor.role, now)
             started.append(record.evolve(history_seq=chained[-1].seq,
                                          history_head=chained[-1].hash))
@@ -112,6 +119,8 @@ class Runtime:
         tx.save_clocks(deadlines.clocks)
         tx.arm_timers(deadlines.timers, now)
         tx.append_events(events)
+        for sealed, customer, case_id in kept:
+            tx.keep_personal(sealed, customer, case_id, now)
         deliver(tx, told, now)
         return started
 
@@ -120,7 +129,8 @@ class Runtime:
         record, created = self._new_case(request, now)
         record = record.evolve(id=tx.insert_case(record))
         record, drafts = self._started(tx, request.deployed.spec, record, created, actor, now)
-        return self._write(tx, record, drafts, actor, now, bump=False)
+        return self._write(tx, record, drafts, actor, now, bump=False,
+                           personal=request.deployed.spec.personal)
 
     def _started(self, tx: Transaction, spec: WorkflowSpec, record: CaseRecord,
                  created: EventDraft, actor: Actor,
@@ -309,7 +319,7 @@ class Runtime:
         updated = moved.evolve(fields=new_fields, updated_at=now, closed_at=closed_at)
         drafts += self._entered(tx, spec, updated, transition.trigger, case.state, actor, now,
                                 values, fired_timer=cause.get("timer"), facts=facts)
-        return self._write(tx, updated, drafts, actor, now, bump=True)
+        return self._write(tx, updated, drafts, actor, now, bump=True, personal=spec.personal)
 
     def amend(self, tx: Transaction, case: CaseRecord, moved: CaseRecord,
               values: dict[str, Any] | None, drafts: list[EventDraft], actor: Actor,
@@ -321,7 +331,7 @@ class Runtime:
         new_fields = _json_fields(spec, values)
         drafts = [*drafts, *_changes(spec, case, moved, new_fields)]
         return self._write(tx, moved.evolve(fields=new_fields, updated_at=now), drafts, actor,
-                           now, bump=True)
+                           now, bump=True, personal=spec.personal)
 
     def _entered(self, tx: Transaction, spec: WorkflowSpec, case: CaseRecord,
                  trigger: str | None, left: str | None, actor: Actor, now: datetime,
@@ -338,14 +348,18 @@ class Runtime:
 
     @staticmethod
     def _write(tx: Transaction, case: CaseRecord, drafts: list[EventDraft], actor: Actor,
-               now: datetime, bump: bool) -> CaseRecord:
+               now: datetime, bump: bool, personal: frozenset[str]) -> CaseRecord:
         """Chain the events onto the case's history and write both; `bump` the row version.
         Without events nothing happened to the case (an escalation step past the highest level
-        it reached): its row stays as it is."""
+        it reached): its row stays as it is. The `personal` fields' values, and comments, go
+        to the vault, and markers standing for them into the history."""
         if not drafts:
             return case
         if actor.operator:
             drafts = [replace(d, payload={**d.payload, "operator": True}) for d in drafts]
+        drafts, sealed = seal_drafts(personal, drafts)
+        if sealed:
+            tx.keep_personal(sealed, case.customer, case.id, now)
         events = chain(case.id, case.history_seq, case.history_head, drafts, actor.name,
                        actor.role, now)
         version = case.lock_version + 1 if bump else case.lock_version

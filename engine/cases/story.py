@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.kernel.history import Event
+from engine.kernel.personal import reveal
 from engine.kernel.specs import WorkflowSpec
 
 OPENS_A_STEP = frozenset({"case.created", "case.transitioned", "case.commented",
@@ -72,11 +73,15 @@ class _Step:
     rest: list[tuple[Event, dict[str, Any]]] = field(default_factory=list)
 
 
-def story(events: Iterable[Event], spec: WorkflowSpec) -> list[Entry]:
-    """The events (oldest first) as entries, oldest first."""
+def story(events: Iterable[Event], spec: WorkflowSpec,
+          values: Mapping[str, Any] | None = None) -> list[Entry]:
+    """The events (oldest first) as entries, oldest first; personal values from `values`
+    (ref -> value or Erased, engine.kernel.personal) in place of their markers."""
     steps: list[_Step] = []
     for event in events:
         payload = json.loads(event.payload)
+        if values:
+            payload = reveal(payload, values)
         last = steps[-1] if steps else None
         if last is None or event.name in OPENS_A_STEP or _who(event) != _who(last.head):
             steps.append(_Step(event, payload))

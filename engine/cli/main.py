@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from engine.cli import personal  # noqa: F401 - adds `customers export|erase`
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
@@ -37,6 +38,7 @@ from engine.customers.records import TIER_TABLE
 from engine.jobs.opening import managed_tier_problems
 from engine.kernel.errors import DefinitionError
 from engine.kernel.history import iso
+from engine.kernel.personal import refs_in, refs_in_texts, reveal, shown_values
 from engine.sla.calendars import Calendar
 from engine.workflows.registry import (
     check_tables,
@@ -194,12 +196,15 @@ def cases_history(case_id: int, as_json: bool, home: Path | None, now_text: str 
     with opened(home, now_text) as casework:
         casework.store.get_case(case_id)
         events = casework.store.case_events(case_id)
+        values = casework.personal_data.values(refs_in_texts(e.payload for e in events))
     if as_json:
-        click.echo(json.dumps([e.to_json() for e in events], ensure_ascii=False))
+        click.echo(json.dumps([{**e.to_json(), "personal": shown_values(
+            {ref: values[ref] for ref in refs_in(json.loads(e.payload)) if ref in values})}
+            for e in events], ensure_ascii=False))
         return
     for e in events:
         move = f"  {e.from_state or '(new)'} -> {e.to_state}" if e.to_state else ""
-        details = json.loads(e.payload)
+        details = reveal(json.loads(e.payload), values)
         if e.name == "case.created":
             details = details["fields"]
         if e.name == "rule.decided":

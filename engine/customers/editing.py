@@ -6,8 +6,9 @@ transaction that writes the record."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from engine.customers.files import CUSTOMER_TYPES, STATUSES
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.history import GENESIS, CustomerEvent, EventDraft, chain_customer
+from engine.kernel.personal import PERSONAL_COLUMNS, Sealed, Sealer, sealed_changes
 from engine.kernel.records import CustomerHead, CustomerRecord
 
 # What a person may write of a record; the tier is the customer_tier table's to decide.
@@ -40,6 +42,9 @@ class CustomerEdit(Protocol):
                         events: Sequence[CustomerEvent], at: datetime) -> None:
         """Write changed attributes of a customer and the events that record them."""
     def append_customer_events(self, events: Sequence[CustomerEvent]) -> None: ...
+    def keep_personal(self, sealed: Sequence[Sealed], customer_id: str | None,
+                      case_id: int | None, at: datetime) -> None:
+        """Put sealed personal values in the vault (engine/kernel/personal.py)."""
     def exists(self, kind: str, key: Any) -> bool:
         """Whether a 'user' (active) or 'customer' with this key exists."""
     def customer_with_email(self, address: str) -> str | None:
@@ -94,8 +99,12 @@ def checked(values: Mapping[str, str | None]) -> dict[str, str | None]:
 class CustomerEditor:
     """Creates and changes customer records through a CustomerEdits store."""
 
-    def __init__(self, store: CustomerEdits) -> None:
+    def __init__(self, store: CustomerEdits, sender_key: Callable[[], str]) -> None:
         self.store = store
+        # keys the ids of customers made for new senders: an id made from the address alone
+        # would tell anyone who knows the address that the person wrote to us, even after the
+        # address is erased
+        self.sender_key = sender_key
 
     def create(self, customer_id: str, values: Mapping[str, str | None], actor: str,
                role: str | None, at: datetime) -> CustomerRecord:
@@ -108,14 +117,16 @@ class CustomerEditor:
                                    "another id")
             self._check_owner(tx, given)
             fields: dict[str, Any] = dict.fromkeys(EDITABLE) | given
+            sealer = Sealer()
             events = chain_customer(key, 0, GENESIS, [EventDraft("customer.created", {
-                "fields": {k: v for k, v in fields.items() if v is not None}})],
-                                    actor, role, at)
+                "fields": sealer.fields({k: v for k, v in fields.items() if v is not None},
+                                        PERSONAL_COLUMNS)})], actor, role, at)
             record = CustomerRecord(id=key, tier=None, reviewed_at=None, created_at=at,
                                     updated_at=at, history_seq=events[-1].seq,
                                     history_head=events[-1].hash, **fields)
             tx.insert_customer(record)
             tx.append_customer_events(events)
+            tx.keep_personal(sealer.kept, key, None, at)
             return record
 
     def update(self, customer_id: str, changes: Mapping[str, str | None], actor: str,
@@ -131,9 +142,12 @@ class CustomerEditor:
                      for name, value in given.items() if getattr(record, name) != value}
             if not moved:
                 return record
+            sealer = Sealer()
             events = chain_customer(record.id, record.history_seq, record.history_head,
-                                    [EventDraft("customer.updated", {"changed": moved})],
+                                    [EventDraft("customer.updated",
+                                                {"changed": sealed_changes(sealer, moved)})],
                                     actor, role, at)
+            tx.keep_personal(sealer.kept, record.id, None, at)
             values = {k: v["new"] for k, v in moved.items()}
             tx.update_customer(CustomerHead(record.id, record.tier, None, events[-1].seq,
                                             events[-1].hash), values, events, at)
@@ -143,9 +157,10 @@ class CustomerEditor:
     def for_sender(self, address: str, name: str | None, actor: str, role: str | None,
                    at: datetime) -> tuple[str, bool]:
         """The customer a mail or a web form comes from: the one with this email address, else
-        a new potential customer with it (id `mail-` and a digest of the address, so that two
-        intakes of one new sender, or one repeated after a crash, make one customer). Returns
-        the customer's id, and whether it was created now."""
+        a new potential customer with it (id `mail-` and a keyed digest of the address, so that
+        two intakes of one new sender, or one repeated after a crash, make one customer, and
+        nobody without the installation's secret can tell whose address it was made from).
+        Returns the customer's id, and whether it was created now."""
         email = checked({"email": address})["email"]
         if email is None:
             raise InvalidInput("email", "is empty; a sender needs an email address")
@@ -153,7 +168,8 @@ class CustomerEditor:
             found = tx.customer_with_email(email)
         if found is not None:
             return found, False
-        key = "mail-" + hashlib.sha256(email.lower().encode()).hexdigest()[:16]
+        key = "mail-" + hmac.new(self.sender_key().encode(), email.lower().encode(),
+                                 hashlib.sha256).hexdigest()[:16]
         values = {"email": email, "status": "potential",
                   "name": (name or "").strip()[:LONGEST["name"]] or None}
         try:

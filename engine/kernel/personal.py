@@ -56,6 +56,12 @@ class Erased:
     by: str
     reason: str
 
+    def __str__(self) -> str:
+        return f"(erased {self.at:%Y-%m-%d} by {self.by})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"erased": {"at": self.at.isoformat(), "by": self.by, "reason": self.reason}}
+
 
 def _text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
@@ -131,3 +137,20 @@ class Sealer:
         """`values` with those named in `personal` sealed."""
         names = set(personal)
         return {name: self(value) if name in names else value for name, value in values.items()}
+
+
+def sealed_changes(sealer: Sealer, changed: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A customer's changes ({column: {"old", "new"}}) with the personal columns sealed."""
+    return {name: {key: sealer(value) for key, value in change.items()}
+            if name in PERSONAL_COLUMNS else dict(change) for name, change in changed.items()}
+
+
+def refs_in_texts(payloads: Iterable[str]) -> set[str]:
+    """Every reference in these stored payload texts (a cheap test first: most hold none)."""
+    return {ref for text in payloads if MARK in text for ref in refs_in(orjson.loads(text))}
+
+
+def shown_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """ref -> value as JSON (an erased one as {"erased": {at, by, reason}})."""
+    return {ref: value.to_json() if isinstance(value, Erased) else value
+            for ref, value in values.items()}

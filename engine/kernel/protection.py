@@ -8,7 +8,7 @@ casework's back.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -94,8 +94,30 @@ def check_entries(entries: Iterable[ProtectionEntry]) -> str | None:
     return None
 
 
-class ProtectionLog(Protocol):
-    """The log's store: its head, appending in a transaction, reading in order."""
 
-    def protection_head(self) -> tuple[int, str]: ...
-    def append_protection(self, entries: Sequence[ProtectionEntry]) -> None: ...
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What one erasure removed, and its protection-log entry."""
+
+    subject: str
+    seq: int  # its protection-log entry
+    cases: tuple[int, ...]
+    values: int  # vault values erased
+    entries: int  # conversation entries emptied
+    files: int  # attachments deleted
+    mails: int  # outbox and inbound mails emptied
+
+
+class PersonalData(Protocol):
+    """A customer's personal data: shown, exported whole, erased (engine/store/erasure.py)."""
+
+    def values(self, refs: Collection[str]) -> dict[str, Any]:
+        """ref -> the value it stands for, or an engine.kernel.personal.Erased."""
+    def export_customer(self, customer_id: str, at: datetime) -> dict[str, Any]:
+        """Everything held about the customer, JSON-ready; NotFound if unknown."""
+    def erase_customer(self, customer_id: str, actor: str, reason: str,
+                       now: datetime) -> ErasureReport:
+        """NotFound if unknown, InvalidInput if erased already or no reason is given."""
+    def erase_case(self, case_id: int, actor: str, reason: str, now: datetime) -> ErasureReport:
+        """One case's personal values (retention)."""

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from engine.kernel.history import CustomerEvent, Event, iso
 from engine.kernel.notifications import NewNotification, Recipient
+from engine.kernel.personal import Sealed
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class CustomerRecord:
     updated_at: datetime
     history_seq: int
     history_head: str
-    erased_at: datetime | None = None  # its personal values erased (migration 0020)
+    erased_at: datetime | None = None  # its personal data erased (engine/store/erasure.py)
 
 
 class CustomerHead(NamedTuple):
@@ -343,6 +344,9 @@ class Transaction(Protocol):
     def update_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
     def rebase_case(self, record: CaseRecord, expected_lock_version: int) -> None: ...
     def append_events(self, events: Sequence[Event]) -> None: ...
+    def keep_personal(self, sealed: Sequence[Sealed], customer_id: str | None,
+                      case_id: int | None, at: datetime) -> None:
+        """Put sealed personal values in the vault (engine/kernel/personal.py)."""
     def pick_assignee(self, strategy: str, roles: Sequence[str], pool: str) -> str | None: ...
     def publication_mark(self) -> int: ...
     # Timers and clocks are written before the case row: a worker that holds a claimed timer

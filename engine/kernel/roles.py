@@ -29,7 +29,7 @@ class Permission(StrEnum):
     EDIT_RULES = "edit_rules"  # validate, simulate and publish tables
     AUDIT = "audit"  # search, verify and export histories
     VIEW_DASHBOARDS = "view_dashboards"
-    HOLD_CASES = "hold_cases"  # place and release legal holds (retention leaves held cases)
+    PROTECT_DATA = "protect_data"  # export and erase a customer's personal data, legal holds
 
 
 ROLES: frozenset[str] = frozenset(r.value for r in Role)  # the names a workflow may use
@@ -45,9 +45,9 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.READ_RULES: frozenset({Role.MANAGER, Role.SUPERVISOR, Role.AUDITOR}),
     Permission.EDIT_RULES: frozenset({Role.MANAGER}),
     Permission.AUDIT: frozenset({Role.AUDITOR, Role.MANAGER}),
-    Permission.HOLD_CASES: frozenset({Role.MANAGER}),
     Permission.VIEW_DASHBOARDS: frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ACCOUNT_MANAGER,
                                            Role.AUDITOR}),
+    Permission.PROTECT_DATA: frozenset({Role.MANAGER}),
 }
 
 

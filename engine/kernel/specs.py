@@ -299,10 +299,14 @@ class WorkflowSpec:
     )
     # the customer's facts some expression reads (beyond its id): a fire loads them only then
     customer_facts: frozenset[str] = field(init=False, repr=False, compare=False)
+    # the fields declared `personal: true`: kept apart from the history (engine.kernel.personal)
+    personal: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = {(t.trigger, s): t for t in self.transitions for s in t.sources}
         object.__setattr__(self, "_by_source", table)
+        object.__setattr__(self, "personal",
+                           frozenset(name for name, f in self.fields.items() if f.personal))
         read = {member for expression in self.expressions()
                 for member in expression.members.get("customer", ())}
         object.__setattr__(self, "customer_facts", frozenset(read - {"id"}))

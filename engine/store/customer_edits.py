@@ -14,10 +14,11 @@ from engine.kernel.errors import InvalidInput
 from engine.kernel.records import CustomerRecord
 from engine.store.customers import SqlCustomerTransaction
 from engine.store.db import Database
+from engine.store.personal import PersonalWrites
 from engine.store.schema import customers
 
 
-class SqlCustomerEdit(SqlCustomerTransaction):
+class SqlCustomerEdit(SqlCustomerTransaction, PersonalWrites):
     """One transaction of engine.customers.editing.CustomerEdit."""
 
     def customer_for_update(self, customer_id: str) -> CustomerRecord | None:

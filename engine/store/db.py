@@ -26,6 +26,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # deleted and overwritten content is zeroed, not left in free space: an erased value
+        # must not be found in the database file (engine/store/erasure.py)
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,10 +1,5 @@
-"""The data-protection log (engine/kernel/protection.py) in SQL: appending entries after its head
-inside the caller's transaction, and reading it in order.
-
-The head (the largest seq) is read in the transaction that appends: two writers that read the
-same head both give their entry the same seq, and the unique seq refuses the second, which rolls
-back whole (on PostgreSQL the head row is locked, so the second waits instead).
-"""
+"""The data-protection log's rows (engine/kernel/protection.py): appended in the caller's
+transaction after its head; read in order for verify."""
 
 from __future__ import annotations
 
@@ -20,30 +15,32 @@ from engine.store.db import Database
 from engine.store.schema import protection_log
 
 
-def head(connection: Connection) -> tuple[int, str]:
-    """The log's last seq and hash ((0, GENESIS) when empty), locked on PostgreSQL."""
-    query = (sa.select(protection_log.c.seq, protection_log.c.hash)
-             .order_by(protection_log.c.seq.desc()).limit(1))
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
-    return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+def append_protection(connection: Connection, draft: ProtectionDraft, actor: str,
+                      at: datetime) -> int:
+    """Append one entry; its seq. Two writers at once: the second's insert of the same seq
+    fails and its transaction rolls back (the unique seq), never a fork of the chain."""
+    head = connection.execute(sa.select(protection_log.c.seq, protection_log.c.hash)
+                              .order_by(protection_log.c.seq.desc()).limit(1)).first()
+    seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    entry = chain_entries(seq, prev, [draft], actor, at)[0]
+    connection.execute(protection_log.insert().values(
+        seq=entry.seq, act=str(entry.act), subject=entry.subject, actor=entry.actor,
+        at=entry.at, reason=entry.reason, payload=entry.payload, prev_hash=entry.prev_hash,
+        hash=entry.hash))
+    return entry.seq
+
+
+def protection_entries(connection: Connection) -> list[ProtectionEntry]:
+    rows = connection.execute(sa.select(protection_log).order_by(protection_log.c.seq))
+    return [ProtectionEntry(r.seq, Act(r.act), r.subject, r.actor, r.at, r.reason, r.payload,
+                            r.prev_hash, r.hash) for r in rows]
 
 
 def append(connection: Connection, drafts: Iterable[ProtectionDraft], actor: str,
-           at: datetime) -> list[ProtectionEntry]:
-    """Chain the drafts after the head and write them, in the caller's transaction."""
-    entries = chain_entries(*head(connection), drafts, actor, at)
-    write(connection, entries)
-    return entries
-
-
-def write(connection: Connection, entries: Sequence[ProtectionEntry]) -> None:
-    if entries:
-        connection.execute(sa.insert(protection_log), [
-            {"seq": e.seq, "act": str(e.act), "subject": e.subject, "actor": e.actor,
-             "at": e.at, "reason": e.reason, "payload": e.payload, "prev_hash": e.prev_hash,
-             "hash": e.hash} for e in entries])
+           at: datetime) -> None:
+    """append_protection for each draft, in the caller's transaction (holds, retention)."""
+    for draft in drafts:
+        append_protection(connection, draft, actor, at)
 
 
 def done(connection: Connection, act: Act, subjects: Sequence[str]) -> set[str]:
@@ -55,22 +52,12 @@ def done(connection: Connection, act: Act, subjects: Sequence[str]) -> set[str]:
 
 
 class SqlProtectionLog:
-    """The log as engine.kernel.protection.ProtectionLog describes it."""
+    """The whole log, for reading (tests, reports)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def protection_head(self) -> tuple[int, str]:
-        with self.database.reading() as connection:
-            return head(connection)
-
-    def append_protection(self, entries: Sequence[ProtectionEntry]) -> None:
-        with self.database.writing() as connection:
-            write(connection, entries)
-
     def entries(self) -> list[ProtectionEntry]:
         """Every entry, in order."""
         with self.database.reading() as connection:
-            rows = connection.execute(sa.select(protection_log).order_by(protection_log.c.seq))
-            return [ProtectionEntry(r.seq, Act(r.act), r.subject, r.actor, r.at, r.reason,
-                                    r.payload, r.prev_hash, r.hash) for r in rows]
+            return protection_entries(connection)

@@ -25,6 +25,7 @@ from engine.store.db import Database
 from engine.store.inbound import InboundWrites
 from engine.store.mailing import MailWrites
 from engine.store.notifications import NotificationWrites
+from engine.store.personal import PersonalWrites
 from engine.store.schema import (
     assignment_cursors,
     cases,
@@ -103,7 +104,7 @@ def _definition(row: Row[Any]) -> DefinitionRecord:
 
 
 class SqlTransaction(TimerWrites, CaseLinks, Submissions, ConversationWrites,
-                     InboundWrites, NotificationWrites, MailWrites, SurveyWrites):
+                     InboundWrites, NotificationWrites, MailWrites, SurveyWrites, PersonalWrites):
     """The runtime's view of one database transaction."""
 
     def __init__(self, connection: Connection) -> None:

@@ -1,4 +1,4 @@
-"""The shipped complaint, version 6: the customer's tier and the SLA from intake, the priority
+"""The shipped complaint, version 7: the customer's tier and the SLA from intake, the priority
 queue for strategic customers, the targets decided again at triage only when what they depend on
 changed; running version 4 cases stay on version 4."""
 
@@ -77,7 +77,7 @@ def test_running_version_4_cases_stay_on_version_4(casework: Casework) -> None:
     with casework.store.transaction() as tx:
         [case] = casework.runtime.start_many(tx, [StartRequest(old, NEW, "S1")], ANN, T0)
     assert (case.version, case.fields["tier"]) == (4, "ordinary")  # v4 never read the tier
-    assert casework.registry.active("complaint").spec.version == 6
+    assert casework.registry.active("complaint").spec.version == 7
     triaged = casework.runtime.fire(case.id, "triage", SAM, T0, {"category": "billing",
                                                                  "severity": "high"})
     assert (triaged.version, triaged.fields["first_response_hours"]) == (4, "8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.cases.runtime import Actor
@@ -28,8 +30,11 @@ def test_a_comment_is_a_history_event_and_moves_the_version(casework: Casework,
                                  expected_version=1)
     assert case.lock_version == 2
     last = casework.store.case_events(case_id)[-1]
-    assert (last.name, last.actor, last.role, last.payload) == (
-        "case.commented", "ann", "agent", '{"text":"Called the courier."}')
+    assert (last.name, last.actor, last.role) == ("case.commented", "ann", "agent")
+    # the text is personal: the history holds a marker, the vault the text
+    marker = json.loads(last.payload)["text"]
+    assert casework.personal_data.values([marker["$personal"]]) == {
+        marker["$personal"]: "Called the courier."}
     stored = casework.store.get_case(case_id)
     assert verify(case_id, casework.store.case_events(case_id), stored.history_seq,
                   stored.history_head) is None

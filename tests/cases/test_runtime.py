@@ -39,7 +39,7 @@ def snapshot(casework: Casework, case_id: int) -> tuple[Any, ...]:
 def test_start_opens_the_case_in_the_initial_state_with_defaults(casework: Casework) -> None:
     case = casework.store.get_case(start(casework))
     assert (case.workflow, case.version, case.state, case.queue) == \
-        ("complaint", 6, "received", "intake")
+        ("complaint", 7, "received", "intake")
     # on_start: the customer's tier (none: ordinary) and the SLA targets it and the severity get
     assert case.fields == {**NEW, "severity": "medium", "reopen_count": 0, "tier": "ordinary",
                            "priority": "normal", "first_response_hours": "16",

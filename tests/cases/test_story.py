@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from engine.cases.runtime import Actor
 from engine.cases.story import Detail, Entry, story
+from engine.kernel.personal import refs_in_texts
 from engine.wiring import Casework
 from tests.fixtures import T0, add_test_customers
 
@@ -24,15 +25,16 @@ def triaged(casework: Casework) -> int:
 
 def told(casework: Casework, case_id: int) -> list[Entry]:
     case = casework.store.get_case(case_id)
-    return story(casework.store.case_events(case_id),
-                 casework.registry.get(case.definition_id).spec)
+    events = casework.store.case_events(case_id)
+    return story(events, casework.registry.get(case.definition_id).spec,
+                 casework.personal_data.values(refs_in_texts(e.payload for e in events)))
 
 
 def test_a_triage_is_one_entry_with_its_events_folded_under_it(casework: Casework) -> None:
     case_id = triaged(casework)
     events = casework.store.case_events(case_id)
     opened, triage = told(casework, case_id)
-    assert opened.title == "Opened as Customer complaint v6, Received"
+    assert opened.title == "Opened as Customer complaint v7, Received"
     assert opened.seqs == (1, 2, 3, 4, 5)  # on_start decides the targets as the case opens
     sla_normal = Detail(
         "decision", "complaint_sla v2 chose ordinary-normal: First response target (hours) 16, "

@@ -68,7 +68,7 @@ def test_start_fire_show_and_history_as_json(run: Any) -> None:
     assert fired.exit_code == 0, fired.output
     case = json.loads(fired.stdout)
     assert {k: case[k] for k in ("id", "workflow", "version", "state")} == \
-        {"id": case_id, "workflow": "complaint", "version": 6, "state": "in_progress"}
+        {"id": case_id, "workflow": "complaint", "version": 7, "state": "in_progress"}
     assert (case["fields"]["category"], case["queue"]) == ("billing", "billing")
     shown, history = case_and_history(run, case_id)
     assert shown == case

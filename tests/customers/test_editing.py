@@ -3,6 +3,8 @@ a link of the customer's history chain."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -11,7 +13,7 @@ from engine.customers.editing import checked, checked_id
 from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.history import verify
 from engine.wiring import Casework
-from tests.fixtures import T0
+from tests.fixtures import SECRET, T0
 
 
 @pytest.mark.parametrize(("given", "field", "says"), [
@@ -54,8 +56,12 @@ def test_create_then_update_chains_the_customer_history(casework: Casework) -> N
     assert unchanged.history_seq == changed.history_seq == 2  # nothing changed: no event
     events = casework.customers.history("N1")
     assert [e.name for e in events] == ["customer.created", "customer.updated"]
-    assert json.loads(events[1].payload) == {
-        "changed": {"phone": {"old": None, "new": "+86 138 0013 8000"}}}
+    # the phone is personal: the history holds a marker, the vault the number
+    changes = json.loads(events[1].payload)["changed"]
+    assert list(changes) == ["phone"] and changes["phone"]["old"] is None
+    ref = changes["phone"]["new"]["$personal"]
+    assert casework.personal_data.values([ref]) == {ref: "+86 138 0013 8000"}
+    assert "Li Na" not in events[0].payload and "li.na@" not in events[0].payload
     stored = casework.customers.customer("N1").record
     assert stored == changed
     assert verify("N1", events, stored.history_seq, stored.history_head,
@@ -88,5 +94,10 @@ def test_a_sender_is_found_by_address_whatever_its_case_else_made_once(
     assert (record.status, record.email, record.name) == ("potential", "new.one@example.org",
                                                          "New One")
     assert editor.for_sender("NEW.ONE@example.org", None, "web", None, T0) == (made, False)
+    # the id is keyed by the installation's secret: the address alone does not give it
+    unkeyed = hashlib.sha256(b"new.one@example.org").hexdigest()[:16]
+    assert made != "mail-" + unkeyed
+    assert made == "mail-" + hmac.new(SECRET.encode(), b"new.one@example.org",
+                                      hashlib.sha256).hexdigest()[:16]
     with pytest.raises(InvalidInput, match="not an email address"):
         editor.for_sender("nobody", None, "mail", None, T0)

@@ -20,7 +20,8 @@ def test_before_the_first_recompute_every_figure_is_null() -> None:
     shown = CustomerProfile(RECORD, None).to_json()
     assert list(shown) == [
         "id", "type", "status", "name", "email", "phone", "industry", "region", "owner", "tier",
-        "reviewed_at", "created_at", "updated_at", "history_seq", "history_head", *FIGURE_NAMES]
+        "reviewed_at", "created_at", "updated_at", "history_seq", "history_head", "erased_at",
+        *FIGURE_NAMES]
     assert shown["created_at"] == "2026-03-02T10:00:00Z" and shown["reviewed_at"] is None
     assert [shown[name] for name in FIGURE_NAMES] == [None] * len(FIGURE_NAMES)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -133,10 +132,21 @@ def test_erasure_waits_until_casework_has_it_and_young_cases_stay(desk: Casework
     assert rows_of(desk, case_id)["cases"] == 1
 
 
-def test_the_wired_job_reads_the_shipped_rules(desk: Casework, tmp_path: Path) -> None:
-    closed_complaint(desk, "C1", "Wrong size")
-    assert desk.retention.run(T0 + timedelta(days=365 * 4)).counts()["deleted"] == 0
+def test_the_wired_job_erases_complaints_after_the_shipped_five_years(desk: Casework) -> None:
+    desk.customers.add("C9", T0, name="Chen Li", email="c9@example.org")
+    case_id = closed_complaint(desk, "C9", "Charged twice")
     assert set(desk.retention.rules()) >= {"complaint", "record_review"}
+    assert desk.retention.run(T0 + timedelta(days=365 * 4)).counts()["erased"] == 0
+    done = desk.retention.run(T0 + timedelta(days=365 * 6))
+    assert (done.erased, done.deleted, done.failed) == ([case_id], [], {})
+    assert rows_of(desk, case_id)["cases"] == 1  # erased, not deleted
+    assert [e.body for e in desk.conversation.entries(case_id)] != ["Called back"]
+    erased = [e for e in SqlProtectionLog(desk.database).entries() if e.act == Act.CASE_ERASED]
+    assert [e.subject for e in erased] == [str(case_id)]
+    assert "retention: complaint closed" in erased[0].reason
+    assert desk.retention.run(T0 + timedelta(days=365 * 7)).erased == []  # done already
+    assert desk.verify_history()[2] == []
+    assert check_entries(SqlProtectionLog(desk.database).entries()) is None
 
 
 def test_history_stays_append_only_for_a_deletion_nobody_logged(desk: Casework) -> None:

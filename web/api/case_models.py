@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from msgspec import Meta, Struct
 
 from engine.cases.queues import QueueRow
 from engine.kernel.history import Event
+from engine.kernel.personal import refs_in, shown_values
 from engine.kernel.records import CaseRecord, ClockRecord, clock_json
 from web.api.common import Body
 
@@ -114,6 +116,10 @@ class HistoryEvent(Struct, kw_only=True):
     payload: Annotated[dict[str, Any], Meta(description="What happened, in detail")]
     prev_hash: Annotated[str, Meta(description="The hash of the event before (64 zeros first)")]
     hash: Annotated[str, Meta(description="SHA-256 over this event and prev_hash")]
+    personal: Annotated[dict[str, Any], Meta(description=(
+        "The values the payload's {\"$personal\": ref} markers stand for (kept apart from "
+        "the hashed payload, erasable): ref -> value, or {\"erased\": {at, by, reason}}"))] \
+        = msgspec.field(default_factory=dict)
 
 
 class QueuedCase(Struct, kw_only=True):
@@ -157,11 +163,14 @@ def case_of(case: CaseRecord, clocks: list[Clock], may_fire: list[str],
                 may_fire=may_fire, held=held)
 
 
-def event_of(event: Event) -> HistoryEvent:
+def event_of(event: Event, values: Mapping[str, Any] | None = None) -> HistoryEvent:
+    """The event as stored, with the personal values its markers stand for (from `values`)."""
+    payload = json.loads(event.payload)
+    mine = {ref: values[ref] for ref in refs_in(payload) if ref in values} if values else {}
     return HistoryEvent(seq=event.seq, name=event.name, actor=event.actor, role=event.role,
                         at=event.at, from_state=event.from_state, to_state=event.to_state,
-                        payload=json.loads(event.payload), prev_hash=event.prev_hash,
-                        hash=event.hash)
+                        payload=payload, prev_hash=event.prev_hash, hash=event.hash,
+                        personal=shown_values(mine))
 
 
 def queued_of(row: QueueRow) -> QueuedCase:

@@ -14,6 +14,7 @@ from engine.cases.queues import PAGE, QueueQuery
 from engine.cases.submissions import MAX_KEY, fire_once
 from engine.kernel.accounts import User
 from engine.kernel.errors import InvalidInput, NotFound
+from engine.kernel.personal import refs_in_texts
 from engine.kernel.records import CaseRecord
 from engine.kernel.roles import Permission
 from web.api.case_models import (
@@ -123,9 +124,11 @@ def assign(request: ApiRequest, case_id: CaseId, data: JSONBody[Assign]) -> Case
      summary="A case's history", operation_class=ApiOperation, responses=errors(403, 404))
 def history(request: ApiRequest, case_id: CaseId) -> list[HistoryEvent]:
     """Every event of the case, oldest first, each with the hashes that chain it."""
-    store = casework_of(request).store
-    store.get_case(case_id)  # an unknown case is 404, not an empty history
-    return [event_of(e) for e in store.case_events(case_id)]
+    casework = casework_of(request)
+    casework.store.get_case(case_id)  # an unknown case is 404, not an empty history
+    events = casework.store.case_events(case_id)
+    values = casework.personal_data.values(refs_in_texts(e.payload for e in events))
+    return [event_of(e, values) for e in events]
 
 
 @get("/", summary="A queue's open cases",

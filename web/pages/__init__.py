@@ -11,6 +11,7 @@ from web.pages import (
     desk,
     intake,
     notifications,
+    personal_data,
     public,
     rule_editing,
     rules,
@@ -18,4 +19,5 @@ from web.pages import (
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
            rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
-           conversation.ROUTER, notifications.ROUTER, public.SURVEY, public.CONTACT]
+           conversation.ROUTER, notifications.ROUTER, personal_data.ROUTER, public.SURVEY,
+           public.CONTACT]

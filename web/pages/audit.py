@@ -19,6 +19,7 @@ from litestar.response import Stream, Template
 from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
 from engine.kernel.accounts import User
 from engine.kernel.history import Break, iso
+from engine.kernel.personal import Erased, refs_in_texts, reveal
 from engine.kernel.roles import Permission
 from web.areas import area, get, post
 from web.common import casework_of, now_of
@@ -92,12 +93,16 @@ def parse_cursor(text: str | None) -> AuditCursor | None:
                         "history from its first page") from None
 
 
-def summary(payload: str) -> str:
-    """A payload in one short line: key=value, ..."""
+def summary(payload: str, values: Mapping[str, Any] | None = None) -> str:
+    """A payload in one short line: key=value, ...; personal values from `values` (ref ->
+    value or Erased) in place of their markers."""
     try:
         data = json.loads(payload)
     except ValueError:
         data = None  # a damaged row: shown as stored
+    if values:
+        data = reveal(data, {ref: str(v) if isinstance(v, Erased) else v
+                             for ref, v in values.items()})
     if isinstance(data, dict):
         text = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
                          for k, v in data.items())
@@ -113,7 +118,7 @@ def _audit_page(request: Request[User, Any, Any], params: Mapping[str, Any], blo
     context: dict[str, Any] = {"user": request.user, "chosen": chosen, "following": following,
                                "verified": verified, "summary": summary, "found": None,
                                "next_link": None, "error": None,
-                               "first": not params.get("after")}
+                               "first": not params.get("after"), "values": {}}
     try:
         found = casework_of(request).audit.search(audit_query(params))
     except BadFilter as exc:
@@ -123,6 +128,8 @@ def _audit_page(request: Request[User, Any, Any], params: Mapping[str, Any], blo
         last = found.next_after
         context["next_link"] = {**following, "after": f"{last.at.isoformat()}~{last.kind}~"
                                                       f"{last.id}"}
+    context["values"] = casework_of(request).personal_data.values(
+        refs_in_texts(row.payload for row in found.rows))
     return page(request, "audit.html", block, **{**context, "found": found})
 
 

@@ -18,6 +18,7 @@ from engine.cases.story import newest_first, story
 from engine.cases.submissions import fire_once
 from engine.kernel.accounts import User
 from engine.kernel.errors import CaseworkError, Conflict, NotFound, TransitionRefused
+from engine.kernel.personal import refs_in_texts
 from engine.kernel.roles import Permission
 from engine.kernel.specs import TransitionSpec, WorkflowSpec
 from web.areas import area, get, post
@@ -49,7 +50,9 @@ def case_page_with(request: Request[User, Any, Any], case_id: int, status_code: 
             customer = casework.customers.customer(case.customer).record
         except NotFound:
             customer = None
-    told = story(casework.store.case_events(case.id), spec)
+    events = casework.store.case_events(case.id)
+    told = story(events, spec, casework.personal_data.values(
+        refs_in_texts(e.payload for e in events)))
     return page(request, "case.html", "case", status_code=status_code, user=request.user,
                 case=case, spec=spec, clocks=clocks, customer=customer,
                 history=newest_first(told),

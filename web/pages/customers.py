@@ -143,6 +143,8 @@ def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) 
                 plans=[c for c in related if c.is_plan],
                 cases=[c for c in related if not c.is_plan],
                 may_audit=request.user.may(Permission.AUDIT),
+                may_protect=request.user.may(Permission.PROTECT_DATA),
+                erased_now="erased" in request.query_params,
                 holds=casework.holds.on_customer(customer_id))
 
 
