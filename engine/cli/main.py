@@ -18,6 +18,7 @@ from engine.cli.demo import demo
 from engine.cli.holds import holds
 from engine.cli.init import init
 from engine.cli.mail import mail
+from engine.cli.retention import retention
 from engine.cli.rules import rules
 from engine.cli.serve import serve
 from engine.cli.support import (
@@ -261,3 +262,4 @@ main.add_command(workflows)
 main.add_command(cycles)
 main.add_command(reviews)
 main.add_command(holds)
+main.add_command(retention)
