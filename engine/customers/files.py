@@ -231,5 +231,6 @@ class NaturalKeys:
 
 
 def natural_key(day: date, amount: Decimal, occurrence: int) -> str:
-    """The key of a purchase without an order id (migration 0023 gives stored rows the same)."""
-    return f"{day.isoformat()}/{amount.quantize(Decimal('0.01'))}/{occurrence}"
+    """The key of a purchase without an order id, its amount to the cent as every Purchase's
+    is (migration 0023 gives stored rows the same)."""
+    return f"{day.isoformat()}/{amount}/{occurrence}"
