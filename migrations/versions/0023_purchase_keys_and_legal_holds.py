@@ -34,15 +34,14 @@ SQLITE_DELETE = [
     f"WHEN NOT {_LOGGED.format(text='TEXT')} "
     "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
 ]
+# one trigger, its name unchanged (customer_events keeps events_append_only() for itself)
 POSTGRES_DELETE = [
+    "CREATE FUNCTION events_history_guard() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN IF TG_OP = 'DELETE' AND {_LOGGED.format(text='TEXT')} THEN RETURN OLD; END IF; "
+    "RAISE EXCEPTION 'history is append-only'; END $$",
     "DROP TRIGGER events_append_only ON events",
-    "CREATE TRIGGER events_append_only BEFORE UPDATE ON events "
-    "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
-    "CREATE FUNCTION events_deleted_by_retention() RETURNS trigger LANGUAGE plpgsql AS "
-    f"$$ BEGIN IF NOT {_LOGGED.format(text='TEXT')} THEN "
-    "RAISE EXCEPTION 'history is append-only'; END IF; RETURN OLD; END $$",
-    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
-    "FOR EACH ROW EXECUTE FUNCTION events_deleted_by_retention()",
+    "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION events_history_guard()",
 ]
 SQLITE_RESTORE = [
     "DROP TRIGGER events_no_delete",
@@ -50,11 +49,10 @@ SQLITE_RESTORE = [
     "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END",
 ]
 POSTGRES_RESTORE = [
-    "DROP TRIGGER events_no_delete ON events",
-    "DROP FUNCTION events_deleted_by_retention()",
     "DROP TRIGGER events_append_only ON events",
     "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
     "FOR EACH ROW EXECUTE FUNCTION events_append_only()",
+    "DROP FUNCTION events_history_guard()",
 ]
 
 
