@@ -13,6 +13,7 @@ from engine.cases.audit import Audit
 from engine.cases.conversation import Conversation, Limits
 from engine.cases.dashboards import Dashboards
 from engine.cases.desk import Desk
+from engine.cases.holds import LegalHolds
 from engine.cases.notifying import Notifications
 from engine.cases.queues import Queues
 from engine.cases.runtime import Runtime
@@ -53,6 +54,7 @@ from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
 from engine.store.erasure import SqlPersonalData
+from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
@@ -67,9 +69,11 @@ from engine.workflows.registry import (
     definitions_home,
     load_calendars,
     load_responses,
+    load_retention,
 )
 
 if TYPE_CHECKING:
+    from engine.jobs.retention import Retention
     from engine.jobs.tiering import Tiering
     from engine.jobs.worker import Worker
 
@@ -132,6 +136,10 @@ class Casework:
     @cached_property
     def audit(self) -> Audit:
         return SqlAudit(self.database)
+
+    @cached_property
+    def holds(self) -> LegalHolds:
+        return LegalHolds(SqlHolds(self.database))
 
     @cached_property
     def publications(self) -> Publications:
@@ -217,6 +225,19 @@ class Casework:
         """Everything `audit verify` checks (engine.cases.verifying), optionally against a
         checkpoint whose signature the caller has checked."""
         return self.verifier.verify(against)
+
+    @cached_property
+    def retention(self) -> Retention:
+        """The retention job over rules/retention.yaml (read at each run), checked against
+        the stored workflows."""
+        from engine.jobs.retention import Retention
+        from engine.store.retention import SqlRetention
+
+        home = self.settings.home
+        return Retention(SqlRetention(self.database),
+                         lambda: load_retention(home, self.registry.workflow_names()),
+                         self.settings.attachments_folder,
+                         erase_case=self.personal_data.erase_case)
 
     def verify_history(self) -> tuple[int, int, list[Break]]:
         """verify(): how many cases and customers with history were checked, and every break

@@ -64,10 +64,10 @@ def test_the_wheel_holds_the_templates_static_files_and_migration_template(
 
 def test_the_wheel_holds_every_shipped_workflow_and_rule_file(wheel: dict[str, bytes]) -> None:
     shipped = files_under("workflows", "rules", pattern="*.yaml")
-    assert len(shipped) == 15 and "rules/calendars.yaml" in shipped
+    assert len(shipped) == 16 and "rules/calendars.yaml" in shipped
     # the customers' mail templates, in their workflow's sub-folder
     shipped += files_under("workflows/mail", pattern="*.txt")
-    assert "workflows/mail/complaint/acknowledgement.zh.txt" in shipped and len(shipped) == 23
+    assert "workflows/mail/complaint/acknowledgement.zh.txt" in shipped and len(shipped) == 24
     assert "rules/responses.yaml" in shipped
     assert {name: wheel.get(f"engine/shipped/{name}") == (ROOT / name).read_bytes()
             for name in shipped} == {name: True for name in shipped}

@@ -31,7 +31,8 @@ def customers() -> None:
 @handles_errors
 def customers_import(file: Path, fmt: str | None, skip_bad: bool, home: Path | None,
                      now_text: str | None) -> None:
-    """Import customers and purchases from FILE: all rows or, with a bad one, none."""
+    """Import customers and purchases from FILE: all rows or, with a bad one, none. Purchases
+    already stored (by an earlier version of the file) are counted, not stored again."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "cdnow")
     with opened(home, now_text) as casework, Progress(
         TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,} rows"),
@@ -47,8 +48,8 @@ def customers_import(file: Path, fmt: str | None, skip_bad: bool, home: Path | N
     for problem in result.skipped:
         click.echo(f"skipped {problem}", err=True)
     click.echo(f"imported {result.purchases} purchase(s) of {result.seen} "
-               f"customer(s) ({result.customers} new) from {file}"
-               + (f"; skipped {len(result.skipped)} bad row(s)" if result.skipped else ""))
+               f"customer(s) ({result.customers} new) from {file}; "
+               f"{result.present} already present; {len(result.skipped)} bad row(s) skipped")
 
 
 @customers.command("add")

@@ -20,8 +20,10 @@ from engine.cli.backup import backup, restore
 from engine.cli.customers import clv, customers
 from engine.cli.cycles import cycles, reviews
 from engine.cli.demo import demo
+from engine.cli.holds import holds
 from engine.cli.init import init
 from engine.cli.mail import mail
+from engine.cli.retention import retention
 from engine.cli.rules import rules
 from engine.cli.serve import serve
 from engine.cli.support import (
@@ -49,6 +51,7 @@ from engine.workflows.registry import (
     definitions_home,
     load_calendars,
     load_responses,
+    load_retention,
     load_workflows,
     table_files,
     workflow_files,
@@ -87,8 +90,13 @@ def check(home: Path | None, now_text: str | None) -> None:
         load_responses(settings.home)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
+    names = {path.stem for path in workflow_files(settings.home)}  # if they do not load
     try:  # with the tables and calendars that loaded, so that references are checked too
-        load_workflows(settings.home, tables, calendars)
+        names = {spec.name for spec, _ in load_workflows(settings.home, tables, calendars)}
+    except DefinitionError as exc:
+        problems.extend(str(p) for p in exc.problems)
+    try:
+        load_retention(settings.home, names)
     except DefinitionError as exc:
         problems.extend(str(p) for p in exc.problems)
     from engine.channels.templates import MailTemplates
@@ -237,3 +245,5 @@ main.add_command(cycles)
 main.add_command(reviews)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(holds)
+main.add_command(retention)

@@ -19,8 +19,10 @@ from engine.cli.mail import mailbox_of, summary
 from engine.cli.support import common, fail, handles_errors, opened, out
 from engine.jobs.mailbox import Fetched, Poller
 from engine.jobs.outbox import Mailer, send_outbox
+from engine.jobs.retention import RetentionRun, RetentionTimer
 from engine.kernel.history import iso
 from engine.kernel.settings import SmtpTls
+from engine.wiring import Casework
 
 
 @click.command()
@@ -30,13 +32,15 @@ from engine.kernel.settings import SmtpTls
 @click.option("--mail-every", type=click.FloatRange(min=0.1), default=None,
               help="Seconds between mail fetches [default: CASEWORK_IMAP_EVERY when "
                    "CASEWORK_IMAP_HOST is set, else no fetching]")
+@click.option("--retention-every", type=click.FloatRange(min=1), default=None,
+              help="Seconds between retention runs (rules/retention.yaml) [default: none]")
 @common
 @handles_errors
-def worker(interval: float, once: bool, mail_every: float | None, home: Path | None,
-           now_text: str | None) -> None:
+def worker(interval: float, once: bool, mail_every: float | None,
+           retention_every: float | None, home: Path | None, now_text: str | None) -> None:
     """Fire due timers: SLA warnings, breaches and escalations, and workflow timers; fetch the
     mailbox, when one is configured. Stops cleanly on SIGTERM or Ctrl-C, after the timer in
-    hand."""
+    hand. With --retention-every, applies the retention rules too."""
     with opened(home, now_text) as casework:
         every = mail_every_of(casework.settings, mail_every)
         if once:
@@ -59,6 +63,7 @@ def worker(interval: float, once: bool, mail_every: float | None, home: Path | N
                 click.echo(f"{iso(casework.settings.clock())} {summary(done)}")
 
         poller = None if every is None else Poller(mailbox_of(casework), every, fetched)
+        keeper = None if retention_every is None else retention_timer(casework, retention_every)
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -67,17 +72,34 @@ def worker(interval: float, once: bool, mail_every: float | None, home: Path | N
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         fetching = "" if every is None else f", fetching mail every {every:g} s"
+        if retention_every is not None:
+            fetching += f", retention every {retention_every:g} s"
         click.echo(f"worker: sweeping every {interval:g} s{fetching}; SIGTERM or Ctrl-C "
                    "stops it")
         sweeper.start()
         if poller is not None:
             poller.start()
+        if keeper is not None:
+            keeper.start()
         while not stopping.wait(0.2) and sweeper.running:
             pass
         sweeper.stop()
         if poller is not None:
             poller.stop()
+        if keeper is not None:
+            keeper.stop()
         click.echo("worker: stopped")
+
+
+def retention_timer(casework: Casework, every: float) -> RetentionTimer:
+    """Runs retention on a thread beside the sweeps, printing what each run changed."""
+    from engine.cli.retention import report
+
+    def ran(done: RetentionRun) -> None:
+        if done.deleted or done.erased or done.failed:
+            click.echo(f"{iso(done.at)} {report(done)}")
+
+    return RetentionTimer(casework.retention, casework.settings.clock, every, ran)
 
 
 @click.group()

@@ -3,6 +3,9 @@
 Reading never stops at the first bad row: every problem is reported as FILE:LINE: reason, so an
 operator fixes a file in one pass. Whether a file with bad rows is imported at all (it is not,
 unless the operator says --skip-bad) is the caller's decision; nothing here writes anything.
+
+Each purchase gets a natural key (`NaturalKeys`), by which a store recognises it when a corrected
+file brings it again: the order id when the file has one, else its day, amount and occurrence.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +24,7 @@ CUSTOMER_TYPES = ("personal", "enterprise")
 STATUSES = ("potential", "active", "dormant", "lost")
 FORMATS = ("cdnow", "csv")
 CUSTOMER_COLUMNS = ("type", "status", "name", "email", "phone", "industry", "region", "owner")
-PURCHASE_COLUMNS = ("date", "amount", "quantity")
+PURCHASE_COLUMNS = ("date", "amount", "quantity", "order")
 
 
 class DataError(CaseworkError):
@@ -41,6 +44,7 @@ class Purchase:
     quantity: int
     amount: Decimal
     line: int
+    order: str | None = None  # the order id, when the file has one
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,8 @@ def _scan_cdnow(path: str, lines: Iterable[str]) -> Iterator[Item]:
 
 
 def _scan_csv(path: str, lines: Iterable[str]) -> Iterator[Item]:
-    """CSV with a header: `customer` plus customer columns and/or `date, amount[, quantity]`."""
+    """CSV with a header: `customer` plus customer columns and/or `date, amount[, quantity]
+    [, order]` (order: the order id, which identifies the purchase on a later import)."""
     rows = csv.DictReader(lines)
     header = rows.fieldnames or []
     known = {"customer", *CUSTOMER_COLUMNS, *PURCHASE_COLUMNS}
@@ -165,6 +170,9 @@ def _csv_row(path: str, number: int, row: dict[str, str | None]) -> Iterator[Ite
         if isinstance(purchase, Problem):
             yield purchase
             return
+        order = (row.get("order") or "").strip()
+        if order:
+            purchase = replace(purchase, order=order)
         if attributes:
             yield CustomerFacts(customer, number, attributes)
         yield purchase
@@ -200,3 +208,29 @@ def occasions(purchases: list[Purchase]) -> Iterator[tuple[str, date, Decimal]]:
         totals[(p.customer, p.day)] = totals.get((p.customer, p.day), Decimal(0)) + p.amount
     for (customer, day), amount in sorted(totals.items()):
         yield customer, day, amount
+
+
+class NaturalKeys:
+    """The natural key of each purchase of one file, unique per customer: `order:ID` when the
+    row has an order id, else `DAY/AMOUNT/N` where N counts the rows of the same customer, day
+    and amount in the file so far (1 for the first, 2 for a second identical one).
+
+    Not the file line: a corrected file that gains or loses a line above a row would give the
+    same purchase another key, and it would be stored twice. Reading the same rows in the same
+    order always gives the same keys, whatever else the file holds."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, date, Decimal], int] = {}
+
+    def __call__(self, purchase: Purchase) -> str:
+        if purchase.order:
+            return f"order:{purchase.order}"
+        triple = (purchase.customer, purchase.day, purchase.amount)
+        n = self.seen[triple] = self.seen.get(triple, 0) + 1
+        return natural_key(purchase.day, purchase.amount, n)
+
+
+def natural_key(day: date, amount: Decimal, occurrence: int) -> str:
+    """The key of a purchase without an order id, its amount to the cent as every Purchase's
+    is (migration 0023 gives stored rows the same)."""
+    return f"{day.isoformat()}/{amount}/{occurrence}"

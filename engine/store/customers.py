@@ -1,6 +1,8 @@
 """Customers, purchases, figures and customer history in SQL.
 
-Imports are one transaction each, all or nothing. A recompute sums every customer's purchases
+Imports are one transaction each, all or nothing. A purchase already stored (the same customer
+and natural key: engine.customers.files.NaturalKeys) is not stored again, so a corrected file
+imported after the first adds only what is new. A recompute sums every customer's purchases
 in one query and writes its results in batches, each batch one transaction holding the figures,
 the tier changes, their history events and any cases they start.
 """
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.customers.figures import REVENUE_WINDOW_DAYS, Totals
-from engine.customers.files import DataError, Item, Purchase, digest, scan
+from engine.customers.files import DataError, Item, NaturalKeys, Purchase, digest, scan
 from engine.customers.records import FIGURE_NAMES, CustomerProfile, StoredFigures
 from engine.kernel.errors import NotFound, Problem
 from engine.kernel.history import GENESIS, CustomerEvent
@@ -43,13 +45,15 @@ BATCH = 5000
 @dataclass(frozen=True)
 class Imported:
     """What an import added; `already` is when the same file was imported before (nothing added).
-    `skipped` lists the bad rows left out (with --skip-bad)."""
+    `present` counts the file's purchases already stored (by an import of an earlier version of
+    the file), `skipped` lists the bad rows left out (with --skip-bad)."""
 
     customers: int
-    purchases: int
+    purchases: int  # purchases added
     seen: int  # customers the file names
     skipped: tuple[Problem, ...] = ()
     already: datetime | None = None
+    present: int = 0
 
 
 class SqlCustomers:
@@ -77,7 +81,10 @@ class SqlCustomers:
                                 "the good rows with --skip-bad")  # rolls the import back
             connection.execute(sa.update(imports).where(imports.c.id == import_id)
                                .values(rows=writer.rows, skipped=len(problems)))
-        return Imported(writer.added, writer.purchases, len(writer.seen), tuple(problems))
+            added = connection.execute(sa.select(sa.func.count()).select_from(purchases)
+                                       .where(purchases.c.import_id == import_id)).scalar_one()
+        return Imported(writer.added, added, len(writer.seen), tuple(problems),
+                        present=writer.purchases - added)
 
     def totals(self, as_of: date) -> Totals:
         """Every customer's purchase sums up to and including as_of, in id order.
@@ -226,6 +233,7 @@ class _ImportWriter:
         self.seen: set[str] = set()
         self.new: dict[str, dict[str, str]] = {}
         self.batch: list[tuple[Any, ...]] = []
+        self.keys = NaturalKeys()
         self.rows = self.added = self.purchases = 0
 
     def write(self, items: Iterator[Item]) -> list[Problem]:
@@ -239,7 +247,7 @@ class _ImportWriter:
                 self._customer(item.customer, {})
                 self.batch.append((item.customer, day(self.connection, item.day),
                                    item.quantity, money(self.connection, item.amount),
-                                   self.import_id, item.line))
+                                   self.import_id, item.line, self.keys(item)))
                 if len(self.batch) >= BATCH:
                     self._flush()
             else:
@@ -353,8 +361,10 @@ _SAVE_FIGURES = (
     f"VALUES ({', '.join('?' for _ in _FIGURE_ORDER)}) ON CONFLICT (customer_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _FIGURE_ORDER if name != "customer_id")
 )
-_ADD_PURCHASE = ("INSERT INTO purchases (customer_id, day, quantity, amount, import_id, line) "
-                 "VALUES (?, ?, ?, ?, ?, ?)")
+# a purchase its customer has already (by its natural key) is left as it is
+_ADD_PURCHASE = ("INSERT INTO purchases (customer_id, day, quantity, amount, import_id, line, "
+                 "natural_key) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                 "ON CONFLICT (customer_id, natural_key) DO NOTHING")
 _SET_HEAD = ("UPDATE customers SET tier = ?, history_seq = ?, history_head = ?, updated_at = ? "
              "WHERE id = ?")
 _OPEN_CASES = ("SELECT workflow, customer, id FROM cases WHERE workflow IN ({}) AND customer "

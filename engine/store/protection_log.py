@@ -3,6 +3,7 @@ transaction after its head; read in order for verify."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from engine.kernel.history import GENESIS
 from engine.kernel.protection import Act, ProtectionDraft, ProtectionEntry, chain_entries
+from engine.store.db import Database
 from engine.store.schema import protection_log
 
 
@@ -32,3 +34,30 @@ def protection_entries(connection: Connection) -> list[ProtectionEntry]:
     rows = connection.execute(sa.select(protection_log).order_by(protection_log.c.seq))
     return [ProtectionEntry(r.seq, Act(r.act), r.subject, r.actor, r.at, r.reason, r.payload,
                             r.prev_hash, r.hash) for r in rows]
+
+
+def append(connection: Connection, drafts: Iterable[ProtectionDraft], actor: str,
+           at: datetime) -> None:
+    """append_protection for each draft, in the caller's transaction (holds, retention)."""
+    for draft in drafts:
+        append_protection(connection, draft, actor, at)
+
+
+def done(connection: Connection, act: Act, subjects: Sequence[str]) -> set[str]:
+    """Which of these subjects have an entry of `act`."""
+    if not subjects:
+        return set()
+    return set(connection.execute(sa.select(protection_log.c.subject).distinct().where(
+        protection_log.c.act == str(act), protection_log.c.subject.in_(subjects))).scalars())
+
+
+class SqlProtectionLog:
+    """The whole log, for reading (tests, reports)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def entries(self) -> list[ProtectionEntry]:
+        """Every entry, in order."""
+        with self.database.reading() as connection:
+            return protection_entries(connection)

@@ -305,8 +305,12 @@ purchases = sa.Table(
     sa.Column("amount", sa.Numeric(14, 2), nullable=False),  # money: never a float
     sa.Column("import_id", sa.ForeignKey("imports.id")),
     sa.Column("line", sa.Integer),  # the line of the imported file it came from
+    # what recognises the purchase when a corrected file brings it again (engine.customers.
+    # files.NaturalKeys): an import adds a purchase only if its customer has none with its key
+    sa.Column("natural_key", sa.String(200), nullable=False),
     # covering: a recompute sums every customer's days from the index alone
     sa.Index(None, "customer_id", "day", "amount"),
+    sa.Index(None, "customer_id", "natural_key", unique=True),
 )
 
 # Durable timers: a workflow timer fires a trigger; an SLA timer looks at a clock at a lateness
@@ -561,4 +565,24 @@ installation = sa.Table(
     "installation", metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Legal holds (engine/kernel/holds.py): while a hold on a case or on its customer is not
+# released, retention leaves the case alone. Holds are kept after release, with who and when;
+# no foreign keys, so that the record of a hold outlives what it held.
+legal_holds = sa.Table(
+    "legal_holds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(100)),
+    sa.Column("case_id", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("placed_by", sa.String(100), nullable=False),
+    sa.Column("placed_at", UTCDateTime, nullable=False),
+    sa.Column("released_at", UTCDateTime),
+    sa.Column("released_by", sa.String(100)),
+    sa.Column("release_reason", sa.Text),
+    sa.CheckConstraint("(customer_id IS NULL) <> (case_id IS NULL)",
+                       name="ck_legal_holds_one_subject"),
+    sa.Index(None, "customer_id"),
+    sa.Index(None, "case_id"),
 )

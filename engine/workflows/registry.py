@@ -20,6 +20,7 @@ from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
 from engine.rules.loading import load_table_text
 from engine.rules.responses import RESPONSES_FILE, CannedResponse, load_responses_file
+from engine.rules.retention import RETENTION_FILE, RetentionRule, load_retention_file
 from engine.rules.tables import TableSpec, in_force, run_tests
 from engine.shipped import FOLDERS, shipped_home
 from engine.sla.calendars import Calendar
@@ -71,7 +72,8 @@ CALENDAR_FILE = "calendars.yaml"  # beside the tables in rules/, but not a decis
 def table_files(home: Path) -> list[Path]:
     folder = definitions_home(home) / "rules"
     found = [*folder.glob("*.yaml"), *folder.glob("*.yml")] if folder.is_dir() else []
-    return sorted(path for path in found if path.name not in (CALENDAR_FILE, RESPONSES_FILE))
+    return sorted(path for path in found
+                  if path.name not in (CALENDAR_FILE, RESPONSES_FILE, RETENTION_FILE))
 
 
 def load_workflows(home: Path, tables: Mapping[str, TableSpec | None] | None = None,
@@ -95,6 +97,13 @@ def load_responses(home: Path) -> dict[str, CannedResponse]:
     """The canned responses of home/rules/responses.yaml (none if there is no such file)."""
     path = definitions_home(home) / "rules" / RESPONSES_FILE
     return load_responses_file(path) if path.is_file() else {}
+
+
+def load_retention(home: Path, workflows: Collection[str]) -> dict[str, RetentionRule]:
+    """The retention rules of home/rules/retention.yaml, checked against these workflow names
+    (none if there is no such file: every case is kept)."""
+    path = definitions_home(home) / "rules" / RETENTION_FILE
+    return load_retention_file(path, workflows) if path.is_file() else {}
 
 
 def load_tables(home: Path) -> list[tuple[TableSpec, str]]:
@@ -278,6 +287,10 @@ class Registry:
         of each workflow, and the `queue` values of the tables in force at `at` that those
         versions decide with (a routing table)."""
         return self._named_at("queues", at, self._queues)
+
+    def workflow_names(self) -> tuple[str, ...]:
+        """The name of every workflow ever stored, sorted."""
+        return tuple(sorted({record.name for record in self.store.definitions("workflow")}))
 
     def state_titles(self) -> Mapping[tuple[str, str], str]:
         """(workflow, state) -> what people call the state: its title in the newest version

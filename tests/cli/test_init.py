@@ -25,7 +25,7 @@ def casework(*args: str) -> Result:
 
 def test_the_shipped_definitions_are_the_repository_top_level_folders() -> None:
     assert shipped_files() == SHIPPED
-    assert len(SHIPPED) == 23 and Path("rules/calendars.yaml") in SHIPPED
+    assert len(SHIPPED) == 24 and Path("rules/calendars.yaml") in SHIPPED
     assert Path("workflows/mail/complaint/acknowledgement.zh.txt") in SHIPPED
     for name in SHIPPED:
         assert (shipped_home() / name).read_bytes() == (ROOT / name).read_bytes()
@@ -54,7 +54,7 @@ def test_init_writes_every_shipped_file_naming_each(tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     lines = written.stdout.splitlines()
     assert lines[:-1] == [f"wrote {home / name}" for name in SHIPPED]
-    assert lines[-1] == (f"{home}: 23 file(s) written; edit them, then `casework check --home "
+    assert lines[-1] == (f"{home}: 24 file(s) written; edit them, then `casework check --home "
                          f"{home}`")
     for name in SHIPPED:
         assert (home / name).read_bytes() == (ROOT / name).read_bytes()
@@ -76,7 +76,7 @@ def test_init_never_overwrites_an_edited_file_unless_forced(tmp_path: Path) -> N
     assert casework("init", str(tmp_path)).exit_code == 0
     again = casework("init", str(tmp_path))
     assert again.exit_code == 0
-    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 23 already the same as shipped; "
+    assert again.stdout == (f"{tmp_path}: 0 file(s) written, 24 already the same as shipped; "
                             f"edit them, then `casework check --home {tmp_path}`\n")
     edited = tmp_path / "rules" / "complaint_sla.yaml"
     edited.write_text(edited.read_text() + "# ours\n")

@@ -378,7 +378,14 @@ def test_import_is_all_or_nothing_idempotent_and_can_skip_bad_rows(run: Any, hom
     skipped = run("customers", "import", str(bad), "--skip-bad")
     assert skipped.exit_code == 0
     assert "imported 1 purchase(s) of 1 customer(s) (1 new)" in skipped.stdout
+    assert "0 already present; 1 bad row(s) skipped" in skipped.stdout
     assert f"skipped {bad}:2:" in skipped.stderr
+    corrected = tmp_path / "corrected.txt"  # issue 19: only the corrected row is new
+    corrected.write_text("90001 1 19970101 1 10.00\n90002 2 19971201 1 3.00\n")
+    fixed = run("customers", "import", str(corrected))
+    assert fixed.exit_code == 0, fixed.output
+    assert f"imported 1 purchase(s) of 2 customer(s) (1 new) from {corrected}; 1 already " \
+           "present; 0 bad row(s) skipped" in fixed.stdout
 
 
 def test_import_counts_are_in_the_database(home: Path, database_url: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.customers.files import DataError, occasions, read_file
+from engine.customers.files import DataError, NaturalKeys, occasions, read_file
 from tests.fixtures import CDNOW
 
 
@@ -100,3 +100,16 @@ def test_purchase_occasions_sum_a_customers_lines_of_one_day(tmp_path: Path) -> 
     assert list(occasions(reading.purchases)) == [
         ("1", date(1997, 1, 1), Decimal("15.50")), ("1", date(1997, 1, 5), Decimal("1.00")),
         ("2", date(1997, 1, 1), Decimal("7.00"))]
+
+
+def test_natural_keys_count_identical_rows_and_prefer_the_order_id(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.csv", """\
+        customer,date,amount,order
+        C1,1997-01-05,10,
+        C2,1997-01-05,10.00,
+        C1,1997-01-05,10.00,
+        C1,1997-01-05,10.00,A-7
+        """)
+    keys = NaturalKeys()
+    assert [keys(p) for p in read_file(path, "csv").purchases] == [
+        "1997-01-05/10.00/1", "1997-01-05/10.00/1", "1997-01-05/10.00/2", "order:A-7"]

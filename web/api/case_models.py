@@ -99,6 +99,8 @@ class Case(Struct, kw_only=True):
     may_fire: Annotated[list[str], Meta(
         description="The triggers from this state that one of your roles may fire (guards "
                     "and fields are checked when fired)")]
+    held: Annotated[bool, Meta(description="Under a legal hold (its own or its customer's): "
+                               "retention leaves it alone")] = False
 
 
 class HistoryEvent(Struct, kw_only=True):
@@ -152,12 +154,13 @@ def clock_of(clock: ClockRecord, spent: timedelta) -> Clock:
     return msgspec.convert(clock_json(clock, spent), Clock)
 
 
-def case_of(case: CaseRecord, clocks: list[Clock], may_fire: list[str]) -> Case:
+def case_of(case: CaseRecord, clocks: list[Clock], may_fire: list[str],
+            held: bool = False) -> Case:
     return Case(id=case.id, workflow=case.workflow, version=case.version, state=case.state,
                 queue=case.queue, assignee=case.assignee, customer=case.customer,
                 fields=case.fields, lock_version=case.lock_version, created_at=case.created_at,
                 updated_at=case.updated_at, closed_at=case.closed_at, sla=clocks,
-                may_fire=may_fire)
+                may_fire=may_fire, held=held)
 
 
 def event_of(event: Event, values: Mapping[str, Any] | None = None) -> HistoryEvent:

@@ -52,7 +52,8 @@ def case_json(request: ApiRequest, case: CaseRecord) -> Case:
     reckoner = casework.runtime.scheduler.reckoner
     clocks = [clock_of(c, reckoner.spent(c, now)) for c in casework.timers.clocks(case.id)]
     fireable = casework.runtime.triggers_for(case, request.user.roles)
-    return case_of(case, clocks, [t.trigger for t in fireable])
+    return case_of(case, clocks, [t.trigger for t in fireable],
+                   held=bool(casework.holds.on_case(case.id)))
 
 
 @post("/", guards=[allow(Permission.WORK_CASES)], status_code=HTTP_201_CREATED,

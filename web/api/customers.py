@@ -81,6 +81,8 @@ class Customer(Struct, kw_only=True):
     updated_at: datetime
     figures: Annotated[Figures | None, Meta(description="null until the first recompute")]
     history: Annotated[list[CustomerEventJson], Meta(description="Oldest first")]
+    held: Annotated[bool, Meta(description="Under a legal hold: retention leaves every case "
+                               "of theirs alone")] = False
 
 
 class FoundCustomer(Struct, kw_only=True):
@@ -144,7 +146,7 @@ def create_customer(request: Request[User, Any, Any], data: JSONBody[NewCustomer
     values = {k: getattr(data, k) for k in NewCustomer.__struct_fields__ if k != "id"}
     casework.customer_editor.create(data.id, values, actor.name, actor.role, now_of(request))
     return customer_of(casework.customers.customer(data.id.strip()),
-                       casework.customers.history(data.id.strip()))
+                       casework.customers.history(data.id.strip()))  # new: never held
 
 
 @patch("/{customer_id:str}", guards=[allow(Permission.EDIT_CUSTOMERS)],
@@ -162,7 +164,8 @@ def update_customer(request: Request[User, Any, Any],
     casework.customer_editor.update(customer_id, changes, actor.name, actor.role,
                                     now_of(request))
     return customer_of(casework.customers.customer(customer_id),
-                       casework.customers.history(customer_id))
+                       casework.customers.history(customer_id),
+                       held=bool(casework.holds.on_customer(customer_id)))
 
 
 @get("/{customer_id:str}",
@@ -172,8 +175,10 @@ def read_customer(request: Request[User, Any, Any],
                   ) -> Customer:
     """The record, the figures of the latest recompute, and the tier history (each change with
     the table row that made it)."""
-    customers = casework_of(request).customers
-    return customer_of(customers.customer(customer_id), customers.history(customer_id))
+    casework = casework_of(request)
+    customers = casework.customers
+    return customer_of(customers.customer(customer_id), customers.history(customer_id),
+                       held=bool(casework.holds.on_customer(customer_id)))
 
 
 @get("/", summary="Find customers",
@@ -191,14 +196,15 @@ def search(request: Request[User, Any, Any],
             for row in found]
 
 
-def customer_of(profile: CustomerProfile, history: list[CustomerEvent]) -> Customer:
+def customer_of(profile: CustomerProfile, history: list[CustomerEvent],
+                held: bool = False) -> Customer:
     stored, figures = profile.figures, None
     if stored is not None:
         figures = Figures(**{name: _exact(getattr(stored, name))
                              for name in Figures.__struct_fields__})
     return Customer(**{name: getattr(profile.record, name) for name in Customer.__struct_fields__
-                       if name not in ("figures", "history")},
-                    figures=figures, history=[_event(e) for e in history])
+                       if name not in ("figures", "history", "held")},
+                    figures=figures, history=[_event(e) for e in history], held=held)
 
 
 def _exact(value: Any) -> Any:

@@ -61,7 +61,8 @@ def case_page_with(request: Request[User, Any, Any], case_id: int, status_code: 
                 fireable=offers(casework.runtime, case, request.user.name, request.user.roles,
                                 now),
                 error=error or {}, notice=notice, given=given or {}, now=now,
-                may_work=request.user.may(Permission.WORK_CASES))
+                may_work=request.user.may(Permission.WORK_CASES),
+                holds=casework.holds.on_case(case.id))
 
 
 @get("/{case_id:int}")

@@ -144,7 +144,8 @@ def customer_page(request: Request[User, Any, Any], customer_id: FromPath[str]) 
                 cases=[c for c in related if not c.is_plan],
                 may_audit=request.user.may(Permission.AUDIT),
                 may_protect=request.user.may(Permission.PROTECT_DATA),
-                erased_now="erased" in request.query_params)
+                erased_now="erased" in request.query_params,
+                holds=casework.holds.on_customer(customer_id))
 
 
 ROUTER = area("/customers", Permission.READ_CUSTOMERS, [customer_list, customer_page])
