@@ -511,6 +511,8 @@ def test_the_schema_documents_every_operation(api: Client) -> None:
         ("GET", "/api/customers/{customer_id}"),
         ("GET", "/api/customers"), ("POST", "/api/customers"),
         ("PATCH", "/api/customers/{customer_id}"), ("POST", "/api/tables/{name}/evaluate"),
+        ("GET", "/api/customers/{customer_id}/personal-data"),
+        ("POST", "/api/customers/{customer_id}/erasure"),
         ("POST", "/api/tables/{name}/explain"), ("GET", "/api/audit/verify"),
         ("GET", "/api/notifications"), ("GET", "/api/notifications/unread"),
         ("POST", "/api/notifications/{notification_id}/read"),

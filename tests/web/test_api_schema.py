@@ -59,5 +59,5 @@ def test_no_operation_answers_with_a_server_error(desk: Casework) -> None:
                     failures.append(f"{operation.label} ({mode.value}): {exc}")
     finally:
         shutdown_lifespans()
-    assert operations == 21
+    assert operations == 23
     assert not failures, "\n\n".join(failures)

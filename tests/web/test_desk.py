@@ -266,7 +266,7 @@ def test_the_history_tells_each_step_in_words(desk: Casework,
     assert [(kind, html.unescape(what)) for kind, what in steps] == [  # newest first
         ("case-transitioned", "Ask the customer: Investigating → Waiting for the customer"),
         ("case-transitioned", "Triage: Received → Investigating"),
-        ("case-created", "Opened as Customer complaint v6, Received")]
+        ("case-created", "Opened as Customer complaint v7, Received")]
     folded = html.unescape(page)
     assert "<summary>2 decisions, 4 fields, 1 assignment, 2 SLA clock changes</summary>" \
         in folded

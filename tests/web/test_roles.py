@@ -24,6 +24,7 @@ WORKERS = frozenset({"agent", "supervisor", "account_manager", "manager", "admin
 RULE_READERS = frozenset({"manager", "supervisor", "auditor", "admin"})
 RULE_WRITERS = frozenset({"manager", "admin"})
 AUDITORS = frozenset({"auditor", "manager", "admin"})
+PROTECTORS = frozenset({"manager", "admin"})  # a customer's personal data: export, erase
 CHARTS = frozenset({"supervisor", "manager", "account_manager", "auditor", "admin"})
 
 # (method, path as routed) -> the roles that may use it (admin may use everything).
@@ -42,6 +43,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id:int}/assign"): WORKERS,
     ("GET", "/customers"): EVERYONE,
     ("GET", "/customers/{customer_id:str}"): EVERYONE,
+    ("GET", "/customers/{customer_id:str}/personal-data"): PROTECTORS,
+    ("POST", "/customers/{customer_id:str}/erase"): PROTECTORS,
     ("GET", "/audit"): AUDITORS,
     ("POST", "/audit/verify"): AUDITORS,  # reads only: auditors may
     ("GET", "/audit/export.csv"): AUDITORS,
@@ -75,6 +78,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/audit/verify"): AUDITORS,
     ("POST", "/api/customers"): WORKERS,
     ("PATCH", "/api/customers/{customer_id:str}"): WORKERS,
+    ("GET", "/api/customers/{customer_id:str}/personal-data"): PROTECTORS,
+    ("POST", "/api/customers/{customer_id:str}/erasure"): PROTECTORS,
     ("GET", "/new/complaint"): WORKERS,
     ("POST", "/new/complaint"): WORKERS,
     ("GET", "/new/customer"): WORKERS,
