@@ -5,14 +5,16 @@ personal fields of its cases, their conversation, attachments, mails, survey com
 addresses and notification texts are emptied; the search index follows by its triggers. Each
 erasure is an entry of the protection log and an event in each history it touches.
 
-On SQLite the database runs with `secure_delete` (engine/store/db.py), the search index is
-merged afterwards and the write-ahead log is checkpointed and truncated: no erased value stays
-in the database files. Attachment files are deleted once the transaction has committed."""
+On SQLite an erasure runs with `secure_delete` on (zeroing what it deletes or overwrites;
+engine/store/db.py keeps FAST on every connection, which zeroes freed space inside pages), the
+search index is merged afterwards and the write-ahead log is checkpointed and truncated: no
+erased value stays in the database files. Attachment files are deleted once the transaction
+has committed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ class SqlPersonalData(SqlPersonalExport):
         """Every personal value of the customer and of its cases; NotFound for an unknown
         customer, InvalidInput for one erased already."""
         reason = _reason(reason)
-        with self.database.writing() as connection:
+        with self.database.writing() as connection, _zeroing(connection):
             row = _locked(connection, sa.select(customers).where(customers.c.id == customer_id))
             if row is None:
                 raise NotFound(f"customer '{customer_id}' does not exist")
@@ -87,7 +89,7 @@ class SqlPersonalData(SqlPersonalExport):
         """One case's personal values (retention's `erase_personal`); the customer's record
         stays."""
         reason = _reason(reason)
-        with self.database.writing() as connection:
+        with self.database.writing() as connection, _zeroing(connection):
             if connection.execute(sa.select(cases.c.id).where(cases.c.id == case_id)).first() \
                     is None:
                 raise NotFound(f"case {case_id} does not exist")
@@ -125,6 +127,20 @@ class SqlPersonalData(SqlPersonalExport):
             _scrub_sqlite(self.database)
         return ErasureReport(subject, seq, tuple(case_ids), counts["values"], counts["entries"],
                              counts["files"], counts["mails"])
+
+
+@contextmanager
+def _zeroing(connection: Connection) -> Iterator[None]:
+    """SQLite's secure_delete fully on while the block runs (everything it deletes or
+    overwrites, whole freed pages too, is zeroed), back to the connections' FAST after."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA secure_delete=ON")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA secure_delete=FAST")
 
 
 def _reason(reason: str) -> str:
@@ -211,7 +227,7 @@ def _erase_record(connection: Connection, row: Any, seq: int, actor: str,
 def _scrub_sqlite(database: Database) -> None:
     """Merge the search index (its deleted entries go with the merge) and fold the write-ahead
     log into the database file, truncating it: old page images hold the erased text."""
-    with database.writing() as connection:
+    with database.writing() as connection, _zeroing(connection):
         connection.exec_driver_sql("INSERT INTO case_search(case_search) VALUES ('optimize')")
     with database.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
