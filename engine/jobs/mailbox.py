@@ -16,7 +16,6 @@ import imaplib
 import logging
 import re
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.channels.intake import InboundRecord, Intake, Outcome
+from engine.jobs.periodic import Periodic, Stopping
 from engine.kernel.errors import CaseworkError
 from engine.kernel.settings import ImapSettings, ImapTls
 
@@ -188,35 +188,19 @@ def _check(answer: tuple[str, Any], what: str) -> tuple[str, list[Any]]:
     return status, data
 
 
-class Poller:
+class Poller(Periodic):
     """Fetches every `every` seconds on a thread of its own, until stopped (`casework worker
     --mail-every`); a fetch that fails (the server is away) is logged, the next one tries
     again."""
 
     def __init__(self, mailbox: Mailbox, every: float,
                  on_fetch: Callable[[Fetched], None] = lambda done: None) -> None:
+        super().__init__("casework-mail", "a mail fetch", every, self._fetch)
         self.mailbox = mailbox
-        self.every = every
         self.on_fetch = on_fetch
         self.fetches = 0
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="casework-mail", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Ask it to stop after the mail in hand, and wait for it."""
-        self._stopping.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = self.mailbox.fetch(stop=self._stopping.is_set)
-            except Exception:  # the server or the database may be back next time
-                log.exception("a mail fetch failed; trying again in %s s", self.every)
-            else:
-                self.fetches += 1
-                self.on_fetch(done)
-            self._stopping.wait(self.every)
+    def _fetch(self, stopping: Stopping) -> None:
+        done = self.mailbox.fetch(stop=stopping)
+        self.fetches += 1
+        self.on_fetch(done)

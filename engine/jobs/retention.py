@@ -18,7 +18,6 @@ nothing and says what a run would do).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.cases.holds import HeldCase
+from engine.jobs.periodic import Periodic
 from engine.kernel.errors import CaseworkError
 from engine.kernel.protection import Act
 from engine.rules.retention import RetentionRule, Then
@@ -142,33 +142,11 @@ class Retention:
                             "closed_at": case.closed_at.isoformat()}, ACTOR, now)
 
 
-class RetentionTimer:
+class RetentionTimer(Periodic):
     """Runs retention every `every` seconds on a thread of its own until stopped (`casework
     worker --retention-every`); a failed run is logged and the next one tries again."""
 
     def __init__(self, retention: Retention, clock: Callable[[], datetime], every: float,
                  on_run: Callable[[RetentionRun], None] = lambda done: None) -> None:
-        self.retention = retention
-        self.clock = clock
-        self.every = every
-        self.on_run = on_run
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="casework-retention",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float | None = None) -> None:
-        self._stopping.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                done = self.retention.run(self.clock())
-            except Exception:  # the database may be back next time
-                log.exception("a retention run failed; trying again in %s s", self.every)
-            else:
-                self.on_run(done)
-            self._stopping.wait(self.every)
+        super().__init__("casework-retention", "a retention run", every,
+                         lambda stopping: on_run(retention.run(clock())))
