@@ -26,6 +26,7 @@ from engine.kernel.errors import InvalidInput, NotFound
 from engine.kernel.history import EventDraft, chain, chain_customer
 from engine.kernel.personal import PERSONAL_COLUMNS
 from engine.kernel.protection import Act, ErasureReport, ProtectionDraft
+from engine.store.customers import SqlCustomerTransaction
 from engine.store.db import Database
 from engine.store.personal import revealed
 from engine.store.personal_export import SqlPersonalExport
@@ -33,10 +34,8 @@ from engine.store.protection_log import append_protection
 from engine.store.schema import (
     case_entries,
     cases,
-    customer_events,
     customers,
     entry_attachments,
-    events,
     inbound_mail,
     notifications,
     outbox,
@@ -110,10 +109,7 @@ class SqlPersonalData(SqlPersonalExport):
         drafts = [EventDraft("case.erased", {"erasure": seq, "fields": sorted(
             personal & set(case.fields))})]
         chained = chain(case_id, case.history_seq, case.history_head, drafts, actor, None, now)
-        connection.execute(events.insert(), [{
-            "case_id": e.case_id, "seq": e.seq, "name": e.name, "actor": e.actor,
-            "role": e.role, "at": e.at, "from_state": None, "to_state": None,
-            "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash} for e in chained])
+        SqlCustomerTransaction(connection).append_events(chained)
         connection.execute(cases.update().where(cases.c.id == case_id).values(
             fields=fields, history_seq=chained[-1].seq, history_head=chained[-1].hash,
             lock_version=case.lock_version + 1, updated_at=now))
@@ -215,10 +211,7 @@ def _erase_record(connection: Connection, row: Any, seq: int, actor: str,
     chained = chain_customer(row.id, row.history_seq, row.history_head, [EventDraft(
         "customer.erased", {"erasure": seq, "columns": list(PERSONAL_COLUMNS)})], actor, None,
         now)
-    connection.execute(customer_events.insert(), [{
-        "customer_id": e.customer_id, "seq": e.seq, "name": e.name, "actor": e.actor,
-        "role": e.role, "at": e.at, "payload": e.payload, "prev_hash": e.prev_hash,
-        "hash": e.hash} for e in chained])
+    SqlCustomerTransaction(connection).append_customer_events(chained)
     connection.execute(customers.update().where(customers.c.id == row.id).values(
         **dict.fromkeys(PERSONAL_COLUMNS), erased_at=now, updated_at=now,
         history_seq=chained[-1].seq, history_head=chained[-1].hash))
