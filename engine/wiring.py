@@ -36,7 +36,7 @@ from engine.kernel.checkpoints import Checkpoint
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break
 from engine.kernel.protection import PersonalData
-from engine.kernel.records import Timers
+from engine.kernel.records import Operating, Timers
 from engine.kernel.settings import Settings
 from engine.kernel.signing import secret_key
 from engine.kernel.specs import WorkflowSpec
@@ -57,6 +57,7 @@ from engine.store.erasure import SqlPersonalData
 from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
+from engine.store.operating import SqlOperating
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
 from engine.store.surveys import SqlSurveys
@@ -97,6 +98,11 @@ class Casework:
         )
 
         return Tiering(self.customers, self.registry, self.runtime)
+
+    @cached_property
+    def operating(self) -> Operating:
+        """What /metrics and /readyz read of the database."""
+        return SqlOperating(self.database)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
+from engine.jobs.metrics import count_fire
 from engine.kernel.roles import Permission
 from engine.kernel.settings import get_settings
 from engine.kernel.signing import secret_key
@@ -22,6 +23,7 @@ from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle
 from web.inputs import refuse_nul
+from web.observability import Observed, metrics, readyz
 from web.rendering import template_config
 from web.security import (
     API,
@@ -63,7 +65,7 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
                       exclude=[API], cookie_samesite="strict")
     app = Litestar(
         # the schema at /schema describes the API for systems; the pages are for people
-        route_handlers=[healthz, Router("/", route_handlers=pages.ROUTERS,
+        route_handlers=[healthz, readyz, metrics, Router("/", route_handlers=pages.ROUTERS,
                                         include_in_schema=False),
                         *api.ROUTERS,
                         create_static_files_router(path="/static", directories=[STATIC],
@@ -76,6 +78,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         template_config=template_config(),
         plugins=[HTMXPlugin()],
         exception_handlers={Exception: handle},
+        # the processes' logging is casework's (engine.kernel.logs, set up by `casework serve`):
+        # Litestar's own would replace it with its format
+        logging_config=None,
         before_request=refuse_nul,  # text with NUL, which no database here can keep
         openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
                                      # the schema as JSON and YAML only: the HTML viewers
@@ -89,6 +94,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
                                          security_schemes=api.SECURITY_SCHEMES)),
     )
     app.state.casework = casework
+    app.asgi_handler = Observed(app.asgi_handler)  # every request, answered or refused
+    if count_fire not in casework.runtime.observers:
+        casework.runtime.observers.append(count_fire)
     # the menu links to the areas this app serves that the user may open
     served = {route.path for route in app.routes}
     app.template_engine.engine.globals["menu"] = [  # type: ignore[union-attr]

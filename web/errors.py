@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,8 @@ from engine.kernel.errors import (
     TransitionRefused,
 )
 from web.security import API
+
+log = logging.getLogger("casework.web")
 
 
 def status_of(exc: Exception, api: bool = False) -> int:
@@ -100,7 +103,7 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     api = request.url.path.startswith(API)
     status = status_of(exc, api=api)
     if status == HTTP_500_INTERNAL_SERVER_ERROR:
-        request.logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
     if api or request.url.path.startswith("/schema"):
         return Response(error_json(exc, status), status_code=status,
                         media_type=MediaType.JSON)

@@ -29,7 +29,9 @@ from engine.kernel.roles import Permission, holders, may
 API = "/api"
 # Paths anyone may open without signing in.
 # /survey and /contact are the customers' pages (web/pages/public.py): no account, no session.
-PUBLIC = ["/login", "/static", "/schema", "/healthz", "/favicon.ico", "/survey", "/contact"]
+# /readyz is for load balancers; /metrics checks its own token (web/observability.py).
+PUBLIC = ["/login", "/static", "/schema", "/healthz", "/readyz", "/metrics", "/favicon.ico",
+          "/survey", "/contact"]
 
 
 class Authentication(AbstractAuthenticationMiddleware):

@@ -7,9 +7,10 @@ A refusal raises before anything is written, so a refused fire changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from engine.cases.acting import Acting, NoSurveyor, Surveyor
@@ -47,6 +48,30 @@ _ASSIGNING = frozenset({"case.created", "case.assigned"})
 __all__ = ["Actor", "Runtime", "StartRequest", "case_values", "context_for"]
 
 
+class FireOutcome(StrEnum):
+    """How a fire ended, as the metrics count it (web/observability.py)."""
+
+    FIRED = "fired"
+    REFUSED = "refused"  # a role, guard or the state refused the trigger
+    INVALID = "invalid"  # a field given was wrong or missing
+    CONFLICT = "conflict"  # the case changed since the caller read it
+    FAILED = "failed"  # anything else: a definition's expression, the database
+
+
+# Told of every fire() with the case's workflow and the outcome, after the transaction ended.
+FireObserver = Callable[[str, FireOutcome], None]
+
+
+def fire_outcome(exc: BaseException) -> FireOutcome:
+    if isinstance(exc, TransitionRefused):
+        return FireOutcome.REFUSED
+    if isinstance(exc, InvalidInput):
+        return FireOutcome.INVALID
+    if isinstance(exc, Conflict):
+        return FireOutcome.CONFLICT
+    return FireOutcome.FAILED
+
+
 @dataclass(frozen=True)
 class StartRequest:
     """A case to open: on which workflow version, with what fields, about which customer, and
@@ -68,6 +93,7 @@ class Runtime:
         self.scheduler = Scheduler(reckoner or Reckoner({}))
         self.mailer: CustomerMailer = mailer or NoMailer()
         self.surveyor = surveyor or NoSurveyor()  # wiring gives engine.channels.surveys
+        self.observers: list[FireObserver] = []
 
     # --- start ----------------------------------------------------------------------------
 
@@ -203,8 +229,26 @@ class Runtime:
              inputs: Mapping[str, Any] | None = None,
              expected_version: int | None = None) -> CaseRecord:
         """Fire `trigger` on a case; raise TransitionRefused, InvalidInput or Conflict."""
-        with self.store.transaction() as tx:
-            return self.fire_in(tx, case_id, trigger, actor, now, inputs, expected_version)
+        try:
+            with self.store.transaction() as tx:
+                case = self.fire_in(tx, case_id, trigger, actor, now, inputs, expected_version)
+        except Exception as exc:
+            if self.observers:
+                self._observe(self._workflow_of(case_id), fire_outcome(exc))
+            raise
+        if self.observers:
+            self._observe(case.workflow, FireOutcome.FIRED)
+        return case
+
+    def _observe(self, workflow: str, outcome: FireOutcome) -> None:
+        for observe in self.observers:
+            observe(workflow, outcome)
+
+    def _workflow_of(self, case_id: int) -> str:
+        try:
+            return self.store.get_case(case_id).workflow
+        except Exception:  # no such case, or the database that just failed the fire
+            return "unknown"
 
     def fire_in(self, tx: Transaction, case_id: int, trigger: str, actor: Actor, now: datetime,
                 inputs: Mapping[str, Any] | None = None, expected_version: int | None = None,

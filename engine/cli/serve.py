@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import click
 
 from engine.cli.support import common, handles_errors, settings_of
+from engine.jobs.metrics import MULTIPROCESS
 from engine.kernel.errors import CaseworkError
+from engine.kernel.logs import configure_logging
 from engine.wiring import Casework, open_casework
 
 SWEEP_SECONDS = 5.0
@@ -28,8 +30,7 @@ def run_server(casework: Casework, host: str, port: int, processes: int = 1,
     if sweep and casework.settings.now is None:
         sweeper = Sweeper(casework.worker, casework.settings.clock, SWEEP_SECONDS)
         sweeper.start()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # not a line per state change
+    configure_logging(casework.settings.log_format)
     try:
         if processes == 1:
             from web.app import create_app
@@ -37,7 +38,9 @@ def run_server(casework: Casework, host: str, port: int, processes: int = 1,
             uvicorn.run(create_app(casework), host=host, port=port, log_level="warning")
         else:  # each process opens casework itself, from the same settings
             os.environ.update(process_environment(casework))
-            serve_processes(host, port, processes)
+            with tempfile.TemporaryDirectory(prefix="casework-metrics-") as counts:
+                os.environ[MULTIPROCESS] = counts  # the processes' counts, summed per scrape
+                serve_processes(host, port, processes)
     finally:
         if sweeper is not None:
             sweeper.stop()

@@ -427,3 +427,25 @@ class Timers(TimerStore, Protocol):
     def mark_failed(self, notice_id: int, at: datetime, error: str,
                     retry_at: datetime | None) -> None:
         """Record a failed attempt: tried again from `retry_at`, or (None) given up."""
+
+
+@dataclass(frozen=True)
+class OperatingFigures:
+    """What an operator watches of a running casework, read from the database at one moment:
+    the work waiting (timers due, mail unsent, open cases per queue) and how late it is."""
+
+    timers_due: int  # pending timers whose time (or retry) has come
+    timers_late: int  # of those, due for more than LATE_AFTER
+    oldest_due_seconds: float  # how long the oldest due timer has waited; 0 when none is due
+    outbox_unsent: int  # mail neither sent nor given up
+    outbox_failed: int  # mail given up after its attempts
+    open_by_queue: dict[str, int]
+
+
+class Operating(Protocol):
+    """The store's side of the operating figures (engine/store/operating.py)."""
+
+    def figures(self, now: datetime) -> OperatingFigures: ...
+
+    def ready(self) -> str | None:
+        """None when the database answers and its schema is this casework's; else why not."""

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from engine.kernel.errors import CaseworkError
+from engine.kernel.logs import LogFormat, default_format
 
 
 class SmtpTls(StrEnum):
@@ -120,6 +121,10 @@ class Settings:
                    default: none (the private key's own public half, when one is set).
     checkpoint_dir: CASEWORK_CHECKPOINT_DIR, where `casework worker --checkpoint-every` and
                    `casework audit checkpoint` without --out write checkpoints; default: none.
+    metrics_token: CASEWORK_METRICS_TOKEN, the bearer token Prometheus sends to /metrics
+                   (`Authorization: Bearer <token>`); default: none (/metrics answers 403).
+    log_format:    CASEWORK_LOG_FORMAT, json | text: how `casework serve` and `casework worker`
+                   log, the access log included; default: text at a terminal, else json.
     """
 
     home: Path
@@ -137,6 +142,8 @@ class Settings:
     checkpoint_key: Path | None = None
     checkpoint_public_keys: tuple[Path, ...] = ()
     checkpoint_dir: Path | None = None
+    metrics_token: str | None = None
+    log_format: LogFormat = LogFormat.TEXT
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -216,7 +223,18 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                         Path(p.strip()).resolve() for p in
                         os.environ.get("CASEWORK_CHECKPOINT_PUBLIC_KEYS", "").split(",")
                         if p.strip()),
-                    checkpoint_dir=_path("CASEWORK_CHECKPOINT_DIR"))
+                    checkpoint_dir=_path("CASEWORK_CHECKPOINT_DIR"),
+                    metrics_token=os.environ.get("CASEWORK_METRICS_TOKEN", "").strip() or None,
+                    log_format=_log_format())
+
+
+def _log_format() -> LogFormat:
+    text = os.environ.get("CASEWORK_LOG_FORMAT", "").strip().lower()
+    if not text:
+        return default_format()
+    if text not in {f.value for f in LogFormat}:
+        raise CaseworkError(f"CASEWORK_LOG_FORMAT: {text!r} is not one of json, text")
+    return LogFormat(text)
 
 
 def _path(name: str) -> Path | None:

@@ -106,7 +106,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"),
           # the customers' pages: a survey link (its signed token is the key), the complaint form
           ("GET", "/survey/{token:str}"), ("POST", "/survey/{token:str}"),
-          ("GET", "/contact"), ("POST", "/contact")}
+          ("GET", "/contact"), ("POST", "/contact"),
+          # the operator's: readiness for load balancers; /metrics asks its own scrape token
+          # (tests/web/test_observability.py)
+          ("GET", "/readyz"), ("GET", "/metrics")}
 
 
 def routed(casework: Casework) -> set[tuple[str, str]]:
