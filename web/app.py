@@ -16,6 +16,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
 from engine.jobs.metrics import count_fire
+from engine.kernel.logs import configure_logging
 from engine.kernel.roles import Permission
 from engine.kernel.settings import get_settings
 from engine.kernel.signing import secret_key
@@ -110,7 +111,9 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
 def app_from_environment() -> Litestar:
     """For `uvicorn --factory web.app:app_from_environment` (each server process opens its
     own casework from CASEWORK_* settings)."""
-    casework = open_casework(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format)  # a process of its own: it logs as its parent
+    casework = open_casework(settings)
     app = create_app(casework)
     app.on_shutdown.append(casework.close)
     return app

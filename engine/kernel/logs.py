@@ -1,7 +1,8 @@
 """How casework's processes log: one line per record, as JSON for a log collector or as text
 for a person at a terminal (CASEWORK_LOG_FORMAT).
 
-A JSON line carries the record's time (UTC, ISO 8601), level, logger and message, and every
+A JSON line carries the record's time (UTC, ISO 8601), level, logger, process id (several
+server processes log to one stream) and message, and every
 field the caller passed in `extra={"fields": {...}}` (the access log passes method, route,
 status, duration and user), so that a collector reads fields, never parses sentences.
 """
@@ -31,7 +32,7 @@ class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(), "logger": record.name,
+            "level": record.levelname.lower(), "logger": record.name, "pid": record.process,
             "message": record.getMessage()}
         fields = getattr(record, FIELDS, None)
         if isinstance(fields, dict):

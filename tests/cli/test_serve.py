@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,3 +148,55 @@ def _connected(port: int, server: subprocess.Popen[bytes],
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_the_metrics_of_several_server_processes_are_summed_whichever_answers(
+        tmp_path: Path) -> None:
+    """serve --processes 2 keeps each process's counts where every process reads them: every
+    scrape reports all the requests, whichever process served them and whichever answers."""
+    database = Database(f"sqlite:///{tmp_path / 'casework.db'}")
+    upgrade(database)
+    database.dispose()
+    port = free_port()
+    env = {**os.environ, "CASEWORK_DATABASE_URL": database.url,
+           "CASEWORK_SECRET": "a test secret that signs CSRF cookies",
+           "CASEWORK_METRICS_TOKEN": "scrape", "CASEWORK_LOG_FORMAT": "json"}
+    log = tmp_path / "server.log"
+    with log.open("wb") as errors:
+        server = subprocess.Popen(
+            [CASEWORK, "serve", "--port", str(port), "--processes", "2", "--no-worker",
+             "--home", str(ROOT)],
+            env=env, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+    try:
+        _connected(port, server).close()
+        with ThreadPoolExecutor(8) as pool:  # at once: both processes get some
+            statuses = list(pool.map(lambda _: _ready(port), range(40)))
+        assert statuses == [200] * 40
+        counted = {_readyz_count(port) for _ in range(8)}
+    finally:
+        _stop(server)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    served_by = {line["pid"] for line in lines if line.get("route") == "/readyz"}
+    assert len(served_by) == 2, "one process answered every request: the test proves nothing"
+    assert counted == {40.0}
+
+
+def _ready(port: int) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/readyz")
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    return answer.status
+
+
+def _readyz_count(port: int) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics", headers={"Authorization": "Bearer scrape"})
+    answer = connection.getresponse()
+    text = answer.read().decode()
+    connection.close()
+    assert answer.status == 200, text
+    prefix = 'casework_http_requests_total{method="GET",route="/readyz",status="200"} '
+    return float(next(line for line in text.splitlines() if line.startswith(prefix))
+                 .removeprefix(prefix))
