@@ -21,6 +21,7 @@ from engine.jobs.mailbox import Fetched, Poller
 from engine.jobs.outbox import Mailer, send_outbox
 from engine.jobs.retention import RetentionRun, RetentionTimer
 from engine.kernel.history import iso
+from engine.kernel.logs import configure_logging
 from engine.kernel.settings import SmtpTls
 from engine.wiring import Casework
 
@@ -34,10 +35,16 @@ from engine.wiring import Casework
                    "CASEWORK_IMAP_HOST is set, else no fetching]")
 @click.option("--retention-every", type=click.FloatRange(min=1), default=None,
               help="Seconds between retention runs (rules/retention.yaml) [default: none]")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              help="Serve this worker's Prometheus metrics on this port [default: none]")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="Address the metrics listen on (they carry no secrets, but keep them "
+                   "inside the network Prometheus scrapes from)")
 @common
 @handles_errors
 def worker(interval: float, once: bool, mail_every: float | None,
-           retention_every: float | None, home: Path | None, now_text: str | None) -> None:
+           retention_every: float | None, metrics_port: int | None, metrics_host: str,
+           home: Path | None, now_text: str | None) -> None:
     """Fire due timers: SLA warnings, breaches and escalations, and workflow timers; fetch the
     mailbox, when one is configured. Stops cleanly on SIGTERM or Ctrl-C, after the timer in
     hand. With --retention-every, applies the retention rules too."""
@@ -51,6 +58,10 @@ def worker(interval: float, once: bool, mail_every: float | None,
             fail("--now / CASEWORK_NOW fixes the time, so a looping worker would fire nothing "
                  "new; use --once", 2)
         from engine.jobs.worker import Sweeper  # Jinja2 and the ladder load only for the worker
+
+        configure_logging(casework.settings.log_format)
+        if metrics_port is not None:
+            serve_metrics(casework, metrics_host, metrics_port)
 
         def report(at: datetime, fired: int) -> None:
             if fired:
@@ -89,6 +100,20 @@ def worker(interval: float, once: bool, mail_every: float | None,
         if keeper is not None:
             keeper.stop()
         click.echo("worker: stopped")
+
+
+def serve_metrics(casework: Casework, host: str, port: int) -> None:
+    """This worker's counts (timers by kind and outcome, fires) and the database's figures,
+    on a thread of their own (prometheus-client's server)."""
+    from prometheus_client import start_http_server
+
+    from engine.jobs.metrics import worker_registry
+
+    try:
+        start_http_server(port, host, worker_registry(casework.operating,
+                                                      casework.settings.clock))
+    except OSError as exc:
+        fail(f"--metrics-port: cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
 
 
 def retention_timer(casework: Casework, every: float) -> RetentionTimer:

@@ -61,6 +61,21 @@ class Figures(Collector):
         yield queues
 
 
+def worker_registry(operating: Operating, clock: Callable[[], datetime]) -> CollectorRegistry:
+    """What `casework worker --metrics-port` serves: this process's counts and the figures."""
+    registry = CollectorRegistry()
+    registry.register(_Counted())
+    registry.register(Figures(operating, clock))
+    return registry
+
+
+class _Counted(Collector):
+    """This process's own metrics (the default registry), inside another registry."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+
+
 def exposition(operating: Operating, clock: Callable[[], datetime]) -> bytes:
     """The text a scrape gets: this process's (or its siblings') counts, then the figures."""
     if os.environ.get(MULTIPROCESS):

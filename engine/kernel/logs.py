@@ -72,3 +72,4 @@ def configure_logging(kind: LogFormat, level: int = logging.INFO) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # not a line per state change
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # not its checks at every start
