@@ -19,6 +19,7 @@ from engine.cli.mail import mailbox_of, summary
 from engine.cli.support import common, fail, handles_errors, opened, out
 from engine.jobs.mailbox import Fetched, Poller
 from engine.jobs.outbox import Mailer, send_outbox
+from engine.jobs.periodic import Periodic, Stopping
 from engine.jobs.retention import RetentionRun, RetentionTimer
 from engine.kernel.history import iso
 from engine.kernel.logs import configure_logging
@@ -35,6 +36,9 @@ from engine.wiring import Casework
                    "CASEWORK_IMAP_HOST is set, else no fetching]")
 @click.option("--retention-every", type=click.FloatRange(min=1), default=None,
               help="Seconds between retention runs (rules/retention.yaml) [default: none]")
+@click.option("--checkpoint-every", type=click.FloatRange(min=1), default=None,
+              help="Seconds between signed audit checkpoints, written to "
+                   "CASEWORK_CHECKPOINT_DIR [default: none]")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
               help="Serve this worker's Prometheus metrics on this port [default: none]")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True,
@@ -43,8 +47,9 @@ from engine.wiring import Casework
 @common
 @handles_errors
 def worker(interval: float, once: bool, mail_every: float | None,
-           retention_every: float | None, metrics_port: int | None, metrics_host: str,
-           home: Path | None, now_text: str | None) -> None:
+           retention_every: float | None, checkpoint_every: float | None,
+           metrics_port: int | None, metrics_host: str, home: Path | None,
+           now_text: str | None) -> None:
     """Fire due timers: SLA warnings, breaches and escalations, and workflow timers; fetch the
     mailbox, when one is configured. Stops cleanly on SIGTERM or Ctrl-C, after the timer in
     hand. With --retention-every, applies the retention rules too."""
@@ -75,6 +80,8 @@ def worker(interval: float, once: bool, mail_every: float | None,
 
         poller = None if every is None else Poller(mailbox_of(casework), every, fetched)
         keeper = None if retention_every is None else retention_timer(casework, retention_every)
+        checkpoints = None if checkpoint_every is None else checkpointer(casework,
+                                                                          checkpoint_every)
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -85,20 +92,19 @@ def worker(interval: float, once: bool, mail_every: float | None,
         fetching = "" if every is None else f", fetching mail every {every:g} s"
         if retention_every is not None:
             fetching += f", retention every {retention_every:g} s"
+        if checkpoint_every is not None:
+            fetching += f", a checkpoint every {checkpoint_every:g} s"
         click.echo(f"worker: sweeping every {interval:g} s{fetching}; SIGTERM or Ctrl-C "
                    "stops it")
         sweeper.start()
-        if poller is not None:
-            poller.start()
-        if keeper is not None:
-            keeper.start()
+        beside = [job for job in (poller, keeper, checkpoints) if job is not None]
+        for job in beside:
+            job.start()
         while not stopping.wait(0.2) and sweeper.running:
             pass
         sweeper.stop()
-        if poller is not None:
-            poller.stop()
-        if keeper is not None:
-            keeper.stop()
+        for job in beside:
+            job.stop()
         click.echo("worker: stopped")
 
 
@@ -114,6 +120,22 @@ def serve_metrics(casework: Casework, host: str, port: int) -> None:
                                                       casework.settings.clock))
     except OSError as exc:
         fail(f"--metrics-port: cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
+
+
+def checkpointer(casework: Casework, every: float) -> Periodic:
+    """Writes a signed checkpoint into CASEWORK_CHECKPOINT_DIR every `every` seconds, each
+    naming the one before (as `casework audit checkpoint` does)."""
+    from engine.cli.audit import write_checkpoint
+
+    settings = casework.settings
+    if settings.checkpoint_key is None or settings.checkpoint_dir is None:
+        fail("--checkpoint-every needs CASEWORK_CHECKPOINT_KEY (the signing key; `casework "
+             "audit keygen DIR` writes one) and CASEWORK_CHECKPOINT_DIR (where to write)", 2)
+
+    def write(_: Stopping) -> None:
+        click.echo(f"{iso(settings.clock())} checkpoint written to {write_checkpoint(settings)}")
+
+    return Periodic("checkpoints", "the audit checkpoint", every, write)
 
 
 def retention_timer(casework: Casework, every: float) -> RetentionTimer:

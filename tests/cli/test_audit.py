@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +34,7 @@ from tests.cli.test_main import AGENT, edit_history, started
 from tests.fixtures import ROOT, T0
 
 Run = Callable[..., Result]
+CASEWORK = str(Path(sys.executable).parent / "casework")
 
 
 @pytest.fixture
@@ -332,3 +338,35 @@ def test_a_checkpoint_needs_a_key(run: Run, tmp_path: Path) -> None:
                  env={"CASEWORK_CHECKPOINT_KEY": ""})
     assert result.exit_code == 1
     assert "set CASEWORK_CHECKPOINT_KEY" in result.stderr
+
+
+def test_the_worker_writes_a_signed_checkpoint_every_so_often_each_naming_the_one_before(
+        run: Run, home: Path, database_url: str, keys: dict[str, str],
+        tmp_path: Path) -> None:
+    folder = tmp_path / "kept"
+    env = {**os.environ, "CASEWORK_DATABASE_URL": database_url, "CASEWORK_HOME": str(home),
+           "CASEWORK_CHECKPOINT_DIR": str(folder), **keys}
+    env.pop("CASEWORK_NOW", None)
+    worker = subprocess.Popen([CASEWORK, "worker", "--interval", "5", "--checkpoint-every",
+                               "1.2"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(folder.glob("checkpoint-*.json"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, errors = worker.communicate(timeout=60)
+    assert worker.returncode == 0, errors
+    first, second = sorted(folder.glob("checkpoint-*.json"))[:2]
+    assert "checkpoint written to" in out
+    signed = json.loads(second.read_text())
+    assert signed["checkpoint"]["previous"] == hashlib.sha256(first.read_bytes()).hexdigest()
+    assert signed["checkpoint"]["counts"]["cases"] == 2
+    verified(run, "--against", str(second))
+
+
+def test_the_worker_refuses_checkpoints_without_a_folder_to_write_them_to(run: Run) -> None:
+    refused = run("worker", "--checkpoint-every", "60", env={"CASEWORK_NOW": ""})
+    assert refused.exit_code == 2
+    assert "CASEWORK_CHECKPOINT_DIR" in refused.stderr
