@@ -606,6 +606,9 @@ def main(argv: list[str] | None = None) -> None:
                         "one as the tests do)")
     parser.add_argument("--keep", action="store_true", help="keep the home and logs")
     options = parser.parse_args(argv)
+    # SIGTERM (a CI's timeout, kill) ends the soak as Ctrl-C does: through the finally below,
+    # which stops the processes and the PostgreSQL server it started
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if not Path(CASEWORK).exists():
         stop(f"no casework command at {CASEWORK}; install casework into this Python")
     postgres = Postgres(options.postgres_url, "soak")
