@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,24 @@ def test_an_import_with_a_bad_row_writes_nothing(desk: Casework, tmp_path: Path)
         assert connection.execute(sa.select(sa.func.count()).select_from(imports)).scalar() == 0
 
 
+
+
+def test_a_busy_database_is_no_failed_attempt_of_a_timer(
+        desk: Casework, impatient: Casework, caplog: pytest.LogCaptureFixture) -> None:
+    """The worker meets the lock (on SQLite already when it claims, on PostgreSQL at the case
+    row): it logs it, and the timer stays pending with no attempt counted, for the next
+    sweep."""
+    case_id = started(desk)
+    later = NOW + timedelta(days=30)  # every deadline of the case has passed
+    with held(desk.settings.database_url, case_id):
+        try:
+            fired: int | None = impatient.worker.fire_due_timers(later)
+        except Busy:
+            fired = None  # the claim itself waited (SQLite): the sweep ends, logged by Sweeper
+    assert fired in (0, None)
+    if fired == 0:
+        assert "waits for the next sweep: the database is busy" in caplog.text
+    pending = desk.timers.listing(case_id, "pending")
+    assert pending and {(t.attempts, t.last_error, t.claimed_by) for t in pending} == {
+        (0, None, None)}
+    assert impatient.worker.fire_due_timers(later) > 0
