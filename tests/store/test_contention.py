@@ -255,3 +255,33 @@ def test_a_busy_database_is_no_failed_attempt_of_a_timer(
     assert pending and {(t.attempts, t.last_error, t.claimed_by) for t in pending} == {
         (0, None, None)}
     assert impatient.worker.fire_due_timers(later) > 0
+
+
+def test_a_fire_gets_through_between_the_batches_of_a_recompute(
+        desk: Casework, impatient: Casework) -> None:
+    """`tiers recompute` writes each batch of customers in a transaction of its own: a fire
+    waits for one batch at most, not for the whole recompute."""
+    desk.customers.import_file(CDNOW_SAMPLE, "cdnow", NOW)
+    case_id = started(desk)
+    tiering = desk.tiering
+    tiering.batch = 500  # the sample's 2,357 customers in 5 batches
+    fired = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        fired.wait(30)  # after the first batch: until the fire is through
+
+    recomputing = threading.Thread(
+        target=lambda: tiering.recompute(NOW.date(), NOW, progress=progress))
+    recomputing.start()
+    try:
+        while not seen and recomputing.is_alive():
+            recomputing.join(0.01)
+        case = impatient.runtime.fire(case_id, "triage", ANN, NOW, TRIAGE, expected_version=1)
+        assert recomputing.is_alive()
+    finally:
+        fired.set()
+        recomputing.join(120)
+    assert case.lock_version == 2
+    assert seen[0][0] < seen[0][1] and len(seen) > 1  # the fire came after the first of several
