@@ -13,24 +13,28 @@ every run starts from byte-for-byte the same rows.
 The runs, each on its own copy, each timed with time.perf_counter around the firing only:
 
   casework, 1 worker    one process (spawned) opens its own casework on the database, and
-                        `Worker.fire_due_timers(T0 + 1 h)` fires every due timer: per timer one
-                        transaction that claims the next due row (on PostgreSQL FOR UPDATE SKIP
-                        LOCKED), fires `expire` on its case (Runtime.fire_in: case row read,
-                        transition, history event hashed onto the chain, the state's timers
-                        cancelled, case row written under its lock_version) and marks the timer
-                        fired.
+                        `Worker.fire_due_timers(T0 + 1 h)` fires every due timer: it claims the
+                        next CLAIM (20) due rows under one lease in a transaction of their own
+                        (on PostgreSQL FOR UPDATE SKIP LOCKED), then per timer one transaction
+                        that marks it fired while the claim holds, fires `expire` on its case
+                        (Runtime.fire_in: case row read, transition, history event hashed onto
+                        the chain, the state's timers cancelled, case row written under its
+                        lock_version) and records the outcome.
   casework, 2 workers   (PostgreSQL) two such processes on the same database at once; wall time
                         from releasing both to the last one finishing.
   raw-SQL floor         one process with the bare driver (psycopg / sqlite3 with the engine's
-                        pragmas), per timer one transaction: claim the next due row with the same
-                        query (FOR UPDATE SKIP LOCKED on PostgreSQL; BEGIN IMMEDIATE on SQLite),
-                        read the case's state, lock_version and history head, update the case
-                        (state, lock_version + 1, history_seq + 1, history_head, updated_at,
-                        closed_at, under the old lock_version), insert its one history event
-                        (canonical JSON payload, sha256 chained onto the head exactly as
-                        engine.kernel.history does) and mark the timer fired. It knows the workflow
-                        (the
-                        destination of each trigger) up front, as a hand-written program would.
+                        pragmas): claims CLAIM due rows under a lease with the same statement
+                        (FOR UPDATE SKIP LOCKED on PostgreSQL; BEGIN IMMEDIATE on SQLite), then
+                        per timer one transaction: mark it fired with its outcome while the
+                        claim holds, read the case's state, lock_version and history head,
+                        update the case (state, lock_version + 1, history_seq + 1,
+                        history_head, updated_at, closed_at, under the old lock_version) and
+                        insert its one history event (canonical JSON payload, sha256 chained
+                        onto the head exactly as engine.kernel.history does). It knows the
+                        workflow (the destination of each trigger) up front, as a hand-written
+                        program would. (Until issue 20 the claim was the first statement of
+                        each timer's transaction, without a lease; the floor does the same
+                        work as the engine, so it changed with it.)
 
 Every worker process is started and has connected, loaded the workflow and collected garbage
 before the clock starts (a running worker's state); start-up is not in the figures.
@@ -38,14 +42,15 @@ before the clock starts (a running worker's state); start-up is not in the figur
 Checked after every run ("exactly once"): the workers' counts add up to N; every timer row is
 'fired' with outcome 'fired expire'; there are exactly N `case.transitioned` events, one per case,
 and no other new events; every case is `done`; and the cases, events (all but their ids, which
-follow the order of firing) and timers tables hold exactly the rows the floor's run left.
+follow the order of firing) and timers tables (all but the lease's worker name and time) hold
+exactly the rows the floor's run left.
 
 Also reported, measured on each template before the runs: the plan of the engine's claim query
 (engine.store.sweeps._NEXT, the SELECT inside the claiming UPDATE) with all N timers due, and the
 median time of 3 runs of it (PostgreSQL: EXPLAIN ANALYZE, rolled back; SQLite: EXPLAIN QUERY
 PLAN and the wall time). It shows whether the database takes the next due timer straight from
 an index or reads and sorts every due row, a cost that grows with the number due and is paid
-once per timer by the engine and the floor alike.
+once per claim by the engine and the floor alike.
 
 Reported: per run the median over R rounds of the seconds, timers per second, and "vs floor" =
 run seconds / the same database's floor seconds (how many times as long as the least work that
@@ -65,6 +70,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -96,6 +102,7 @@ from bench.common import (
 )
 from engine.cases.runtime import Actor, StartRequest
 from engine.jobs.escalation import SYSTEM
+from engine.jobs.worker import CLAIM, LEASE
 from engine.kernel.history import iso
 from engine.kernel.settings import Settings
 from engine.wiring import open_casework
@@ -158,17 +165,22 @@ class EngineJob:
 
 
 class FloorJob:
-    """The least work that fires the timers: the bare driver, one transaction per timer."""
+    """The least work that fires the timers: the bare driver, claims of CLAIM timers under one
+    lease in a transaction of their own, then one transaction per timer."""
 
-    CLAIM = ("SELECT id, case_id, name, trigger FROM timers WHERE state = 'pending' "
-             "AND retry_at <= ? ORDER BY retry_at, id LIMIT 1")
+    CLAIM = ("UPDATE timers SET claimed_by = ?, lease_until = ? WHERE id IN ("
+             "SELECT id FROM timers WHERE state = 'pending' AND retry_at <= ? "
+             "AND (claimed_by IS NULL OR claimed_by = ? OR lease_until <= ?) "
+             "ORDER BY retry_at, id LIMIT ?{lock}) RETURNING id, case_id, name, trigger, retry_at")
     CASE = "SELECT state, lock_version, history_seq, history_head FROM cases WHERE id = ?"
     UPDATE_CASE = ("UPDATE cases SET state = ?, lock_version = ?, history_seq = ?, "
                    "history_head = ?, updated_at = ?, closed_at = ? "
                    "WHERE id = ? AND lock_version = ?")
     INSERT_EVENT = ("INSERT INTO events (case_id, seq, name, actor, role, at, from_state, "
                     "to_state, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-    FINISH = "UPDATE timers SET state = 'fired', outcome = ?, done_at = ? WHERE id = ?"
+    # fired only while the claim holds, as the engine's (engine.store.sweeps._FIRE)
+    FIRE = ("UPDATE timers SET state = 'fired', outcome = ?, done_at = ? "
+            "WHERE id = ? AND state = 'pending' AND claimed_by = ?")
 
     def __init__(self, url: str, home: Path) -> None:
         del home
@@ -176,6 +188,7 @@ class FloorJob:
         self.dest = {(t.trigger, s): t.dest for t in spec.transitions for s in t.sources}
         self.final = {name for name, state in spec.states.items() if state.final}
         self.stamp = iso(DUE)  # the instant as hashed
+        self.name = f"floor:{os.getpid()}"
         parsed = sa.make_url(url)
         self.sqlite = parsed.get_backend_name() == "sqlite"
         self.connection: Any
@@ -188,9 +201,10 @@ class FloorJob:
             self.connection = psycopg.connect(
                 parsed.set(drivername="postgresql").render_as_string(hide_password=False))
             self.at = DUE
-        self.claim = self.sql(self.CLAIM) + ("" if self.sqlite else " FOR UPDATE SKIP LOCKED")
+        self.claim = self.sql(self.CLAIM.format(
+            lock="" if self.sqlite else " FOR UPDATE SKIP LOCKED"))
         self.case, self.update_case = self.sql(self.CASE), self.sql(self.UPDATE_CASE)
-        self.insert_event, self.finish = self.sql(self.INSERT_EVENT), self.sql(self.FINISH)
+        self.insert_event, self.fire = self.sql(self.INSERT_EVENT), self.sql(self.FIRE)
         self.connection.execute("SELECT 1").fetchall()
         self.end()
 
@@ -213,19 +227,35 @@ class FloorJob:
 
     def run(self) -> int:
         fired = 0
-        while self.fire_one():
-            fired += 1
+        while claimed := self.claim_some():
+            for timer in claimed:
+                fired += self.fire_one(*timer[:4])
         return fired
 
-    def fire_one(self) -> bool:
+    def instant(self, moment: datetime) -> Any:
+        return moment.strftime(SQLITE_INSTANT) if self.sqlite else moment
+
+    def claim_some(self) -> list[tuple[Any, ...]]:
+        """The next CLAIM due timers, claimed until a lease from now (committed)."""
+        wall = datetime.now(UTC)
+        self.begin()
+        try:
+            rows = self.connection.execute(self.claim, (
+                self.name, self.instant(wall + LEASE), self.at, self.name, self.instant(wall),
+                CLAIM)).fetchall()
+            self.end()
+        except BaseException:
+            self.end(commit=False)
+            raise
+        return sorted(rows, key=lambda row: (row[4], row[0]))
+
+    def fire_one(self, timer_id: int, case_id: int, name: str, trigger: str) -> bool:
         execute, at = self.connection.execute, self.at
         self.begin()
         try:
-            row = execute(self.claim, (at,)).fetchone()
-            if row is None:
+            if execute(self.fire, (f"fired {trigger}", at, timer_id, self.name)).rowcount != 1:
                 self.end(commit=False)
                 return False
-            timer_id, case_id, name, trigger = row
             state, lock, seq, head = execute(self.case, (case_id,)).fetchone()
             dest = self.dest[(trigger, state)]
             payload = orjson.dumps({"timer": name, "trigger": trigger},
@@ -241,7 +271,6 @@ class FloorJob:
                 raise RuntimeError(f"case {case_id} changed under the floor's lock")
             execute(self.insert_event, (case_id, seq, "case.transitioned", SYSTEM.name,
                                         SYSTEM.role, at, state, dest, payload, head, digest))
-            execute(self.finish, (f"fired {trigger}", at, timer_id))
             self.end()
         except BaseException:
             self.end(commit=False)
@@ -261,7 +290,8 @@ def fire_with(job: str, url: str, home: Path, workers: int) -> Run:
 
 # the claim's inner query, engine.store.sweeps._NEXT (PostgreSQL adds FOR UPDATE SKIP LOCKED)
 CLAIM_SQL = ("SELECT * FROM timers WHERE state = 'pending' AND retry_at <= :now "
-             "ORDER BY retry_at, id LIMIT 1")
+             "AND (claimed_by IS NULL OR claimed_by = 'bench' OR lease_until <= :now) "
+             f"ORDER BY retry_at, id LIMIT {CLAIM}")
 
 
 def _plan_nodes(node: dict[str, Any]) -> Iterator[str]:
@@ -306,7 +336,9 @@ ROW_QUERIES = {
     "cases": "SELECT * FROM cases ORDER BY id",
     "events": "SELECT case_id, seq, name, actor, role, at, from_state, to_state, payload, "
               "prev_hash, hash FROM events ORDER BY case_id, seq",
-    "timers": "SELECT * FROM timers ORDER BY id",
+    # all but the lease (the worker's name and the real time: another in every run)
+    "timers": "SELECT id, case_id, kind, name, trigger, step, due_at, retry_at, state, "
+              "attempts, last_error, outcome, created_at, done_at FROM timers ORDER BY id",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,7 +216,19 @@ class Casework:
         mail = self.settings.mail
         sending = (OutboxRun(self.timers, Mailer.configured(mail), mail.interval)
                    if mail.smtp_host else None)
-        return Worker(self.timers, self.runtime, escalator, sending)
+        lease = self.settings.timer_lease
+        return Worker(SqlTimers(self._worker_database), self.runtime, escalator, sending,
+                      timedelta(seconds=lease))
+
+    @cached_property
+    def _worker_database(self) -> Database:
+        """The database as a worker fires timers in it: on PostgreSQL sessions of their own,
+        which the server ends when a transaction stays idle for the lease (a worker that
+        stopped halfway keeps no lock beyond it: engine/jobs/worker.py)."""
+        if self.database.dialect != "postgresql":
+            return self.database
+        return Database(self.settings.database_url, self.settings.lock_timeout,
+                        idle_timeout=self.settings.timer_lease)
 
     @cached_property
     def verifier(self) -> Verifier:
@@ -258,6 +271,8 @@ class Casework:
                                extra)
 
     def close(self) -> None:
+        if "_worker_database" in self.__dict__:  # made by the worker only
+            self._worker_database.dispose()
         self.database.dispose()
 
 
@@ -266,7 +281,7 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     if not migrate and Database.missing_file(settings.database_url):
         raise CaseworkError(f"there is no database at {settings.database_url}; run "
                             "`casework db upgrade` first")
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.lock_timeout)
     if migrate:
         upgrade(database)
     elif not is_current(database):

@@ -25,9 +25,11 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from engine.kernel.errors import (
+    Busy,
     CaseworkError,
     Conflict,
     DefinitionError,
@@ -49,6 +51,7 @@ def status_of(exc: Exception, api: bool = False) -> int:
     if isinstance(exc, HTTPException):
         return exc.status_code
     for kind, status in ((RoleRefused, HTTP_403_FORBIDDEN), (Conflict, HTTP_409_CONFLICT),
+                         (Busy, HTTP_503_SERVICE_UNAVAILABLE),
                          (NotFound, HTTP_404_NOT_FOUND),
                          (CaseworkError, HTTP_422_UNPROCESSABLE_ENTITY)):
         if isinstance(exc, kind):
@@ -66,6 +69,8 @@ def error_json(exc: Exception, status: int) -> dict[str, Any]:
             body["condition"] = exc.condition
     if isinstance(exc, Conflict):
         body.update(case=exc.case_id, expected_version=exc.expected, version=exc.actual)
+    if isinstance(exc, Busy):
+        body["retry_after"] = exc.retry_after
     if isinstance(exc, DefinitionError):
         body["problems"] = [{"line": p.line, "message": p.message} for p in exc.problems]
     extra = getattr(exc, "extra", None)
@@ -104,9 +109,11 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     status = status_of(exc, api=api)
     if status == HTTP_500_INTERNAL_SERVER_ERROR:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # a busy database is a refusal for now: say when to come back (RFC 9110 Retry-After)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else {}
     if api or request.url.path.startswith("/schema"):
         return Response(error_json(exc, status), status_code=status,
-                        media_type=MediaType.JSON)
+                        media_type=MediaType.JSON, headers=headers)
     if isinstance(exc, NotAuthorizedException) and status == HTTP_401_UNAUTHORIZED:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if getattr(request, "htmx", None):  # a fragment cannot show a login page: reload
@@ -117,4 +124,5 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     context = {"status": status, "message": _message(exc, status), "user": user, "unread": None,
                "forbidden": isinstance(exc, PermissionDeniedException),
                "missing": isinstance(exc, NotFound | NotFoundException)}
-    return Template(template_name="error.html", context=context, status_code=status)
+    return Template(template_name="error.html", context=context, status_code=status,
+                    headers=headers)

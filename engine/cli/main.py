@@ -1,7 +1,8 @@
 """`casework ...`: the command line for operators, scripts and the project's own checks.
 
 Exit codes: 0 done; 1 definitions or history not valid, or another error; 2 refused or invalid
-input (the reason on stderr); 3 conflict (someone else changed the case first).
+input (the reason on stderr); 3 conflict (someone else changed the case first); 75 the database
+was busy (another writer held its lock for CASEWORK_LOCK_TIMEOUT; nothing was written, try again).
 """
 
 from __future__ import annotations

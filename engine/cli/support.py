@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.kernel.errors import (
+    Busy,
     CaseworkError,
     Conflict,
     DefinitionError,
@@ -58,6 +59,9 @@ def settings_of(home: Path | None, now_text: str | None) -> Settings:
     return settings_for(home, now_text)
 
 
+BUSY_EXIT = 75  # sysexits.h EX_TEMPFAIL: the database was busy; the same command may succeed
+
+
 def fail(message: str, code: int) -> NoReturn:
     click.echo(f"casework: {message}", err=True)
     sys.exit(code)
@@ -72,6 +76,8 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except Conflict as exc:
             fail(str(exc), 3)
+        except Busy as exc:  # sysexits.h EX_TEMPFAIL: try again later
+            fail(str(exc), BUSY_EXIT)
         except (TransitionRefused, InvalidInput, NotFound, RuleError) as exc:
             fail(str(exc), 2)
         except DefinitionError as exc:

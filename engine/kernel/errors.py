@@ -101,3 +101,16 @@ class ExpressionError(CaseworkError):
 class BackupRefused(CaseworkError):
     """A backup that may not be restored here (not a backup, damaged, of a newer schema or
     another database kind), or a target that may not be restored into; nothing was changed."""
+
+
+class Busy(CaseworkError):
+    """The database stayed locked by another writer for the whole configured wait
+    (CASEWORK_LOCK_TIMEOUT): nothing was written, and the same request may simply be tried
+    again after `retry_after` seconds (HTTP 503 with Retry-After; the CLI's exit code 75)."""
+
+    def __init__(self, waited: float, retry_after: int = 1) -> None:
+        self.waited = waited
+        self.retry_after = retry_after
+        super().__init__(
+            f"the database is busy: another writer held its lock for the whole {waited:g} s "
+            f"wait (CASEWORK_LOCK_TIMEOUT); nothing was written; try again in {retry_after} s")

@@ -290,6 +290,8 @@ class TimerRow:
     outcome: str | None
     created_at: datetime
     done_at: datetime | None
+    claimed_by: str | None = None  # the worker whose lease on it holds (or held)
+    lease_until: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _instants_as_text(asdict(self))
@@ -402,9 +404,16 @@ class Store(Protocol):
 class TimerStore(Protocol):
     """Where a worker finds due timers (engine.jobs.worker)."""
 
-    def claimed(self, now: datetime) -> AbstractContextManager[
-        tuple[Transaction, TimerRecord | None]]: ...
-    def failed(self, timer: TimerRecord, error: str, retry_at: datetime) -> None: ...
+    def claim(self, now: datetime, worker: str, wall: datetime, lease_until: datetime,
+              limit: int) -> list[TimerRecord]:
+        """Claim up to `limit` timers due by `now` for `worker` until `lease_until`: those
+        nobody holds a lease on at `wall` (the real time); soonest due first."""
+    def firing(self, timer: TimerRecord, worker: str,
+               now: datetime) -> AbstractContextManager[Transaction | None]:
+        """A transaction firing a claimed timer (marked fired at `now`), or None when the
+        claim no longer holds (another worker took it over, or it was retargeted)."""
+    def failed(self, timer: TimerRecord, worker: str, error: str, retry_at: datetime) -> None: ...
+    def release(self, claimed: Sequence[TimerRecord], worker: str) -> None: ...
     def forget_submissions(self, before: datetime) -> int:
         """Drop the submission keys stored before `before`; how many there were."""
 

@@ -125,6 +125,14 @@ class Settings:
                    (`Authorization: Bearer <token>`); default: none (/metrics answers 403).
     log_format:    CASEWORK_LOG_FORMAT, json | text: how `casework serve` and `casework worker`
                    log, the access log included; default: text at a terminal, else json.
+    lock_timeout:  CASEWORK_LOCK_TIMEOUT, seconds a writer waits for a lock another writer holds
+                   (SQLite's busy_timeout; PostgreSQL's lock_timeout) before it gives up with a
+                   retryable error (HTTP 503 with Retry-After, the CLI's exit code 75);
+                   default 10.
+    timer_lease:   CASEWORK_TIMER_LEASE, seconds a worker's claim on a due timer holds: after
+                   it another worker takes the timer over; on PostgreSQL a worker's transaction
+                   left idle that long is ended by the server (and its locks with it);
+                   default 60.
     """
 
     home: Path
@@ -144,6 +152,8 @@ class Settings:
     checkpoint_dir: Path | None = None
     metrics_token: str | None = None
     log_format: LogFormat = LogFormat.TEXT
+    lock_timeout: float = 10.0
+    timer_lease: float = 60.0
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -225,7 +235,9 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                         if p.strip()),
                     checkpoint_dir=_path("CASEWORK_CHECKPOINT_DIR"),
                     metrics_token=os.environ.get("CASEWORK_METRICS_TOKEN", "").strip() or None,
-                    log_format=_log_format())
+                    log_format=_log_format(),
+                    lock_timeout=_seconds("CASEWORK_LOCK_TIMEOUT", 10.0),
+                    timer_lease=_seconds("CASEWORK_TIMER_LEASE", 60.0))
 
 
 def _log_format() -> LogFormat:
@@ -274,6 +286,20 @@ def _whole(name: str, default: int) -> int:
         raise CaseworkError(f"{name}: {text!r} is not a whole number above 0 "
                             f"(e.g. {default or 587})")
     return int(text)
+
+
+def _seconds(name: str, default: float) -> float:
+    text = (os.environ.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 86_400:
+        raise CaseworkError(f"{name}: {text!r} is not a number of seconds above 0 and under a "
+                            f"day (e.g. {default:g})")
+    return seconds
 
 
 def _url(name: str, default: str) -> str:

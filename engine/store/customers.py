@@ -1,10 +1,12 @@
 """Customers, purchases, figures and customer history in SQL.
 
-Imports are one transaction each, all or nothing. A purchase already stored (the same customer
-and natural key: engine.customers.files.NaturalKeys) is not stored again, so a corrected file
-imported after the first adds only what is new. A recompute sums every customer's purchases
-in one query and writes its results in batches, each batch one transaction holding the figures,
-the tier changes, their history events and any cases they start.
+An import checks its whole file before it writes (a bad row: nothing written), then writes in
+batches, each one transaction, so that fires get the database between them. A purchase already
+stored (the same customer and natural key: engine.customers.files.NaturalKeys) is not stored
+again, so a corrected file imported after the first adds only what is new, and an import cut
+short (a crash between batches) is completed by importing the file again. A recompute sums every
+customer's purchases in one query and writes its results in batches, each batch one transaction
+holding the figures, the tier changes, their history events and any cases they start.
 """
 
 from __future__ import annotations
@@ -62,29 +64,42 @@ class SqlCustomers:
         self._inherited: object = None
 
     def import_file(self, path: Path, fmt: str, at: datetime, skip_bad: bool = False,
-                    progress: Callable[[int], None] = lambda _: None) -> Imported:
-        """Stream a file into the database in one transaction: all its rows, or none if one is
-        bad (unless skip_bad: then the good ones). A file imported before adds nothing."""
+                    progress: Callable[[int], None] = lambda _: None,
+                    batch: int = BATCH) -> Imported:
+        """Import a file: read whole first, and nothing written if a row is bad (unless
+        skip_bad: then the good ones); then written in batches of `batch` rows, each batch a
+        transaction of its own, so that other writers (a fire) get the database in between.
+        A file imported before adds nothing; one whose import stopped halfway (a crash) is
+        carried on: what it stored already is recognised by the purchases' natural keys."""
         sha256 = digest(path)
+        with self.database.reading() as connection:
+            before = connection.execute(sa.select(imports.c.id, imports.c.imported_at,
+                                                  imports.c.finished_at)
+                                        .where(imports.c.sha256 == sha256)).first()
+        if before is not None and before.finished_at is not None:
+            return Imported(0, 0, 0, already=before.imported_at)
+        problems = [item for item in scan(path, fmt) if isinstance(item, Problem)]
+        if problems and not skip_bad:
+            raise DataError(problems, hint="nothing was imported: fix the file, or import "
+                            "the good rows with --skip-bad")
+        import_id = before.id if before is not None else self._begin_import(sha256, path, fmt,
+                                                                            at)
+        writer = _ImportWriter(self.database, import_id, at, progress, batch)
+        writer.write(scan(path, fmt))
         with self.database.writing() as connection:
-            before = connection.execute(
-                sa.select(imports.c.imported_at).where(imports.c.sha256 == sha256)).scalar()
-            if before is not None:
-                return Imported(0, 0, 0, already=before)
-            import_id = connection.execute(sa.insert(imports).values(
-                sha256=sha256, path=str(path), format=fmt, rows=0, skipped=0, imported_at=at,
-            ).returning(imports.c.id)).scalar_one()
-            writer = _ImportWriter(connection, import_id, at, progress)
-            problems = writer.write(scan(path, fmt))
-            if problems and not skip_bad:
-                raise DataError(problems, hint="nothing was imported: fix the file, or import "
-                                "the good rows with --skip-bad")  # rolls the import back
-            connection.execute(sa.update(imports).where(imports.c.id == import_id)
-                               .values(rows=writer.rows, skipped=len(problems)))
+            connection.execute(sa.update(imports).where(imports.c.id == import_id).values(
+                rows=writer.rows, skipped=len(problems), finished_at=at))
             added = connection.execute(sa.select(sa.func.count()).select_from(purchases)
                                        .where(purchases.c.import_id == import_id)).scalar_one()
         return Imported(writer.added, added, len(writer.seen), tuple(problems),
                         present=writer.purchases - added)
+
+    def _begin_import(self, sha256: str, path: Path, fmt: str, at: datetime) -> int:
+        """The import's row, unfinished until its last batch is written."""
+        with self.database.writing() as connection:
+            return int(connection.execute(sa.insert(imports).values(
+                sha256=sha256, path=str(path), format=fmt, rows=0, skipped=0, imported_at=at,
+            ).returning(imports.c.id)).scalar_one())
 
     def totals(self, as_of: date) -> Totals:
         """Every customer's purchase sums up to and including as_of, in id order.
@@ -220,66 +235,70 @@ class SqlCustomers:
 
 
 class _ImportWriter:
-    """Writes an import's rows in batches as they are read: new customers before their
-    purchases, attributes of known customers as they come."""
+    """Writes an import's rows in batches as they are read, each batch one transaction: new
+    customers before their purchases, attributes of known customers in the file's order."""
 
-    def __init__(self, connection: Connection, import_id: int, at: datetime,
-                 progress: Callable[[int], None]) -> None:
-        self.connection = connection
+    def __init__(self, database: Database, import_id: int, at: datetime,
+                 progress: Callable[[int], None], batch: int) -> None:
+        self.database = database
         self.import_id = import_id
         self.at = at
         self.progress = progress
-        self.known = set(connection.execute(sa.select(customers.c.id)).scalars())
+        self.size = batch
+        with database.reading() as connection:
+            self.known = set(connection.execute(sa.select(customers.c.id)).scalars())
         self.seen: set[str] = set()
         self.new: dict[str, dict[str, str]] = {}
-        self.batch: list[tuple[Any, ...]] = []
+        self.changed: list[tuple[str, dict[str, str]]] = []  # known customers' attributes
+        self.batch: list[Purchase] = []
         self.keys = NaturalKeys()
         self.rows = self.added = self.purchases = 0
 
-    def write(self, items: Iterator[Item]) -> list[Problem]:
-        problems, last = [], 0
+    def write(self, items: Iterator[Item]) -> None:
+        """Write the good rows (the bad ones were reported before)."""
+        last = 0
         for item in items:
             if item.line != last:
                 self.rows, last = self.rows + 1, item.line
-            if isinstance(item, Problem):
-                problems.append(item)
-            elif isinstance(item, Purchase):
+                if len(self.batch) + len(self.new) + len(self.changed) >= self.size:
+                    self._flush()  # between rows: a row's items stay in one transaction
+            if isinstance(item, Purchase):
                 self._customer(item.customer, {})
-                self.batch.append((item.customer, day(self.connection, item.day),
-                                   item.quantity, money(self.connection, item.amount),
-                                   self.import_id, item.line, self.keys(item)))
-                if len(self.batch) >= BATCH:
-                    self._flush()
-            else:
+                self.batch.append(item)
+            elif not isinstance(item, Problem):
                 self._customer(item.id, item.attributes)
         self._flush()
-        return problems
 
     def _customer(self, customer: str, attributes: dict[str, str]) -> None:
         self.seen.add(customer)
         if customer in self.known:
             if attributes:
-                self.connection.execute(sa.update(customers).where(customers.c.id == customer)
-                                        .values(**attributes, updated_at=self.at))
+                self.changed.append((customer, attributes))
         else:
             self.new.setdefault(customer, {}).update(attributes)
 
     def _flush(self) -> None:
-        if self.new:
-            columns = [c.name for c in customers.c]
-            rows = [{**dict.fromkeys(columns), "id": customer, "type": "personal",
+        if not (self.new or self.changed or self.batch):
+            return
+        with self.database.writing() as connection:
+            if self.new:
+                columns = [c.name for c in customers.c]
+                connection.execute(sa.insert(customers), [
+                    {**dict.fromkeys(columns), "id": customer, "type": "personal",
                      "status": "active", **attributes, "created_at": self.at,
                      "updated_at": self.at, "history_seq": 0, "history_head": GENESIS}
-                    for customer, attributes in self.new.items()]
-            self.connection.execute(sa.insert(customers), rows)
-            self.known.update(self.new)
-            self.added += len(self.new)
-            self.new.clear()
-        if self.batch:
-            execute_many(self.connection, _ADD_PURCHASE, self.batch)
-            self.purchases += len(self.batch)
-            self.batch = []
-            self.progress(self.rows)
+                    for customer, attributes in self.new.items()])
+            for customer, attributes in self.changed:
+                connection.execute(sa.update(customers).where(customers.c.id == customer)
+                                   .values(**attributes, updated_at=self.at))
+            execute_many(connection, _ADD_PURCHASE, [
+                (p.customer, day(connection, p.day), p.quantity, money(connection, p.amount),
+                 self.import_id, p.line, self.keys(p)) for p in self.batch])
+        self.known.update(self.new)
+        self.added += len(self.new)
+        self.purchases += len(self.batch)
+        self.new, self.changed, self.batch = {}, [], []
+        self.progress(self.rows)
 
 
 def _totals(as_of: date, ids: list[str], types: list[str], statuses: list[str],

@@ -230,6 +230,9 @@ imports = sa.Table(
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("skipped", sa.Integer, nullable=False),
     sa.Column("imported_at", UTCDateTime, nullable=False),
+    # an import commits in batches: until its last one it is unfinished, and importing the
+    # same file again carries on where it stopped (migration 0025)
+    sa.Column("finished_at", UTCDateTime),
 )
 
 customers = sa.Table(
@@ -331,6 +334,10 @@ timers = sa.Table(
     sa.Column("outcome", sa.String(500)),  # what firing did, e.g. "skipped: ... condition not met"
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("done_at", UTCDateTime),  # fired or cancelled
+    # the lease of a worker's claim on a pending timer: who, and until when no other worker
+    # takes it over (engine/store/sweeps.py; migration 0025)
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
     sa.Index(None, "state", "retry_at", "id"),  # the claim's order: no sort per claim
     sa.Index(None, "case_id", "state"),
     # one pending timer per case, kind and name: arming it again retargets it (store/timers.py)

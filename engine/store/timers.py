@@ -41,7 +41,9 @@ _SAVE_CLOCKS = (
     + ", ".join(f"{c} = excluded.{c}" for c in _CLOCK_COLUMNS[2:]))
 # A case has at most one pending timer of a kind and name (the partial unique index of
 # migration 0011): arming one that is pending retargets it in place, so a clock whose target
-# moves costs one statement and leaves no cancelled row behind.
+# moves costs one statement and leaves no cancelled row behind. A worker's claim on it ends
+# there: the worker, finding its claim gone, does not fire the old deadline
+# (engine/store/sweeps.py).
 _TIMER_COLUMNS = ("case_id", "kind", "name", "trigger", "step", "due_at", "retry_at", "state",
                   "attempts", "created_at")
 _ARM = (f"INSERT INTO timers ({', '.join(_TIMER_COLUMNS)}) "
@@ -49,7 +51,7 @@ _ARM = (f"INSERT INTO timers ({', '.join(_TIMER_COLUMNS)}) "
         "ON CONFLICT (case_id, kind, name) WHERE state = 'pending' DO UPDATE SET "
         "trigger = excluded.trigger, step = excluded.step, due_at = excluded.due_at, "
         "retry_at = excluded.retry_at, attempts = 0, last_error = NULL, "
-        "created_at = excluded.created_at")
+        "created_at = excluded.created_at, claimed_by = NULL, lease_until = NULL")
 _SET_SLA = "UPDATE cases SET sla_due_at = ?, sla_status = ? WHERE id = ?"
 _CLOCKS = f"SELECT {', '.join(_CLOCK_COLUMNS)} FROM sla_clocks WHERE case_id = ?"
 
@@ -170,7 +172,7 @@ class TimerWrites:
             driver.execute(named, (*which, *names))
 
     def finish_timer(self, timer: TimerRecord, outcome: str) -> None:
-        """Record what firing a claimed timer did (claiming marked it fired)."""
+        """Record what firing a claimed timer did (its firing transaction marked it fired)."""
         self.driver.execute(_FINISH, (outcome[:500], timer.id))
 
     def add_notices(self, notices: Sequence[Notice], at: datetime) -> None:

@@ -69,10 +69,10 @@ def test_clocks_and_timers_read_back_in_their_vocabularies(desk: Casework) -> No
     assert [(type(c.status), c.status) for c in (first, resolution)] == [
         (ClockStatus, ClockStatus.STOPPED), (ClockStatus, ClockStatus.RUNNING)]
     assert (type(first.shown), first.shown) == (SlaStatus, SlaStatus.MET)
-    with desk.timers.claimed(at("2026-03-06T09:00:00")) as (_, timer):
-        assert timer is not None
-        assert (type(timer.kind), timer.kind, timer.name) == (TimerKind, TimerKind.SLA,
-                                                              "resolution")
+    now = at("2026-03-06T09:00:00")
+    [timer] = desk.timers.claim(now, "w1", now, now + timedelta(minutes=1), 1)
+    assert (type(timer.kind), timer.kind, timer.name) == (TimerKind, TimerKind.SLA,
+                                                          "resolution")
 
 
 def test_triage_sets_the_target_and_the_due_time_in_business_hours(desk: Casework) -> None:

@@ -39,31 +39,51 @@ DUE = T0 + timedelta(hours=1)
 CASEWORK = [sys.executable, "-c", "from engine.cli.main import main; main(prog_name='casework')"]
 FIRED = re.compile(r"^fired (\d+) timer\(s\)$", re.MULTILINE)
 WAIT = 600.0  # seconds: the longest any worker or poll may take before the test fails
+# seconds: the lease of a worker a test kills or stops; the timers it had claimed are free for
+# the others once it has run out (engine/jobs/worker.py)
+LEASE = 3.0
 
 
 @pytest.fixture
 def expiring(postgres_database_url: str) -> Iterator[Casework]:
     """casework over a fresh PostgreSQL database with TIMERS open cases, each with one pending
     timer due at DUE."""
-    app = open_casework(Settings(home=ROOT, database_url=postgres_database_url))
+    yield from _expiring(postgres_database_url, TIMERS)
+
+
+@pytest.fixture
+def three_expiring(postgres_database_url: str) -> Iterator[Casework]:
+    """The same with three timers."""
+    yield from _expiring(postgres_database_url, 3)
+
+
+def _expiring(url: str, count: int) -> Iterator[Casework]:
+    app = open_casework(Settings(home=ROOT, database_url=url))
     try:
         app.registry.deploy(load_workflow_text(WORKFLOW, "expiring.yaml"), WORKFLOW, T0)
         deployed = app.registry.active("expiring")
-        for _ in range(TIMERS // CHUNK):
+        for first in range(0, count, CHUNK):
             with app.store.transaction() as tx:
-                app.runtime.start_many(tx, [StartRequest(deployed, {})] * CHUNK,
+                app.runtime.start_many(tx, [StartRequest(deployed, {})] * min(CHUNK,
+                                                                               count - first),
                                        Actor("loader", "agent"), T0)
-        assert _timer_states(app) == {"pending": TIMERS}
+        assert _timer_states(app) == {"pending": count}
         yield app
     finally:
         app.close()
 
 
-def _worker(url: str, name: str) -> subprocess.Popen[str]:
+def _worker(url: str, name: str, lease: float | None = None) -> subprocess.Popen[str]:
     """Start `casework worker --once --now DUE`; its database sessions carry `name` as their
-    application_name, so that the test can find them in pg_stat_activity."""
-    env = {k: v for k, v in os.environ.items() if k != "CASEWORK_NOW"}
+    application_name, so that the test can find them in pg_stat_activity. It waits for a lock
+    as long as the test may take (a test stops it while it waits); `lease`:
+    CASEWORK_TIMER_LEASE, when not the default."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CASEWORK_NOW", "CASEWORK_TIMER_LEASE")}
     env["CASEWORK_HOME"] = str(ROOT)
+    env["CASEWORK_LOCK_TIMEOUT"] = str(WAIT)
+    if lease is not None:
+        env["CASEWORK_TIMER_LEASE"] = str(lease)
     env["CASEWORK_DATABASE_URL"] = sa.make_url(url).update_query_dict(
         {"application_name": name}).render_as_string(hide_password=False)
     return subprocess.Popen([*CASEWORK, "worker", "--once", "--now", DUE.isoformat()],
@@ -175,7 +195,7 @@ def test_a_worker_killed_in_the_middle_of_a_fire_loses_and_repeats_nothing(
         with blocker.connect() as holding:
             holding.execute(sa.select(cases.c.id).where(cases.c.id == held_case)
                             .with_for_update())
-            victim = _worker(url, "casework-victim")
+            victim = _worker(url, "casework-victim", LEASE)
             started.append(victim)
             _until(lambda: "Lock" in _sessions(expiring, "casework-victim"),
                    "the worker to wait for the held case", alive=victim)
@@ -195,6 +215,7 @@ def test_a_worker_killed_in_the_middle_of_a_fire_loses_and_repeats_nothing(
         assert (held.state, held.lock_version) == ("open", 1)
         assert [e.name for e in expiring.store.case_events(held_case)] == ["case.created"]
 
+        time.sleep(LEASE)  # what the dead worker had claimed is free once its lease ran out
         after = [_worker(url, f"casework-restarted-{n}") for n in range(2)]
         started += after
         counts = [_reported(process) for process in after]
@@ -213,7 +234,7 @@ def test_a_worker_killed_while_sweeping_freely_loses_and_repeats_nothing(
     url = expiring.settings.database_url
     started: list[subprocess.Popen[str]] = []
     try:
-        victim = _worker(url, "casework-victim")
+        victim = _worker(url, "casework-victim", LEASE)
         started.append(victim)
         _until(lambda: _timer_states(expiring).get("fired", 0) > 200,
                "more than 200 timers to fire", alive=victim)
@@ -232,6 +253,7 @@ def test_a_worker_killed_while_sweeping_freely_loses_and_repeats_nothing(
                                              ).scalar_one()
         assert transitions == committed  # nothing half-written by the killed worker
 
+        time.sleep(LEASE)  # what the dead worker had claimed is free once its lease ran out
         after = [_worker(url, f"casework-restarted-{n}") for n in range(2)]
         started += after
         counts = [_reported(process) for process in after]
@@ -239,3 +261,76 @@ def test_a_worker_killed_while_sweeping_freely_loses_and_repeats_nothing(
         _stop(started)
     assert committed + sum(counts) == TIMERS, (committed, counts)
     assert_fired_exactly_once(expiring, TIMERS)
+
+
+def _row_locked(app: Casework, case_id: int) -> bool:
+    """Whether another session holds the case's row lock."""
+    with app.database.reading() as connection:
+        try:
+            connection.execute(sa.select(cases.c.id).where(cases.c.id == case_id)
+                               .with_for_update(nowait=True))
+        except sa.exc.OperationalError:
+            return True
+    return False
+
+
+def test_a_worker_stopped_halfway_through_a_fire_loses_its_claim_and_its_locks(
+        three_expiring: Casework) -> None:
+    """Issue 20: a worker that vanished (stopped, its connection still open, its transaction
+    idle) kept its row locks until TCP keepalive noticed. Here a worker is stopped (SIGSTOP)
+    halfway through firing the first timer, holding the timer's and the case's rows: the
+    server ends its transaction once it has been idle for the lease, a second worker then
+    fires all three timers, and the first, continued (SIGCONT), commits nothing: each timer
+    fired exactly once.
+
+    To stop it at that point the test holds the case's row lock until the worker waits for
+    it, stops the worker, then lets the lock go: the worker's statement completes on the
+    server, and its transaction sits idle with both rows locked."""
+    app = three_expiring
+    url = app.settings.database_url
+    with app.database.reading() as connection:
+        held_case = connection.execute(sa.select(timers.c.case_id)
+                                       .order_by(timers.c.retry_at, timers.c.id)).first()[0]
+    blocker = sa.create_engine(url)
+    started: list[subprocess.Popen[str]] = []
+    try:
+        with blocker.connect() as holding:
+            holding.execute(sa.select(cases.c.id).where(cases.c.id == held_case)
+                            .with_for_update())
+            stopped = _worker(url, "casework-stopped", LEASE)
+            started.append(stopped)
+            _until(lambda: "Lock" in _sessions(app, "casework-stopped"),
+                   "the worker to wait for the held case", alive=stopped)
+            os.kill(stopped.pid, signal.SIGSTOP)
+            holding.rollback()
+        _until(lambda: _states(app, "casework-stopped") == {"idle in transaction"}
+               or not _row_locked(app, held_case), "the stopped worker to hold the case")
+        at = time.monotonic()
+        _until(lambda: not _row_locked(app, held_case), "the stopped worker's lock to go")
+        assert time.monotonic() - at < 30  # the lease (3 s) and a little, not TCP keepalive
+        assert "idle in transaction" not in _states(app, "casework-stopped")
+        assert _timer_states(app) == {"pending": 3}  # its transaction was rolled back
+        assert app.store.get_case(held_case).lock_version == 1
+
+        second = _worker(url, "casework-second", LEASE)
+        started.append(second)
+        assert _reported(second) == 3
+        os.kill(stopped.pid, signal.SIGCONT)
+        stdout, stderr = stopped.communicate(timeout=WAIT)
+        assert FIRED.findall(stdout) == ["0"], (stdout, stderr)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGCONT)
+        _stop(started)
+        blocker.dispose()
+    assert_fired_exactly_once(app, 3)
+
+
+def _states(app: Casework, name: str) -> set[str | None]:
+    """The states of the live database sessions named `name` that are in a transaction."""
+    with app.database.reading() as connection:
+        rows = connection.execute(sa.text(
+            "SELECT state FROM pg_stat_activity WHERE application_name = :name "
+            "AND xact_start IS NOT NULL"), {"name": name}).all()
+    return {row[0] for row in rows}

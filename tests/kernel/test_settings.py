@@ -67,6 +67,16 @@ def test_without_variables_the_defaults_hold(clean: pytest.MonkeyPatch, tmp_path
                                               "casework@localhost", "localhost", "en", 60.0)
 
 
+def test_the_lock_timeout_and_the_timer_lease_default_to_10_and_60_seconds(
+        clean: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    clean.delenv("CASEWORK_LOCK_TIMEOUT", raising=False)
+    clean.delenv("CASEWORK_TIMER_LEASE", raising=False)
+    settings = settings_for(tmp_path)
+    assert (settings.lock_timeout, settings.timer_lease) == (10.0, 60.0)
+    clean.setenv("CASEWORK_TIMER_LEASE", "2.5")
+    assert settings_for(tmp_path).timer_lease == 2.5
+
+
 def test_the_variables_set_the_mail(clean: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name, value in {"CASEWORK_SMTP_HOST": "mail.example.org", "CASEWORK_SMTP_TLS": "ssl",
                         "CASEWORK_SMTP_USER": "desk", "CASEWORK_SMTP_PASSWORD": "pw",
@@ -84,6 +94,8 @@ def test_the_variables_set_the_mail(clean: pytest.MonkeyPatch, tmp_path: Path) -
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("CASEWORK_SMTP_TLS", "tls", "CASEWORK_SMTP_TLS: 'tls' is not one of starttls, ssl, none"),
     ("CASEWORK_SMTP_PORT", "smtp", "CASEWORK_SMTP_PORT: 'smtp' is not a whole number"),
+    ("CASEWORK_TIMER_LEASE", "0", "CASEWORK_TIMER_LEASE: '0' is not a number of seconds above"),
+    ("CASEWORK_LOCK_TIMEOUT", "nan", "CASEWORK_LOCK_TIMEOUT: 'nan' is not a number of seconds"),
 ])
 def test_a_bad_value_is_named(clean: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str,
                               says: str) -> None:

@@ -1,6 +1,7 @@
 """A fire's clock and timer writes (engine/store/timers.py): clocks written whole in one
 statement, the case's SLA columns worked out in Python and written with the case row, a pending
-timer retargeted in place (migration 0011), and a claimed timer marked fired as it is claimed."""
+timer retargeted in place (migration 0011), and a claimed timer marked fired as its firing
+begins."""
 
 from __future__ import annotations
 
@@ -82,16 +83,34 @@ def test_two_pending_timers_of_one_name_cannot_be_stored(desk: Casework) -> None
         connection.execute(sa.insert(timers).values({**row, "state": "cancelled"}))
 
 
-def test_claiming_marks_the_timer_fired_and_a_failure_undoes_it(desk: Casework) -> None:
+def test_firing_marks_the_timer_fired_and_a_failure_undoes_it(desk: Casework) -> None:
     case_id = triaged(desk)
     [pending] = desk.timers.listing(case_id, "pending")
-    with pytest.raises(TransitionRefused), desk.timers.claimed(pending.due_at) as (tx, timer):
-        assert timer is not None and timer.id == pending.id
+    [timer] = desk.timers.claim(pending.due_at, "w1", T0, T0 + timedelta(minutes=1), 5)
+    assert timer.id == pending.id
+    with pytest.raises(TransitionRefused), desk.timers.firing(timer, "w1", T0) as tx:
+        assert tx is not None
         [claimed] = [r for r in tx.connection.execute(sa.select(timers.c.state)
                                                       .where(timers.c.id == timer.id))]
         assert claimed.state == "fired"
         raise TransitionRefused("x", Refusal.STATE, "fails halfway")
     assert [t.id for t in desk.timers.listing(case_id, "pending")] == [pending.id]
+
+
+def test_retargeting_a_claimed_timer_ends_the_claim(desk: Casework) -> None:
+    """A person's fire that moves a pending timer's deadline (arming it again) while a worker
+    holds a claim on it: the worker does not fire the old deadline."""
+    case_id = triaged(desk)
+    [pending] = desk.timers.listing(case_id, "pending")
+    [timer] = desk.timers.claim(pending.due_at, "w1", T0, T0 + timedelta(minutes=1), 5)
+    later = pending.due_at + timedelta(hours=1)
+    with desk.store.transaction() as tx:
+        tx.arm_timers([TimerRecord(case_id, TimerKind.SLA, pending.name, later, step=1.0)], T0)
+    with desk.timers.firing(timer, "w1", T0) as held:
+        assert held is None
+    [after] = desk.timers.listing(case_id, "pending")
+    assert (after.id, after.due_at, after.claimed_by, after.lease_until) == (
+        pending.id, later, None, None)
 
 
 # --- case_sla is the SQL's rule --------------------------------------------------------------

@@ -17,7 +17,7 @@ from engine.cases.offers import offers
 from engine.cases.story import newest_first, story
 from engine.cases.submissions import fire_once
 from engine.kernel.accounts import User
-from engine.kernel.errors import CaseworkError, Conflict, NotFound, TransitionRefused
+from engine.kernel.errors import Busy, CaseworkError, Conflict, NotFound, TransitionRefused
 from engine.kernel.personal import refs_in_texts
 from engine.kernel.roles import Permission
 from engine.kernel.specs import TransitionSpec, WorkflowSpec
@@ -104,8 +104,11 @@ def refused_page(request: Request[User, Any, Any], case_id: int, where: str, exc
             "Someone else changed this case while you had it open. This is the case as it "
             "is now: check it, then try again."))
     said = exc.detail if isinstance(exc, TransitionRefused) else str(exc)  # in words
-    return case_page_with(request, case_id, status_code=status_of(exc),
-                      error={where: said}, given=given)
+    shown = case_page_with(request, case_id, status_code=status_of(exc),
+                           error={where: said}, given=given)
+    if isinstance(exc, Busy):  # the form as it was, and when to send it again
+        shown.headers["Retry-After"] = str(exc.retry_after)
+    return shown
 
 
 @post("/{case_id:int}/fire/{trigger:str}", guards=[allow(Permission.WORK_CASES)])
