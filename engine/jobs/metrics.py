@@ -27,7 +27,8 @@ MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
 FIRES = Counter("casework_fires", "Triggers fired by people and systems (engine Runtime.fire), "
                 "by workflow and outcome", ["workflow", "outcome"])
 TIMERS = Counter("casework_timers", "Timers this process's worker took, by kind (timer, sla) "
-                 "and outcome (fired, skipped, failed)", ["kind", "outcome"])
+                 "and outcome (fired, skipped, failed, lost: its lease ran out and another "
+                 "worker took it over)", ["kind", "outcome"])
 
 
 def count_fire(workflow: str, outcome: FireOutcome) -> None:

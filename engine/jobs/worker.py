@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from engine.cases.runtime import Runtime
 from engine.cases.submissions import KEPT
 from engine.jobs.escalation import SYSTEM, Escalator
+from engine.jobs.metrics import TIMERS
 from engine.jobs.outbox import MailUnreachable, OutboxRun, Sending
 from engine.kernel.errors import Busy, TransitionRefused
 from engine.kernel.history import EventDraft
@@ -136,9 +137,12 @@ class Worker:
                 if tx is None:
                     log.info("timer %s (case %s) is no longer this worker's to fire", timer.id,
                              timer.case_id)
+                    TIMERS.labels(timer.kind, "lost").inc()
                     return 0
                 outcome = self._fire(tx, timer, now)
                 tx.finish_timer(timer, outcome)
+            TIMERS.labels(timer.kind, "skipped" if outcome.startswith("skipped") else
+                          "fired").inc()
             return 1
         except Busy:
             raise
@@ -147,6 +151,7 @@ class Worker:
             log.warning("timer %s (case %s) failed: %s", timer.id, timer.case_id, error)
             self.timers.failed(timer, self.name, error[:2000],
                                now + retry_after(timer.attempts + 1))
+            TIMERS.labels(timer.kind, "failed").inc()
             return 0
 
     def _hand_back(self, claimed: Sequence[TimerRecord]) -> None:
