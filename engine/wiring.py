@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +32,14 @@ from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
-from engine.kernel.accounts import Accounts
+from engine.kernel.accounts import Accounts, password_matches
 from engine.kernel.checkpoints import Checkpoint
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break
 from engine.kernel.protection import PersonalData
 from engine.kernel.records import Timers
 from engine.kernel.settings import Settings
+from engine.kernel.sign_ins import SignInLimits, SignIns
 from engine.kernel.signing import secret_key
 from engine.kernel.specs import WorkflowSpec
 from engine.rules.responses import CannedResponse
@@ -59,6 +61,7 @@ from engine.store.inbound import SqlInbound
 from engine.store.notifications import SqlNotifications
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
+from engine.store.sign_ins import SqlSignIns
 from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
@@ -101,6 +104,17 @@ class Casework:
     @cached_property
     def accounts(self) -> Accounts:
         return SqlAccounts(self.database)
+
+    @cached_property
+    def sign_ins(self) -> SignIns:
+        web = self.settings.web
+        limits = SignInLimits(web.sign_in_per_address,
+                              timedelta(minutes=web.sign_in_window_minutes),
+                              web.sign_in_lock_after, timedelta(minutes=web.sign_in_lock_minutes))
+        accounts = self.accounts
+        return SignIns(SqlSignIns(self.database), limits,
+                       lambda name, password: password_matches(accounts.password_hash(name),
+                                                               password))
 
     @cached_property
     def views(self) -> Queues:
