@@ -190,6 +190,10 @@ class SignIns:
             return Throttle(0, now, now + self.limits.lock_for), by_address
         return Throttle(failures, by_name.since or now), by_address
 
+    def events(self, name: str | None = None, limit: int = 50) -> list[SecurityEvent]:
+        """The security log's latest events, newest first (of one name, or everyone's)."""
+        return self.store.events(name, limit)
+
     def signed_out(self, attempt: Attempt) -> None:
         self.store.log(attempt.event(SecurityEventKind.SIGNED_OUT))
 
