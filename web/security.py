@@ -97,7 +97,8 @@ def csrf_bound_to_session(connection: ASGIConnection[Any, Any, Any, Any],
     own = session.get(CSRF_KEY)
     if not isinstance(sent, str) or not isinstance(own, str) or not compare_digest(sent, own):
         raise PermissionDeniedException("this form was not sent from this session's own page; "
-                                        "reload the page and send it again")
+                                        "reload the page and send it again (if this repeats, "
+                                        "sign out and in)")
 
 
 NEW_SESSION = "casework_new_session"
