@@ -32,13 +32,14 @@ from engine.customers.editing import CustomerEditor
 from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
-from engine.kernel.accounts import Accounts
+from engine.kernel.accounts import Accounts, password_matches
 from engine.kernel.checkpoints import Checkpoint
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break
 from engine.kernel.protection import PersonalData
 from engine.kernel.records import Operating, Timers
 from engine.kernel.settings import Settings
+from engine.kernel.sign_ins import SignInLimits, SignIns
 from engine.kernel.signing import secret_key
 from engine.kernel.specs import WorkflowSpec
 from engine.rules.responses import CannedResponse
@@ -61,6 +62,7 @@ from engine.store.notifications import SqlNotifications
 from engine.store.operating import SqlOperating
 from engine.store.publications import SqlPublications
 from engine.store.saved_views import SqlSavedViews
+from engine.store.sign_ins import SqlSignIns
 from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
@@ -108,6 +110,17 @@ class Casework:
     @cached_property
     def accounts(self) -> Accounts:
         return SqlAccounts(self.database)
+
+    @cached_property
+    def sign_ins(self) -> SignIns:
+        web = self.settings.web
+        limits = SignInLimits(web.sign_in_per_address,
+                              timedelta(minutes=web.sign_in_window_minutes),
+                              web.sign_in_lock_after, timedelta(minutes=web.sign_in_lock_minutes))
+        accounts = self.accounts
+        return SignIns(SqlSignIns(self.database), limits,
+                       lambda name, password: password_matches(accounts.password_hash(name),
+                                                               password))
 
     @cached_property
     def views(self) -> Queues:

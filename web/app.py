@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from litestar import Litestar, Request, Router, get
+from litestar import Litestar, Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components
@@ -23,20 +21,22 @@ from engine.kernel.signing import secret_key
 from engine.wiring import Casework, open_casework
 from web import api, pages
 from web.errors import handle
+from web.headers import security_headers
 from web.inputs import refuse_nul
 from web.observability import Observed, metrics, readyz
 from web.rendering import template_config
 from web.security import (
     API,
     PUBLIC,
+    SCHEMA,
     Authentication,
     SessionConfig,
     SqlSessionStore,
+    csrf_bound_to_session,
 )
 
 STATIC = Path(__file__).parent / "static"
 SESSION_HOURS = 10  # a working day and a bit: a desk signs in once a day
-SIGN_INS_PER_MINUTE = 10  # per client address and server process: slows password guessing
 # The menu: each area's page, its label, and the permission that opens it.
 MENU = [("/queues", "Queues", Permission.READ_CASES),
         ("/my-cases", "My cases", Permission.WORK_CASES),
@@ -48,32 +48,31 @@ MENU = [("/queues", "Queues", Permission.READ_CASES),
         ("/dashboards", "Dashboards", Permission.VIEW_DASHBOARDS)]
 
 
-def _is_sign_in(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "POST" and request.url.path == "/login"
-
-
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
-    """The app over a running casework; the caller keeps and closes `casework`."""
-    sessions = SessionConfig(max_age=SESSION_HOURS * 3600, secure=secure_cookies,
-                             samesite="lax", exclude=[API])
-    authentication = DefineMiddleware(Authentication, exclude=PUBLIC)
-    csrf = CSRFConfig(secret=secret_key(casework.settings.home), cookie_secure=secure_cookies,
-                      exclude=[API], cookie_samesite="strict")
+def create_app(casework: Casework) -> Litestar:
+    """The app over a running casework; the caller keeps and closes `casework`.
+    Cookies carry `Secure` as CASEWORK_SECURE_COOKIES says (web.headers)."""
+    sessions = SessionConfig(max_age=SESSION_HOURS * 3600, httponly=True, samesite="lax",
+                             exclude=[API])
+    public = PUBLIC + ([SCHEMA] if casework.settings.web.public_schema else [])
+    authentication = DefineMiddleware(Authentication, exclude=public)
+    csrf = CSRFConfig(secret=secret_key(casework.settings.home), exclude=[API],
+                      cookie_httponly=True, cookie_samesite="lax")
     app = Litestar(
         # the schema at /schema describes the API for systems; the pages are for people
-        route_handlers=[healthz, readyz, metrics, Router("/", route_handlers=pages.ROUTERS,
-                                        include_in_schema=False),
+        route_handlers=[healthz, readyz, metrics,
+                        Router("/", route_handlers=pages.ROUTERS, include_in_schema=False),
                         *api.ROUTERS,
                         create_static_files_router(path="/static", directories=[STATIC],
                                                    include_in_schema=False)],
-        middleware=[sessions.middleware, authentication,
-                    RateLimitConfig(rate_limit=("minute", SIGN_INS_PER_MINUTE),
-                                    check_throttle_handler=_is_sign_in).middleware],
+        middleware=[sessions.middleware, authentication],
+        # sign-ins are throttled in the database, per address and name (engine.kernel.sign_ins)
+        guards=[csrf_bound_to_session],
+        before_send=[security_headers],  # on every response, errors and 404s too
         stores={"sessions": SqlSessionStore(casework.accounts)},
         csrf_config=csrf,
         template_config=template_config(),
@@ -83,7 +82,7 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         # Litestar's own would replace it with its format
         logging_config=None,
         before_request=refuse_nul,  # text with NUL, which no database here can keep
-        openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
+        openapi_config=OpenAPIConfig(title="casework", version="1", path=SCHEMA,
                                      # the schema as JSON and YAML only: the HTML viewers
                                      # would load their scripts from CDNs
                                      render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
@@ -95,7 +94,8 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
                                          security_schemes=api.SECURITY_SCHEMES)),
     )
     app.state.casework = casework
-    app.asgi_handler = Observed(app.asgi_handler)  # every request, answered or refused
+    # every request, answered or refused, is timed, counted and logged
+    app.asgi_handler = Observed(app.asgi_handler, casework.settings.web.trusted_proxies)
     if count_fire not in casework.runtime.observers:
         casework.runtime.observers.append(count_fire)
     # the menu links to the areas this app serves that the user may open

@@ -8,6 +8,7 @@ pictures, the tables carry the exact numbers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -190,8 +191,9 @@ def _accessible(title: str, desc: str) -> Callable[[Any], Any]:
         prefix = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
         for parent in list(root.iter()):
             for child in list(parent):
-                if child.tag == f"{prefix}script":
+                if child.tag in (f"{prefix}script", f"{prefix}style"):
                     parent.remove(child)
+        _presentation_attributes(root)
         ident = root.get("id")
         heading = root.find(f"{prefix}title")
         heading.text = title
@@ -204,6 +206,29 @@ def _accessible(title: str, desc: str) -> Callable[[Any], Any]:
         return root
 
     return apply
+
+
+def _presentation_attributes(root: Any) -> None:
+    """Each style="p: v" attribute as the SVG attribute p="v": the page's Content-Security-
+    Policy (web/headers.py) refuses inline styles, not presentation attributes."""
+    for element in root.iter():
+        style = element.attrib.pop("style", None)
+        for declaration in (style or "").split(";"):
+            name, _, value = declaration.partition(":")
+            if name.strip() and value.strip():
+                element.set(name.strip(), value.strip())
+
+
+def stylesheet() -> str:
+    """The charts' CSS, which pygal writes into each SVG under its id, for every chart: the
+    page loads it as web/static/charts.css (tests/web/test_headers.py keeps the file equal)."""
+    chart = pygal.Bar(style=STYLE, js=[], disable_xml_declaration=True)
+    chart.add("a", [1])
+    svg = str(chart.render(is_unicode=True))
+    ident = re.search(r'id="(chart-[^"]+)"', svg)
+    css = re.findall(r"<style[^>]*>(.*?)</style>", svg, re.S)
+    return "\n".join(c.replace(f"#{ident.group(1) if ident else ''}", ".pygal-chart")
+                     for c in css) + "\n"
 
 
 def _render(chart: Any) -> Markup:

@@ -105,6 +105,15 @@ def _problem(item: Any) -> str:
 
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The answer to an error, with the headers the error carries (a 405's Allow)."""
+    response = _answer(request, exc)
+    if isinstance(exc, HTTPException) and exc.headers:
+        for name, value in exc.headers.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+def _answer(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     api = request.url.path.startswith(API)
     status = status_of(exc, api=api)
     if status == HTTP_500_INTERNAL_SERVER_ERROR:

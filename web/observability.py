@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio
 from litestar import MediaType, Request, Response, get
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
@@ -25,6 +26,7 @@ from prometheus_client import Counter, Histogram
 
 from engine.jobs.metrics import exposition
 from engine.kernel.logs import FIELDS
+from web.clients import client_address
 from web.common import casework_of
 
 log = logging.getLogger("casework.access")
@@ -43,8 +45,9 @@ UNMATCHED = "unmatched"  # the route label of a request no route serves
 class Observed:
     """The application, with each HTTP request timed, counted and logged when it is answered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, proxies: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.proxies = proxies  # CASEWORK_TRUSTED_PROXIES: whose X-Forwarded-For is believed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -66,21 +69,22 @@ class Observed:
         try:
             await self.app(scope, receive, answer)
         finally:
-            _record(scope, status, time.perf_counter() - began, request_id)
+            _record(scope, status, time.perf_counter() - began, request_id, self.proxies)
 
 
-def _record(scope: HTTPScope, status: int, seconds: float, request_id: str) -> None:
+def _record(scope: HTTPScope, status: int, seconds: float, request_id: str,
+            proxies: tuple[str, ...]) -> None:
     route = scope.get("path_template") or UNMATCHED
     method = scope["method"]
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
     if log.isEnabledFor(logging.INFO):
         user = scope.get("user")
-        client = scope.get("client")
         log.info("%s %s %s", method, scope["path"], status, extra={FIELDS: {
             "method": method, "path": scope["path"], "route": route, "status": status,
             "ms": round(seconds * 1000, 2), "user": getattr(user, "name", None),
-            "client": client[0] if client else None, "request_id": request_id}})
+            "client": client_address(ASGIConnection(scope), proxies),
+            "request_id": request_id}})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

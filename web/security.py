@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from secrets import compare_digest
 from typing import Any
 
 import anyio
@@ -22,16 +23,20 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.stores.base import Store
 from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from engine.kernel.accounts import Accounts, User, token_digest
 from engine.kernel.roles import Permission, holders, may
 
 API = "/api"
+SCHEMA = "/schema"  # the OpenAPI schema: a session or a token, unless CASEWORK_PUBLIC_SCHEMA
 # Paths anyone may open without signing in.
 # /survey and /contact are the customers' pages (web/pages/public.py): no account, no session.
 # /readyz is for load balancers; /metrics checks its own token (web/observability.py).
-PUBLIC = ["/login", "/static", "/schema", "/healthz", "/readyz", "/metrics", "/favicon.ico",
-          "/survey", "/contact"]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC = ["/login", "/static", "/healthz", "/readyz", "/metrics", "/favicon.ico", "/survey",
+          "/contact"]
+CSRF_KEY = "csrf"  # the session's own CSRF token (web/pages/auth.py sets it at sign-in)
 
 
 class Authentication(AbstractAuthenticationMiddleware):
@@ -40,7 +45,9 @@ class Authentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
                                    ) -> AuthenticationResult:
         accounts: Accounts = connection.app.state.casework.accounts
-        if connection.scope["path"].startswith(API):
+        path = connection.scope["path"]
+        if path.startswith(API) or (path.startswith(SCHEMA)
+                                    and "authorization" in connection.headers):
             header = connection.headers.get("authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
@@ -74,6 +81,26 @@ def allow(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any
 
     guard.__name__ = f"allow_{permission}"
     return guard
+
+
+def csrf_bound_to_session(connection: ASGIConnection[Any, Any, Any, Any],
+                          _: BaseRouteHandler) -> None:
+    """A guard of every route: a change sent in a signed-in session must carry that session's
+    own CSRF token. Litestar's CSRF check only compares the form's token with the cookie's,
+    so a token and cookie pair of another session (an attacker's own, planted in the victim's
+    browser) would pass it; the session's token cannot be planted."""
+    if connection.scope.get("method", "GET") in SAFE_METHODS \
+            or connection.scope["path"].startswith(API):
+        return
+    session = connection.scope.get("session")
+    if not isinstance(session, dict) or "user" not in session:
+        return  # not signed in (the sign-in form, the public pages): the cookie check only
+    sent = ScopeState.from_scope(connection.scope).csrf_token
+    own = session.get(CSRF_KEY)
+    if not isinstance(sent, str) or not isinstance(own, str) or not compare_digest(sent, own):
+        raise PermissionDeniedException("this form was not sent from this session's own page; "
+                                        "reload the page and send it again (if this repeats, "
+                                        "sign out and in)")
 
 
 NEW_SESSION = "casework_new_session"

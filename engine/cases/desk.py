@@ -19,6 +19,21 @@ MAX_COMMENT = 10_000
 ASSIGNING_ROLES = holders(Permission.ASSIGN_CASES)
 
 
+def assignment_refusal(actor: Actor, assignee: str | None, current: str | None
+                       ) -> RoleRefused | None:
+    """The one rule of who may assign (the case page, the queue's bulk form and the API all
+    reach it through Desk.assign): anyone who works cases may claim an unassigned case or give
+    back their own; handing a case to someone else, or taking one from someone, needs an
+    assigning role. None when `actor` may give the case held by `current` to `assignee`."""
+    own = (assignee == actor.name and current is None) \
+        or (assignee is None and current == actor.name)
+    if own or actor.role in ASSIGNING_ROLES:
+        return None
+    held = f"assigned to {current}" if current else "unassigned"
+    return RoleRefused("assign", f"role '{actor.role}' may claim an unassigned case or give "
+                       f"back its own; this case is {held} (a supervisor may reassign it)")
+
+
 class Desk:
     """Comments and assignments on cases, through the runtime's store and history."""
 
@@ -54,13 +69,9 @@ class Desk:
             if case.closed_at is not None:
                 raise TransitionRefused("assign", Refusal.STATE, f"case {case_id} is closed "
                                         f"(state '{case.state}')")
-            own = (assignee == actor.name and case.assignee is None) \
-                or (assignee is None and case.assignee == actor.name)
-            if not own and actor.role not in ASSIGNING_ROLES:
-                held = f"assigned to {case.assignee}" if case.assignee else "unassigned"
-                raise RoleRefused("assign", f"role '{actor.role}' may claim an unassigned case "
-                                  f"or give back its own; this case is {held} (a supervisor "
-                                  "may reassign it)")
+            refused = assignment_refusal(actor, assignee, case.assignee)
+            if refused is not None:
+                raise refused
             if assignee is not None and not tx.exists("user", assignee):
                 raise InvalidInput("assignee", f"there is no active user '{assignee}'")
             return self.runtime.amend(tx, case, case.evolve(assignee=assignee), None, [],

@@ -18,6 +18,11 @@ from engine.wiring import Casework, open_casework
 SWEEP_SECONDS = 5.0
 
 
+# proxy_headers=False: uvicorn would otherwise take the client address and scheme from
+# X-Forwarded-For/-Proto of any peer on 127.0.0.1; casework believes only the proxies of
+# CASEWORK_TRUSTED_PROXIES (web/clients.py).
+
+
 def run_server(casework: Casework, host: str, port: int, processes: int = 1,
                sweep: bool = True) -> None:
     """Serve until stopped (Ctrl-C, SIGTERM). With `sweep`, this process also fires due timers
@@ -35,7 +40,8 @@ def run_server(casework: Casework, host: str, port: int, processes: int = 1,
         if processes == 1:
             from web.app import create_app
 
-            uvicorn.run(create_app(casework), host=host, port=port, log_level="warning")
+            uvicorn.run(create_app(casework), host=host, port=port, log_level="warning",
+                        proxy_headers=False)
         else:  # each process opens casework itself, from the same settings
             os.environ.update(process_environment(casework))
             with tempfile.TemporaryDirectory(prefix="casework-metrics-") as counts:
@@ -81,7 +87,7 @@ def serve_processes(host: str, port: int, processes: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config("web.app:app_from_environment", factory=True, host=host, port=port,
-                            workers=processes, log_level="warning")
+                            workers=processes, log_level="warning", proxy_headers=False)
     with listening_socket(host, port) as sock:
         Multiprocess(config, sockets=[sock]).run()
 

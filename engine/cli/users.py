@@ -122,6 +122,47 @@ def users_password(name: str, password: str, home: Path | None, now_text: str | 
     click.echo(f"password of {name} set")
 
 
+@users.command("unlock")
+@click.argument("name")
+@common
+@handles_errors
+def users_unlock(name: str, home: Path | None, now_text: str | None) -> None:
+    """Lift the sign-in lock of an account name (locked after too many failed sign-ins) and
+    forget its failures; recorded in the security log."""
+    with opened(home, now_text) as casework:
+        was = casework.sign_ins.unlock(name, OPERATOR, casework.settings.clock())
+    click.echo(f"unlocked {name}" if was else f"{name} was not locked; its failures are "
+               "forgotten")
+
+
+@users.command("security-log")
+@click.option("--name", help="Only the events of this account name")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True,
+              help="How many of the latest events")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list")
+@common
+@handles_errors
+def users_security_log(name: str | None, limit: int, as_json: bool, home: Path | None,
+                       now_text: str | None) -> None:
+    """The latest sign-in events, newest first: succeeded, failed, throttled, locked,
+    unlocked, signed out, with name, client address and browser."""
+    with opened(home, now_text) as casework:
+        found = casework.sign_ins.events(name, limit)
+    if as_json:
+        click.echo(json.dumps([{"at": e.at.isoformat(), "kind": e.kind.value, "name": e.name,
+                                "client": e.client, "user_agent": e.user_agent,
+                                "detail": e.detail} for e in found], ensure_ascii=False))
+        return
+    table = Table(title=f"{len(found)} event(s)" + (f" of {name}" if name else ""))
+    for column in ("at", "event", "name", "client", "browser", "detail"):
+        table.add_column(column)
+    for event in found:
+        table.add_row(event.at.isoformat(timespec="seconds"), event.kind.value,
+                      event.name or "-", event.client or "-", event.user_agent or "-",
+                      event.detail or "")
+    out.print(table)
+
+
 KINDS = [kind.value for kind in NotificationKind]
 
 

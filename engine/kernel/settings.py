@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +85,71 @@ def mail_settings() -> MailSettings:
         interval=float(_whole("CASEWORK_MAIL_INTERVAL", 60)) if interval else 60.0)
 
 
+class SecureCookies(StrEnum):
+    TRUE = "true"  # always (the server is reached over https only)
+    FALSE = "false"  # never (plain http on a private network, development)
+    AUTO = "auto"  # when the request came over https (or a trusted proxy says it did)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """
+    sign_in_per_address: CASEWORK_SIGN_IN_PER_ADDRESS, failed sign-ins one client address may
+                   make in CASEWORK_SIGN_IN_WINDOW_MINUTES before it is refused (429) until the
+                   window ends; default 20.
+    sign_in_window_minutes: CASEWORK_SIGN_IN_WINDOW_MINUTES; default 15.
+    sign_in_lock_after: CASEWORK_SIGN_IN_LOCK_AFTER, consecutive failed sign-ins of one account
+                   name that lock it (even the right password is refused until the lock ends
+                   or `casework users unlock NAME`); default 10.
+    sign_in_lock_minutes: CASEWORK_SIGN_IN_LOCK_MINUTES, how long a lock lasts; default 15.
+    trusted_proxies: CASEWORK_TRUSTED_PROXIES, the reverse proxies (addresses or CIDR networks,
+                   comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed;
+                   default: none (the client address is the socket's peer).
+    secure_cookies: CASEWORK_SECURE_COOKIES, true | false | auto: whether cookies carry
+                   `Secure`; auto: when the request came over https; default auto.
+    public_schema: CASEWORK_PUBLIC_SCHEMA, true to serve the OpenAPI schema (/schema) to
+                   anyone; default false (a signed-in session or an API token).
+    """
+
+    sign_in_per_address: int = 20
+    sign_in_window_minutes: int = 15
+    sign_in_lock_after: int = 10
+    sign_in_lock_minutes: int = 15
+    trusted_proxies: tuple[str, ...] = ()
+    secure_cookies: SecureCookies = SecureCookies.AUTO
+    public_schema: bool = False
+
+
+def web_settings() -> WebSettings:
+    """WebSettings from the environment."""
+    proxies = tuple(p.strip() for p in os.environ.get("CASEWORK_TRUSTED_PROXIES", "").split(",")
+                    if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise CaseworkError(f"CASEWORK_TRUSTED_PROXIES: {proxy!r} is not an address or a "
+                                "network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    secure = (os.environ.get("CASEWORK_SECURE_COOKIES") or "auto").strip().lower()
+    if secure not in {s.value for s in SecureCookies}:
+        raise CaseworkError(f"CASEWORK_SECURE_COOKIES: {secure!r} is not one of true, false, "
+                            "auto")
+    return WebSettings(
+        sign_in_per_address=_whole("CASEWORK_SIGN_IN_PER_ADDRESS", 20),
+        sign_in_window_minutes=_whole("CASEWORK_SIGN_IN_WINDOW_MINUTES", 15),
+        sign_in_lock_after=_whole("CASEWORK_SIGN_IN_LOCK_AFTER", 10),
+        sign_in_lock_minutes=_whole("CASEWORK_SIGN_IN_LOCK_MINUTES", 15),
+        trusted_proxies=proxies, secure_cookies=SecureCookies(secure),
+        public_schema=_flag("CASEWORK_PUBLIC_SCHEMA"))
+
+
+def _flag(name: str) -> bool:
+    text = (os.environ.get(name) or "false").strip().lower()
+    if text not in {"true", "false", "1", "0", "yes", "no"}:
+        raise CaseworkError(f"{name}: {text!r} is not true or false")
+    return text in {"true", "1", "yes"}
+
+
 @dataclass(frozen=True)
 class Settings:
     """
@@ -105,6 +171,9 @@ class Settings:
     imap:          the mailbox complaints arrive in (ImapSettings, from CASEWORK_IMAP_*);
                    None when CASEWORK_IMAP_HOST is not set.
     mail:          outgoing mail, CASEWORK_SMTP_* and CASEWORK_MAIL_* (MailSettings).
+    web:           sign-in limits, proxies, cookies and the schema: CASEWORK_SIGN_IN_*,
+                   CASEWORK_TRUSTED_PROXIES, CASEWORK_SECURE_COOKIES, CASEWORK_PUBLIC_SCHEMA
+                   (WebSettings).
     public_url:    CASEWORK_PUBLIC_URL, where customers reach this casework (the base of survey
                    links in mail, e.g. https://service.example.com); default
                    http://localhost:8000.
@@ -144,6 +213,7 @@ class Settings:
     mail_max_bytes: int = 40 * 1024 * 1024
     imap: ImapSettings | None = None
     mail: MailSettings = field(default_factory=MailSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     public_url: str = "http://localhost:8000"
     survey_days: int = 14
     form_per_hour: int = 5
@@ -224,7 +294,7 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                     attachment_max_bytes=_whole("CASEWORK_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
                     attachment_types=tuple(t.strip() for t in types.split(",") if t.strip()),
                     mail_max_bytes=_whole("CASEWORK_MAIL_MAX_BYTES", 40 * 1024 * 1024),
-                    imap=imap_settings(), mail=mail_settings(),
+                    imap=imap_settings(), mail=mail_settings(), web=web_settings(),
                     public_url=_url("CASEWORK_PUBLIC_URL", "http://localhost:8000"),
                     survey_days=_whole("CASEWORK_SURVEY_DAYS", 14),
                     form_per_hour=_whole("CASEWORK_FORM_PER_HOUR", 5),

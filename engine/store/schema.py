@@ -593,3 +593,29 @@ legal_holds = sa.Table(
     sa.Index(None, "customer_id"),
     sa.Index(None, "case_id"),
 )
+
+# Failed sign-ins (engine/kernel/sign_ins.py), one row per account name ("name:ann") and per
+# client address ("client:192.0.2.7"), in the database so that every server process counts
+# alike: failures since `since`, and for a name, until when it is locked.
+sign_in_throttles = sa.Table(
+    "sign_in_throttles", metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("since", UTCDateTime),
+    sa.Column("locked_until", UTCDateTime),
+)
+
+# The security log: sign-ins succeeded, failed, throttled, locks set and lifted, sign-outs.
+# Append-only: nothing in casework updates or deletes a row.
+security_log = sa.Table(
+    "security_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # engine.kernel.sign_ins.SecurityEventKind
+    sa.Column("name", sa.String(150)),  # the name given, known or not
+    sa.Column("client", sa.String(100)),
+    sa.Column("user_agent", sa.String(200)),
+    sa.Column("detail", sa.String(500)),
+    sa.Index(None, "at"),
+    sa.Index(None, "name", "at"),
+)

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from engine.kernel.errors import CaseworkError
-from engine.kernel.settings import ImapSettings, ImapTls, MailSettings, SmtpTls, settings_for
+from engine.kernel.settings import (
+    ImapSettings,
+    ImapTls,
+    MailSettings,
+    SecureCookies,
+    SmtpTls,
+    WebSettings,
+    settings_for,
+    web_settings,
+)
 
 
 def test_no_imap_host_means_no_mailbox_and_the_mail_limit_defaults_to_40_mib(
@@ -102,3 +111,22 @@ def test_a_bad_value_is_named(clean: pytest.MonkeyPatch, tmp_path: Path, name: s
     clean.setenv(name, value)
     with pytest.raises(CaseworkError, match=says):
         settings_for(tmp_path)
+
+
+def test_web_settings_have_documented_defaults_and_refuse_what_does_not_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CASEWORK_TRUSTED_PROXIES", "CASEWORK_SECURE_COOKIES", "CASEWORK_PUBLIC_SCHEMA",
+                 "CASEWORK_SIGN_IN_PER_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    assert web_settings() == WebSettings()
+    monkeypatch.setenv("CASEWORK_TRUSTED_PROXIES", "10.0.0.0/24, 192.0.2.9")
+    monkeypatch.setenv("CASEWORK_SECURE_COOKIES", "true")
+    monkeypatch.setenv("CASEWORK_PUBLIC_SCHEMA", "true")
+    monkeypatch.setenv("CASEWORK_SIGN_IN_PER_ADDRESS", "50")
+    chosen = web_settings()
+    assert chosen.trusted_proxies == ("10.0.0.0/24", "192.0.2.9")
+    assert chosen.secure_cookies == SecureCookies.TRUE and chosen.public_schema
+    assert chosen.sign_in_per_address == 50
+    monkeypatch.setenv("CASEWORK_TRUSTED_PROXIES", "proxy.example.com")
+    with pytest.raises(CaseworkError, match="CASEWORK_TRUSTED_PROXIES: 'proxy.example.com'"):
+        web_settings()

@@ -11,10 +11,11 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Template
+from litestar.status_codes import HTTP_200_OK, HTTP_403_FORBIDDEN
 
 from engine.cases.queues import SLA_STATES, SORTS, QueueQuery
 from engine.kernel.accounts import User
-from engine.kernel.errors import CaseworkError
+from engine.kernel.errors import CaseworkError, RoleRefused
 from engine.kernel.roles import PERMISSIONS, Permission
 from web.areas import area, get, post
 from web.common import assignment, casework_of, now_of
@@ -111,6 +112,7 @@ def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
     picked = [data.case] if isinstance(data.case, str) else [c for c in data.case or [] if c]
     if not picked:
         notes.append("Tick at least one case first.")
+    forbidden = False
     for item in picked:
         number, _, version = item.partition("@")
         try:
@@ -119,10 +121,13 @@ def assign_cases(request: Request[User, Any, Any], queue: FromPath[str],
             done = "claimed" if target == user.name else f"assigned to {target or 'nobody'}"
             notes.append(f"#{number}: {done}")
         except (CaseworkError, ValueError) as exc:
+            # a role refusal answers 403, as the case page and the API do for the same case
+            forbidden = forbidden or isinstance(exc, RoleRefused)
             notes.append(f"#{number}: {exc}")
     params = {"state": data.state, "severity": data.severity, "tier": data.tier,
               "sla": data.sla, "q": data.q, "sort": data.sort, "assignee": data.filter_assignee}
-    return _queue_page(request, queue, params, notes)
+    return _queue_page(request, queue, params, notes,
+                       status_code=HTTP_403_FORBIDDEN if forbidden else HTTP_200_OK)
 
 
 ROUTER = area("/queues", Permission.READ_CASES, [queues, queue_page, assign_cases])

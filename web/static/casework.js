@@ -94,3 +94,23 @@
     }
   });
 })();
+
+// Conditions on htmx requests, here rather than in hx-trigger's [filter] expressions: htmx
+// evaluates those as JavaScript text, which the Content-Security-Policy refuses (no
+// 'unsafe-eval', web/headers.py). A request is not sent when its element says
+//   data-only-when="visible": the tab is hidden (a refresh nobody would see);
+//   data-only-when="... unticked": a box of #rows is ticked (the refresh would clear it);
+//   data-skip-change-of="ID": the event is the change of field ID (it fetches as one types).
+(function () {
+  "use strict";
+  function unwanted(elt, event) {
+    var when = (elt.getAttribute("data-only-when") || "").split(/\s+/);
+    if (when.indexOf("visible") >= 0 && document.visibilityState !== "visible") return true;
+    if (when.indexOf("unticked") >= 0 && document.querySelector("#rows input:checked")) return true;
+    var skip = elt.getAttribute("data-skip-change-of");
+    return !!(skip && event && event.type === "change" && event.target && event.target.id === skip);
+  }
+  document.addEventListener("htmx:confirm", function (e) {
+    if (unwanted(e.detail.elt, e.detail.triggeringEvent)) e.preventDefault();
+  });
+})();
