@@ -20,6 +20,7 @@ from engine.kernel.settings import get_settings
 from engine.kernel.signing import secret_key
 from engine.wiring import Casework, open_casework
 from web import api, pages
+from web.api.closed_bodies import ClosedBodies
 from web.errors import handle
 from web.inputs import refuse_nul
 from web.rendering import template_config
@@ -74,7 +75,7 @@ def create_app(casework: Casework, secure_cookies: bool = False) -> Litestar:
         stores={"sessions": SqlSessionStore(casework.accounts)},
         csrf_config=csrf,
         template_config=template_config(),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedBodies()],
         exception_handlers={Exception: handle},
         before_request=refuse_nul,  # text with NUL, which no database here can keep
         openapi_config=OpenAPIConfig(title="casework", version="1", path="/schema",
