@@ -198,3 +198,17 @@ timers:
     after: 1h
     fire: expire
 """
+
+
+def alias_bomb(levels: int = 10, width: int = 9) -> str:
+    """A "billion laughs" under `description:`, as in issue 20: each level an anchored list of
+    `width` aliases to the level before, so the text grows by a line a level and the document
+    it describes by `width` times; the last level's aliases are on line `levels + 1`."""
+    lines = [f"  l0: &l0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]" for n in range(1, levels)]
+    return "description:\n" + "\n".join(lines) + "\n"
+
+
+def deep_list(depth: int = 100_000) -> str:
+    """`description:` holding a list `depth` lists deep, on line 1 (issue 20: a RecursionError)."""
+    return f"description: {'[' * depth}{']' * depth}\n"

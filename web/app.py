@@ -20,6 +20,7 @@ from engine.kernel.settings import get_settings
 from engine.kernel.signing import secret_key
 from engine.wiring import Casework, open_casework
 from web import api, pages
+from web.api.closed_bodies import ClosedBodies
 from web.errors import handle
 from web.headers import security_headers
 from web.inputs import refuse_nul
@@ -76,7 +77,7 @@ def create_app(casework: Casework) -> Litestar:
         stores={"sessions": SqlSessionStore(casework.accounts)},
         csrf_config=csrf,
         template_config=template_config(),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), ClosedBodies()],
         exception_handlers={Exception: handle},
         # the processes' logging is casework's (engine.kernel.logs, set up by `casework serve`):
         # Litestar's own would replace it with its format

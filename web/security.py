@@ -73,6 +73,10 @@ def allow(permission: Permission) -> Callable[[ASGIConnection[Any, Any, Any, Any
     allowed = holders(permission)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            # Litestar's own answer (204 and Allow), which runs no handler; authentication
+            # lets OPTIONS through without a user, so without this a 500 (issue 20)
+            return
         user: User = connection.user
         if not may(user.roles, permission):
             raise PermissionDeniedException(

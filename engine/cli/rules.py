@@ -13,6 +13,7 @@ from rich.table import Table
 from engine.cli.support import common, fail, handles_errors, opened, out, settings_of
 from engine.kernel.errors import NotFound
 from engine.kernel.history import iso
+from engine.kernel.yaml_source import read_source
 from engine.rules.loading import given_value, load_table_file, load_table_text
 from engine.rules.tables import Decision, RowTrace, TableSpec, coverage, decide, explain, run_tests
 from engine.workflows.registry import definitions_home, load_tables
@@ -89,7 +90,7 @@ def rules_eval(table: str, input_json: str, show_explain: bool, published: bool,
 @handles_errors
 def rules_publish(file: Path, home: Path | None, now_text: str | None) -> None:
     """Validate FILE, run its tests and, only if all pass, make it the active version."""
-    text = file.read_text(encoding="utf-8")
+    text = read_source(file)
     spec = load_table_text(text, str(file))
     with opened(home, now_text) as casework:
         now = casework.settings.clock()

@@ -4,6 +4,12 @@ Reading never stops at the first bad row: every problem is reported as FILE:LINE
 operator fixes a file in one pass. Whether a file with bad rows is imported at all (it is not,
 unless the operator says --skip-bad) is the caller's decision; nothing here writes anything.
 
+Reading is bounded: a field may hold at most MAX_FIELD characters and a record (a line, or the
+lines of one quoted CSV record) MAX_RECORD, so that a file with a 60 MB field is an error at its
+line, not a traceback or a process holding the field. A NUL byte anywhere is refused before a
+row is read (digest finds it): PostgreSQL cannot store one, and SQLite would store what the
+other refuses.
+
 Each purchase gets a natural key (`NaturalKeys`), by which a store recognises it when a corrected
 file brings it again: the order id when the file has one, else its day, amount and occurrence.
 """
@@ -12,11 +18,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TextIO
 
 from engine.kernel.errors import CaseworkError, Problem
 
@@ -25,6 +32,10 @@ STATUSES = ("potential", "active", "dormant", "lost")
 FORMATS = ("cdnow", "csv")
 CUSTOMER_COLUMNS = ("type", "status", "name", "email", "phone", "industry", "region", "owner")
 PURCHASE_COLUMNS = ("date", "amount", "quantity", "order")
+# Far above any real row (a customer row is under a kilobyte), far below what hurts a process.
+MAX_FIELD = 128 * 1024  # characters in one CSV field (Python's own default, made explicit)
+MAX_RECORD = 1024 * 1024  # characters in one record: a line, or a quoted record's lines
+_CHUNK = 1024 * 1024  # bytes digest reads at a time
 
 
 class DataError(CaseworkError):
@@ -94,12 +105,60 @@ def read_file(path: Path, fmt: str) -> Reading:
 
 
 def digest(path: Path) -> str:
-    """The file's SHA-256: an import is known by its content, not by its name."""
+    """The file's SHA-256 (an import is known by its content, not by its name), read before
+    any row is: raises DataError at the line of the first NUL byte, which no database of
+    casework can store, so a file holding one is refused before anything is written."""
+    sha256 = hashlib.sha256()
+    lines = 1
     try:
         with path.open("rb") as raw:
-            return hashlib.file_digest(raw, "sha256").hexdigest()
+            while chunk := raw.read(_CHUNK):
+                nul = chunk.find(b"\x00")
+                if nul >= 0:
+                    line = lines + chunk.count(b"\n", 0, nul)
+                    raise DataError([Problem(str(path), line, "a NUL byte (0x00) in the "
+                                             "file, which casework cannot store; remove it "
+                                             "(is this a text file?)")])
+                lines += chunk.count(b"\n")
+                sha256.update(chunk)
     except OSError as exc:
         raise DataError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from None
+    return sha256.hexdigest()
+
+
+class _Lines:
+    """The lines of a text file, none longer than MAX_RECORD characters and no record longer
+    (`record()` says where the next one starts), read without holding more than that: a
+    longer one raises DataError at its line."""
+
+    def __init__(self, path: str, file: TextIO) -> None:
+        self.path = path
+        self.file = file
+        self.number = 0  # the line last read
+        self.first = 1  # the line the record being read starts at
+        self.held = 0  # characters of the record being read
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self.file.readline(MAX_RECORD + 1 - self.held)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        self.held += len(line)
+        if self.held > MAX_RECORD:
+            what = f"the record starting at line {self.first} is" \
+                if self.first < self.number else "the line is"
+            raise DataError([Problem(self.path, self.number, f"{what} longer than "
+                                     f"{MAX_RECORD:,} characters; is a quote (\") left "
+                                     "open, or is this not a file of customer rows?")])
+        return line
+
+    def record(self) -> None:
+        """The record read so far is complete: the next line starts one."""
+        self.held = 0
+        self.first = self.number + 1
 
 
 def scan(path: Path, fmt: str) -> Iterator[Item]:
@@ -111,8 +170,9 @@ def scan(path: Path, fmt: str) -> Iterator[Item]:
                                  f"{', '.join(FORMATS)})")])
     rows = 0
     try:
-        with path.open(encoding="utf-8", newline="") as lines:
-            for item in (_scan_cdnow if fmt == "cdnow" else _scan_csv)(str(path), lines):
+        with path.open(encoding="utf-8", newline="") as file:
+            lines = _Lines(str(path), file)
+            for item in (_scan_cdnow if fmt == "cdnow" else _scan_csv)(lines):
                 rows += 1
                 yield item
     except (OSError, UnicodeDecodeError) as exc:
@@ -121,11 +181,13 @@ def scan(path: Path, fmt: str) -> Iterator[Item]:
         raise DataError([Problem(str(path), 1, "the file is empty")])
 
 
-def _scan_cdnow(path: str, lines: Iterable[str]) -> Iterator[Item]:
+def _scan_cdnow(lines: _Lines) -> Iterator[Item]:
     """CDNOW, whitespace-separated: `customer_id [original_id] YYYYMMDD number_of_cds
     dollar_value` (the sample file has the original id, the master file does not and starts with
     a header line naming the columns)."""
+    path = lines.path
     for number, line in enumerate(lines, 1):
+        lines.record()
         parts = line.split()
         if not parts or (number == 1 and parts[0] == "customer_id"):
             continue
@@ -137,11 +199,17 @@ def _scan_cdnow(path: str, lines: Iterable[str]) -> Iterator[Item]:
         yield _purchase(path, number, customer, day, quantity, amount, "%Y%m%d")
 
 
-def _scan_csv(path: str, lines: Iterable[str]) -> Iterator[Item]:
+def _scan_csv(lines: _Lines) -> Iterator[Item]:
     """CSV with a header: `customer` plus customer columns and/or `date, amount[, quantity]
     [, order]` (order: the order id, which identifies the purchase on a later import)."""
+    path = lines.path
+    csv.field_size_limit(MAX_FIELD)  # the process's limit: set for each read, whoever set it
     rows = csv.DictReader(lines)
-    header = rows.fieldnames or []
+    try:
+        header = rows.fieldnames or []
+    except csv.Error as exc:
+        raise _malformed(lines, exc) from None
+    lines.record()
     known = {"customer", *CUSTOMER_COLUMNS, *PURCHASE_COLUMNS}
     unknown = [c for c in header if c not in known]
     if "customer" not in header or unknown:
@@ -149,8 +217,33 @@ def _scan_csv(path: str, lines: Iterable[str]) -> Iterator[Item]:
                       f"{', '.join(sorted(known))}"
                       + (f"; unknown columns: {', '.join(unknown)}" if unknown else ""))
         return
-    for row in rows:
+    for row in _read(rows, lines):
         yield from _csv_row(path, rows.line_num, row)
+
+
+def _read(rows: csv.DictReader[str], lines: _Lines) -> Iterator[dict[str, str | None]]:
+    """The rows, each completing a record of `lines`; malformed CSV (a field beyond
+    MAX_FIELD) is a DataError at its line: the rows after it cannot be told apart, so reading
+    stops there."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _malformed(lines, exc) from None
+        lines.record()
+        yield row
+
+
+def _malformed(lines: _Lines, exc: csv.Error) -> DataError:
+    where = f" (in the record starting at line {lines.first})" \
+        if lines.first < lines.number else ""
+    why = f"not valid CSV{where}: {exc}"
+    if "field larger than field limit" in str(exc):
+        why = (f"a field longer than {MAX_FIELD:,} characters{where}; is a quote (\") left "
+               "open, or is this not a file of customer rows?")
+    return DataError([Problem(lines.path, lines.number, why)])
 
 
 def _csv_row(path: str, number: int, row: dict[str, str | None]) -> Iterator[Item]:

@@ -11,12 +11,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
 from engine.kernel.errors import DefinitionError, Problem
+from engine.kernel.yaml_limits import LimitedLoader, LimitExceeded, size_problem
 
 # A definition's name, a field's, a state's: what every loader accepts as an identifier.
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,18 +50,23 @@ class NodeList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(LimitedLoader):
     problems: list[Problem]
     path: str
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
+            value = super().construct_object(node, deep)
         except (ValueError, TypeError, OverflowError, IndexError, KeyError,
                 AttributeError) as exc:  # PyYAML's constructors on odd tags: `!!int default`
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read this {node.tag.rsplit(':', 1)[-1]} value: {exc}",
                 node.start_mark) from None
+        if isinstance(value, str) and "\x00" in value:  # "\0" is a YAML escape
+            self.problems.append(Problem(self.path, node.start_mark.line + 1, (
+                "this text holds a NUL character (\\0), which casework cannot store; "
+                "remove it")))
+        return value
 
 
 def _construct_mapping(loader: _LineLoader, node: MappingNode) -> Node:
@@ -116,8 +123,12 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
     """Parse YAML text; return the document and the problems found while reading it.
 
-    A document that is not YAML at all raises DefinitionError naming the line.
+    A document that is not YAML at all, or one beyond the limits of yaml_limits (size,
+    nesting, alias expansion), raises DefinitionError naming the line.
     """
+    too_big = size_problem(len(text.encode("utf-8", "surrogatepass")))
+    if too_big:
+        raise DefinitionError([Problem(path, 1, too_big)])
     try:
         loader = _LineLoader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, found up front
@@ -135,9 +146,23 @@ def parse(text: str, path: str) -> tuple[Any, list[Problem]]:
         raise DefinitionError([Problem(path, line, f"not valid YAML: {what}")]) from None
     except yaml.YAMLError as exc:
         raise DefinitionError([Problem(path, 1, f"not valid YAML: {exc}")]) from None
+    except LimitExceeded as exc:
+        raise DefinitionError([Problem(path, exc.line, exc.message)]) from None
     finally:
         loader.dispose()
     return document, loader.problems
+
+
+def read_source(path: Path) -> str:
+    """The text of a definition file, refused (DefinitionError) before it is read if it is
+    larger than a definition may be."""
+    try:
+        too_big = size_problem(path.stat().st_size)
+    except OSError:
+        too_big = None  # reading says why it cannot be read
+    if too_big:
+        raise DefinitionError([Problem(str(path), 1, too_big)])
+    return path.read_text(encoding="utf-8")
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

@@ -18,6 +18,7 @@ from engine.kernel.yaml_source import (
     content_hash,
     known_list,
     parse,
+    read_source,
     suggest,
 )
 from engine.rules.tables import (
@@ -42,7 +43,7 @@ ROW_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 
 
 def load_table_file(path: Path) -> TableSpec:
-    return load_table_text(path.read_text(encoding="utf-8"), str(path))
+    return load_table_text(read_source(path), str(path))
 
 
 def load_table_text(text: str, path: str) -> TableSpec:

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.kernel.errors import DefinitionError, InvalidInput, Problem
-from engine.kernel.yaml_source import IDENTIFIER, Checker, Node, known_list, parse, suggest
+from engine.kernel.yaml_source import (
+    IDENTIFIER,
+    Checker,
+    Node,
+    known_list,
+    parse,
+    read_source,
+    suggest,
+)
 
 RESPONSES_FILE = "responses.yaml"  # beside the tables in rules/, but not a decision table
 FILE_KEYS = {"responses", "description"}
@@ -55,7 +63,7 @@ class CannedResponse:
 
 
 def load_responses_file(path: Path) -> dict[str, CannedResponse]:
-    return load_responses_text(path.read_text(encoding="utf-8"), str(path))
+    return load_responses_text(read_source(path), str(path))
 
 
 def load_responses_text(text: str, path: str) -> dict[str, CannedResponse]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.kernel.errors import DefinitionError, Problem
-from engine.kernel.yaml_source import Checker, Node, known_list, parse, suggest
+from engine.kernel.yaml_source import Checker, Node, known_list, parse, read_source, suggest
 
 RETENTION_FILE = "retention.yaml"  # beside the tables in rules/, but not a decision table
 FILE_KEYS = {"retention", "description"}
@@ -82,7 +82,7 @@ def parse_period(text: str) -> Period | None:
 
 
 def load_retention_file(path: Path, workflows: Collection[str]) -> dict[str, RetentionRule]:
-    return load_retention_text(path.read_text(encoding="utf-8"), str(path), workflows)
+    return load_retention_text(read_source(path), str(path), workflows)
 
 
 def load_retention_text(text: str, path: str,

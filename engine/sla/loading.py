@@ -36,6 +36,7 @@ from engine.kernel.yaml_source import (
     NodeList,
     known_list,
     parse,
+    read_source,
     suggest,
 )
 from engine.sla.calendars import MINUTES_PER_DAY, WEEKDAYS, Calendar, Span
@@ -53,7 +54,7 @@ _Placed = tuple[int, int, str, int]
 
 
 def load_calendars_file(path: Path) -> dict[str, Calendar]:
-    return load_calendars_text(path.read_text(encoding="utf-8"), str(path))
+    return load_calendars_text(read_source(path), str(path))
 
 
 def load_calendars_text(text: str, path: str) -> dict[str, Calendar]:

@@ -33,6 +33,7 @@ from engine.kernel.yaml_source import (
     content_hash,
     known_list,
     parse,
+    read_source,
     suggest,
 )
 from engine.rules.tables import TableSpec
@@ -63,7 +64,7 @@ MailNames = Callable[[str], Collection[str]]
 def load_workflow_file(path: Path, tables: Mapping[str, TableSpec | None] | None = None,
                        calendars: Collection[str] | None = None,
                        mail: MailNames | None = None) -> WorkflowSpec:
-    return load_workflow_text(path.read_text(encoding="utf-8"), str(path), tables, calendars,
+    return load_workflow_text(read_source(path), str(path), tables, calendars,
                               mail)
 
 

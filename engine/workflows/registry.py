@@ -18,6 +18,7 @@ from engine.customers.records import TIER_TABLE
 from engine.kernel.errors import DefinitionError, NotFound, Problem
 from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
+from engine.kernel.yaml_source import read_source
 from engine.rules.loading import load_table_text
 from engine.rules.responses import RESPONSES_FILE, CannedResponse, load_responses_file
 from engine.rules.retention import RETENTION_FILE, RetentionRule, load_retention_file
@@ -136,8 +137,8 @@ def _read_all(paths: list[Path], kind: str, load: Callable[[str, str], S],
     failed: list[Path] = []
     names: dict[str, str] = {}
     for path in paths:
-        text = path.read_text(encoding="utf-8")
         try:
+            text = read_source(path)
             spec = load(text, str(path))
         except DefinitionError as exc:
             problems.extend(exc.problems)

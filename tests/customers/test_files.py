@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import textwrap
+import tracemalloc
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from engine.customers.files import DataError, NaturalKeys, occasions, read_file
+from engine.customers.files import (
+    MAX_FIELD,
+    MAX_RECORD,
+    DataError,
+    NaturalKeys,
+    digest,
+    occasions,
+    read_file,
+)
 from tests.fixtures import CDNOW
 
 
@@ -113,3 +122,81 @@ def test_natural_keys_count_identical_rows_and_prefer_the_order_id(tmp_path: Pat
     keys = NaturalKeys()
     assert [keys(p) for p in read_file(path, "csv").purchases] == [
         "1997-01-05/10.00/1", "1997-01-05/10.00/1", "1997-01-05/10.00/2", "order:A-7"]
+
+
+def test_a_field_beyond_the_limit_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(f"customer,name\nC1,Ann\nC2,\"{'x' * (MAX_FIELD + 1)}\"\nC3,Eve\n")
+    with pytest.raises(DataError) as raised:
+        read_file(path, "csv")
+    assert str(raised.value) == (f"{path}:3: a field longer than {MAX_FIELD:,} characters; is "
+                                 "a quote (\") left open, or is this not a file of customer "
+                                 "rows?")
+
+
+def test_a_60_mb_field_is_refused_at_its_line_without_reading_it_whole(tmp_path: Path) -> None:
+    """Issue 20: a traceback. The line is refused at the record limit, so no more than that
+    is ever held."""
+    path = tmp_path / "c.csv"
+    with path.open("w") as file:
+        file.write("customer,name\nC1,Ann\nC2,\"")
+        for _ in range(60):
+            file.write("x" * 1_000_000)
+        file.write("\"\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as raised:
+            read_file(path, "csv")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(raised.value) == (f"{path}:3: the line is longer than {MAX_RECORD:,} "
+                                 "characters; is a quote (\") left open, or is this not a file "
+                                 "of customer rows?")
+    assert peak < 20 * MAX_RECORD  # bytes: a few copies of one record's worth, not 60 MB
+
+
+def test_an_open_quote_is_refused_at_the_field_limit_naming_where_it_starts(
+        tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    line = "x" * 999 + "\n"
+    path.write_text("customer,name\nC1,\"Ann\n" + line * 200)
+    with pytest.raises(DataError) as raised:
+        read_file(path, "csv")
+    assert str(raised.value).startswith(f"{path}:134: a field longer than {MAX_FIELD:,} "
+                                        "characters (in the record starting at line 2); is a")
+
+
+def test_a_record_of_many_lines_is_refused_at_the_record_limit(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    field = '"' + ("x" * 99 + "\n") * 1000 + '"'  # 100,000 characters on 1,000 lines
+    path.write_text("customer,name,region\nC1,Ann,north\nC2," + ",".join([field] * 11) + "\n")
+    with pytest.raises(DataError) as raised:
+        read_file(path, "csv")
+    assert str(raised.value).startswith(f"{path}:10488: the record starting at line 3 is "
+                                        f"longer than {MAX_RECORD:,} characters")
+
+
+def test_a_cdnow_line_beyond_the_limit_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("00001 19970101 2 29.33\n" + "9" * (MAX_RECORD + 1) + "\n")
+    with pytest.raises(DataError, match=f"c.txt:2: the line is longer than {MAX_RECORD:,}"):
+        read_file(path, "cdnow")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "cdnow"])
+def test_a_nul_byte_is_refused_at_its_line_before_any_row_is_read(tmp_path: Path,
+                                                                   fmt: str) -> None:
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"customer,name\nC1,Ann\nC2,E\x00ve\nC3,bad-row-never-read\n")
+    with pytest.raises(DataError) as raised:
+        read_file(path, fmt)
+    assert str(raised.value) == (f"{path}:3: a NUL byte (0x00) in the file, which casework "
+                                 "cannot store; remove it (is this a text file?)")
+
+
+def test_a_nul_byte_past_the_first_chunk_is_found_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"00001 19970101 2 29.33\n" * 100_000 + b"\x00\n")
+    with pytest.raises(DataError, match=r"c.txt:100001: a NUL byte"):
+        digest(path)

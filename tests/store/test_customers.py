@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.customers.files import DataError
+from engine.customers.files import MAX_RECORD, DataError
 from engine.store import Database
-from engine.store.schema import purchases
+from engine.store.schema import customers, imports, purchases
 from engine.store.upgrades import upgrade
 from engine.wiring import Casework
 from tests.fixtures import T0, database_at
@@ -103,3 +103,42 @@ def test_migration_0023_keys_the_stored_purchases_as_an_import_would(at_0020: Da
         keys = connection.execute(sa.text(
             "SELECT natural_key FROM purchases ORDER BY id")).scalars().all()
     assert keys == ["1997-01-05/10.00/1", "1997-01-05/10.00/2", "1997-01-05/7.50/1"]
+
+
+def rows_of(casework: Casework) -> list[int]:
+    """How many customers, purchases and imports are stored."""
+    with casework.database.reading() as connection:
+        return [connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in (customers, purchases, imports)]
+
+
+@pytest.mark.parametrize("skip_bad", [False, True])
+def test_a_nul_byte_is_refused_at_its_line_and_nothing_is_written(
+        casework: Casework, tmp_path: Path, skip_bad: bool) -> None:
+    """Issue 20: on PostgreSQL a driver traceback; now the same error on both databases,
+    before a row is written, even when bad rows may be skipped."""
+    path = tmp_path / "purchases.csv"
+    path.write_bytes(HEADER.encode() + b"N-1,1997-03-01,10.00,1\nN-2\x00,1997-03-01,5.00,1\n")
+    before = rows_of(casework)
+    with pytest.raises(DataError) as raised:
+        casework.customers.import_file(path, "csv", T0, skip_bad=skip_bad)
+    assert str(raised.value) == (f"{path}:3: a NUL byte (0x00) in the file, which casework "
+                                 "cannot store; remove it (is this a text file?)")
+    assert rows_of(casework) == before
+
+
+def test_a_60_mb_field_is_refused_at_its_line_and_nothing_is_written(
+        casework: Casework, tmp_path: Path) -> None:
+    path = tmp_path / "purchases.csv"
+    with path.open("w") as file:
+        file.write(HEADER + "N-1,1997-03-01,10.00,1\n\"")
+        for _ in range(60):
+            file.write("9" * 1_000_000)
+        file.write("\",1997-03-01,5.00,1\n")
+    before = rows_of(casework)
+    with pytest.raises(DataError) as raised:
+        casework.customers.import_file(path, "csv", T0, skip_bad=True)
+    assert str(raised.value) == (f"{path}:3: the line is longer than {MAX_RECORD:,} "
+                                 "characters; is a quote (\") left open, or is this not a file "
+                                 "of customer rows?")
+    assert rows_of(casework) == before

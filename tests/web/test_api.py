@@ -524,3 +524,13 @@ def test_the_schema_documents_every_operation(api: Client, auth: Auth) -> None:
         assert all(r["description"] for r in op["responses"].values()), key
     assert "422" in operations[("POST", "/api/cases/{case_id}/fire/{trigger}")]["responses"]
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_options_answers_the_allowed_methods_not_a_server_error(api: Client, auth: Auth) -> None:
+    """Issue 20 (schemathesis over HTTP): authentication lets OPTIONS through without a user,
+    and the role guards then failed with a 500."""
+    for headers in (auth("ann"), {}):
+        answered = api.options("/api/cases", headers=headers)
+        assert answered.status_code == 204
+        assert {"POST", "OPTIONS"} <= set(answered.headers["allow"].split(", "))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from litestar.testing import TestClient
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
@@ -63,3 +64,22 @@ def test_no_operation_answers_with_a_server_error(desk: Casework) -> None:
         shutdown_lifespans()
     assert operations == 23
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_schema_says_what_validation_refuses(desk: Casework) -> None:
+    """Issue 20: schemathesis found bodies the schema allowed refused; web/test_live.py runs
+    it over HTTP, this names what the schema now says."""
+    token = new_token()
+    desk.accounts.add_token("root", token_digest(token), "schema", T0)
+    with TestClient(create_app(desk)) as client:
+        schemas = client.get("/schema/openapi.json", headers={
+            "Authorization": f"Bearer {token}"}).json()["components"]["schemas"]
+    bodies = {"Assign", "Comment", "CustomerChange", "ErasureRequest", "Fire", "Inputs",
+              "NewCustomer", "NewEntry", "NewFile", "StartCase"}
+    assert {name for name, schema in schemas.items()
+            if schema.get("additionalProperties") is False} == bodies
+    comment = schemas["Comment"]["properties"]["text"]
+    assert (comment["minLength"], comment["maxLength"], comment["pattern"]) == (1, 10_000, r"\S")
+    assert schemas["NewCustomer"]["properties"]["type"]["enum"] == ["personal", "enterprise"]
+    assert "pattern" in schemas["NewFile"]["properties"]["content_base64"]

@@ -306,3 +306,18 @@ def test_an_export_in_small_batches_misses_nothing(desk: Casework, batch: int) -
     pieces = list(desk.audit.export(AuditQuery(), batch=batch))
     assert all(len(p) <= batch for p in pieces)
     assert [r for p in pieces for r in p] == whole and len(whole) == len(everything(desk))
+
+
+def test_the_csv_export_neutralises_text_a_spreadsheet_would_run(
+        desk: Casework, client_as: Callable[[str], Client]) -> None:
+    """Issue 20: a customer id (or any typed text) starting with =, +, -, @, tab or CR is
+    exported with a `'` before it; numbers stay numbers."""
+    for customer in ("=HYPERLINK(\"http://evil.example\")", "+1", "-2", "@SUM(A1)", "\tX"):
+        desk.customers.add(customer, T0)
+        tier_changed(desk, customer, T0 + timedelta(days=1))
+    exported = client_as("ada").get("/audit/export.csv", params={"event":
+                                                                  "customer.tier_changed"})
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert sorted(row["subject"] for row in table) == sorted([
+        "'=HYPERLINK(\"http://evil.example\")", "'+1", "'-2", "'@SUM(A1)", "'\tX"])
+    assert {row["seq"] for row in table} == {"1"}

@@ -10,11 +10,12 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Struct
 
+from engine.cases.desk import MAX_COMMENT
 from engine.cases.queues import QueueRow
 from engine.kernel.history import Event
 from engine.kernel.personal import refs_in, shown_values
 from engine.kernel.records import CaseRecord, ClockRecord, clock_json
-from web.api.common import Body
+from web.api.common import Body, said
 
 ExpectedVersion = Annotated[int | None, Meta(
     description="The case's lock_version the caller last read; if the case has changed since, "
@@ -47,8 +48,10 @@ class Fire(Body):
 class Comment(Body):
     """A comment to add to a case's history."""
 
-    text: Annotated[str, Meta(description="The comment (at most 10,000 characters)",
-                              examples=["Called the customer; a new parcel is on its way."])]
+    # what Desk.comment accepts: some text that is not only blanks, at most MAX_COMMENT long
+    text: Annotated[str, said("The comment (at most 10,000 characters)", [
+        "Called the customer; a new parcel is on its way."],
+        minLength=1, maxLength=MAX_COMMENT, pattern=r"\S")]
     expected_version: ExpectedVersion = None
 
 

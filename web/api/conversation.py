@@ -21,7 +21,7 @@ from engine.kernel.errors import InvalidInput
 from engine.kernel.roles import Permission
 from web.api.case_models import ExpectedVersion
 from web.api.cases import IdempotencyKey
-from web.api.common import SECURITY, ApiOperation, Body, errors
+from web.api.common import SECURITY, ApiOperation, Body, errors, said
 from web.areas import area, get, post
 from web.common import acting, casework_of, now_of
 from web.files import MAX_FILES, UPLOAD_CEILING, file_response
@@ -32,12 +32,17 @@ ApiRequest = Request[User, Any, Any]
 Kind = Literal["note", "to_customer", "from_customer"]
 
 
+# What base64.b64decode(validate=True) takes: groups of four, padded (RFC 4648 section 4).
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+
+
 class NewFile(Body):
     """A file to attach, its bytes in base64."""
 
     file_name: Annotated[str, Meta(min_length=1, max_length=255, examples=["invoice.pdf"])]
     media_type: Annotated[str, Meta(max_length=255, examples=["application/pdf"])]
-    content_base64: Annotated[str, Meta(description="The file's bytes, base64 (RFC 4648)")]
+    content_base64: Annotated[str, said("The file's bytes, base64 (RFC 4648)",
+                                        pattern=BASE64)]
 
 
 class NewEntry(Body):

@@ -19,6 +19,7 @@ from engine.cases.audit import KINDS, AuditCursor, AuditQuery, AuditRow
 from engine.cases.audit_exports import export_lines
 from engine.kernel.accounts import User
 from engine.kernel.checkpoints import load_private_key
+from engine.kernel.csv_cells import write_rows
 from engine.kernel.history import Break, iso
 from engine.kernel.personal import Erased, refs_in_texts, reveal
 from engine.kernel.roles import Permission
@@ -160,14 +161,15 @@ def _file_name(request: Request[User, Any, Any], suffix: str) -> dict[str, str]:
 
 
 def csv_lines(batches: Iterator[list[AuditRow]]) -> Iterator[str]:
-    """The header, then one chunk of CSV per batch (an empty cell is null)."""
+    """The header, then one chunk of CSV per batch (an empty cell is null; text a spreadsheet
+    would run as a formula starts with `'`: engine.kernel.csv_cells)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    write_rows(writer, [CSV_COLUMNS])
     for batch in batches:
-        writer.writerows([r.kind, r.subject, r.seq, r.name, r.actor, r.role, iso(r.at),
-                          r.from_state, r.to_state, r.payload, r.prev_hash, r.hash]
-                         for r in batch)
+        write_rows(writer, ([r.kind, r.subject, r.seq, r.name, r.actor, r.role, iso(r.at),
+                             r.from_state, r.to_state, r.payload, r.prev_hash, r.hash]
+                            for r in batch))
         yield out.getvalue()
         out.seek(0)
         out.truncate()
