@@ -71,7 +71,8 @@ def test_a_timer_as_json_keeps_every_column_and_writes_instants_as_text() -> Non
         "id": 3, "case_id": 1, "kind": "sla", "name": "resolution", "trigger": None,
         "step": 0.8, "due_at": "2026-03-05T11:00:00Z", "retry_at": "2026-03-05T11:00:00Z",
         "state": "pending", "attempts": 1, "last_error": "boom", "outcome": None,
-        "created_at": "2026-03-05T11:00:00Z", "done_at": None}
+        "created_at": "2026-03-05T11:00:00Z", "done_at": None, "claimed_by": None,
+        "lease_until": None}
 
 
 def test_a_notice_as_json_keeps_every_column_and_writes_instants_as_text() -> None:
