@@ -382,8 +382,8 @@ def load(balancer: Balancer, desk: Desk, tally: Tally, clients: int, seed: int
 
 # --- phases --------------------------------------------------------------------------------
 
-def scale_phase(servers: list[Process], desk: Desk, options: argparse.Namespace
-                ) -> list[dict[str, Any]]:
+def scale_phase(servers: list[Process], workers: list[Process], desk: Desk,
+                options: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for count in range(1, SERVERS + 1):
         balancer = Balancer(servers)
@@ -392,15 +392,18 @@ def scale_phase(servers: list[Process], desk: Desk, options: argparse.Namespace
         with load(balancer, desk, warm, options.clients, options.seed):
             time.sleep(2.0)
         cpu = [p.cpu_seconds() for p in servers]
+        worked = [p.cpu_seconds() for p in workers]
         mine, busy = time.process_time(), machine_busy()
         began = time.perf_counter()
         with load(balancer, desk, tally, options.clients, options.seed + count):
             time.sleep(options.scale)
         seconds = time.perf_counter() - began
         used = sum(p.cpu_seconds() - c for p, c in zip(servers, cpu, strict=True)) / seconds
+        firing = sum(p.cpu_seconds() - c for p, c in zip(workers, worked, strict=True)) / seconds
         answered = sum(tally.statuses.values())
         rows.append({"servers": count, "per_second": answered / seconds, "tally": tally,
-                     "server_cpu": used, "load_cpu": (time.process_time() - mine) / seconds,
+                     "server_cpu": used, "worker_cpu": firing,
+                     "load_cpu": (time.process_time() - mine) / seconds,
                      "machine": (machine_busy() - busy) / seconds})
         print(f"  {count} server(s): {answered / seconds:8.1f} requests/s", flush=True)
     return rows
@@ -502,13 +505,15 @@ def p95(values: list[float]) -> float:
 def report(scale: list[dict[str, Any]], faults: Tally, fault_seconds: float,
            processes: list[Process], found: dict[str, Any]) -> bool:
     one = scale[0]["per_second"]
-    print("\nscale (the load against N servers; workers running):")
-    print(f"  {'servers':>7} {'requests/s':>11} {'x one':>6} {'server cores':>12} "
-          f"{'load cores':>10} {'busy cores':>10}   p95 ms by route")
+    print("\nscale (the load against N servers; workers running; cores used: CPU seconds per "
+          "second, the machine's all but idle):")
+    print(f"  {'servers':>7} {'requests/s':>11} {'x one':>6} {'servers':>8} {'workers':>8} "
+          f"{'load':>6} {'machine':>8}   p95 ms by route")
     for row in scale:
         routes = "  ".join(f"{r} {p95(v):.0f}" for r, v in sorted(row["tally"].latencies.items()))
         print(f"  {row['servers']:>7} {row['per_second']:>11.1f} {row['per_second'] / one:>6.2f}"
-              f" {row['server_cpu']:>12.2f} {row['load_cpu']:>10.2f} {row['machine']:>10.2f}"
+              f" {row['server_cpu']:>8.2f} {row['worker_cpu']:>8.2f} {row['load_cpu']:>6.2f}"
+              f" {row['machine']:>8.2f}"
               f"   {routes}")
     print(f"\nfaults ({fault_seconds:.0f} s, all {SERVERS} servers; kill -9: "
           + ", ".join(f"{p.name} {p.kills}" for p in processes) + "):")
@@ -579,7 +584,7 @@ def soak(options: argparse.Namespace, folder: Path, url: str, processes: list[Pr
     for server in servers:
         wait_ready(server)
     print("scale:", flush=True)
-    scale = scale_phase(servers, desk, options)
+    scale = scale_phase(servers, workers, desk, options)
     print(f"faults: {options.duration:g} s", flush=True)
     faults, fault_seconds = fault_phase(servers, workers, desk, env, options)
     for process in processes:

@@ -241,7 +241,8 @@ class Casework:
         if self.database.dialect != "postgresql":
             return self.database
         return Database(self.settings.database_url, self.settings.lock_timeout,
-                        idle_timeout=self.settings.timer_lease)
+                        idle_timeout=self.settings.timer_lease,
+                        pool_size=self.settings.db_pool_size)
 
     @cached_property
     def verifier(self) -> Verifier:
@@ -294,7 +295,8 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
     if not migrate and Database.missing_file(settings.database_url):
         raise CaseworkError(f"there is no database at {settings.database_url}; run "
                             "`casework db upgrade` first")
-    database = Database(settings.database_url, settings.lock_timeout)
+    database = Database(settings.database_url, settings.lock_timeout,
+                        pool_size=settings.db_pool_size)
     if migrate:
         upgrade(database)
     elif not is_current(database):

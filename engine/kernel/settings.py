@@ -202,6 +202,10 @@ class Settings:
                    it another worker takes the timer over; on PostgreSQL a worker's transaction
                    left idle that long is ended by the server (and its locks with it);
                    default 60.
+    db_pool_size:  CASEWORK_DB_POOL_SIZE, PostgreSQL connections each process keeps open (and
+                   half as many more while all are busy): about the requests a server process
+                   works on at once; default 20. Mind PostgreSQL's max_connections: processes
+                   x 1.5 x this.
     """
 
     home: Path
@@ -224,6 +228,7 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT
     lock_timeout: float = 10.0
     timer_lease: float = 60.0
+    db_pool_size: int = 20
 
     def clock(self) -> datetime:
         return self.now or datetime.now(UTC)
@@ -307,7 +312,8 @@ def settings_for(home: str | Path | None = None, now: str | None = None) -> Sett
                     metrics_token=os.environ.get("CASEWORK_METRICS_TOKEN", "").strip() or None,
                     log_format=_log_format(),
                     lock_timeout=_seconds("CASEWORK_LOCK_TIMEOUT", 10.0),
-                    timer_lease=_seconds("CASEWORK_TIMER_LEASE", 60.0))
+                    timer_lease=_seconds("CASEWORK_TIMER_LEASE", 60.0),
+                    db_pool_size=_whole("CASEWORK_DB_POOL_SIZE", 20))
 
 
 def _log_format() -> LogFormat:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from engine.kernel.errors import Busy
 
 LOCK_TIMEOUT = 10.0  # seconds; engine.kernel.settings' CASEWORK_LOCK_TIMEOUT
+POOL_SIZE = 20  # engine.kernel.settings' CASEWORK_DB_POOL_SIZE
 # PostgreSQL's SQLSTATE for a lock not granted within lock_timeout (psycopg's LockNotAvailable)
 _LOCK_NOT_AVAILABLE = "55P03"
 
@@ -58,17 +59,19 @@ def _sqlite_setup(engine: Engine, lock_timeout: float) -> None:
 class Database:
     """A database by URL: `sqlite:///path/casework.db` or `postgresql+psycopg://...`.
 
-    `lock_timeout`: seconds a statement waits for a lock before Busy. `idle_timeout` (seconds,
+    `lock_timeout`: seconds a statement waits for a lock before Busy. `pool_size` (PostgreSQL):
+    the connections kept open (and half as many more opened when all are busy).
+    `idle_timeout` (seconds,
     PostgreSQL only; for a worker's sessions): the server ends a session whose transaction has
     been idle that long, and TCP keepalive probes a silent peer as soon, so that a worker that
     stopped halfway through a fire does not keep its row locks until the kernel gives up on
     the connection (engine/jobs/worker.py)."""
 
     def __init__(self, url: str, lock_timeout: float = LOCK_TIMEOUT,
-                 idle_timeout: float | None = None) -> None:
+                 idle_timeout: float | None = None, pool_size: int = POOL_SIZE) -> None:
         self.url = url
         self.lock_timeout = lock_timeout
-        self.engine = create_engine(url, lock_timeout, idle_timeout)
+        self.engine = create_engine(url, lock_timeout, idle_timeout, pool_size)
         # the same engine and pool, its connections marked for writing (built once: a fire
         # should not copy a connection's options to say so)
         self._writer = self.engine.execution_options(**{_WRITE: True})
@@ -123,12 +126,17 @@ def is_busy(exc: BaseException) -> bool:
 
 
 def create_engine(url: str, lock_timeout: float = LOCK_TIMEOUT,
-                  idle_timeout: float | None = None) -> Engine:
+                  idle_timeout: float | None = None, pool_size: int = POOL_SIZE) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url)
         _sqlite_setup(engine, lock_timeout)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True,
+    # A pool as large as the requests a server works on at once: a connection opened beyond it
+    # and closed after one use costs PostgreSQL a new backend process each time (bench/soak.py:
+    # with the default 5 such openings took as much CPU as the server itself, and a second
+    # server process added 1.27x instead of 1.65x)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+                            max_overflow=pool_size // 2,
                             connect_args=_postgres_session(lock_timeout, idle_timeout))
 
 
