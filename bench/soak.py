@@ -521,7 +521,7 @@ def report(scale: list[dict[str, Any]], faults: Tally, fault_seconds: float,
           f"{'per s':>7} {'p95 ms':>7}")
     other_total = 0
     for route in sorted(faults.latencies):
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for (r, status), n in faults.statuses.items():
             if r == route:
                 key = "2xx" if 200 <= status < 300 else str(status) if status in (409, 503) \
@@ -598,6 +598,12 @@ def soak(options: argparse.Namespace, folder: Path, url: str, processes: list[Pr
     return report(scale, faults, fault_seconds, processes, checks(url, faults, env))
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # a second SIGTERM (a wrapper forwarding the same signal) must not cut the cleanup short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -613,7 +619,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     # SIGTERM (a CI's timeout, kill) ends the soak as Ctrl-C does: through the finally below,
     # which stops the processes and the PostgreSQL server it started
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, _terminated)
     if not Path(CASEWORK).exists():
         stop(f"no casework command at {CASEWORK}; install casework into this Python")
     postgres = Postgres(options.postgres_url, "soak")
