@@ -33,6 +33,7 @@ from engine.customers.records import TIER_TABLE
 from engine.customers.search import CustomerSearch
 from engine.jobs.opening import Opening, managed_tier_problems
 from engine.kernel.accounts import Accounts, password_matches
+from engine.kernel.administration import Administration
 from engine.kernel.checkpoints import Checkpoint
 from engine.kernel.errors import CaseworkError
 from engine.kernel.history import Break
@@ -46,6 +47,7 @@ from engine.rules.responses import CannedResponse
 from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
+from engine.store.administration import SqlAdministration
 from engine.store.audit_sources import SqlAuditSource
 from engine.store.audit_views import SqlAudit
 from engine.store.backups import Restored, SqlBackups
@@ -110,6 +112,10 @@ class Casework:
     @cached_property
     def accounts(self) -> Accounts:
         return SqlAccounts(self.database)
+
+    @cached_property
+    def administration(self) -> Administration:
+        return Administration(SqlAdministration(self.database))
 
     @cached_property
     def sign_ins(self) -> SignIns:

@@ -46,7 +46,8 @@ MENU = [("/queues", "Queues", Permission.READ_CASES),
         ("/customers", "Customers", Permission.READ_CUSTOMERS),
         ("/rules", "Rules", Permission.READ_RULES),
         ("/audit", "Audit", Permission.AUDIT),
-        ("/dashboards", "Dashboards", Permission.VIEW_DASHBOARDS)]
+        ("/dashboards", "Dashboards", Permission.VIEW_DASHBOARDS),
+        ("/admin/users", "Admin", Permission.ADMINISTER)]
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from engine.cases.runtime import Actor
 from engine.cli.support import F, common, fail, handles_errors, opened, out
-from engine.kernel.accounts import User, hash_password, new_token, token_digest
+from engine.kernel.accounts import User
 from engine.kernel.notifications import NotificationKind
 from engine.kernel.roles import ROLES
 from engine.wiring import Casework
@@ -71,12 +71,9 @@ def users() -> None:
 def users_add(name: str, roles: tuple[str, ...], display_name: str | None, email: str | None,
               password: str | None, home: Path | None, now_text: str | None) -> None:
     """Add a user holding one or more roles."""
-    digest = hash_password(password) if password is not None else None
     with opened(home, now_text) as casework:
-        if casework.store.user_roles(name) is not None:
-            fail(f"user '{name}' exists already", 2)
-        casework.store.add_user(name, roles, casework.settings.clock(), display_name, email,
-                                digest)
+        casework.administration.add_user(name, roles, OPERATOR, casework.settings.clock(),
+                                         display_name, email, password)
     click.echo(f"added {name} ({', '.join(sorted(set(roles)))})")
 
 
@@ -115,11 +112,34 @@ def _user_json(user: User) -> dict[str, object]:
 @common
 @handles_errors
 def users_password(name: str, password: str, home: Path | None, now_text: str | None) -> None:
-    """Set a user's password for signing in to the web pages."""
-    digest = hash_password(password)
+    """Set a user's password for signing in to the web pages (their sessions end)."""
     with opened(home, now_text) as casework:
-        casework.accounts.set_password_hash(name, digest)
+        casework.administration.set_password(name, OPERATOR, casework.settings.clock(),
+                                             password)
     click.echo(f"password of {name} set")
+
+
+@users.command("disable")
+@click.argument("name")
+@common
+@handles_errors
+def users_disable(name: str, home: Path | None, now_text: str | None) -> None:
+    """Disable a user: signed out at once, sign-in and API tokens refused (the last active
+    admin who can sign in cannot be disabled)."""
+    with opened(home, now_text) as casework:
+        casework.administration.set_active(name, False, OPERATOR, casework.settings.clock())
+    click.echo(f"disabled {name}")
+
+
+@users.command("enable")
+@click.argument("name")
+@common
+@handles_errors
+def users_enable(name: str, home: Path | None, now_text: str | None) -> None:
+    """Enable a disabled user again."""
+    with opened(home, now_text) as casework:
+        casework.administration.set_active(name, True, OPERATOR, casework.settings.clock())
+    click.echo(f"enabled {name}")
 
 
 @users.command("unlock")
@@ -205,10 +225,10 @@ def tokens() -> None:
 @handles_errors
 def tokens_create(name: str, label: str | None, home: Path | None, now_text: str | None) -> None:
     """Make an API token for a user and print it (it is shown only this once)."""
-    token = new_token()
     with opened(home, now_text) as casework:
-        casework.accounts.add_token(name, token_digest(token), label, casework.settings.clock())
-    click.echo(token)
+        secret = casework.administration.create_token(name, label, OPERATOR,
+                                                      casework.settings.clock())
+    click.echo(secret.value)
 
 
 @tokens.command("revoke")
@@ -218,5 +238,10 @@ def tokens_create(name: str, label: str | None, home: Path | None, now_text: str
 def tokens_revoke(name: str, home: Path | None, now_text: str | None) -> None:
     """Revoke every API token of a user."""
     with opened(home, now_text) as casework:
-        count = casework.accounts.revoke_tokens(name, casework.settings.clock())
-    click.echo(f"revoked {count} token(s) of {name}")
+        administration = casework.administration
+        if casework.accounts.user(name) is None:
+            fail(f"there is no user '{name}'", 2)
+        live = [t for t in administration.tokens(name) if t.revoked_at is None]
+        for token in live:
+            administration.revoke_token(token.id, OPERATOR, casework.settings.clock())
+    click.echo(f"revoked {len(live)} token(s) of {name}")

@@ -1,5 +1,6 @@
-"""The data-protection log: erasures, deletions, legal holds and retention runs, each an entry
-of one hash chain of its own (the installation's), so that what was erased or deleted, when, by
+"""The data-protection log: erasures, deletions, legal holds and retention runs, and the
+administration of access (users and API tokens), each an entry of one hash chain of its own
+(the installation's), so that what was erased or deleted, when, by
 whom and why is itself tamper-evident. A case deleted by retention leaves its last head here
 (`case.deleted`): verify against an older checkpoint tells it from a case removed behind
 casework's back.
@@ -28,6 +29,14 @@ class Act(StrEnum):
     HOLD_PLACED = "hold.placed"
     HOLD_RELEASED = "hold.released"
     RETENTION_RUN = "retention.run"  # one run of the retention job, what it did
+    # access: accounts administered (engine/kernel/administration.py); subject user:NAME
+    USER_ADDED = "user.added"
+    USER_CHANGED = "user.changed"  # roles, display name or email: from and to
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    PASSWORD_SET = "user.password_set"  # never the password
+    TOKEN_CREATED = "token.created"  # its id and label, never the token
+    TOKEN_REVOKED = "token.revoked"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     AUDIT = "audit"  # search, verify and export histories
     VIEW_DASHBOARDS = "view_dashboards"
     PROTECT_DATA = "protect_data"  # export and erase a customer's personal data, legal holds
+    ADMINISTER = "administer"  # users, their roles and passwords, API tokens: admins only
 
 
 ROLES: frozenset[str] = frozenset(r.value for r in Role)  # the names a workflow may use
@@ -48,6 +49,7 @@ PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.VIEW_DASHBOARDS: frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ACCOUNT_MANAGER,
                                            Role.AUDITOR}),
     Permission.PROTECT_DATA: frozenset({Role.MANAGER}),
+    Permission.ADMINISTER: frozenset(),  # holders() adds the admin, as to every permission
 }
 
 

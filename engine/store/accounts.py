@@ -14,7 +14,7 @@ from engine.store.db import Database
 from engine.store.schema import api_tokens, users, web_sessions
 
 
-def _user(row: Any) -> User:
+def user_of(row: Any) -> User:
     m = row._mapping
     return User(m["name"], tuple(sorted(m["roles"])), m["display_name"], m["email"], m["active"])
 
@@ -29,12 +29,13 @@ class SqlAccounts:
     def user(self, name: str) -> User | None:
         with self.database.reading() as connection:
             row = connection.execute(sa.select(users).where(users.c.name == name)).first()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def users(self, role: str | None = None) -> list[User]:
         """Every user, by name; with `role`, the active ones holding it."""
         with self.database.reading() as connection:
-            found = [_user(r) for r in connection.execute(sa.select(users).order_by(users.c.name))]
+            rows = connection.execute(sa.select(users).order_by(users.c.name))
+            found = [user_of(r) for r in rows]
         return [u for u in found if role is None or (u.active and role in u.roles)]
 
     def password_hash(self, name: str) -> str | None:
@@ -68,7 +69,7 @@ class SqlAccounts:
                         users.c.active.is_(True)))
         with self.database.reading() as connection:
             row = connection.execute(query).first()
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     def revoke_tokens(self, name: str, at: datetime) -> int:
         with self.database.writing() as connection:

@@ -497,3 +497,27 @@ def test_users_sign_in_with_a_password_and_systems_with_a_token(run: Any, home: 
         casework.close()
     unknown = run("tokens", "create", "nobody")
     assert unknown.exit_code == 2 and "there is no user 'nobody'" in unknown.stderr
+
+
+def test_users_disable_and_enable_each_logged_as_the_operator_and_the_last_admin_kept(
+        run: Any, home: Path, database_url: str) -> None:
+    assert run("users", "add", "root", "--role", "admin", "--password", "root-secret"
+               ).exit_code == 0
+    assert run("users", "add", "ann", "--role", "agent").exit_code == 0
+    assert run("users", "disable", "ann").stdout.strip() == "disabled ann"
+    last = run("users", "disable", "root")
+    assert last.exit_code == 1 and "it is the last active admin who can sign in" in last.stderr
+    assert run("users", "enable", "ann").stdout.strip() == "enabled ann"
+    assert run("tokens", "create", "ann").exit_code == 0
+    assert run("tokens", "revoke", "ann").stdout.strip() == "revoked 1 token(s) of ann"
+    casework = open_casework(Settings(home=home, database_url=database_url))
+    try:
+        logged = [(str(e.act), e.actor) for e in reversed(casework.administration.history("ann"))]
+        root = casework.accounts.user("root")
+    finally:
+        casework.close()
+    assert logged == [("user.added", "operator"), ("user.disabled", "operator"),
+                      ("user.enabled", "operator"), ("token.created", "operator"),
+                      ("token.revoked", "operator")]
+    assert root is not None and root.active
+    assert run("audit", "verify").exit_code == 0

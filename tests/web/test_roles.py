@@ -26,6 +26,7 @@ RULE_WRITERS = frozenset({"manager", "admin"})
 AUDITORS = frozenset({"auditor", "manager", "admin"})
 PROTECTORS = frozenset({"manager", "admin"})  # a customer's personal data: export, erase
 CHARTS = frozenset({"supervisor", "manager", "account_manager", "auditor", "admin"})
+ADMINS = frozenset({"admin"})  # users and API tokens: the admin alone
 
 # (method, path as routed) -> the roles that may use it (admin may use everything).
 POLICY: dict[tuple[str, str], frozenset[str]] = {
@@ -101,6 +102,16 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/notifications/unread"): EVERYONE,
     ("POST", "/api/notifications/{notification_id:int}/read"): EVERYONE,
     ("POST", "/api/notifications/read"): EVERYONE,
+    ("GET", "/admin"): ADMINS,
+    ("GET", "/admin/users"): ADMINS,
+    ("POST", "/admin/users"): ADMINS,
+    ("GET", "/admin/users/{name:str}"): ADMINS,
+    ("POST", "/admin/users/{name:str}"): ADMINS,
+    ("POST", "/admin/users/{name:str}/disable"): ADMINS,
+    ("POST", "/admin/users/{name:str}/enable"): ADMINS,
+    ("POST", "/admin/users/{name:str}/password"): ADMINS,
+    ("POST", "/admin/users/{name:str}/tokens"): ADMINS,
+    ("POST", "/admin/tokens/{token_id:int}/revoke"): ADMINS,
 }
 # Open to anyone, signed in or not.
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"),
@@ -141,7 +152,7 @@ def samples(desk: Casework) -> dict[str, str]:
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
             "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
-            "attachment_id": "1", "notification_id": "1"}
+            "attachment_id": "1", "notification_id": "1", "token_id": "999999"}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,6 +1,7 @@
 """The pages people work in: each module holds one area's handlers and its Router."""
 
 from web.pages import (
+    admin,
     agent_views,
     audit,
     auth,
@@ -20,4 +21,4 @@ from web.pages import (
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
            rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
            conversation.ROUTER, notifications.ROUTER, personal_data.ROUTER, public.SURVEY,
-           public.CONTACT]
+           public.CONTACT, admin.ROUTER]
