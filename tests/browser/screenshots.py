@@ -126,6 +126,14 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
     expect(bob.get_by_role("alert")).to_be_visible()
     save(bob, "conflict")
     desk_pages(alice, save)
+    root = signed_in(browser, url, "root")  # administration: users and their tokens
+    root.goto("/admin/users")
+    save(root, "admin-users")
+    root.goto("/admin/users/alice")
+    root.get_by_label("Label (what the token is for)").fill("crm sync")
+    root.get_by_role("button", name="Create a token").click()
+    expect(root.locator("#secret")).to_be_visible()
+    save(root, "admin-user")
     return made
 
 
