@@ -205,3 +205,37 @@ def test_a_map_naming_unknown_states_is_refused_and_nothing_moves(
     assert "Nothing was moved" in answer.text and says in html.unescape(answer.text)
     assert [desk.store.case_events(case_id) for case_id in opened] == before
     assert {desk.store.get_case(case_id).version for case_id in opened} == {7}
+
+
+def test_htmx_gets_the_result_or_the_moves_alone_and_a_redirect_after_publishing(
+        desk: Casework, opened: tuple[int, int], client_as: Callable[[str], Client]) -> None:
+    client = client_as("max")
+    headers = {"HX-Request": "true"}
+    checked = client.post("/rules/workflows/complaint/validate", headers=headers,
+                          data={"source": "workflow: [", **csrf(client)})
+    assert checked.status_code == 422
+    assert checked.text.lstrip().startswith('<section id="result"')
+    done = client.post("/rules/workflows/complaint/publish", headers=headers,
+                       data={"source": version_8(), **csrf(client)})
+    assert done.headers["hx-redirect"] == "/rules/workflows/complaint?version=8"
+    dry = client.post("/rules/workflows/complaint/migrate/dry-run", headers=headers,
+                      data={"from_version": "7", "to_version": "8", **csrf(client)})
+    assert dry.status_code == 200
+    assert dry.text.lstrip().startswith('<section id="moves"')
+    assert "would move 1 case(s) to v8, refused 1" in dry.text
+
+
+def test_only_the_cases_of_the_chosen_version_move(
+        desk: Casework, opened: tuple[int, int], client_as: Callable[[str], Client]) -> None:
+    client = client_as("max")
+    assert post(client, "publish", version_8()).status_code == 303
+    on_8 = desk.runtime.start("complaint", {"channel": "web", "summary": "Late"}, ANN, NOW,
+                              customer="C7").id
+    assert post(client, "publish", version_8().replace("version: 8", "version: 9").replace(
+        "title: Customer complaint", "title: A customer's complaint")).status_code == 303
+    page = client.get("/rules/workflows/complaint/migrate?from_version=8&to_version=9").text
+    assert "v7 (2 open)" in page and "v8 (1 open)" in page
+    done = migrate(client, "run", from_version="8", to_version="9")
+    assert "moved 1 case(s) to v9, refused 0" in done.text
+    assert desk.store.get_case(on_8).version == 9
+    assert {desk.store.get_case(case_id).version for case_id in opened} == {7}
