@@ -200,7 +200,8 @@ def workflow_page(request: Request[User, Any, Any], name: FromPath[str],
     spec = casework.registry.get(record.id).spec
     return page(request, "workflow.html", user=request.user, spec=spec, record=record,
                 newest=records[-1].version,
-                versions=versions(records, [], records[-1].version),
+                versions=versions(records, casework.publications.of("workflow", name),
+                                  records[-1].version),
                 may_edit=request.user.may(Permission.EDIT_RULES))
 
 
