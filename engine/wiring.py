@@ -57,6 +57,7 @@ from engine.store.customer_edits import SqlCustomerEdits
 from engine.store.customer_search import SqlCustomerSearch
 from engine.store.customers import SqlCustomers
 from engine.store.dashboard_views import SqlDashboards
+from engine.store.drafts import SqlDrafts
 from engine.store.erasure import SqlPersonalData
 from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
@@ -69,6 +70,7 @@ from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
+from engine.workflows.drafts import Drafts
 from engine.workflows.publications import Publications
 from engine.workflows.registry import (
     Registry,
@@ -170,6 +172,10 @@ class Casework:
     @cached_property
     def publications(self) -> Publications:
         return SqlPublications(self.database)
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        return SqlDrafts(self.database)
 
     @cached_property
     def dashboards(self) -> Dashboards:

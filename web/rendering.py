@@ -14,6 +14,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
+from engine.workflows.diagram import mermaid
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -60,6 +62,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.filters["when"] = when
     env.globals["form_key"] = form_key
     env.filters["filesize"] = filesize
+    env.filters["mermaid"] = mermaid  # _workflow_diagram.html draws a WorkflowSpec with it
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

@@ -28,7 +28,10 @@ from engine.workflows.registry import Deployed, Registry
 
 
 class OpenCases(Protocol):
-    def open_case_ids_of(self, workflow: str) -> list[int]: ...
+    def open_case_ids_of(self, workflow: str, version: int | None = None) -> list[int]: ...
+
+    def open_states_of(self, workflow: str) -> dict[tuple[int, str], int]:
+        """How many open cases of a workflow are in each (version, state)."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,15 @@ class Migrator:
         self.scheduler = scheduler
 
     def migrate(self, workflow: str, version: int, mapping: Mapping[str, str], actor: Actor,
-                now: datetime, dry_run: bool) -> Migration:
-        """Plan (dry_run) or carry out the move of every open case of `workflow` to `version`.
-        A map naming unknown states is refused before anything is looked at."""
+                now: datetime, dry_run: bool, from_version: int | None = None) -> Migration:
+        """Plan (dry_run) or carry out the move of every open case of `workflow` (on
+        `from_version` only, if given) to `version`. A map naming unknown states is refused
+        before anything is looked at."""
         target = self._target(workflow, version)
-        self._check_map(workflow, target, mapping)
+        source = self._target(workflow, from_version, "from") if from_version else None
+        self._check_map(workflow, target, mapping, source)
         done = Migration(workflow, version)
-        for case_id in self.cases.open_case_ids_of(workflow):
+        for case_id in self.cases.open_case_ids_of(workflow, from_version):
             if dry_run:
                 move = self._plan(self.store.get_case(case_id), target, mapping)
                 if move is not None:
@@ -89,24 +94,27 @@ class Migrator:
                 done.moves.append(move)
         return done
 
-    def _target(self, workflow: str, version: int) -> Deployed:
+    def _target(self, workflow: str, version: int, option: str = "to") -> Deployed:
         try:
             return self.registry.get(self.store.definition("workflow", workflow, version).id)
         except NotFound:
             versions = sorted(d.version for d in self.store.definitions("workflow")
                               if d.name == workflow)
-            raise InvalidInput("--to", f"workflow '{workflow}' has no stored version {version} "
-                               f"(stored: {', '.join(map(str, versions)) or 'none'}); "
+            raise InvalidInput(f"--{option}", f"workflow '{workflow}' has no stored version "
+                               f"{version} (stored: {', '.join(map(str, versions)) or 'none'}); "
                                "load it first with casework check / cases start") from None
 
-    def _check_map(self, workflow: str, target: Deployed, mapping: Mapping[str, str]) -> None:
-        old_states = {state for record in self.store.definitions("workflow")
-                      if record.name == workflow
-                      for state in self.registry.get(record.id).spec.states}
+    def _check_map(self, workflow: str, target: Deployed, mapping: Mapping[str, str],
+                   source: Deployed | None = None) -> None:
+        old_states = set(source.spec.states) if source else {
+            state for record in self.store.definitions("workflow") if record.name == workflow
+            for state in self.registry.get(record.id).spec.states}
+        where = f"{workflow} v{source.spec.version}" if source else \
+            f"any version of '{workflow}'"
         for old, new in mapping.items():
             if old not in old_states:
-                raise InvalidInput("--map", f"'{old}' is not a state of any version of "
-                                   f"'{workflow}'{suggest(old, old_states)} (states: "
+                raise InvalidInput("--map", f"'{old}' is not a state of {where}"
+                                   f"{suggest(old, old_states)} (states: "
                                    f"{known_list(old_states)})")
             if new not in target.spec.states:
                 raise InvalidInput("--map", f"'{new}' is not a state of {workflow} "

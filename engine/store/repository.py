@@ -286,12 +286,22 @@ class SqlStore:
             raise NotFound(f"{kind} '{name}'{which} is not loaded")
         return _definition(row)
 
-    def open_case_ids_of(self, workflow: str) -> list[int]:
-        """The ids of the open cases of a workflow, oldest first."""
+    def open_case_ids_of(self, workflow: str, version: int | None = None) -> list[int]:
+        """The ids of the open cases of a workflow (on one version, if given), oldest first."""
+        query = sa.select(cases.c.id).where(cases.c.workflow == workflow,
+                                            cases.c.closed_at.is_(None))
+        if version is not None:
+            query = query.where(cases.c.version == version)
         with self.database.reading() as connection:
-            return list(connection.execute(sa.select(cases.c.id).where(
-                cases.c.workflow == workflow, cases.c.closed_at.is_(None))
-                .order_by(cases.c.id)).scalars())
+            return list(connection.execute(query.order_by(cases.c.id)).scalars())
+
+    def open_states_of(self, workflow: str) -> dict[tuple[int, str], int]:
+        """How many open cases of a workflow are in each (version, state)."""
+        query = (sa.select(cases.c.version, cases.c.state, sa.func.count())
+                 .where(cases.c.workflow == workflow, cases.c.closed_at.is_(None))
+                 .group_by(cases.c.version, cases.c.state))
+        with self.database.reading() as connection:
+            return {(int(v), str(s)): int(n) for v, s, n in connection.execute(query)}
 
     def definition_by_id(self, definition_id: int) -> DefinitionRecord:
         with self.database.reading() as connection:

@@ -619,3 +619,16 @@ security_log = sa.Table(
     sa.Index(None, "at"),
     sa.Index(None, "name", "at"),
 )
+
+# Unpublished edits of tables and workflows (engine/workflows/drafts.py): one per definition
+# and author, replaced on each save, dropped when discarded or when its author publishes.
+drafts = sa.Table(
+    "drafts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # engine.workflows.drafts.DraftKind
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("author", sa.String(150), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.UniqueConstraint("kind", "name", "author"),
+)

@@ -18,7 +18,7 @@ from engine.customers.records import TIER_TABLE
 from engine.kernel.errors import DefinitionError, NotFound, Problem
 from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
-from engine.kernel.yaml_source import read_source
+from engine.kernel.yaml_source import content_hash, parse, read_source
 from engine.rules.loading import load_table_text
 from engine.rules.responses import RESPONSES_FILE, CannedResponse, load_responses_file
 from engine.rules.retention import RETENTION_FILE, RetentionRule, load_retention_file
@@ -179,10 +179,8 @@ class Registry:
             record = self.store.add_definition(kind, name, version, content_hash, source, path, at)
         if record.content_hash != content_hash:
             newest = self.store.definition(kind, name).version
-            match = _VERSION_LINE.search(source)
-            line = source.count("\n", 0, match.start()) + 1 if match else 1
             raise DefinitionError([Problem(
-                path, line,
+                path, _version_line(source),
                 f"{kind} '{name}' version {version} is already stored with other "
                 f"content (loaded {record.loaded_at:%Y-%m-%d %H:%M} from {record.source_path}); "
                 f"what was decided with it depends on it, so set 'version: {newest + 1}' to "
@@ -200,6 +198,24 @@ class Registry:
         tables = {spec.name: spec for spec, _ in load_tables(home)}
         return [self.deploy(spec, text, at)
                 for spec, text in load_workflows(home, tables, load_calendars(home))]
+
+    def publish_workflow(self, spec: WorkflowSpec, source: str, at: datetime,
+                         by: str = "operator") -> Deployed:
+        """Store a workflow version edited by a manager as the one new cases start on, and
+        record who published it. Its version must be above every stored one (running cases
+        keep theirs), and it must change more than the version number."""
+        try:
+            newest: DefinitionRecord | None = self.store.definition("workflow", spec.name)
+        except NotFound:
+            newest = None
+        if newest is not None:
+            refusal = _not_next(spec, source, newest)
+            if refusal is not None:
+                raise DefinitionError([Problem(spec.path, _version_line(source), refusal)])
+        record = self._store("workflow", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
+        self.store.publish(record, at, by)
+        return self._remember(record, spec)
 
     def publish_table(self, spec: TableSpec, source: str, at: datetime,
                       by: str = "operator") -> DefinitionRecord:
@@ -361,6 +377,32 @@ class Registry:
     @staticmethod
     def _parse(record: DefinitionRecord) -> WorkflowSpec:
         return load_workflow_text(record.source, record.source_path)
+
+
+def _version_line(source: str) -> int:
+    """The line of a definition's `version:` key (1 when it has none)."""
+    match = _VERSION_LINE.search(source)
+    return source.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _unversioned(source: str, path: str) -> str:
+    """The content hash of a definition's document without its version number."""
+    document, _ = parse(source, path)
+    if isinstance(document, dict):
+        document = {key: value for key, value in document.items() if key != "version"}
+    return content_hash(document)
+
+
+def _not_next(spec: WorkflowSpec, source: str, newest: DefinitionRecord) -> str | None:
+    """Why a workflow version may not follow the newest stored one, or None if it may."""
+    if _unversioned(source, spec.path) == _unversioned(newest.source, newest.source_path):
+        return (f"this is the content of v{newest.version}, the newest version, with "
+                f"{'the same' if spec.version == newest.version else 'another'} version "
+                "number; change the workflow to publish a new version")
+    if spec.version <= newest.version:
+        return (f"workflow '{spec.name}' version {spec.version} is already taken (the newest "
+                f"stored version is v{newest.version}); set 'version: {newest.version + 1}'")
+    return None
 
 
 def _enum_values(spec: WorkflowSpec, name: str) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -157,3 +158,36 @@ def test_before_any_table_is_published_there_are_no_tiers(database_url: str) -> 
         assert app.registry.severities() == ("low", "medium", "high", "critical")
     finally:
         app.close()
+
+
+def _complaint(version: int, change: str = "") -> tuple[str, str]:
+    text = (ROOT / "workflows" / "complaint.yaml").read_text().replace(
+        "version: 7", f"version: {version}")
+    return text.replace("title: Customer complaint", f"title: Customer complaint{change}"), \
+        f"edited-v{version}.yaml"
+
+
+def test_a_published_workflow_version_is_the_newest_with_its_author(casework: Casework) -> None:
+    text, path = _complaint(8, " (edited)")
+    deployed = casework.registry.publish_workflow(load_workflow_text(text, path), text, T0,
+                                                  by="max")
+    assert casework.registry.active("complaint").definition_id == deployed.definition_id
+    assert [(p.version, p.published_by) for p in
+            casework.publications.of("workflow", "complaint")] == [(8, "max")]
+
+
+@pytest.mark.parametrize(("version", "change", "says"), [
+    (7, " (edited)", "version 7 is already taken (the newest stored version is v7); "
+                     "set 'version: 8'"),
+    (6, " (edited)", "version 6 is already taken"),
+    (8, "", "this is the content of v7, the newest version, with another version number"),
+])
+def test_a_workflow_version_that_is_not_next_is_not_published(
+        casework: Casework, version: int, change: str, says: str) -> None:
+    text, path = _complaint(version, change)
+    with pytest.raises(DefinitionError, match=re.escape(says)) as refused:
+        casework.registry.publish_workflow(load_workflow_text(text, path), text, T0, by="max")
+    assert refused.value.problems[0].line == text.splitlines().index(f"version: {version}") + 1
+    assert [d.version for d in casework.store.definitions("workflow")
+            if d.name == "complaint"] == [7]
+    assert casework.publications.of("workflow") == []

@@ -10,15 +10,20 @@ from web.pages import (
     customers,
     dashboards,
     desk,
+    drafting,
     intake,
     notifications,
     personal_data,
     public,
     rule_editing,
     rules,
+    workflow_editing,
+    workflow_moves,
 )
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
-           rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
+           rule_editing.ROUTER, workflow_editing.ROUTER, workflow_moves.ROUTER,
+           drafting.ROUTER,
+           dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
            conversation.ROUTER, notifications.ROUTER, personal_data.ROUTER, public.SURVEY,
            public.CONTACT, admin.ROUTER]

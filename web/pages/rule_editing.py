@@ -27,8 +27,10 @@ from engine.kernel.specs import CUSTOMER_FIGURES
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
 from engine.wiring import Casework
+from engine.workflows.drafts import DraftKind
 from web.areas import area, get, post
 from web.common import casework_of, now_of
+from web.pages.drafting import drafts_seen
 from web.pages.rules import active_spec, chosen, stored
 from web.rendering import page
 
@@ -131,6 +133,7 @@ def _editor(request: Request[User, Any, Any], name: str, text: str, spec: TableS
     form = form or {}
     return page(request, "table_edit.html", "result", status_code=status_code,
                 user=request.user, name=name, source=text, active=active, outcome=outcome,
+                drafts=drafts_seen(casework_of(request), DraftKind.TABLE, name, request.user),
                 lines=lines_of(text, problems) if problems else [],
                 axis=simulation.values if simulation else [],
                 outputs=list(shown.outputs) if shown else [],
@@ -170,7 +173,9 @@ def edit_table(request: Request[User, Any, Any], name: FromPath[str],
     casework = casework_of(request)
     records = stored(casework, "table", name)
     record = chosen(records, version, active_spec(casework, name, request))
-    return _editor(request, name, record.source, load(name, record.source)[0])
+    mine = drafts_seen(casework, DraftKind.TABLE, name, request.user).mine
+    text = mine.text if mine is not None and version is None else record.source
+    return _editor(request, name, text, load(name, text)[0])
 
 
 @post("/{name:str}/validate")
@@ -256,6 +261,7 @@ def publish_table(request: Request[User, Any, Any], name: FromPath[str],
                                                  by=request.user.name)
     except DefinitionError as exc:  # a version number stored with other content
         return _refused(request, name, text, "publish", data, exc.problems, spec=spec)
+    casework.drafts.discard(DraftKind.TABLE, name, request.user.name)  # it is published now
     target = f"/rules/tables/{name}?published={record.version}"
     if getattr(request, "htmx", None):  # leave the editor for the table as it now is
         return Response("", status_code=HTTP_200_OK, headers={"HX-Redirect": target})

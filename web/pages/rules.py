@@ -22,7 +22,6 @@ from engine.kernel.roles import Permission
 from engine.rules.loading import load_table_text
 from engine.rules.tables import TableSpec, TestResult, run_tests
 from engine.wiring import Casework
-from engine.workflows.diagram import mermaid
 from engine.workflows.publications import Publication
 from web.areas import area, get
 from web.common import casework_of, now_of
@@ -200,8 +199,10 @@ def workflow_page(request: Request[User, Any, Any], name: FromPath[str],
     record = chosen(records, version, None)
     spec = casework.registry.get(record.id).spec
     return page(request, "workflow.html", user=request.user, spec=spec, record=record,
-                diagram=mermaid(spec), newest=records[-1].version,
-                versions=versions(records, [], records[-1].version))
+                newest=records[-1].version,
+                versions=versions(records, casework.publications.of("workflow", name),
+                                  records[-1].version),
+                may_edit=request.user.may(Permission.EDIT_RULES))
 
 
 ROUTER = area("/rules", Permission.READ_RULES, [
