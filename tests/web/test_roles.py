@@ -60,6 +60,15 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/rules/tables/{name:str}/test"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/simulate"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/publish"): RULE_WRITERS,
+    ("GET", "/rules/workflows/{name:str}/edit"): RULE_WRITERS,
+    ("POST", "/rules/workflows/{name:str}/validate"): RULE_WRITERS,
+    ("POST", "/rules/workflows/{name:str}/publish"): RULE_WRITERS,
+    ("GET", "/rules/workflows/{name:str}/migrate"): RULE_WRITERS,
+    ("POST", "/rules/workflows/{name:str}/migrate/dry-run"): RULE_WRITERS,
+    ("POST", "/rules/workflows/{name:str}/migrate/run"): RULE_WRITERS,
+    ("GET", "/rules/drafts/{kind:str}/{name:str}"): RULE_WRITERS,
+    ("POST", "/rules/drafts/{kind:str}/{name:str}"): RULE_WRITERS,
+    ("POST", "/rules/drafts/{kind:str}/{name:str}/discard"): RULE_WRITERS,
     ("GET", "/dashboards"): CHARTS,
     ("GET", "/dashboards/{chart:str}"): CHARTS,
     ("POST", "/api/cases"): WORKERS,
@@ -152,7 +161,8 @@ def samples(desk: Casework) -> dict[str, str]:
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
             "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
-            "attachment_id": "1", "notification_id": "1", "token_id": "999999"}
+            "attachment_id": "1", "notification_id": "1", "token_id": "999999",
+            "kind": "table"}
 
 
 @pytest.mark.parametrize("role", ROLES)
