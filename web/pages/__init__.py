@@ -2,6 +2,7 @@
 
 from web.pages import (
     agent_views,
+    approvals,
     audit,
     auth,
     cases,
@@ -10,6 +11,7 @@ from web.pages import (
     dashboards,
     desk,
     intake,
+    jobs,
     notifications,
     personal_data,
     public,
@@ -18,6 +20,7 @@ from web.pages import (
 )
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
-           rule_editing.ROUTER, dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
+           rule_editing.ROUTER, approvals.ROUTER, dashboards.ROUTER, intake.ROUTER,
+           agent_views.ROUTER, jobs.ROUTER,
            conversation.ROUTER, notifications.ROUTER, personal_data.ROUTER, public.SURVEY,
            public.CONTACT]
