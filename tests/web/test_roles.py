@@ -59,6 +59,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/rules/tables/{name:str}/test"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/simulate"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/publish"): RULE_WRITERS,
+    ("GET", "/rules/approvals"): RULE_WRITERS,
+    ("GET", "/rules/approvals/{request_id:int}"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/approve"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/reject"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/withdraw"): RULE_WRITERS,
+    ("GET", "/jobs"): RULE_WRITERS,
+    ("POST", "/jobs/{kind:str}"): RULE_WRITERS,
+    ("GET", "/jobs/{job_id:int}"): RULE_WRITERS,
     ("GET", "/dashboards"): CHARTS,
     ("GET", "/dashboards/{chart:str}"): CHARTS,
     ("POST", "/api/cases"): WORKERS,
@@ -141,7 +149,8 @@ def samples(desk: Casework) -> dict[str, str]:
     return {"case_id": str(case.id), "queue": "intake", "trigger": "no_such_trigger",
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
             "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
-            "attachment_id": "1", "notification_id": "1"}
+            "attachment_id": "1", "notification_id": "1", "request_id": "1", "job_id": "1",
+            "kind": "no_such_job"}
 
 
 @pytest.mark.parametrize("role", ROLES)
