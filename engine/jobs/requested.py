@@ -10,6 +10,9 @@ finishes it with a summary, or with the error that failed it. A worker that dies
 the start, which is safe: a recompute computes the same figures again, and cycles and reviews
 never open a case twice.
 
+A job runs on the stored versions of the workflows and tables (what was published), not on the
+files of the worker's home, which the command line loads first: a page publishes what it runs.
+
 Only one recompute at a time: a request while one is queued or running is refused, and the
 database refuses a second one too (a unique partial index), however many servers take requests.
 """

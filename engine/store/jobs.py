@@ -72,6 +72,11 @@ class SqlJobs:
             jobs.c.state == JobState.QUEUED,
             sa.and_(jobs.c.state == JobState.RUNNING, jobs.c.lease_until <= wall),
         )).order_by(jobs.c.id).limit(1)
+        # workers look every few seconds and mostly find nothing: a read, not a write
+        # transaction (on SQLite, the database's one write lock) each time
+        with self.database.reading() as connection:
+            if connection.execute(pick).first() is None:
+                return None
         if self.database.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         claim = sa.update(jobs).where(jobs.c.id == pick.scalar_subquery()).values(

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from engine.kernel.errors import ApprovalRefused, SelfApproval
+from engine.kernel.errors import ApprovalRefused, InvalidInput, SelfApproval
 from engine.kernel.records import DefinitionRecord
 
 
@@ -162,8 +162,8 @@ def check_reason(reason: str | None) -> str:
     """A rejection says why, so that its proposer knows what to change."""
     text = (reason or "").strip()
     if not text:
-        raise ApprovalRefused("a rejection needs a reason: say what to change, so that the "
-                              "proposer can propose it again")
+        raise InvalidInput("reason", "a rejection needs a reason: say what to change, so that "
+                           "the proposer can propose it again")
     if len(text) > 1000:
-        raise ApprovalRefused(f"the reason is {len(text)} characters; keep it under 1000")
+        raise InvalidInput("reason", f"the reason is {len(text)} characters; keep it to 1000")
     return text

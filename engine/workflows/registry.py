@@ -275,10 +275,11 @@ class Registry:
         if not requests.decide(request_id, RequestState.APPROVED, by, at):
             raise ApprovalRefused(f"{request.what} was decided by someone else meanwhile; "
                                   "reload the request to see how")
-        record = (self._activate_table(table, p.source, at, p.proposed_by, by) if table
-                  else self._activate_workflow(workflow, p.source, at, p.proposed_by, by)
-                  if workflow else None)
-        assert record is not None  # one of the two loaded
+        if table is not None:
+            record = self._activate_table(table, p.source, at, p.proposed_by, by)
+        else:
+            assert workflow is not None  # a request is of a table or of a workflow
+            record = self._activate_workflow(workflow, p.source, at, p.proposed_by, by)
         return Published(PublishStatus.PUBLISHED, p.kind, p.name, p.version, p.content_hash,
                          record=record, request=requests.get(request_id))
 

@@ -1,6 +1,7 @@
 """`casework rules publish` under `approval: required` prints that the version awaits approval
 and makes nothing active; `casework rules requests` lists it; `casework rules approve ID --by`
-a second person publishes it, and refuses the proposer."""
+a second person publishes it, and refuses the proposer. `casework worker --once` runs the jobs
+requested on the pages."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.cli.main import main
+from engine.kernel.jobs import JobState
+from engine.kernel.settings import Settings
+from engine.wiring import open_casework
 from engine.workflows.registry import table_files
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, T0
 
 ORDINARY_CRITICAL = "then: {first_response_hours: 4, resolution_hours: 24, business_time: false"
 
@@ -57,3 +61,24 @@ def test_the_cli_publish_respects_approval_and_approve_needs_a_second_person(
                  '{"tier": "ordinary", "severity": "critical"}')
     assert "complaint_sla v3" in active.output
     assert "no pending publication requests" in run("rules", "requests").output
+
+
+def test_worker_once_runs_the_jobs_requested_on_the_pages(run: Any, database_url: str,
+                                                          tmp_path: Path) -> None:
+    casework = open_casework(Settings(home=tmp_path / "home", database_url=database_url))
+    try:  # a job runs on the stored workflow versions, not on the home's files
+        casework.registry.deploy_home(tmp_path / "home", T0)
+        queued = casework.jobs.request("cycles", {"year": "2026"}, "max", T0)
+    finally:
+        casework.close()
+    ran = run("worker", "--once")
+    assert ran.exit_code == 0, ran.output
+    assert ran.stdout == "fired 0 timer(s)\nran 1 job(s)\n"
+    casework = open_casework(Settings(home=tmp_path / "home", database_url=database_url))
+    try:
+        done = casework.jobs.store.get(queued.id)
+    finally:
+        casework.close()
+    assert done.state == JobState.DONE, done.error
+    assert done.summary is not None
+    assert done.summary.startswith("2026 cycles: ")

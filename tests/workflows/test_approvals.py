@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.kernel.errors import ApprovalRefused, DefinitionError, SelfApproval
+from engine.kernel.errors import ApprovalRefused, DefinitionError, InvalidInput, SelfApproval
 from engine.rules.loading import load_table_text
 from engine.wiring import Casework
 from engine.workflows.approvals import PublishStatus, RequestState, requires_approval
@@ -119,7 +119,7 @@ def test_reject_needs_a_reason_and_withdraw_is_the_proposers(casework: Casework)
     one = publish(casework, sla(3))
     two = publish(casework, sla(4, 18))
     assert one.request is not None and two.request is not None
-    with pytest.raises(ApprovalRefused, match="needs a reason"):
+    with pytest.raises(InvalidInput, match="needs a reason"):
         casework.registry.reject(one.request.id, "mia", LATER, "  ")
     rejected = casework.registry.reject(one.request.id, "mia", LATER, "20 h is too short")
     assert (rejected.state, rejected.reason) == (RequestState.REJECTED, "20 h is too short")
