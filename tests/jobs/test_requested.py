@@ -111,3 +111,15 @@ def test_bad_arguments_are_refused_with_what_to_write() -> None:
         arguments_for("reviews", {"as_of": "02.03.2026"}, today)
     with pytest.raises(InvalidInput, match="no job 'backup'; jobs: recompute, cycles, reviews"):
         arguments_for("backup", {}, today)
+
+
+def test_a_claim_skips_a_job_another_worker_is_claiming_on_postgresql(
+        postgres_casework: Casework) -> None:
+    jobs = worker(postgres_casework, "a")
+    first = jobs.request("cycles", {"year": "1998"}, "max", NOW)
+    second = jobs.request("reviews", {"as_of": "1998-06-30"}, "max", NOW)
+    with postgres_casework.database.engine.connect() as other:  # a claim in progress
+        other.exec_driver_sql(f"SELECT id FROM jobs WHERE id = {first.id} FOR UPDATE")
+        claimed = jobs.store.claim("b", WALL, WALL + LEASE, NOW)  # does not wait for it
+        other.rollback()
+    assert claimed is not None and claimed.id == second.id
