@@ -48,6 +48,7 @@ from engine.sla.clocks import Reckoner
 from engine.store import Database, SqlStore
 from engine.store.accounts import SqlAccounts
 from engine.store.administration import SqlAdministration
+from engine.store.approvals import SqlPublicationRequests
 from engine.store.audit_sources import SqlAuditSource
 from engine.store.audit_views import SqlAudit
 from engine.store.backups import Restored, SqlBackups
@@ -61,6 +62,7 @@ from engine.store.drafts import SqlDrafts
 from engine.store.erasure import SqlPersonalData
 from engine.store.holds import SqlHolds
 from engine.store.inbound import SqlInbound
+from engine.store.jobs import SqlJobs
 from engine.store.notifications import SqlNotifications
 from engine.store.operating import SqlOperating
 from engine.store.publications import SqlPublications
@@ -70,6 +72,7 @@ from engine.store.surveys import SqlSurveys
 from engine.store.sweeps import SqlTimers
 from engine.store.upgrades import is_current, upgrade
 from engine.store.views import SqlViews
+from engine.workflows.approvals import PublicationRequests
 from engine.workflows.drafts import Drafts
 from engine.workflows.publications import Publications
 from engine.workflows.registry import (
@@ -81,6 +84,7 @@ from engine.workflows.registry import (
 )
 
 if TYPE_CHECKING:
+    from engine.jobs.requested import Jobs
     from engine.jobs.retention import Retention
     from engine.jobs.tiering import Tiering
     from engine.jobs.worker import Worker
@@ -170,6 +174,11 @@ class Casework:
         return LegalHolds(SqlHolds(self.database))
 
     @cached_property
+    def approvals(self) -> PublicationRequests:
+        """The publication requests of four-eyes publishing (engine.workflows.approvals)."""
+        return self.registry.requests or SqlPublicationRequests(self.database)
+
+    @cached_property
     def publications(self) -> Publications:
         return SqlPublications(self.database)
 
@@ -225,6 +234,16 @@ class Casework:
     @cached_property
     def opening(self) -> Opening:
         return Opening(self.customers, self.registry, self.runtime)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """Jobs requested from the browser, run by this process's worker (engine.jobs.
+        requested), under the timer worker's name."""
+        from engine.jobs.requested import Jobs, runners
+        from engine.jobs.worker import worker_name
+
+        return Jobs(SqlJobs(self.database), runners(lambda: self.tiering, lambda: self.opening),
+                    worker_name())
 
     @cached_property
     def timers(self) -> Timers:
@@ -316,7 +335,8 @@ def open_casework(settings: Settings, migrate: bool = False) -> Casework:
         raise CaseworkError(f"the database at {_safe(settings.database_url)} is not at the newest "
                             "schema; run `casework db upgrade` first")
     store = SqlStore(database)
-    registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems})
+    registry = Registry(store, table_checks={TIER_TABLE: managed_tier_problems},
+                        requests=SqlPublicationRequests(database))
     reckoner = Reckoner(lambda: load_calendars(settings.home))  # read when a clock needs it
     mailing = Mailing(MailTemplates(definitions_home(settings.home)), registry,
                       settings.mail.message_domain, settings.mail.language)

@@ -45,6 +45,7 @@ MENU = [("/queues", "Queues", Permission.READ_CASES),
         ("/new/complaint", "New complaint", Permission.WORK_CASES),
         ("/customers", "Customers", Permission.READ_CUSTOMERS),
         ("/rules", "Rules", Permission.READ_RULES),
+        ("/jobs", "Jobs", Permission.EDIT_RULES),
         ("/audit", "Audit", Permission.AUDIT),
         ("/dashboards", "Dashboards", Permission.VIEW_DASHBOARDS),
         ("/admin/users", "Admin", Permission.ADMINISTER)]

@@ -16,6 +16,7 @@ from engine.kernel.history import iso
 from engine.kernel.yaml_source import read_source
 from engine.rules.loading import given_value, load_table_file, load_table_text
 from engine.rules.tables import Decision, RowTrace, TableSpec, coverage, decide, explain, run_tests
+from engine.workflows.approvals import RequestState
 from engine.workflows.registry import definitions_home, load_tables
 
 if TYPE_CHECKING:
@@ -86,10 +87,13 @@ def rules_eval(table: str, input_json: str, show_explain: bool, published: bool,
 
 @rules.command("publish")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", default="operator", show_default=True,
+              help="Who publishes (under `approval: required`: who proposes)")
 @common
 @handles_errors
-def rules_publish(file: Path, home: Path | None, now_text: str | None) -> None:
-    """Validate FILE, run its tests and, only if all pass, make it the active version."""
+def rules_publish(file: Path, by: str, home: Path | None, now_text: str | None) -> None:
+    """Validate FILE, run its tests and, only if all pass, make it the active version; under
+    `approval: required` (the active version's or FILE's) record it for a second manager."""
     text = read_source(file)
     spec = load_table_text(text, str(file))
     with opened(home, now_text) as casework:
@@ -98,11 +102,50 @@ def rules_publish(file: Path, home: Path | None, now_text: str | None) -> None:
             before: TableSpec | None = casework.registry.active_table(spec.name, now)
         except NotFound:
             before = None
-        record = casework.registry.publish_table(spec, text, now)
-    was = f" (was v{before.version})" if before and before.content_hash != record.content_hash \
+        done = casework.registry.publish_table(spec, text, now, by=by)
+    if done.request is not None and not done.published:
+        click.echo(f"{spec.name} v{spec.version} awaits approval (approval: required): "
+                   f"{len(spec.tests)} tests passed; request {done.request.id} proposed by "
+                   f"{by}; a second manager approves it with `casework rules approve "
+                   f"{done.request.id} --by NAME` or on /rules/approvals/{done.request.id}")
+        return
+    was = f" (was v{before.version})" if before and before.content_hash != done.content_hash \
         else ""
     click.echo(f"published {spec.name} v{spec.version}{was}: {len(spec.tests)} tests passed; "
-               f"active since {iso(casework.settings.clock())}, content {record.content_hash[:12]}")
+               f"active since {iso(casework.settings.clock())}, content {done.content_hash[:12]}")
+
+
+@rules.command("approve")
+@click.argument("request_id", type=int)
+@click.option("--by", required=True, help="Who approves (not who proposed it: four eyes)")
+@common
+@handles_errors
+def rules_approve(request_id: int, by: str, home: Path | None, now_text: str | None) -> None:
+    """Approve publication request REQUEST_ID (a table or workflow under `approval:
+    required`): it becomes the active version, with both names in its publication."""
+    with opened(home, now_text) as casework:
+        done = casework.registry.approve(request_id, by, casework.settings.clock())
+    proposer = done.request.proposed_by if done.request else "?"
+    click.echo(f"published {done.kind} {done.name} v{done.version}: proposed by {proposer}, "
+               f"approved by {by}")
+
+
+@rules.command("requests")
+@click.option("--all", "every", is_flag=True, help="Decided requests too, not only pending")
+@common
+@handles_errors
+def rules_requests(every: bool, home: Path | None, now_text: str | None) -> None:
+    """List publication requests waiting for a second manager (newest first)."""
+    with opened(home, now_text) as casework:
+        found = casework.approvals.listing(None if every else RequestState.PENDING)
+    for request in found:
+        decided = f" by {request.decided_by}" if request.decided_by else ""
+        click.echo(f"#{request.id} {request.kind} {request.name} v{request.version}: "
+                   f"{request.state}{decided}; proposed by {request.proposed_by} "
+                   f"{iso(request.proposal.proposed_at)}")
+    if not found:
+        click.echo("no pending publication requests" if not every else
+                   "no publication requests")
 
 
 @rules.command("simulate")

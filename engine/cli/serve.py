@@ -29,12 +29,15 @@ def run_server(casework: Casework, host: str, port: int, processes: int = 1,
     every few seconds (engine.jobs.worker.Sweeper), unless the clock is fixed by --now."""
     import uvicorn
 
+    from engine.cli.worker import JOB_STOP_SECONDS, job_runner
     from engine.jobs.worker import Sweeper
 
-    sweeper = None
+    sweeper = jobs = None
     if sweep and casework.settings.now is None:
         sweeper = Sweeper(casework.worker, casework.settings.clock, SWEEP_SECONDS)
         sweeper.start()
+        jobs = job_runner(casework)  # the jobs requested on the pages (engine.jobs.requested)
+        jobs.start()
     configure_logging(casework.settings.log_format)
     try:
         if processes == 1:
@@ -50,6 +53,8 @@ def run_server(casework: Casework, host: str, port: int, processes: int = 1,
     finally:
         if sweeper is not None:
             sweeper.stop()
+        if jobs is not None:  # a job in hand is left to its lease: another worker takes it over
+            jobs.stop(JOB_STOP_SECONDS)
 
 
 def process_environment(casework: Casework) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from engine.jobs.outbox import Mailer, send_outbox
 from engine.jobs.periodic import Periodic, Stopping
 from engine.jobs.retention import RetentionRun, RetentionTimer
 from engine.kernel.history import iso
+from engine.kernel.jobs import JobRecord
 from engine.kernel.logs import configure_logging
 from engine.kernel.settings import SmtpTls
 from engine.wiring import Casework
@@ -58,6 +60,9 @@ def worker(interval: float, once: bool, mail_every: float | None,
         if once:
             click.echo(f"fired {casework.worker.fire_due_timers(casework.settings.clock())} "
                        "timer(s)")
+            ran = casework.jobs.run_all(casework.settings.clock)
+            if ran:
+                click.echo(f"ran {ran} job(s)")
             return
         if casework.settings.now is not None:
             fail("--now / CASEWORK_NOW fixes the time, so a looping worker would fire nothing "
@@ -73,6 +78,10 @@ def worker(interval: float, once: bool, mail_every: float | None,
                 click.echo(f"{iso(at)} fired {fired} timer(s)")
 
         sweeper = Sweeper(casework.worker, casework.settings.clock, interval, report)
+
+        def report_job(done: JobRecord) -> None:
+            click.echo(f"{iso(casework.settings.clock())} job {done.id} ({done.title}) "
+                       f"{done.state}: {done.summary or done.error}")
 
         def fetched(done: Fetched) -> None:
             if done.taken or done.failed:
@@ -98,6 +107,8 @@ def worker(interval: float, once: bool, mail_every: float | None,
                    "stops it")
         sweeper.start()
         beside = [job for job in (poller, keeper, checkpoints) if job is not None]
+        jobs = job_runner(casework, report_job)
+        jobs.start()
         for job in beside:
             job.start()
         while not stopping.wait(0.2) and sweeper.running:
@@ -105,7 +116,27 @@ def worker(interval: float, once: bool, mail_every: float | None,
         sweeper.stop()
         for job in beside:
             job.stop()
+        jobs.stop(JOB_STOP_SECONDS)  # a job in hand is left to its lease: another takes it over
         click.echo("worker: stopped")
+
+
+JOB_EVERY = 2.0  # seconds between looks for jobs requested from the browser
+JOB_STOP_SECONDS = 10.0  # how long a stop waits for the thread in hand (a recompute is long)
+
+
+def job_runner(casework: Casework,
+               ran: Callable[[JobRecord], None] = lambda done: None) -> Periodic:
+    """Runs the jobs requested from the browser (engine.jobs.requested), one at a time, on a
+    thread of its own beside the sweeps: a recompute that takes minutes holds no timer up."""
+
+    def work(stopping: Stopping) -> None:
+        while not stopping():
+            done = casework.jobs.run_next(casework.settings.clock())
+            if done is None:
+                return
+            ran(done)
+
+    return Periodic("casework-jobs", "the jobs", JOB_EVERY, work)
 
 
 def serve_metrics(casework: Casework, host: str, port: int) -> None:

@@ -114,3 +114,18 @@ class Busy(CaseworkError):
         super().__init__(
             f"the database is busy: another writer held its lock for the whole {waited:g} s "
             f"wait (CASEWORK_LOCK_TIMEOUT); nothing was written; try again in {retry_after} s")
+
+
+class ApprovalRefused(CaseworkError):
+    """A publication request that may not be decided so: it is not pending any more, or its
+    base is no longer the active version (stale). Nothing was changed."""
+
+
+class SelfApproval(ApprovalRefused):
+    """A manager approving (or rejecting) their own publication request: four eyes need a
+    second person (forbidden, where HTTP answers)."""
+
+
+class JobRefused(CaseworkError):
+    """A job that may not be requested now (a tier recompute while one is queued or running),
+    or one requested with arguments it cannot run with. Nothing was queued."""

@@ -294,6 +294,7 @@ class WorkflowSpec:
     reacts: tuple[ReactSpec, ...] = ()
     one_open_per_customer: bool = False  # a second open case for a customer is refused
     on_start: tuple[Action, ...] = ()  # actions run when a case is opened, before its clocks
+    approval: bool = False  # `approval: required`: a publish waits for a second manager
     _by_source: dict[tuple[str, str], TransitionSpec] = field(
         init=False, repr=False, compare=False
     )

@@ -175,6 +175,9 @@ def known_list(known: Iterable[str]) -> str:
     return ", ".join(sorted(known)) or "(none)"
 
 
+APPROVALS = ("none", "required")  # a definition's `approval:`, none when left out
+
+
 class Checker:
     """Collects the problems of one definition file."""
 
@@ -183,6 +186,16 @@ class Checker:
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
+
+    def approval(self, node: Node) -> bool:
+        """Whether the definition says `approval: required` (four-eyes publishing); the key
+        may be left out or say `none`."""
+        value = node.get("approval", "none")
+        if value not in APPROVALS:
+            self.problem(node.line_of("approval"), f"'approval' must be 'required' or 'none' "
+                         f"(or left out), not {value!r}")
+            return False
+        return bool(value == "required")
 
     def keys(self, node: Node, allowed: set[str], what: str) -> None:
         for key in node:

@@ -34,7 +34,7 @@ from engine.rules.tables import (
 from engine.rules.unary import CellError, Test, compile_cell
 
 TABLE_KEYS = {"table", "version", "title", "description", "effective", "hit", "aggregate",
-              "default", "inputs", "outputs", "rules", "tests"}
+              "default", "inputs", "outputs", "rules", "tests", "approval"}
 ROW_KEYS = {"id", "when", "if", "then", "description"}
 TEST_KEYS = {"given", "expect", "rows", "description"}
 OUTPUT_KEYS = {"type", "values", "description"}
@@ -86,12 +86,13 @@ class _TableLoader(Checker):
         many = not hit.single and doc.get("aggregate") is None  # a list of every match
         tests = self.tests(doc.get("tests"), doc.line_of("tests"), inputs, outputs, rows, many)
         start, until = self.effective(doc)
+        approval = self.approval(doc)
         if self.problems or not isinstance(name, str) or not isinstance(version, int):
             return None
         readers = {i: tuple(r.id for r in rows if _reads(r, i)) for i in inputs}
         return TableSpec(name, version, str(doc.get("title") or name), hit, aggregate, inputs,
                          outputs, tuple(rows), tuple(tests), start, until, content_hash(doc),
-                         self.path, readers)
+                         self.path, readers, approval)
 
     def hit(self, doc: Node) -> HitPolicy:
         hit = doc.get("hit", HitPolicy.UNIQUE)

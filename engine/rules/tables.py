@@ -94,6 +94,7 @@ class TableSpec:
     content_hash: str
     path: str
     readers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # input -> row ids
+    approval: bool = False  # `approval: required`: a publish waits for a second manager
     plan: _Plan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

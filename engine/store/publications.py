@@ -15,7 +15,7 @@ from engine.workflows.publications import Publication
 def _publication(row: Any) -> Publication:
     m = row._mapping
     return Publication(m["definition_id"], m["kind"], m["name"], m["version"],
-                       m["published_at"], m["published_by"])
+                       m["published_at"], m["published_by"], m["approved_by"])
 
 
 class SqlPublications:
@@ -29,7 +29,7 @@ class SqlPublications:
         query = (
             sa.select(publications.c.definition_id, publications.c.kind, publications.c.name,
                       definitions.c.version, publications.c.published_at,
-                      publications.c.published_by)
+                      publications.c.published_by, publications.c.approved_by)
             .join(definitions, definitions.c.id == publications.c.definition_id)
             .where(publications.c.kind == kind)
             .order_by(publications.c.id.desc())

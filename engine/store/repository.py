@@ -323,11 +323,12 @@ class SqlStore:
             )
             return [_definition(row) for row in rows]
 
-    def publish(self, record: DefinitionRecord, at: datetime, by: str) -> None:
+    def publish(self, record: DefinitionRecord, at: datetime, by: str,
+                approved_by: str | None = None) -> None:
         with self.database.writing() as connection:
             connection.execute(sa.insert(publications).values(
                 definition_id=record.id, kind=record.kind, name=record.name, published_at=at,
-                published_by=by))
+                published_by=by, approved_by=approved_by))
 
     def definition_marks(self) -> tuple[int, int]:
         with self.database.reading() as connection:

@@ -98,7 +98,59 @@ publications = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("published_at", UTCDateTime, nullable=False),
     sa.Column("published_by", sa.String(100), nullable=False),
+    # the second manager who approved it, for a definition that says `approval: required`
+    # (engine/workflows/approvals.py; migration 0027)
+    sa.Column("approved_by", sa.String(100)),
     sa.Index(None, "kind", "name"),
+)
+
+# Publications waiting for a second manager (`approval: required`): the text proposed, what
+# was active when it was proposed (its base: approving is refused once that changed), and how
+# the request ended (engine/workflows/approvals.py).
+publication_requests = sa.Table(
+    "publication_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # workflow | table
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("source_path", sa.String(500), nullable=False),
+    sa.Column("base_id", sa.ForeignKey("definitions.id")),  # the active version, if any
+    sa.Column("tests", sa.String(500), nullable=False),  # what its tests found when proposed
+    sa.Column("proposed_by", sa.String(100), nullable=False),
+    sa.Column("proposed_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending|approved|rejected|withdrawn
+    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("reason", sa.String(1000)),
+    sa.Index(None, "state", "id"),
+)
+
+# Jobs requested from the browser and run by a worker (engine/jobs/requested.py): a tier
+# recompute, a year's cycles, the record reviews. A worker claims a queued job under a lease
+# as it claims timers; a running job whose lease ran out is taken over.
+_ACTIVE_RECOMPUTE = sa.text("kind = 'recompute' AND state IN ('queued', 'running')")
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # recompute | cycles | reviews
+    sa.Column("arguments", JSONDoc, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # queued | running | done | failed
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer),
+    sa.Column("summary", sa.Text),
+    sa.Column("requested_by", sa.String(100), nullable=False),
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.Column("claimed_by", sa.String(100)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Index(None, "state", "id"),
+    # only one recompute at a time, whoever asks and however many servers take the request
+    sa.Index("ux_jobs_one_recompute", "kind", unique=True,
+             sqlite_where=_ACTIVE_RECOMPUTE, postgresql_where=_ACTIVE_RECOMPUTE),
 )
 
 _OPEN = sa.text("closed_at IS NULL")

@@ -43,7 +43,7 @@ from engine.workflows.timers import TimerLoader
 
 WORKFLOW_KEYS = {"workflow", "version", "title", "description", "subject", "fields", "states",
                  "transitions", "starts", "reacts", "timers", "sla", "one_open_per_customer",
-                 "on_start"}
+                 "on_start", "approval"}
 FIELD_KEYS = {"type", "required", "default", "values", "min", "max", "max_length", "of", "title",
               "description", "personal"}
 STATE_KEYS = {"initial", "final", "queue", "title", "description"}
@@ -142,6 +142,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
         calendar = sla_node.get("calendar") if isinstance(sla_node, Node) else None
         timers = self.timers(document.get("timers"), document.line_of("timers"), states,
                              transitions, scope, calendar if isinstance(calendar, str) else None)
+        approval = self.approval(document)
         if self.problems or name is None or not isinstance(version, int):
             return None
         return WorkflowSpec(
@@ -149,7 +150,7 @@ class _WorkflowLoader(ActionLoader, StartLoader, TimerLoader):
             subject=subject, fields=fields, states=states, transitions=tuple(transitions),
             content_hash=content_hash(document), path=self.path, starts=tuple(starts),
             timers=tuple(timers), sla=sla, reacts=tuple(reacts), one_open_per_customer=one_open,
-            on_start=tuple(on_start),
+            on_start=tuple(on_start), approval=approval,
         )
 
     def identifier(self, node: Node, key: str, what: str) -> str | None:

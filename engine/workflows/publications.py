@@ -18,6 +18,7 @@ class Publication:
     version: int
     published_at: datetime
     published_by: str
+    approved_by: str | None = None  # the second manager, under `approval: required`
 
 
 class Publications(Protocol):

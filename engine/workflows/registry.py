@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from engine.customers.records import TIER_TABLE
-from engine.kernel.errors import DefinitionError, NotFound, Problem
+from engine.kernel.errors import ApprovalRefused, DefinitionError, NotFound, Problem
 from engine.kernel.records import DefinitionRecord, Store
 from engine.kernel.specs import DecideAction, ReactSpec, StartSpec, WorkflowSpec
 from engine.kernel.yaml_source import content_hash, parse, read_source
@@ -26,6 +26,19 @@ from engine.rules.tables import TableSpec, in_force, run_tests
 from engine.shipped import FOLDERS, shipped_home
 from engine.sla.calendars import Calendar
 from engine.sla.loading import load_calendars_file
+from engine.workflows.approvals import (
+    Proposal,
+    PublicationRequest,
+    PublicationRequests,
+    Published,
+    PublishStatus,
+    RequestState,
+    check_current,
+    check_decidable,
+    check_reason,
+    check_withdrawable,
+    requires_approval,
+)
 from engine.workflows.loading import load_workflow_text
 from engine.workflows.machine import WorkflowMachine
 from engine.workflows.mail_files import template_names
@@ -156,9 +169,10 @@ def _read_all(paths: list[Path], kind: str, load: Callable[[str, str], S],
 class Registry:
     """Every workflow version this process has seen, by definition id and by name."""
 
-    def __init__(self, store: Store, table_checks: Mapping[str, TableCheck] | None = None
-                 ) -> None:
+    def __init__(self, store: Store, table_checks: Mapping[str, TableCheck] | None = None,
+                 requests: PublicationRequests | None = None) -> None:
         self.store = store
+        self.requests = requests  # four-eyes publishing (engine.workflows.approvals)
         self.table_checks = dict(table_checks or {})  # by table name
         self._deployed: dict[int, Deployed] = {}
         self._tables: dict[int, TableSpec] = {}
@@ -173,10 +187,22 @@ class Registry:
     def _store(self, kind: str, name: str, version: int, content_hash: str, source: str,
                path: str, at: datetime) -> DefinitionRecord:
         """Store a version if it is new; refuse changed content under a stored version."""
+        self._refuse_clash(kind, name, version, content_hash, source, path)
+        try:
+            return self.store.definition(kind, name, version)
+        except NotFound:
+            record = self.store.add_definition(kind, name, version, content_hash, source, path, at)
+        # stored meanwhile by another process: add_definition returned that one
+        self._refuse_clash(kind, name, version, content_hash, source, path)
+        return record
+
+    def _refuse_clash(self, kind: str, name: str, version: int, content_hash: str, source: str,
+                      path: str) -> None:
+        """Refuse content other than the stored content under a stored version number."""
         try:
             record = self.store.definition(kind, name, version)
         except NotFound:
-            record = self.store.add_definition(kind, name, version, content_hash, source, path, at)
+            return
         if record.content_hash != content_hash:
             newest = self.store.definition(kind, name).version
             raise DefinitionError([Problem(
@@ -186,7 +212,6 @@ class Registry:
                 f"what was decided with it depends on it, so set 'version: {newest + 1}' to "
                 "publish the change",
             )])
-        return record
 
     def deploy(self, spec: WorkflowSpec, source: str, at: datetime) -> Deployed:
         """Store a workflow version (new cases start on the newest one)."""
@@ -199,10 +224,27 @@ class Registry:
         return [self.deploy(spec, text, at)
                 for spec, text in load_workflows(home, tables, load_calendars(home))]
 
+    def publish_table(self, spec: TableSpec, source: str, at: datetime,
+                      by: str = "operator") -> Published:
+        """Make a table version the active one, once it loads, all its tests pass and so do
+        the checks given for its name (`table_checks`); under `approval: required` (the active
+        version's or its own) record it for a second manager instead (engine.workflows.
+        approvals)."""
+        passed = self._check_table(spec)
+        self._refuse_clash("table", spec.name, spec.version, spec.content_hash, source, spec.path)
+        base_id, active_approval, _ = self._base("table", spec.name)
+        if requires_approval(active_approval, spec.approval):
+            return self._propose("table", spec.name, spec.version, spec.content_hash, source,
+                                 spec.path, base_id, f"{passed} of {passed} tests passed", by, at)
+        record = self._activate_table(spec, source, at, by)
+        return Published(PublishStatus.PUBLISHED, "table", spec.name, spec.version,
+                         spec.content_hash, record=record)
+
     def publish_workflow(self, spec: WorkflowSpec, source: str, at: datetime,
-                         by: str = "operator") -> Deployed:
-        """Store a workflow version edited by a manager as the one new cases start on, and
-        record who published it. Its version must be above every stored one (running cases
+                         by: str = "operator") -> Published:
+        """Store a workflow version as the one new cases start on, recording who published
+        it; under `approval: required` (the newest version's or its own) record it for a
+        second manager instead. Its version must be above every stored one (running cases
         keep theirs), and it must change more than the version number."""
         try:
             newest: DefinitionRecord | None = self.store.definition("workflow", spec.name)
@@ -212,26 +254,120 @@ class Registry:
             refusal = _not_next(spec, source, newest)
             if refusal is not None:
                 raise DefinitionError([Problem(spec.path, _version_line(source), refusal)])
-        record = self._store("workflow", spec.name, spec.version, spec.content_hash, source,
-                             spec.path, at)
-        self.store.publish(record, at, by)
-        return self._remember(record, spec)
+        self._refuse_clash("workflow", spec.name, spec.version, spec.content_hash, source,
+                           spec.path)
+        base_id, active_approval, _ = self._base("workflow", spec.name)
+        if requires_approval(active_approval, spec.approval):
+            return self._propose("workflow", spec.name, spec.version, spec.content_hash,
+                                 source, spec.path, base_id, "it loads (workflows have no "
+                                 "embedded tests)", by, at)
+        record = self._activate_workflow(spec, source, at, by)
+        return Published(PublishStatus.PUBLISHED, "workflow", spec.name, spec.version,
+                         spec.content_hash, record=record)
 
-    def publish_table(self, spec: TableSpec, source: str, at: datetime,
-                      by: str = "operator") -> DefinitionRecord:
-        """Make a table version the active one, once it loads, all its tests pass and so do
-        the checks given for its name (`table_checks`)."""
+    def approve(self, request_id: int, by: str, at: datetime) -> Published:
+        """Publish a pending request as its proposer's, approved by `by`: refused for one's
+        own request, a request no longer pending, or a stale one (its base is not active)."""
+        requests = self._requests()
+        request = requests.get(request_id)
+        check_decidable(request, by, "approve")
+        base_id, _, active_version = self._base(request.kind, request.name)
+        check_current(request, base_id, active_version)
+        p = request.proposal
+        table = load_table_text(p.source, p.source_path) if p.kind == "table" else None
+        workflow = load_workflow_text(p.source, p.source_path) if table is None else None
+        if table is not None:
+            self._check_table(table)
+        self._refuse_clash(p.kind, p.name, p.version, p.content_hash, p.source, p.source_path)
+        if not requests.decide(request_id, RequestState.APPROVED, by, at):
+            raise ApprovalRefused(f"{request.what} was decided by someone else meanwhile; "
+                                  "reload the request to see how")
+        if table is not None:
+            record = self._activate_table(table, p.source, at, p.proposed_by, by)
+        else:
+            assert workflow is not None  # a request is of a table or of a workflow
+            record = self._activate_workflow(workflow, p.source, at, p.proposed_by, by)
+        return Published(PublishStatus.PUBLISHED, p.kind, p.name, p.version, p.content_hash,
+                         record=record, request=requests.get(request_id))
+
+    def reject(self, request_id: int, by: str, at: datetime, reason: str | None
+               ) -> PublicationRequest:
+        """End a pending request without publishing it, saying why (not one's own)."""
+        requests = self._requests()
+        request = requests.get(request_id)
+        check_decidable(request, by, "reject")
+        text = check_reason(reason)
+        if not requests.decide(request_id, RequestState.REJECTED, by, at, text):
+            raise ApprovalRefused(f"{request.what} was decided by someone else meanwhile")
+        return requests.get(request_id)
+
+    def withdraw(self, request_id: int, by: str, at: datetime) -> PublicationRequest:
+        """The proposer takes a pending request back."""
+        requests = self._requests()
+        request = requests.get(request_id)
+        check_withdrawable(request, by)
+        if not requests.decide(request_id, RequestState.WITHDRAWN, by, at):
+            raise ApprovalRefused(f"{request.what} was decided by someone else meanwhile")
+        return requests.get(request_id)
+
+    def _requests(self) -> PublicationRequests:
+        if self.requests is None:
+            raise ApprovalRefused("this casework keeps no publication requests; open it with "
+                                  "engine.wiring.open_casework")
+        return self.requests
+
+    def _propose(self, kind: str, name: str, version: int, content_hash: str, source: str,
+                 path: str, base_id: int | None, tests: str, by: str, at: datetime
+                 ) -> Published:
+        request = self._requests().add(Proposal(kind, name, version, content_hash, source,
+                                                path, base_id, tests, by, at))
+        return Published(PublishStatus.AWAITING_APPROVAL, kind, name, version, content_hash,
+                         request=request)
+
+    def _base(self, kind: str, name: str) -> tuple[int | None, bool | None, int | None]:
+        """The active version's definition id, its `approval` setting and its version (all
+        None while there is none): the newest publication of a table, the newest stored
+        version of a workflow."""
+        if kind == "table":
+            published = self.store.publications("table", name)
+            if not published:
+                return None, None, None
+            record = published[0]
+            spec = self._tables.get(record.id) or load_table_text(record.source,
+                                                                  record.source_path)
+            return record.id, spec.approval, record.version
+        try:
+            newest = self.store.definition("workflow", name)
+        except NotFound:
+            return None, None, None
+        return newest.id, self.get(newest.id).spec.approval, newest.version
+
+    def _check_table(self, spec: TableSpec) -> int:
+        """Refuse a table whose tests or checks fail; how many tests passed."""
+        results = run_tests(spec)
         failures = [Problem(spec.path, r.test.line, f"test failed: {r.failure}; not published")
-                    for r in run_tests(spec) if r.failure]
+                    for r in results if r.failure]
         check = self.table_checks.get(spec.name)
         if check is not None:
             failures += check(spec)
         if failures:
             raise DefinitionError(failures)
+        return len(results)
+
+    def _activate_table(self, spec: TableSpec, source: str, at: datetime, by: str,
+                        approved_by: str | None = None) -> DefinitionRecord:
         record = self._store("table", spec.name, spec.version, spec.content_hash, source,
                              spec.path, at)
-        self.store.publish(record, at, by)
+        self.store.publish(record, at, by, approved_by)
         self._tables[record.id] = spec
+        return record
+
+    def _activate_workflow(self, spec: WorkflowSpec, source: str, at: datetime, by: str,
+                           approved_by: str | None = None) -> DefinitionRecord:
+        record = self._store("workflow", spec.name, spec.version, spec.content_hash, source,
+                             spec.path, at)
+        self.store.publish(record, at, by, approved_by)
+        self._remember(record, spec)
         return record
 
     def active_table(self, name: str, at: datetime, mark: int | None = None) -> TableSpec:

@@ -126,7 +126,12 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
     expect(bob.get_by_role("alert")).to_be_visible()
     save(bob, "conflict")
     desk_pages(alice, save)
-    root = signed_in(browser, url, "root")  # administration: users and their tokens
+    admin_pages(signed_in(browser, url, "root"), save)
+    return made
+
+
+def admin_pages(root: Page, save: Callable[[Page | Locator, str], None]) -> None:
+    """Administration: the users, and a user's page with a token just made."""
     root.goto("/admin/users")
     save(root, "admin-users")
     root.goto("/admin/users/alice")
@@ -134,7 +139,6 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
     root.get_by_role("button", name="Create a token").click()
     expect(root.locator("#secret")).to_be_visible()
     save(root, "admin-user")
-    return made
 
 
 def desk_pages(alice: Page, save: Callable[[Page | Locator, str], None]) -> None:

@@ -187,12 +187,14 @@ def test_an_empty_mapping_reports_every_missing_part(tmp_path: Path) -> None:
     [
         pytest.param(
             BASE + "titel: Demo\n", 32,
-            "unknown key 'titel' in table; did you mean 'title'? (allowed: aggregate, default, "
+            "unknown key 'titel' in table; did you mean 'title'? (allowed: aggregate, approval, "
+            "default, "
             "description, effective, hit, inputs, outputs, rules, table, tests, title, version)",
             id="table"),
         pytest.param(
             BASE + "bogus: 1\n", 32,
-            "unknown key 'bogus' in table (allowed: aggregate, default, description, effective, "
+            "unknown key 'bogus' in table (allowed: aggregate, approval, default, description, "
+            "effective, "
             "hit, inputs, outputs, rules, table, tests, title, version)",
             id="table-no-suggestion"),
         pytest.param(

@@ -69,6 +69,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/rules/drafts/{kind:str}/{name:str}"): RULE_WRITERS,
     ("POST", "/rules/drafts/{kind:str}/{name:str}"): RULE_WRITERS,
     ("POST", "/rules/drafts/{kind:str}/{name:str}/discard"): RULE_WRITERS,
+    ("GET", "/rules/approvals"): RULE_WRITERS,
+    ("GET", "/rules/approvals/{request_id:int}"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/approve"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/reject"): RULE_WRITERS,
+    ("POST", "/rules/approvals/{request_id:int}/withdraw"): RULE_WRITERS,
+    ("GET", "/jobs"): RULE_WRITERS,
+    ("POST", "/jobs/{kind:str}"): RULE_WRITERS,
+    ("GET", "/jobs/{job_id:int}"): RULE_WRITERS,
     ("GET", "/dashboards"): CHARTS,
     ("GET", "/dashboards/{chart:str}"): CHARTS,
     ("POST", "/api/cases"): WORKERS,
@@ -162,7 +170,7 @@ def samples(desk: Casework) -> dict[str, str]:
             "customer_id": "C1", "name": "complaint_sla", "table": "complaint_sla",
             "workflow": "complaint", "version": "1", "chart": "tiers", "view_id": "1",
             "attachment_id": "1", "notification_id": "1", "token_id": "999999",
-            "kind": "table"}
+            "request_id": "1", "job_id": "1", "kind": "no_such_job"}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -140,7 +140,8 @@ def test_document_must_be_a_mapping(tmp_path: Path, text: str, line: int) -> Non
     [
         pytest.param(
             BASE + "titel: Demo\n", 20,
-            "unknown key 'titel' in workflow; did you mean 'title'? (allowed: description, "
+            "unknown key 'titel' in workflow; did you mean 'title'? (allowed: approval, "
+            "description, "
             "fields, on_start, one_open_per_customer, reacts, sla, starts, states, subject, "
             "timers, title, transitions, version, workflow)",
             id="workflow"),

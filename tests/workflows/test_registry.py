@@ -171,7 +171,8 @@ def test_a_published_workflow_version_is_the_newest_with_its_author(casework: Ca
     text, path = _complaint(8, " (edited)")
     deployed = casework.registry.publish_workflow(load_workflow_text(text, path), text, T0,
                                                   by="max")
-    assert casework.registry.active("complaint").definition_id == deployed.definition_id
+    assert deployed.record is not None
+    assert casework.registry.active("complaint").definition_id == deployed.record.id
     assert [(p.version, p.published_by) for p in
             casework.publications.of("workflow", "complaint")] == [(8, "max")]
 

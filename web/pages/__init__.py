@@ -3,6 +3,7 @@
 from web.pages import (
     admin,
     agent_views,
+    approvals,
     audit,
     auth,
     cases,
@@ -12,6 +13,7 @@ from web.pages import (
     desk,
     drafting,
     intake,
+    jobs,
     notifications,
     personal_data,
     public,
@@ -23,7 +25,7 @@ from web.pages import (
 
 ROUTERS = [auth.ROUTER, desk.ROUTER, cases.ROUTER, customers.ROUTER, audit.ROUTER, rules.ROUTER,
            rule_editing.ROUTER, workflow_editing.ROUTER, workflow_moves.ROUTER,
-           drafting.ROUTER,
-           dashboards.ROUTER, intake.ROUTER, agent_views.ROUTER,
+           drafting.ROUTER, approvals.ROUTER, dashboards.ROUTER, intake.ROUTER,
+           agent_views.ROUTER, jobs.ROUTER,
            conversation.ROUTER, notifications.ROUTER, personal_data.ROUTER, public.SURVEY,
            public.CONTACT, admin.ROUTER]

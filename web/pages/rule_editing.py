@@ -257,12 +257,13 @@ def publish_table(request: Request[User, Any, Any], name: FromPath[str],
             f"v{active.version} with this content is already the active version; change the "
             "table and raise 'version:' to publish"))
     try:
-        record = casework.registry.publish_table(spec, text, now_of(request),
-                                                 by=request.user.name)
+        done = casework.registry.publish_table(spec, text, now_of(request),
+                                               by=request.user.name)
     except DefinitionError as exc:  # a version number stored with other content
         return _refused(request, name, text, "publish", data, exc.problems, spec=spec)
-    casework.drafts.discard(DraftKind.TABLE, name, request.user.name)  # it is published now
-    target = f"/rules/tables/{name}?published={record.version}"
+    casework.drafts.discard(DraftKind.TABLE, name, request.user.name)  # published or proposed
+    target = (f"/rules/tables/{name}?published={done.version}" if done.request is None
+              else f"/rules/approvals/{done.request.id}")  # awaiting a second manager
     if getattr(request, "htmx", None):  # leave the editor for the table as it now is
         return Response("", status_code=HTTP_200_OK, headers={"HX-Redirect": target})
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)

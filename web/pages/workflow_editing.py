@@ -163,7 +163,8 @@ def publish_workflow(request: Request[User, Any, Any], name: FromPath[str],
     except DefinitionError as exc:  # a version taken, or nothing changed but the version
         return _refused(request, name, text, "publish", exc.problems, spec)
     casework.drafts.discard(DraftKind.WORKFLOW, name, request.user.name)  # published now
-    target = f"/rules/workflows/{name}?version={deployed.spec.version}"
+    target = (f"/rules/workflows/{name}?version={deployed.version}" if deployed.request is None
+              else f"/rules/approvals/{deployed.request.id}")  # awaiting a second manager
     if getattr(request, "htmx", None):  # leave the editor for the workflow as it now is
         return Response("", status_code=HTTP_200_OK, headers={"HX-Redirect": target})
     return Redirect(target, status_code=HTTP_303_SEE_OTHER)
