@@ -101,3 +101,53 @@ def test_a_job_requested_in_the_browser_runs_with_its_progress_shown(
     page.goto("/jobs")
     expect(page.locator("#recent")).to_contain_text("record reviews:")
     assert errors == []
+
+
+def test_the_complaint_workflow_edited_approved_by_a_second_manager_and_cases_migrated(
+        new_page: Callable[[], Page], shot: Callable[[Page, str], object]) -> None:
+    """The issue's whole flow: max edits the complaint workflow (it now says `approval:
+    required`), sees its diagram, proposes v8; mia approves it; max moves the open complaints
+    to v8 after a dry run."""
+    max_, max_errors = signed_in(new_page, "max", demo_password("max"))
+    max_.on("dialog", lambda dialog: dialog.accept())  # htmx's "Publish this version?"
+    max_.goto("/rules/workflows/complaint")
+    max_.get_by_role("link", name="Edit", exact=True).click()
+    source = max_.locator("#source")
+    proposed = source.input_value()
+    assert "version: 8" in proposed  # the next version, proposed
+    source.fill("approval: required\n" + proposed.replace("in_progress", "investigating"))
+    max_.get_by_role("button", name="Validate").click()
+    expect(max_.locator("#result .ok")).to_contain_text("valid: complaint v8")
+    diagram = max_.locator("#result .diagram svg")
+    expect(diagram).to_be_visible()
+    expect(diagram).to_contain_text("investigating")
+    max_.get_by_role("button", name="Publish").click()
+    expect(max_).to_have_url(re.compile(r"/rules/approvals/\d+$"))
+    request_url = max_.url
+    expect(max_.locator("#state")).to_contain_text("It is not active until a second manager")
+
+    mia, mia_errors = signed_in(new_page, "mia", MIA_PASSWORD)
+    mia.goto("/rules/approvals")
+    mia.locator("#pending").get_by_role("link", name="complaint v8").click()
+    expect(mia).to_have_url(request_url)
+    expect(mia.locator("#diff")).to_contain_text("+approval: required")
+    mia.get_by_role("button", name="Approve and publish").click()
+    expect(mia).to_have_url(re.compile(r"/rules/workflows/complaint"))
+    expect(mia.locator("body")).to_contain_text("approved by mia")
+    shot(mia, "workflow-approved")
+
+    max_.goto("/rules/workflows/complaint/migrate")
+    expect(max_.locator("#from_version")).to_have_value("7")
+    expect(max_.locator("#to_version")).to_have_value("8")
+    in_progress = max_.locator("#map-in_progress")
+    if in_progress.count():  # complaints being investigated go to the renamed state
+        in_progress.select_option("investigating")
+    max_.get_by_role("button", name="Dry run").click()
+    summary = max_.locator("#moves [role=status]")
+    expect(summary).to_contain_text("nothing has changed yet")
+    found = re.search(r"would move (\d+) case", summary.inner_text())
+    assert found is not None and int(found.group(1)) > 0
+    max_.get_by_role("button", name="Migrate").click()
+    expect(summary).to_contain_text(f"moved {found.group(1)} case(s) to v8")
+    shot(max_, "workflow-migrated")
+    assert max_errors + mia_errors == []
