@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from engine.kernel.specs import WorkflowSpec
 from engine.workflows.drawing import svg, too_large
+from web.headers import style_nonce
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -72,6 +73,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.filters["filesize"] = filesize
     env.globals["workflow_svg"] = workflow_svg
     env.globals["diagram_too_large"] = too_large
+    env.globals["style_nonce"] = style_nonce
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

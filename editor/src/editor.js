@@ -7,8 +7,9 @@
 //   data-names="<element id>"     a <script type="application/json"> with the names to complete:
 //                                 {"states": [...], "fields": [...], "roles": [...], ...}
 // The textarea stays in the form, hidden and kept in sync with every change, so the form posts
-// as it did; without JavaScript the page is the plain form. No inline style is written:
-// CodeMirror's styles go in through adoptedStyleSheets, which the Content-Security-Policy allows.
+// as it did; without JavaScript the page is the plain form. CodeMirror writes its styles into a
+// <style> element: the page's Content-Security-Policy allows it by a per-response nonce, which
+// the server puts on this script's element (web/headers.py) and EditorView.cspNonce passes on.
 import {autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap} from "@codemirror/autocomplete";
 import {defaultKeymap, history, historyKeymap, indentWithTab} from "@codemirror/commands";
 import {yaml} from "@codemirror/lang-yaml";
@@ -20,6 +21,7 @@ import {EditorState} from "@codemirror/state";
 import {drawSelection, EditorView, highlightActiveLine, highlightActiveLineGutter, keymap,
         lineNumbers} from "@codemirror/view";
 
+const NONCE = document.currentScript ? document.currentScript.nonce : "";
 const LINT_DELAY = 500; // ms after the last change: one request a pause, not one a keystroke
 // what each kind of name is shown as in the completion list (CodeMirror's icon classes)
 const KINDS = {states: ["enum", "state"], fields: ["property", "field"], roles: ["type", "role"],
@@ -71,7 +73,7 @@ function enhance(textarea) {
     lineNumbers(), highlightActiveLineGutter(), foldGutter(), history(), drawSelection(),
     indentOnInput(), bracketMatching(), closeBrackets(), highlightActiveLine(),
     highlightSelectionMatches(), syntaxHighlighting(defaultHighlightStyle, {fallback: true}),
-    yaml(), EditorState.tabSize.of(2), EditorView.lineWrapping,
+    yaml(), EditorState.tabSize.of(2), EditorView.lineWrapping, EditorView.cspNonce.of(NONCE),
     keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap,
                ...foldKeymap, ...completionKeymap, ...lintKeymap, indentWithTab]),
     autocompletion({override: [completeNames(namesOf(textarea))]}),

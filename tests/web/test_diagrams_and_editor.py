@@ -14,6 +14,7 @@ from engine.kernel.roles import ROLES
 from engine.wiring import Casework
 from tests.fixtures import ROOT, T0
 from tests.web_fixtures import Client, csrf
+from web.headers import CONTENT_SECURITY_POLICY
 
 ANN = Actor("ann", "agent")
 SLA = (ROOT / "rules" / "complaint_sla.yaml").read_text()
@@ -78,7 +79,8 @@ def test_the_table_editor_is_marked_for_the_editor_with_the_names_to_complete(
     assert names["roles"] == sorted(ROLES)
     assert "complaint_sla" in names["tables"] and "customer_tier" in names["tables"]
     assert names["calendars"] and "complaint" in names["workflows"]
-    bundle = re.findall(r'<script src="/static/(editor-[\d.]+\.min\.js)" defer></script>', page)
+    bundle = re.findall(r'<script src="/static/(editor-[\d.]+\.min\.js)" defer '
+                        r'nonce="[\w-]+"></script>', page)
     assert len(bundle) == 1 and (ROOT / "web" / "static" / bundle[0]).is_file()
 
 
@@ -105,3 +107,20 @@ def test_the_problems_endpoint_answers_each_problem_at_its_line_as_json(
 def test_only_editors_may_ask_for_problems(client_as: Callable[[str], Client]) -> None:
     assert problems(client_as("ada"), SLA).status_code == 403
     assert problems(client_as("ann"), SLA).status_code == 403
+
+
+def test_only_the_editor_page_allows_styles_by_a_fresh_nonce_of_its_own(
+        client_as: Callable[[str], Client]) -> None:
+    max_ = client_as("max")
+    seen = set()
+    for _ in range(2):
+        answer = max_.get("/rules/tables/complaint_sla/edit")
+        policy = answer.headers["content-security-policy"]
+        nonce = re.search(r"style-src 'self' 'nonce-([\w-]+)';", policy)
+        assert nonce, policy
+        assert f'defer nonce="{nonce.group(1)}"></script>' in answer.text
+        assert "script-src 'self';" in policy and "unsafe" not in policy
+        seen.add(nonce.group(1))
+    assert len(seen) == 2  # a new one for each response
+    assert max_.get("/rules/workflows/complaint").headers["content-security-policy"] == \
+        CONTENT_SECURITY_POLICY
