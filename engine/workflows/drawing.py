@@ -33,6 +33,8 @@ CHAR = 7.4  # width of a character at the boxes' font size (13px sans-serif), a 
 SMALL_CHAR = 6.3  # at the names' and labels' size (11px)
 PAD = 12.0
 MIN_WIDTH = 96.0
+KEPT = 512  # drawings kept (a few kilobytes each) before the cache starts afresh
+_DRAWN: dict[tuple[str, int, str, str | None], str] = {}
 LABELS_SHOWN = 6  # labels an arrow shows before "+n more"
 WRAP = 24  # characters of a label line, broken at spaces
 
@@ -51,9 +53,18 @@ def too_large(spec: WorkflowSpec) -> str | None:
 
 
 def svg(spec: WorkflowSpec, current: str | None = None) -> str:
-    """The workflow as an <svg> element, `current` marked; "" when it is too_large."""
-    if too_large(spec) is not None:
-        return ""
+    """The workflow as an <svg> element, `current` marked; "" when it is too_large. Kept per
+    version and state: a case page asks for the same few drawings over and over."""
+    key = (spec.name, spec.version, spec.content_hash, current)
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        if len(_DRAWN) >= KEPT:
+            _DRAWN.clear()
+        drawn = _DRAWN[key] = "" if too_large(spec) is not None else _drawing(spec, current)
+    return drawn
+
+
+def _drawing(spec: WorkflowSpec, current: str | None) -> str:
     labels = {pair: _shown(lines) for pair, lines in _labels(spec).items()}
     nodes = [_node(spec, name) for name in _initial_first(spec)]
     layout = layered(nodes, [Edge(s, d, max(len(line) for line in lines) * SMALL_CHAR,

@@ -84,6 +84,7 @@ def test_the_current_state_alone_is_highlighted() -> None:
               if "current" in g.attrib["class"].split()}
     assert marked == {"in_progress"}
     assert states_of(root)["in_progress"].attrib["aria-current"] == "step"
+    assert svg(COMPLAINT, "in_progress") is svg(COMPLAINT, "in_progress")  # drawn once, kept
     assert not any("current" in g.attrib["class"].split()
                    for g in states_of(parsed(svg(COMPLAINT))).values())
 
@@ -144,12 +145,16 @@ def large_workflow(states: int, arrows: int, far: bool = False) -> WorkflowSpec:
 def test_a_workflow_at_the_drawing_limits_draws_in_well_under_a_second() -> None:
     spec = large_workflow(MAX_STATES, MAX_EDGES)
     assert too_large(spec) is None
-    started = time.perf_counter()
-    drawn = svg(spec, "state_7")
-    took = time.perf_counter() - started
-    assert len(states_of(parsed(drawn))) == MAX_STATES
-    # about 0.1 s here; the bound leaves room for a machine busy with other work
-    assert took < 1.0, f"{took:.2f}s to draw {MAX_STATES} states and {MAX_EDGES} arrows"
+    pairs = [(s, d) for s, d, _ in edges(spec)]
+    assert bends(list(spec.states), pairs) <= MAX_BENDS  # the work is bounded, not only timed
+    took = []
+    for current in ("state_7", "state_8", "state_9"):  # each a drawing of its own (not kept)
+        started = time.perf_counter()
+        drawn = svg(spec, current)
+        took.append(time.perf_counter() - started)
+        assert len(states_of(parsed(drawn))) == MAX_STATES
+    # about 0.1 s on an idle machine; the best of three, for a machine busy with other work
+    assert min(took) < 1.0, f"{min(took):.2f}s to draw {MAX_STATES} states, {MAX_EDGES} arrows"
 
 
 def test_a_larger_workflow_is_not_drawn_and_says_why_at_once() -> None:
