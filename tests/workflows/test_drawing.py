@@ -1,4 +1,4 @@
-"""engine.workflows.drawing and engine.workflows.layout: workflows drawn as SVG on the server."""
+"""engine.workflows.drawing: workflows drawn as SVG on the server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from engine.kernel.specs import WorkflowSpec
 from engine.workflows.diagram import edges
 from engine.workflows.drawing import MAX_BENDS, MAX_EDGES, MAX_STATES, svg, too_large
-from engine.workflows.layout import Edge, Node, bends, layered
+from engine.workflows.layout import bends
 from engine.workflows.loading import load_workflow_file, load_workflow_text
 from tests.fixtures import ROOT
 
@@ -101,24 +101,6 @@ def test_text_from_yaml_is_escaped_and_nothing_is_styled_inline() -> None:
         assert not any(name.startswith("on") for name in element.attrib), element.tag
     assert [e.tag for e in root.iter() if e.tag.endswith("style")] == []
     assert "again" in texts(root)  # the self-loop is drawn and labelled
-
-
-def test_boxes_do_not_overlap_and_stay_inside_the_drawing() -> None:
-    layout = layered([Node(n, 100, 40) for n in "abcdef"],
-                     [Edge(s, d, 60, 13) for s, d in
-                      ["ab", "ac", "ad", "be", "ce", "de", "ea", "ef", "ff", "af"]])
-    boxes = list(layout.nodes.values())
-    for i, one in enumerate(boxes):
-        assert one.x >= 0 and one.x + one.width <= layout.width
-        assert one.y >= 0 and one.y + one.height <= layout.height
-        for other in boxes[i + 1:]:
-            apart = (one.x + one.width <= other.x or other.x + other.width <= one.x
-                     or one.y + one.height <= other.y or other.y + other.height <= one.y)
-            assert apart, (one, other)
-    assert layout.nodes["a"].y < layout.nodes["b"].y < layout.nodes["e"].y  # flows down
-    back = [r for r in layout.routes if r.back]
-    assert [(r.source, r.dest) for r in back] == [("e", "a")]  # the cycle, broken once
-    assert next(r for r in layout.routes if r.loop).source == "f"
 
 
 def large_workflow(states: int, arrows: int, far: bool = False) -> WorkflowSpec:
