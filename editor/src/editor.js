@@ -40,11 +40,21 @@ function namesOf(textarea) {
   return options;
 }
 
+// the keys whose values are names of one kind: those come first in the list there
+const KEYS = [[/\b(from|to|state|initial|pause_in|stop_in|start_in|states)\s*:/, "state"],
+              [/\b(roles|among|role)\s*:/, "role"], [/\b(calendar|calendars)\s*:/, "calendar"],
+              [/\b(table|decide|tables)\s*:/, "table"], [/\bqueue\s*:/, "queue"],
+              [/\b(needs|asks|accepts|field|fields|set|inputs|given)\s*:/, "field"]];
+
 function completeNames(options) {
   return (context) => {
     const word = context.matchBefore(/[\w.-]+/);
     if (!word && !context.explicit) return null;
-    return {from: word ? word.from : context.pos, options, validFor: /^[\w.-]*$/};
+    const line = context.state.doc.lineAt(context.pos);
+    const before = line.text.slice(0, context.pos - line.from);
+    const key = KEYS.find(([pattern]) => pattern.test(before));
+    const ranked = key ? options.map((o) => o.detail === key[1] ? {...o, boost: 50} : o) : options;
+    return {from: word ? word.from : context.pos, options: ranked, validFor: /^[\w.-]*$/};
   };
 }
 

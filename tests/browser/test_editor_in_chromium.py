@@ -66,6 +66,14 @@ def test_the_editor_completes_names_and_marks_a_broken_line_as_you_type(
     # the form still posts the edited text: Validate shows the same problem at that line
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#result li.bad .ln")).to_have_text(str(lines + 1))
+    # after a key that names a state (to:), states come first in the list
+    editor.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nto: re")
+    first = page.locator(".cm-tooltip-autocomplete li").first
+    expect(first).to_contain_text("state")
+    expect(first).to_contain_text(re.compile(r"^re"))
+    page.keyboard.press("Escape")
     # Chromium logs the refusal (422, as intended for a text that does not load), nothing else
     assert [e for e in errors if "status of 422" not in e] == [], "\n".join(errors)
 

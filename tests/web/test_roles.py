@@ -56,6 +56,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/rules/workflows/{name:str}/versions/{version:int}/diff"): RULE_READERS,
     ("GET", "/rules/tables/{name:str}/edit"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/validate"): RULE_WRITERS,
+    ("POST", "/rules/tables/{name:str}/problems"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/test"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/simulate"): RULE_WRITERS,
     ("POST", "/rules/tables/{name:str}/publish"): RULE_WRITERS,
