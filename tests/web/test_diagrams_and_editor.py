@@ -12,8 +12,10 @@ from collections.abc import Callable
 from engine.cases.runtime import Actor
 from engine.kernel.roles import ROLES
 from engine.wiring import Casework
+from engine.workflows.drawing import MAX_STATES
 from tests.fixtures import ROOT, T0
 from tests.web_fixtures import Client, csrf
+from tests.workflows.test_drawing import large_workflow
 from web.headers import CONTENT_SECURITY_POLICY
 
 ANN = Actor("ann", "agent")
@@ -124,3 +126,15 @@ def test_only_the_editor_page_allows_styles_by_a_fresh_nonce_of_its_own(
     assert len(seen) == 2  # a new one for each response
     assert max_.get("/rules/workflows/complaint").headers["content-security-policy"] == \
         CONTENT_SECURITY_POLICY
+
+
+def test_a_workflow_too_large_to_draw_says_so_in_place_of_the_diagram(
+        client_as: Callable[[str], Client]) -> None:
+    environment = client_as("ada").app.template_engine.engine
+    big = large_workflow(MAX_STATES + 1, MAX_STATES + 1)
+    shown = environment.get_template("_workflow_diagram.html").render(spec=big)
+    assert "<svg" not in shown
+    assert f"large v1 has {MAX_STATES + 1} states" in html.unescape(shown)
+    small = environment.get_template("_workflow_diagram.html").render(
+        spec=large_workflow(3, 3), current="state_1")
+    assert 'class="state current" data-state="state_1"' in small
