@@ -50,3 +50,16 @@ def test_the_recipe_asks_for_what_the_lock_holds_and_the_bundle_needs_no_eval() 
     # the Content-Security-Policy has no 'unsafe-eval' (web/headers.py)
     assert "eval(" not in text and "new Function" not in text
     assert "https://" not in text  # it loads nothing from anywhere (no CDN)
+
+
+def test_the_license_notices_of_every_bundled_package_go_with_it() -> None:
+    view = locked()["@codemirror/view"]
+    notices = (STATIC / f"editor-{view}.licenses.txt").read_text()
+    parts = notices.split("\n" + "-" * 72 + "\n\n")
+    named = [re.search(r"^(\S+@[\d.]+)$", part, re.MULTILINE) for part in parts]
+    assert [n.group(1) if n else None for n in named] == [
+        f"{name}@{version}" for name, version in sorted(locked().items())]
+    for part in parts:
+        assert "Permission is hereby granted, free of charge" in part  # MIT's terms, in each
+    assert sorted(p.name for p in STATIC.glob("editor-*.licenses.txt")) == [
+        f"editor-{view}.licenses.txt"]
