@@ -58,6 +58,7 @@ def test_the_wheel_holds_the_templates_static_files_and_migration_template(
     data = [*files_under("web/templates", "web/static"), "migrations/script.py.mako",
             "engine/demodata/cdnow_sample.txt"]
     assert "web/static/htmx-2.0.11.min.js" in data and "web/templates/base.html" in data
+    assert [n for n in data if n.startswith("web/static/editor-")]  # the built YAML editor
     assert {name: wheel.get(name) == (ROOT / name).read_bytes() for name in data} == {
         name: True for name in data}
 

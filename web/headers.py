@@ -10,12 +10,21 @@ it would inject as an inline <style>, are turned off (htmx.config.includeIndicat
 written in casework.css instead, so that style-src needs no 'unsafe-inline', which would let
 injected markup restyle a page. The dashboards' SVG charts are drawn without inline styles
 (web/charts.py; their stylesheet is web/static/charts.css).
+
+One exception, per response: the YAML editor (CodeMirror, editor/src/editor.js) writes its
+styles into a <style> element (style-mod uses constructed stylesheets only inside shadow roots).
+A page that includes it asks for `style_nonce(request)`; that response's style-src then allows
+<style> elements carrying that nonce, and no others: a fresh random value per response, never
+seen by injected markup (browsers hide a nonce attribute's value from the DOM and from CSS).
+Every other response keeps the policy exactly as above.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
@@ -35,7 +44,18 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+STYLE_NONCE = "casework_style_nonce"  # where a response's nonce waits in the scope's state
 HSTS = "max-age=31536000"  # a year: once seen over https, a browser never asks over http
+
+
+def style_nonce(request: Request[Any, Any, Any]) -> str:
+    """The nonce of this response's <style> elements, made on first use; its
+    Content-Security-Policy then allows them (and only this response's)."""
+    state = request.scope.setdefault("state", {})
+    nonce: str | None = state.get(STYLE_NONCE)
+    if nonce is None:
+        nonce = state[STYLE_NONCE] = secrets.token_urlsafe(18)
+    return nonce
 
 
 def security_headers(message: Message, scope: Scope) -> None:
@@ -46,6 +66,10 @@ def security_headers(message: Message, scope: Scope) -> None:
     for name, value in HEADERS.items():
         if name not in headers:
             headers[name] = value
+    nonce = scope.get("state", {}).get(STYLE_NONCE)
+    if nonce is not None:
+        headers["content-security-policy"] = CONTENT_SECURITY_POLICY.replace(
+            "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
     settings = _web_settings(scope)
     https = came_over_https(ASGIConnection[Any, Any, Any, Any](scope),
                             settings.trusted_proxies)

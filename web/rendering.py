@@ -13,8 +13,12 @@ from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
+from engine.kernel.specs import WorkflowSpec
 from engine.workflows.diagram import mermaid
+from engine.workflows.drawing import svg, too_large
+from web.headers import style_nonce
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -56,6 +60,12 @@ def filesize(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def workflow_svg(spec: WorkflowSpec, current: str | None = None) -> Markup:
+    """The workflow's diagram for _workflow_diagram.html: SVG whose every text the drawing
+    escaped, so it goes into the page as markup ("" for a workflow too large to draw)."""
+    return Markup(svg(spec, current))
+
+
 def _configure(engine: JinjaTemplateEngine) -> None:
     env: Environment = engine.engine
     env.filters["span"] = span
@@ -63,6 +73,9 @@ def _configure(engine: JinjaTemplateEngine) -> None:
     env.globals["form_key"] = form_key
     env.filters["filesize"] = filesize
     env.filters["mermaid"] = mermaid  # _workflow_diagram.html draws a WorkflowSpec with it
+    env.globals["workflow_svg"] = workflow_svg
+    env.globals["diagram_too_large"] = too_large
+    env.globals["style_nonce"] = style_nonce
     env.trim_blocks = True
     env.lstrip_blocks = True
     # templates are files of the installed package, read once per process: checking each one's

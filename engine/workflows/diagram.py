@@ -45,16 +45,33 @@ def mermaid(spec: WorkflowSpec) -> str:
         lines.append(f'{INDENT}state "{label}" as {ids[state.name]}' if label
                      else f"{INDENT}{ids[state.name]}")
     lines.append(f"{INDENT}[*] --> {ids[spec.initial.name]}")
-    for transition in spec.transitions:
-        for source in transition.sources:
-            edge = f"{INDENT}{ids[source]} --> {ids[transition.dest]}: "
-            lines.append(edge + _people_label(transition))
-            lines.extend(edge + _timer_label(timer, transition)
-                         for timer in _timers(spec, transition, source))
-            lines.extend(edge + _react_label(react, transition)
-                         for react in _reacts(spec, transition))
+    lines.extend(f"{INDENT}{ids[source]} --> {ids[dest]}: {label}"
+                 for source, dest, label in edges(spec))
     lines.extend(f"{INDENT}{ids[s.name]} --> [*]" for s in spec.states.values() if s.final)
     return "\n".join(lines) + "\n"
+
+
+def edges(spec: WorkflowSpec) -> list[tuple[str, str, str]]:
+    """(source, dest, label) of every edge, in the spec's order: one per transition and source
+    state, and one more for each timer and customer event that fires it (engine/workflows/
+    drawing.py labels its arrows with these too)."""
+    found: list[tuple[str, str, str]] = []
+    for transition in spec.transitions:
+        for source in transition.sources:
+            found.append((source, transition.dest, _people_label(transition)))
+            found.extend((source, transition.dest, _timer_label(timer, transition))
+                         for timer in _timers(spec, transition, source))
+            found.extend((source, transition.dest, _react_label(react, transition))
+                         for react in _reacts(spec, transition))
+    return found
+
+
+def state_notes(spec: WorkflowSpec, state: StateSpec) -> list[str]:
+    """What a state's box says besides its name: its queue, and whether SLA clocks pause."""
+    notes = [f"queue {state.queue}"] if state.queue else []
+    if state.name in _paused_states(spec):
+        notes.append("SLA paused")
+    return notes
 
 
 def workflow_page(spec: WorkflowSpec) -> str:

@@ -118,7 +118,7 @@ def test_the_complaint_workflow_edited_approved_by_a_second_manager_and_cases_mi
     source.fill("approval: required\n" + proposed.replace("in_progress", "investigating"))
     max_.get_by_role("button", name="Validate").click()
     expect(max_.locator("#result .ok")).to_contain_text("valid: complaint v8")
-    diagram = max_.locator("#result .diagram svg")
+    diagram = max_.locator("#result svg.diagram")
     expect(diagram).to_be_visible()
     expect(diagram).to_contain_text("investigating")
     max_.get_by_role("button", name="Publish").click()

@@ -275,8 +275,12 @@ def test_the_history_tells_each_step_in_words(desk: Casework,
                  "Resolution clock paused while waiting for the customer",
                  "First reply target changed from 16 h to 8 h", "Assigned to ann"):
         assert said in folded, said
+    # the history, that is: the workflow's diagram below it names the states as the YAML does
+    history = folded[folded.index('<section aria-labelledby="hist">'):
+                     folded.index('<section class="case-diagram"')]
+    assert "Triage: Received → Investigating" in history
     for raw in ("sla.retargeted", "in_progress", "content_hash", "first_response_hours"):
-        assert raw not in folded, raw
+        assert raw not in history, raw
 
 
 def test_a_refused_fire_shows_its_reason_by_the_form(desk: Casework,

@@ -60,7 +60,7 @@ def test_the_editor_opens_with_the_newest_version_raised_to_the_next(
     assert page.status_code == 200
     assert textarea(page.text) == COMPLAINT.replace("version: 7", "version: 8")
     assert "stores it as <strong>v8</strong>" in page.text
-    assert "stateDiagram-v2" in page.text  # the text's diagram
+    assert 'class="diagram" ' in page.text and '<svg ' in page.text  # the diagram, drawn
     assert '<span class="add">+version: 8</span>' in page.text  # and its diff from v7
 
 

@@ -33,6 +33,7 @@ from web.common import casework_of, now_of
 from web.pages.drafting import drafts_seen
 from web.pages.rules import active_spec, chosen, stored
 from web.rendering import page
+from web.yaml_editor import editor_names, problem_list
 
 FormBody = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 MAX_SOURCE = 200_000  # characters: far above any real table, far below a denial of service
@@ -141,7 +142,8 @@ def _editor(request: Request[User, Any, Any], name: str, text: str, spec: TableS
                 simulable=shown is not None and not not_offered(shown),
                 as_of=form.get("as_of") or casework_of(request).tiering.figures_as_of(
                     now_of(request)).isoformat(),
-                output=form.get("output") or "")
+                output=form.get("output") or "",
+                editor_names=editor_names(casework_of(request), now_of(request)))
 
 
 def _checked(request: Request[User, Any, Any], name: str, data: dict[str, Any]
@@ -188,6 +190,14 @@ def validate_table(request: Request[User, Any, Any], name: FromPath[str],
     return _editor(request, name, text, spec, Outcome(
         "validate", True, f"valid: {spec.name} v{spec.version}, hit policy {spec.hit}, "
         f"{len(spec.rows)} rules, {len(spec.tests)} tests; {note}"), data)
+
+
+@post("/{name:str}/problems", status_code=HTTP_200_OK)
+def table_problems(request: Request[User, Any, Any], name: FromPath[str],
+                   data: FormBody) -> list[dict[str, int | str]]:
+    """The problems of the posted text as JSON, [] when it loads: the editor's lint, which
+    asks as the manager types."""
+    return problem_list(_checked(request, name, data)[2])
 
 
 @post("/{name:str}/test")
@@ -270,4 +280,4 @@ def publish_table(request: Request[User, Any, Any], name: FromPath[str],
 
 
 ROUTER = area("/rules/tables", Permission.EDIT_RULES, [
-    edit_table, validate_table, run_table_tests, simulate_table, publish_table])
+    edit_table, validate_table, table_problems, run_table_tests, simulate_table, publish_table])

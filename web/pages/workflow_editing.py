@@ -37,6 +37,7 @@ from web.pages.drafting import drafts_seen
 from web.pages.rule_editing import MAX_SOURCE, FormBody, Outcome, editor_path, lines_of
 from web.pages.rules import DiffLine, stored
 from web.rendering import page
+from web.yaml_editor import editor_names, problem_list
 
 _WORKFLOW_LINE = re.compile(r"^workflow\s*:", re.MULTILINE)
 _VERSION = re.compile(r"^version\s*:\s*(\d+)\s*$", re.MULTILINE)
@@ -107,7 +108,8 @@ def _editor(request: Request[User, Any, Any], name: str, text: str, spec: Workfl
                 user=request.user, name=name, source=text, newest=newest, outcome=outcome,
                 spec=spec, lines=lines_of(text, problems) if problems else [],
                 diff=diff_against(newest, text, f"v{spec.version}" if spec else "(edited)"),
-                drafts=drafts_seen(casework, DraftKind.WORKFLOW, name, request.user))
+                drafts=drafts_seen(casework, DraftKind.WORKFLOW, name, request.user),
+                editor_names=editor_names(casework, now_of(request)))
 
 
 def _checked(request: Request[User, Any, Any], name: str, data: dict[str, Any]
@@ -150,6 +152,14 @@ def validate_workflow(request: Request[User, Any, Any], name: FromPath[str],
         f"{len(spec.transitions)} transitions; {note}"))
 
 
+@post("/{name:str}/problems", status_code=HTTP_200_OK)
+def workflow_problems(request: Request[User, Any, Any], name: FromPath[str],
+                      data: FormBody) -> list[dict[str, int | str]]:
+    """The problems of the posted text as JSON, [] when it loads: the editor's lint, which
+    asks as the manager types."""
+    return problem_list(_checked(request, name, data)[2])
+
+
 @post("/{name:str}/publish")
 def publish_workflow(request: Request[User, Any, Any], name: FromPath[str],
                      data: FormBody) -> Template | Response[Any]:
@@ -171,4 +181,4 @@ def publish_workflow(request: Request[User, Any, Any], name: FromPath[str],
 
 
 ROUTER = area("/rules/workflows", Permission.EDIT_RULES, [
-    edit_workflow, validate_workflow, publish_workflow])
+    edit_workflow, validate_workflow, workflow_problems, publish_workflow])
