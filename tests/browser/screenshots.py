@@ -25,6 +25,7 @@ from tests.browser.served import (
     run_casework,
     served,
     sign_in,
+    write_source,
 )
 from tests.browser.test_walkthrough_in_chromium import pick_canned
 
@@ -64,7 +65,7 @@ def first_case(page: Page, queue_url: str) -> str:
     return href
 
 
-def take(browser: Browser, url: str, out: Path) -> list[Path]:
+def take(browser: Browser, url: str, out: Path, home: Path) -> list[Path]:
     """Each picture the guide shows, named for its section."""
     made: list[Path] = []
 
@@ -127,7 +128,44 @@ def take(browser: Browser, url: str, out: Path) -> list[Path]:
     save(bob, "conflict")
     desk_pages(alice, save)
     admin_pages(signed_in(browser, url, "root"), save)
+    # the served clock is fixed, so the server runs no worker: one run takes the job
+    workbench_pages(signed_in(browser, url, "max"), save,
+                    lambda: run_casework(home, "worker", "--once", now=SHOWN_AT))
     return made
+
+
+def workbench_pages(max_: Page, save: Callable[[Page | Locator, str], None],
+                    run_worker: Callable[[], object]) -> None:
+    """The manager's workbench, last (it publishes): the workflow editor with the text's
+    diagram, a migration's dry run, a publication awaiting approval, a job done."""
+    max_.on("dialog", lambda dialog: dialog.accept())  # htmx's "Publish this version?"
+    max_.goto("/rules/workflows/complaint/edit")
+    text = max_.locator("#source").input_value()
+    write_source(max_, text.replace("in_progress", "investigating"))
+    max_.get_by_role("button", name="Validate").click()
+    expect(max_.locator("#result .ok")).to_contain_text("valid: complaint v8")
+    save(max_, "workflow-edit")
+    max_.get_by_role("button", name="Publish").click()
+    expect(max_).to_have_url(re.compile(r"/rules/workflows/complaint\?version=8$"))
+    max_.goto("/rules/workflows/complaint/migrate")
+    max_.locator("#map-in_progress").select_option("investigating")
+    max_.get_by_role("button", name="Dry run").click()
+    expect(max_.locator("#moves [role=status]")).to_contain_text("nothing has changed yet")
+    save(max_, "workflow-migrate")
+    max_.goto("/rules/tables/complaint_sla/edit")
+    text = max_.locator("#source").input_value()
+    write_source(max_, "approval: required\n" + text.replace("version: 2", "version: 3")
+                 .replace("resolution_hours: 24, business_time: false",
+                          "resolution_hours: 20, business_time: false", 1))
+    max_.get_by_role("button", name="Publish").click()
+    expect(max_).to_have_url(re.compile(r"/rules/approvals/\d+$"))
+    save(max_, "approval")
+    max_.goto("/jobs")
+    max_.get_by_role("button", name="Start the reviews").click()
+    expect(max_).to_have_url(re.compile(r"/jobs/\d+$"))
+    run_worker()
+    expect(max_.locator("#summary")).to_contain_text("record reviews:", timeout=60_000)
+    save(max_, "job")
 
 
 def admin_pages(root: Page, save: Callable[[Page | Locator, str], None]) -> None:
@@ -181,7 +219,7 @@ def main(argv: list[str] | None = None,
         with served(home, now=SHOWN_AT) as url, sync_playwright() as playwright:
             browser = launch(playwright)
             try:
-                made = take(browser, url, args.out)
+                made = take(browser, url, args.out, home)
             finally:
                 browser.close()
     for path in made:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -140,3 +140,23 @@ def sign_in(page: Page, name: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+PASTE = ("(element, text) => { const data = new DataTransfer(); "
+         "data.setData('text/plain', text); element.dispatchEvent(new ClipboardEvent('paste', "
+         "{clipboardData: data, bubbles: true, cancelable: true})); }")
+
+
+def write_source(page: Page, text: str) -> None:
+    """Put `text` in the page's YAML editor as pasting it over everything would: into
+    CodeMirror where it enhanced the textarea (the textarea, hidden, follows it), else into
+    the plain textarea. (A paste event, as Ctrl+V sends: CodeMirror takes it itself, where
+    Chromium's own editing of a replaced selection adds style attributes the CSP refuses.)"""
+    editor = page.locator(".cm-content")
+    if editor.count():
+        editor.click()
+        page.keyboard.press("Control+A")
+        editor.evaluate(PASTE, text)
+    else:
+        page.locator("#source").fill(text)
+    expect(page.locator("#source")).to_have_value(text)

@@ -13,7 +13,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from engine.cli.demo import demo_password
 from tests.browser.conftest import _need_chromium
-from tests.browser.served import prepare_home, run_casework, served, sign_in
+from tests.browser.served import prepare_home, run_casework, served, sign_in, write_source
 
 pytestmark = pytest.mark.browser
 MIA_PASSWORD = "mia-second-manager"
@@ -62,7 +62,7 @@ def test_a_second_manager_approves_a_table_change(new_page: Callable[[], Page],
     source = max_.locator("#source")
     text = source.input_value()
     assert "version: 2" in text
-    source.fill("approval: required\n" + text.replace("version: 2", "version: 3")
+    write_source(max_, "approval: required\n" + text.replace("version: 2", "version: 3")
                 .replace("resolution_hours: 24, business_time: false",
                          "resolution_hours: 20, business_time: false", 1))
     max_.on("dialog", lambda dialog: dialog.accept())  # htmx's "Publish this version?"
@@ -115,7 +115,8 @@ def test_the_complaint_workflow_edited_approved_by_a_second_manager_and_cases_mi
     source = max_.locator("#source")
     proposed = source.input_value()
     assert "version: 8" in proposed  # the next version, proposed
-    source.fill("approval: required\n" + proposed.replace("in_progress", "investigating"))
+    write_source(max_, "approval: required\n"
+                 + proposed.replace("in_progress", "investigating"))
     max_.get_by_role("button", name="Validate").click()
     expect(max_.locator("#result .ok")).to_contain_text("valid: complaint v8")
     diagram = max_.locator("#result svg.diagram")

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from engine.cli.demo import demo_password
-from tests.browser.served import sign_in
+from tests.browser.served import sign_in, write_source
 
 pytestmark = pytest.mark.browser
 
@@ -51,14 +51,14 @@ def test_a_manager_edits_publishes_and_migrates_the_complaint_workflow(
     assert "version: 8" in proposed  # the next version, proposed
 
     broken = proposed.replace("to: resolved", "to: reslved", 1)
-    source.fill(broken)
+    write_source(page, broken)
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#result .error")).to_contain_text("problem(s)")
     expect(page.locator("#result li.bad", has_text="to: reslved")).to_be_visible()
     shot(page, "problems")
 
     changed = proposed.replace("in_progress", "investigating")
-    source.fill(changed)
+    write_source(page, changed)
     page.get_by_role("button", name="Validate").click()
     expect(page.locator("#result .ok")).to_contain_text("valid: complaint v8")
     expect(page.locator("#result .diagram")).to_contain_text("investigating")
