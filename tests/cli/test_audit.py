@@ -23,10 +23,11 @@ from click.testing import CliRunner, Result
 from engine.cases.context import Actor
 from engine.cli.main import main
 from engine.kernel.history import iso
-from engine.kernel.protection import Act, ProtectionDraft, chain_entries
+from engine.kernel.protection import Act, ProtectionDraft
 from engine.kernel.settings import Settings
 from engine.store import Database
-from engine.store.schema import metadata, personal_values, protection_log
+from engine.store.protection_log import append_protection
+from engine.store.schema import metadata, personal_values
 from engine.store.upgrades import upgrade
 from engine.wiring import open_casework
 from engine.workflows.registry import table_files
@@ -100,21 +101,21 @@ def sealed_comment(database_url: str, home: Path, case_id: int, text: str) -> st
         app.close()
 
 
-def erase(database_url: str, ref: str, reason: str) -> None:
+def erase(database_url: str, ref: str, reason: str) -> int:
     """What erasure does: the value and salt go, the vault row says when, by whom and which
-    protection-log entry says why."""
-    entry = chain_entries(0, "", [ProtectionDraft(Act.CUSTOMER_ERASED, "C1", reason, {})],
-                          "max", T0 + timedelta(days=1))[0]
+    protection-log entry says why (appended after the log's head: adding the users logged
+    theirs). Returns the entry's seq."""
     database = Database(database_url)
-    with database.writing() as connection:
-        connection.execute(sa.insert(protection_log).values(
-            seq=entry.seq, act=entry.act.value, subject=entry.subject, actor=entry.actor,
-            at=entry.at, reason=entry.reason, payload=entry.payload,
-            prev_hash=entry.prev_hash, hash=entry.hash))
-        connection.execute(sa.update(personal_values).where(personal_values.c.ref == ref)
-                           .values(value=None, salt=None, erased_at=entry.at, erased_by="max",
-                                   erasure_seq=1))
-    database.dispose()
+    try:
+        with database.writing() as connection:
+            seq = append_protection(connection, ProtectionDraft(
+                Act.CUSTOMER_ERASED, "C1", reason, {}), "max", T0 + timedelta(days=1))
+            connection.execute(sa.update(personal_values).where(personal_values.c.ref == ref)
+                               .values(value=None, salt=None, erased_at=T0 + timedelta(days=1),
+                                       erased_by="max", erasure_seq=seq))
+    finally:
+        database.dispose()
+    return seq
 
 
 def delete_case(database_url: str, case_id: int) -> None:
@@ -189,10 +190,10 @@ def test_personal_values_are_checked_in_the_vault_and_erasures_reported(
     assert f"vault value {ref[:12]} (customer C1, case 1): its value is not the one" in out
     sql(database_url, "UPDATE personal_values SET value = '\"call me on 555-0100\"' "
         f"WHERE ref = '{ref}'")
-    erase(database_url, ref, "the customer asked (GDPR art. 17)")
+    seq = erase(database_url, ref, "the customer asked (GDPR art. 17)")
     out = verified(run).stdout
     assert "erased values: 1 in 1 erasure(s)" in out
-    assert (f"erasure 1: 1 value(s) erased at {iso(T0 + timedelta(days=1))} by max: the "
+    assert (f"erasure {seq}: 1 value(s) erased at {iso(T0 + timedelta(days=1))} by max: the "
             "customer asked (GDPR art. 17)") in out
     sql(database_url, f"DELETE FROM personal_values WHERE ref = '{ref}'")
     out = broken(run)
@@ -200,29 +201,29 @@ def test_personal_values_are_checked_in_the_vault_and_erasures_reported(
 
 
 @pytest.mark.parametrize(("statement", "says"), [
-    ("UPDATE protection_log SET reason = 'routine'", "protection log: entry 1 "
-     "(customer.erased) was altered"),
-    ("DELETE FROM protection_log", "was erased by protection-log entry 1, which the log no "
-     "longer holds"),
+    ("UPDATE protection_log SET reason = 'routine' WHERE act = 'customer.erased'",
+     "protection log: entry {seq} (customer.erased) was altered"),
+    ("DELETE FROM protection_log WHERE act = 'customer.erased'",
+     "was erased by protection-log entry {seq}, which the log no longer holds"),
 ])
 def test_an_edited_or_removed_protection_entry_is_found(
         run: Run, database_url: str, home: Path, statement: str, says: str) -> None:
-    erase(database_url, sealed_comment(database_url, home, 1, "Ann Smith"), "asked")
+    seq = erase(database_url, sealed_comment(database_url, home, 1, "Ann Smith"), "asked")
     verified(run)
     sql(database_url, statement)
-    assert says in broken(run)
+    assert says.format(seq=seq) in broken(run)
 
 
 def test_a_removed_protection_entry_is_found_against_a_checkpoint(
         run: Run, database_url: str, home: Path, tmp_path: Path) -> None:
-    erase(database_url, sealed_comment(database_url, home, 1, "Ann Smith"), "asked")
+    seq = erase(database_url, sealed_comment(database_url, home, 1, "Ann Smith"), "asked")
     checkpoint = tmp_path / "c.json"
     assert run("audit", "checkpoint", "--out", str(checkpoint)).exit_code == 0
-    sql(database_url, "DELETE FROM protection_log",
+    sql(database_url, "DELETE FROM protection_log WHERE act = 'customer.erased'",
         "UPDATE personal_values SET erasure_seq = NULL")
     out = broken(run, "--against", str(checkpoint))
-    assert "protection log: entry 1, which the checkpoint of 2026-03-02T09:00:00Z recorded, " \
-           "was removed or rewritten since" in out
+    assert f"protection log: entry {seq}, which the checkpoint of 2026-03-02T09:00:00Z " \
+           "recorded, was removed or rewritten since" in out
 
 
 # --- against a checkpoint --------------------------------------------------------------------
@@ -264,16 +265,14 @@ def test_a_case_deleted_by_retention_is_reported_not_as_damage(
     assert run("audit", "checkpoint", "--out", str(checkpoint)).exit_code == 0
     head = json.loads(checkpoint.read_text())["checkpoint"]["cases"]["2"]
     delete_case(database_url, 2)
-    entry = chain_entries(0, "", [ProtectionDraft(Act.CASE_DELETED, "2", "closed for 5y", {
-        "workflow": "complaint", "customer": "C1", "history_seq": head[0],
-        "history_head": head[1], "closed_at": iso(T0)})], "retention", T0)[0]
     database = Database(database_url)
-    with database.writing() as connection:
-        connection.execute(sa.insert(protection_log).values(
-            seq=1, act=entry.act.value, subject="2", actor=entry.actor, at=entry.at,
-            reason=entry.reason, payload=entry.payload, prev_hash=entry.prev_hash,
-            hash=entry.hash))
-    database.dispose()
+    try:
+        with database.writing() as connection:
+            append_protection(connection, ProtectionDraft(Act.CASE_DELETED, "2", "closed for 5y", {
+                "workflow": "complaint", "customer": "C1", "history_seq": head[0],
+                "history_head": head[1], "closed_at": iso(T0)}), "retention", T0)
+    finally:
+        database.dispose()
     out = verified(run, "--against", str(checkpoint)).stdout
     assert "deletions by retention: 1" in out
     assert f"case 2 ({head[0]} events) deleted at {iso(T0)} by retention: closed for 5y" in out
