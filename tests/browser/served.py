@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -160,3 +160,23 @@ def write_source(page: Page, text: str) -> None:
     else:
         page.locator("#source").fill(text)
     expect(page.locator("#source")).to_have_value(text)
+
+
+VIOLATIONS = ("document.addEventListener('securitypolicyviolation', e => console.error("
+              "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI))")
+
+
+def watched(page: Page, tolerated: tuple[str, ...] = ()) -> list[str]:
+    """The console errors, page errors and Content-Security-Policy violations the page reports
+    from now on, as they come; an error whose text contains one of `tolerated` (a status the
+    test asks for on purpose, which Chromium logs as a failed resource) is not one."""
+    errors: list[str] = []
+
+    def seen(message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(t in message.text for t in tolerated):
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", seen)
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    page.add_init_script(VIOLATIONS)
+    return errors

@@ -11,35 +11,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from engine.cli.demo import demo_password
-from tests.browser.served import sign_in
+from tests.browser.served import sign_in, watched
 
 pytestmark = pytest.mark.browser
-
-
-def _watch(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}")
-            if _is_error(m) else None)
-    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + "
-                         "e.blockedURI))")
-    return errors
-
-
-def _is_error(message: ConsoleMessage) -> bool:
-    # a 403 page asked for on purpose is logged as a failed resource: not a page error
-    return message.type == "error" and "status of 403" not in message.text
 
 
 def test_an_admin_adds_a_user_who_signs_in_then_disables_them(
         new_page: Callable[[], Page], site: str,
         shot: Callable[[Page, str], Path]) -> None:
     admin = new_page()
-    errors = _watch(admin)
+    errors = watched(admin, ("status of 403",))
     admin.goto("/admin/users")
     sign_in(admin, "root", demo_password("root"))
     expect(admin.get_by_role("heading", name="Users")).to_be_visible()
@@ -78,7 +62,7 @@ def test_a_token_is_shown_once_works_and_is_revoked(
         new_page: Callable[[], Page], site: str,
         shot: Callable[[Page, str], Path]) -> None:
     admin = new_page()
-    errors = _watch(admin)
+    errors = watched(admin, ("status of 403",))
     admin.goto("/admin/users/alice")
     sign_in(admin, "root", demo_password("root"))
     admin.get_by_label("Label (what the token is for)").fill("crm sync")

@@ -9,28 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from engine.cli.demo import demo_password
-from tests.browser.served import sign_in
+from tests.browser.served import sign_in, watched
 
 pytestmark = pytest.mark.browser
-
-
-def watched(page: Page) -> list[str]:
-    """Console errors and CSP violations of the page, collected as they happen."""
-    errors: list[str] = []
-
-    def seen(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{page.url}: {message.text}")
-
-    page.on("console", seen)
-    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + "
-                         "e.blockedURI))")
-    return errors
 
 
 def test_the_editor_completes_names_and_marks_a_broken_line_as_you_type(

@@ -9,11 +9,18 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from engine.cli.demo import demo_password
 from tests.browser.conftest import _need_chromium
-from tests.browser.served import prepare_home, run_casework, served, sign_in, write_source
+from tests.browser.served import (
+    prepare_home,
+    run_casework,
+    served,
+    sign_in,
+    watched,
+    write_source,
+)
 
 pytestmark = pytest.mark.browser
 MIA_PASSWORD = "mia-second-manager"
@@ -28,22 +35,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     run_casework(home, "users", "add", "mia", "--role", "manager", "--password", MIA_PASSWORD)
     with served(home) as url:
         yield url
-
-
-def watched(page: Page) -> list[str]:
-    """The console errors and CSP violations the page reports from now on."""
-    errors: list[str] = []
-
-    def seen(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"{page.url}: {message.text}")
-
-    page.on("console", seen)
-    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + "
-                         "e.blockedURI))")
-    return errors
 
 
 def signed_in(new_page: Callable[[], Page], name: str, password: str) -> tuple[Page, list[str]]:

@@ -9,38 +9,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from engine.cli.demo import demo_password
-from tests.browser.served import sign_in, write_source
+from tests.browser.served import sign_in, watched, write_source
 
 pytestmark = pytest.mark.browser
 
 Shot = Callable[[Page, str], Path]
 
 
-def watched(page: Page) -> list[str]:
-    """The console errors and CSP violations of the page, as they come."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"{page.url}: {m.text}")
-            if _is_error(m) else None)
-    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-    page.add_init_script("document.addEventListener('securitypolicyviolation', e => "
-                         "console.error('CSP violation: ' + e.violatedDirective + ' ' + "
-                         "e.blockedURI))")
-    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm's "Publish this version?"
-    return errors
-
-
-def _is_error(message: ConsoleMessage) -> bool:
-    # a 422 answer is the page saying no, which Chromium also logs as a failed resource
-    return message.type == "error" and "status of 422" not in message.text
-
-
 def test_a_manager_edits_publishes_and_migrates_the_complaint_workflow(
         new_page: Callable[[], Page], shot: Shot) -> None:
     page = new_page()
-    errors = watched(page)
+    errors = watched(page, ("status of 422",))
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm's "Publish this version?"
     page.goto("/rules")
     sign_in(page, "max", demo_password("max"))
     page.goto("/rules/workflows/complaint")
