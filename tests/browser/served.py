@@ -152,14 +152,18 @@ def write_source(page: Page, text: str) -> None:
     CodeMirror where it enhanced the textarea (the textarea, hidden, follows it), else into
     the plain textarea. (A paste event, as Ctrl+V sends: CodeMirror takes it itself, where
     Chromium's own editing of a replaced selection adds style attributes the CSP refuses.)"""
+    source = page.locator("#source")
+    page.wait_for_load_state("load")  # the deferred editor script has run, or will not
+    if source.get_attribute("data-editor"):  # it enhances this one: wait until it has
+        expect(source).to_have_attribute("data-enhanced", "true")
     editor = page.locator(".cm-content")
     if editor.count():
         editor.click()
         page.keyboard.press("Control+A")
         editor.evaluate(PASTE, text)
     else:
-        page.locator("#source").fill(text)
-    expect(page.locator("#source")).to_have_value(text)
+        source.fill(text)
+    expect(source).to_have_value(text)
 
 
 VIOLATIONS = ("document.addEventListener('securitypolicyviolation', e => console.error("
